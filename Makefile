@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# nvmx: nested VMX for KVM, built out of tree as kvm-intel.ko for Debian 12's
+# kernel.  See README for the two commands that matter: make run, make check.
+
+SHELL := /bin/bash
+
+include scripts/nvmx/abi.conf
+
+KREL		:= $(KABI)-$(KFLAVOUR)
+KDIR		?= /usr/src/linux-headers-$(KREL)
+B		?= $(CURDIR)/build
+UPSTREAM	:= $(B)/upstream
+KMOD		:= $(B)/kmod
+KMOD_STOCK	:= $(B)/kmod-stock
+SELFTESTS	:= $(B)/selftests
+RESULTS		:= $(B)/results
+STOCK_KO	:= $(B)/image/lib/modules/$(KREL)/kernel/arch/x86/kvm/kvm-intel.ko
+EXPECT		:= tools/testing/nvmx/expectations
+KNOWN		:= tools/testing/nvmx/known-failures
+KSFT		:= $(UPSTREAM)/tools/testing/selftests/kvm
+NVMX		:= scripts/nvmx
+JOBS		?= $(shell nproc)
+
+# make KVM=1 also builds kvm.ko from the same source (default: kvm-intel.ko
+# alone, which pairs with Debian's stock kvm.ko).
+KVM		?= 0
+
+# Our own selftests, and the upstream ones named in the expectations file.
+NVMX_TESTS	:= $(notdir $(basename $(wildcard tools/testing/selftests/kvm/x86_64/*.c)))
+EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' $(EXPECT))
+
+# Files of ours that the static checks look at.
+OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
+
+.PHONY: all deps upstream modules modules-stock faithful selftests unit static \
+	vmxhost run check summary load unload native-test clean help
+
+all: modules
+
+help:
+	@echo 'make run          build, boot the emulated VMX host, run the nested selftests with'
+	@echo '                  ours and with stock, print the table'
+	@echo 'make check        every test: unit, static, faithful build, emulated host; N passed, N failed'
+	@echo 'make modules      build kvm-intel.ko (KVM=1: kvm.ko too) into $(KMOD)'
+	@echo 'make load/unload  on a real VMX host: insert ours with nested=1 / restore the stock module'
+	@echo 'make native-test  on a real VMX host: run the same selftests against the loaded module'
+
+deps:
+	@mkdir -p $(B)
+	@$(NVMX)/deps.sh $(B)
+
+upstream: deps
+	@$(NVMX)/upstream.sh $(B)
+
+modules: upstream
+	@echo '[build] kvm-intel.ko$(if $(filter 1,$(KVM)), and kvm.ko) with the nvmx overlay'
+	@$(NVMX)/kmod-tree.sh $(UPSTREAM) $(KMOD) Kbuild $(CURDIR)
+	@$(MAKE) -s -C $(KDIR) M=$(KMOD) NVMX_BUILD_KVM=$(KVM) -j$(JOBS) modules 2>&1 | \
+		grep -v '^Skipping BTF generation'; test $${PIPESTATUS[0]} -eq 0
+
+modules-stock: upstream
+	@echo '[build] kvm-intel.ko from upstream alone (faithful-build check)'
+	@$(NVMX)/kmod-tree.sh $(UPSTREAM) $(KMOD_STOCK) Kbuild
+	@$(MAKE) -s -C $(KDIR) M=$(KMOD_STOCK) -j$(JOBS) modules 2>&1 | \
+		grep -v '^Skipping BTF generation'; test $${PIPESTATUS[0]} -eq 0
+
+faithful: modules-stock
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/faithful.sh $(KMOD_STOCK)/kvm-intel.ko $(STOCK_KO) | tee $(RESULTS)/faithful.tap
+
+selftests: upstream
+	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx'
+	@for t in $(NVMX_TESTS); do \
+		ln -sfn $(CURDIR)/tools/testing/selftests/kvm/x86_64/$$t.c $(KSFT)/x86_64/$$t.c; done
+	@$(MAKE) -s -C $(KSFT) -j$(JOBS) OUTPUT=$(SELFTESTS) LDFLAGS=-static \
+		TEST_GEN_PROGS_x86_64="$(addprefix x86_64/,$(EMU_TESTS))" \
+		TEST_GEN_PROGS_EXTENDED_x86_64= \
+		$(addprefix $(SELFTESTS)/x86_64/,$(EMU_TESTS))
+
+unit:
+	@mkdir -p $(RESULTS)
+	@$(MAKE) -s -C tools/testing/nvmx B=$(B)/unit | tee $(RESULTS)/unit.tap
+
+static: modules
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/static.sh $(B) $(KDIR) $(OUR_C) | tee $(RESULTS)/static.tap
+
+# The emulated VMX host: one boot, stock kvm-intel.ko first, then ours.
+vmxhost: modules selftests
+	@mkdir -p $(RESULTS)
+	@awk '!/^[[:space:]]*(#|$$)/ && $$2 == "emu" { print $$1, 60 }' $(EXPECT) >$(B)/plan
+	@$(NVMX)/vmxhost/run.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 $(B)/plan $(B)/vmxhost
+	@$(NVMX)/vmxhost/judge.sh $(B)/vmxhost $(EXPECT) $(KNOWN) | tee $(B)/vmxhost/table
+	@cp $(B)/vmxhost/results $(RESULTS)/vmxhost.results
+
+run:
+	@rm -rf $(RESULTS)
+	@$(MAKE) -s vmxhost
+	@$(NVMX)/summary.sh $(RESULTS) vmxhost
+
+check:
+	@rm -rf $(RESULTS)
+	@$(MAKE) -s -k unit static faithful vmxhost; \
+		$(NVMX)/summary.sh $(RESULTS) unit static faithful vmxhost
+
+# On a real VMX host.
+load: modules
+	@$(NVMX)/load.sh load $(KREL) $(KMOD)
+
+unload:
+	@$(NVMX)/load.sh unload $(KREL)
+
+native-test: selftests
+	@awk '!/^[[:space:]]*(#|$$)/ { print $$1, 60 }' $(EXPECT) >$(B)/plan-native
+	@$(NVMX)/run-tests.sh native $(B)/plan-native $(SELFTESTS)/x86_64
+
+clean:
+	rm -rf $(B)

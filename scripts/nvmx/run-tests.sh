@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run KVM selftests from a plan and print TAP, one result per test.  The same
+# script runs inside the emulated VMX host (busybox sh, from /init) and
+# natively on a real VMX host (make native-test), so both report alike.
+#
+# Usage: run-tests.sh PHASE PLAN TESTDIR
+#   PLAN: lines "TEST TIMEOUT_SECONDS"; '#' starts a comment.
+#   Besides TAP it prints "# nvmx-begin PHASE/TEST" before a test starts (so
+#   the host can name a test that hung the whole machine) and
+#   "# nvmx-time PHASE/TEST SECONDS" after it ends.
+
+phase=$1
+plan=$2
+dir=$3
+out=${TMPDIR:-/tmp}/nvmx-test.out
+
+uptime_cs() {	# centiseconds since boot
+	awk '{ sub(/\./, "", $1); print $1 + 0 }' /proc/uptime
+}
+
+n=0
+total=$(grep -cv '^[[:space:]]*\(#\|$\)' "$plan")
+echo "TAP version 13"
+echo "1..$total"
+grep -v '^[[:space:]]*\(#\|$\)' "$plan" | while read -r t limit; do
+	n=$((n + 1))
+	echo "# nvmx-begin $phase/$t"
+	t0=$(uptime_cs)
+	timeout -s KILL "$limit" "$dir/$t" >"$out" 2>&1 </dev/null
+	rc=$?
+	t1=$(uptime_cs)
+	sed 's/^/# /' "$out"
+	cs=$((t1 - t0))
+	echo "# nvmx-time $phase/$t $((cs / 100)).$(printf '%02d' $((cs % 100)))"
+	case $rc in
+	0)	echo "ok $n $phase/$t" ;;
+	4)	why=$(grep -v '^[[:space:]]*$' "$out" | tail -n 1 | tr -d '#')
+		echo "ok $n $phase/$t # SKIP ${why:-no reason printed}" ;;
+	137)	echo "not ok $n $phase/$t # TIMEOUT after ${limit}s" ;;
+	*)	echo "not ok $n $phase/$t # exit status $rc" ;;
+	esac
+done
+rm -f "$out"

@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Judge one emulated-host run: compare each test's result with ours against
+# the result with stock in the same boot and against the checked-in
+# expectations, and scan the kernel log from the first module load on.
+#
+# Usage: judge.sh RUN_DIR EXPECTATIONS KNOWN_FAILURES
+#   RUN_DIR holds console.log and emulator.status from run.sh.
+# Prints a table for people, and writes RUN_DIR/results: one line per check,
+# "VERDICT NAME DETAIL" with VERDICT one of PASS FAIL SKIP XFAIL XPASS.
+set -euo pipefail
+
+run=$1
+expect=$2
+known=$3
+res=$run/results
+: >"$res"
+# The serial console ends lines with CR LF.
+log=$run/console.txt
+tr -d '\r' <"$run/console.log" >"$log" 2>/dev/null || : >"$log"
+
+emit() { printf '%s %s %s\n' "$1" "$2" "${3:-}" >>"$res"; }
+
+# result PHASE TEST: pass, skip:REASON, fail:DETAIL, hang or notrun.
+result() {
+	local line
+	line=$(grep -a -E "^(not )?ok [0-9]+ $1/$2( |\$)" "$log" | tail -n 1 || true)
+	case $line in
+	"not ok "*) echo "fail:${line#*# }" ;;
+	*"# SKIP"*) echo "skip:${line#*# SKIP }" ;;
+	ok*) echo pass ;;
+	*)	if grep -aq "^# nvmx-begin $1/$2\$" "$log"; then echo hang; else echo notrun; fi ;;
+	esac
+}
+
+seconds() {	# seconds PHASE TEST: emulated seconds the test took
+	grep -a "^# nvmx-time $1/$2 " "$log" | tail -n 1 | awk '{ print $4 }'  || true
+}
+
+is_known_failure() { grep -v '^#' "$known" | awk '{ print $1 }' | grep -qx "$1"; }
+
+fmt='%-42s %-8s %-8s %8s %8s %6s\n'
+printf "$fmt" TEST OURS STOCK "T(OURS)" "T(STOCK)" RATIO
+grep -v '^[[:space:]]*\(#\|$\)' "$expect" | while read -r t where base why; do
+	if [ "$where" != emu ]; then
+		printf "$fmt" "$t" "-" "-" "" "" ""
+		printf '    not run here: %s\n' "$why"
+		emit SKIP "emu/$t" "not run in the emulated host: $why"
+		continue
+	fi
+	s=$(result stock "$t")
+	o=$(result ours "$t")
+	ts=$(seconds stock "$t")
+	to=$(seconds ours "$t")
+	ratio=
+	if [ -n "$ts" ] && [ -n "$to" ]; then
+		ratio=$(awk -v a="$to" -v b="$ts" 'BEGIN { if (b > 0) printf "%.2f", a / b }')
+	fi
+	printf "$fmt" "$t" "${o%%:*}" "${s%%:*}" "$to" "$ts" "$ratio"
+
+	# The stock result must still be the recorded baseline.
+	if [ "${s%%:*}" = "$base" ]; then
+		emit PASS "stock/$t" "baseline $base"
+	else
+		emit FAIL "stock/$t" "baseline says $base, stock gave $s"
+		printf '    stock: expected %s, got %s\n' "$base" "$s"
+	fi
+
+	# Ours must do what stock did, unless it is a known failure.
+	if is_known_failure "$t"; then
+		case $o in
+		pass)	emit XPASS "ours/$t" "passes now: remove it from known-failures"
+			printf '    XPASS: passes with ours, remove it from known-failures\n' ;;
+		*)	emit XFAIL "ours/$t" "$o" ;;
+		esac
+		continue
+	fi
+	case ${s%%:*}:$o in
+	pass:pass)	emit PASS "ours/$t" ;;
+	skip:skip*)	emit SKIP "ours/$t" "${o#skip:}" ;;
+	skip:pass)	emit PASS "ours/$t" "stock skipped (${s#skip:})" ;;
+	*)		emit FAIL "ours/$t" "ours: $o, stock: $s"
+			printf '    ours: %s\n' "$o" ;;
+	esac
+done
+
+read -r status secs <"$run/emulator.status" || status=missing
+if [ "$status" = done ]; then
+	emit PASS emulator "powered off after ${secs}s"
+else
+	emit FAIL emulator "$status after ${secs:-?}s"
+	echo "emulated host: $status after ${secs:-?}s"
+fi
+
+# The kernel log from the first module load on must show no WARN, BUG, Oops,
+# general protection fault, lockup or RCU stall.  Each is charged to the phase
+# (module) that was loaded when it appeared.
+bad='WARNING:|BUG:|kernel BUG|Oops|general protection fault|soft lockup|hard LOCKUP|rcu.*stall|Kernel panic|Call Trace:'
+awk -v bad="$bad" '
+	/nvmx-phase: [a-z]+/ { match($0, /nvmx-phase: [a-z]+/); phase = substr($0, RSTART + 12, RLENGTH - 12) }
+	phase != "" && $0 ~ bad && !(phase in seen) { seen[phase] = $0 }
+	phase != "" { phases[phase] = 1 }
+	END { for (p in phases) print p, (p in seen ? seen[p] : "") }
+' "$log" | sort | while read -r p first; do
+	if [ -n "$first" ]; then
+		emit FAIL "kernel-log/$p" "$first"
+		printf 'kernel log with %s: %s\n' "$p" "$first"
+	else
+		emit PASS "kernel-log/$p" "no WARN/BUG/Oops/lockup/stall"
+	fi
+done

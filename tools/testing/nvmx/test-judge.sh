@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Unit tests of scripts/nvmx/vmxhost/judge.sh on made-up console logs: the
+# harness must catch what it exists to catch (a regression against stock, a
+# hang, a kernel WARN while our module is loaded, an XPASS, a changed
+# baseline), and must not charge the boot-time XSAVE warning to a module.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+judge=$top/scripts/nvmx/vmxhost/judge.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+failed=0
+
+cat >"$tmp/expect" <<'X'
+# test where stock reason
+t_pass   emu    pass
+t_skip   emu    skip   needs something
+t_native native -      hangs the emulator
+X
+
+# console LOG_BODY: a run where both phases print what is given.
+console() {
+	{
+		echo '[    0.1] WARNING: CPU: 0 PID: 0 at arch/x86/kernel/fpu/xstate.c:1 XSAVE consistency problem'
+		echo '[    0.1] Call Trace:'
+		echo 'nvmx-phase: stock'
+		echo '# nvmx-begin stock/t_pass'
+		echo '# nvmx-time stock/t_pass 0.20'
+		echo 'ok 1 stock/t_pass'
+		echo '# nvmx-begin stock/t_skip'
+		echo 'ok 2 stock/t_skip # SKIP Requirement not met'
+		echo 'nvmx-phase-end: stock'
+		echo 'nvmx-phase: ours'
+		cat
+		echo 'nvmx-phase-end: ours'
+		echo 'nvmx-done'
+	} >"$tmp/run/console.log"
+}
+
+# expect NAME KNOWN_FAILURES STATUS 'GREP-E PATTERN FOR results' <<< ours-log
+check() {
+	local name=$1 known=$2 status=$3 want=$4
+	rm -rf "$tmp/run"
+	mkdir -p "$tmp/run"
+	printf '%s\n' "$known" >"$tmp/known"
+	console
+	echo "$status" >"$tmp/run/emulator.status"
+	"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
+	n=$((n + 1))
+	if grep -qE "$want" "$tmp/run/results"; then
+		echo "ok $n - judge: $name"
+	else
+		echo "not ok $n - judge: $name (no line matching '$want')"
+		sed 's/^/# /' "$tmp/run/results"
+		failed=1
+	fi
+}
+
+echo "TAP version 13"
+check "ours matches stock" "" "done 90" '^PASS ours/t_pass $' <<'L'
+ok 1 ours/t_pass
+ok 2 ours/t_skip # SKIP Requirement not met
+L
+check "skip with stock and ours is SKIP, never PASS" "" "done 90" '^SKIP ours/t_skip Requirement not met' <<'L'
+ok 1 ours/t_pass
+ok 2 ours/t_skip # SKIP Requirement not met
+L
+check "boot-time XSAVE warning is nobody's" "" "done 90" '^PASS kernel-log/stock ' <<'L'
+ok 1 ours/t_pass
+L
+check "fails with ours, passes with stock" "" "done 90" '^FAIL ours/t_pass ours: fail:exit status 1, stock: pass' <<'L'
+not ok 1 ours/t_pass # exit status 1
+L
+check "hang while a test ran" "" "timeout 400" '^FAIL ours/t_pass ours: hang' <<'L'
+# nvmx-begin ours/t_pass
+L
+check "emulator timeout fails the run" "" "timeout 400" '^FAIL emulator timeout after 400s' <<'L'
+# nvmx-begin ours/t_pass
+L
+check "test never started" "" "done 90" '^FAIL ours/t_pass ours: notrun' <<'L'
+L
+check "WARN while ours is loaded" "" "done 90" '^FAIL kernel-log/ours .*WARNING: CPU: 0 PID: 7 at .*nested' <<'L'
+[    9.1] WARNING: CPU: 0 PID: 7 at arch/x86/kvm/vmx/nested.c:42 nested_vmx_vmexit+0x1
+ok 1 ours/t_pass
+L
+check "general protection fault while ours is loaded" "" "done 90" '^FAIL kernel-log/ours .*general protection fault' <<'L'
+[    9.1] general protection fault, probably for non-canonical address 0xdead: 0000 [#1] SMP
+L
+check "soft lockup" "" "done 90" '^FAIL kernel-log/ours .*soft lockup' <<'L'
+[   30.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [vmx_test:77]
+L
+check "known failure that fails is XFAIL" "t_pass  not implemented yet" "done 90" '^XFAIL ours/t_pass fail:' <<'L'
+not ok 1 ours/t_pass # exit status 1
+L
+check "known failure that passes is XPASS" "t_pass  not implemented yet" "done 90" '^XPASS ours/t_pass ' <<'L'
+ok 1 ours/t_pass
+L
+check "known failure that skips (feature not advertised yet) is XFAIL" "t_pass  no nested EPT yet" "done 90" '^XFAIL ours/t_pass skip:Requirement not met: EPT' <<'L'
+ok 1 ours/t_pass # SKIP Requirement not met: EPT
+L
+check "native-only test is reported, not passed" "" "done 90" '^SKIP emu/t_native not run in the emulated host: hangs the emulator' <<'L'
+ok 1 ours/t_pass
+L
+# A stock result that differs from the recorded baseline fails the run.
+check "stock baseline changed" "" "done 90" '^PASS stock/t_pass baseline pass' <<'L'
+L
+sed -i 's|^ok 1 stock/t_pass|not ok 1 stock/t_pass # exit status 1|' "$tmp/run/console.log"
+"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >/dev/null 2>&1
+n=$((n + 1))
+if grep -q '^FAIL stock/t_pass baseline says pass, stock gave fail' "$tmp/run/results"; then
+	echo "ok $n - judge: stock result differing from the baseline fails"
+else
+	echo "not ok $n - judge: stock result differing from the baseline fails"
+	failed=1
+fi
+echo "1..$n"
+exit $failed
