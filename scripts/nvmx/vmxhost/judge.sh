@@ -5,8 +5,9 @@
 # the result with stock in the same boot and against the checked-in
 # expectations, and scan the kernel log from the first module load on.
 #
-# Usage: judge.sh RUN_DIR EXPECTATIONS KNOWN_FAILURES
-#   RUN_DIR holds console.log and emulator.status from run.sh.
+# Usage: judge.sh RUN_DIR EXPECTATIONS KNOWN_FAILURES [PLAN]
+#   RUN_DIR holds console.log and emulator.status from run.sh.  With PLAN,
+#   only the emulator tests it names are judged (a run restricted by TESTS=).
 # Prints a table for people, and writes RUN_DIR/results: one line per check,
 # "VERDICT NAME DETAIL" with VERDICT one of PASS FAIL SKIP XFAIL XPASS.
 set -euo pipefail
@@ -14,6 +15,7 @@ set -euo pipefail
 run=$1
 expect=$2
 known=$3
+plan=${4:-}
 res=$run/results
 : >"$res"
 # The serial console ends lines with CR LF.
@@ -43,6 +45,9 @@ is_known_failure() { grep -v '^#' "$known" | awk '{ print $1 }' | grep -qx "$1";
 fmt='%-42s %-8s %-8s %8s %8s %6s\n'
 printf "$fmt" TEST OURS STOCK "T(OURS)" "T(STOCK)" RATIO
 grep -v '^[[:space:]]*\(#\|$\)' "$expect" | while read -r t where base why; do
+	if [ -n "$plan" ] && ! awk '{ print $1 }' "$plan" | grep -qx "$t"; then
+		[ "$where" = emu ] && continue
+	fi
 	if [ "$where" != emu ]; then
 		printf "$fmt" "$t" "-" "-" "" "" ""
 		printf '    not run here: %s\n' "$why"
