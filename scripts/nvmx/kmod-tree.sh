@@ -29,14 +29,16 @@ for d in arch/x86/kvm virt/kvm; do
 done
 # Links into an overlay file that no longer exists fall back to upstream
 # (or disappear when upstream has no such file).
-find "$dst/arch" "$dst/virt" -type l | while read -r l; do
+find "$dst/arch" "$dst/virt" $(ls -d "$dst/include" 2>/dev/null) -type l | while read -r l; do
 	t=$(readlink "$l")
 	[ -e "$t" ] && continue
 	f=${l#"$dst"/}
 	if [ -e "$up/$f" ]; then link "$up/$f" "$l"; else rm -f "$l"; fi
 done
-if [ -n "$overlay" ] && [ -d "$overlay/arch" ]; then
-	(cd "$overlay" && find arch -type f \( -name '*.[chS]' \)) | while read -r f; do
+dirs=
+[ -n "$overlay" ] && dirs=$(cd "$overlay" && ls -d arch include 2>/dev/null || true)
+if [ -n "$dirs" ]; then
+	(cd "$overlay" && find $dirs -type f -name '*.[chS]') | while read -r f; do
 		link "$overlay/$f" "$dst/$f"
 	done
 fi
