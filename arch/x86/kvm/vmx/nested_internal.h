@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Declarations shared by nvmx's nested.c (VMX operation and instructions),
+ * nested_entry.c (VM entry, SDM 26) and nested_exit.c (VM exit, SDM 27),
+ * and by nothing else.  What the rest of kvm-intel uses is in nested.h.
+ * Each file owns one section below.
+ */
+#ifndef __KVM_X86_VMX_NESTED_INTERNAL_H
+#define __KVM_X86_VMX_NESTED_INTERNAL_H
+
+#include <nvmx/cr_owner.h>
+
+#include "nested.h"
+
+/* nested.c */
+
+/*
+ * Outcome of a VMX instruction (SDM 30.2): VMsucceed, or VMfailValid with
+ * an error number when there is a current VMCS, else VMfailInvalid.  Both
+ * skip the instruction and return 1 for the exit handler.
+ */
+int nested_vmx_succeed(struct kvm_vcpu *vcpu);
+int nested_vmx_fail(struct kvm_vcpu *vcpu, u32 vm_instruction_error);
+
+/* nested_entry.c */
+
+int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
+void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
+struct nvmx_cr nested_vmx_cr0_owners(struct kvm_vcpu *vcpu,
+				     struct vmcs12 *vmcs12);
+struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
+				     struct vmcs12 *vmcs12);
+
+/* nested_exit.c */
+
+/*
+ * VM-entry failure during or after loading guest state (SDM 26.8): record
+ * the basic exit reason with bit 31 set and the qualification in vmcs12 and
+ * load L1's host state (SDM 27.5), as a VM exit would; called on vmcs01,
+ * not in guest mode.
+ */
+void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+			      u32 exit_reason, unsigned long exit_qual);
+
+/* Members of vmx_nested_ops (struct kvm_x86_nested_ops, kvm_host.h). */
+bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,
+				    u32 error_code);
+int nested_vmx_check_events(struct kvm_vcpu *vcpu);
+bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection);
+void nested_vmx_triple_fault(struct kvm_vcpu *vcpu);
+
+#endif /* __KVM_X86_VMX_NESTED_INTERNAL_H */
