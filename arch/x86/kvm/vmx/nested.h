@@ -28,9 +28,10 @@ enum nvmx_vmentry_status {
 };
 
 /* VMX operation, capability MSRs, setup and teardown (nested.c). */
+typedef int (*nvmx_exit_handler_t)(struct kvm_vcpu *vcpu);
+
 void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps);
-__init int
-nested_vmx_hardware_setup(int (*exit_handlers[])(struct kvm_vcpu *vcpu));
+int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[]);
 void nested_vmx_hardware_unsetup(void);
 int vmx_get_vmx_msr(struct nested_vmx_msrs *msrs, u32 msr_index, u64 *pdata);
 int vmx_set_vmx_msr(struct kvm_vcpu *vcpu, u32 msr_index, u64 data);
