@@ -56,8 +56,9 @@ upstream: deps
 modules: upstream
 	@echo '[build] kvm-intel.ko$(if $(filter 1,$(KVM)), and kvm.ko) with the nvmx overlay'
 	@$(NVMX)/kmod-tree.sh $(UPSTREAM) $(KMOD) Kbuild $(CURDIR)
-	@$(MAKE) -s -C $(KDIR) M=$(KMOD) NVMX_BUILD_KVM=$(KVM) -j$(JOBS) modules 2>&1 | \
-		grep -v '^Skipping BTF generation'; test $${PIPESTATUS[0]} -eq 0
+	@s=$$SECONDS; $(MAKE) -s -C $(KDIR) M=$(KMOD) NVMX_BUILD_KVM=$(KVM) -j$(JOBS) modules 2>&1 | \
+		grep -v '^Skipping BTF generation'; test $${PIPESTATUS[0]} -eq 0 && \
+		echo "[build] $(KMOD)/kvm-intel.ko ($$((SECONDS - s))s)"
 
 modules-stock: upstream
 	@echo '[build] kvm-intel.ko from upstream alone (faithful-build check)'
@@ -73,10 +74,11 @@ selftests: upstream
 	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx'
 	@for t in $(NVMX_TESTS); do \
 		ln -sfn $(CURDIR)/tools/testing/selftests/kvm/x86_64/$$t.c $(KSFT)/x86_64/$$t.c; done
-	@$(MAKE) -s -C $(KSFT) -j$(JOBS) OUTPUT=$(SELFTESTS) LDFLAGS=-static \
+	@s=$$SECONDS; $(MAKE) -s -C $(KSFT) -j$(JOBS) OUTPUT=$(SELFTESTS) LDFLAGS=-static \
 		TEST_GEN_PROGS_x86_64="$(addprefix x86_64/,$(EMU_TESTS))" \
 		TEST_GEN_PROGS_EXTENDED_x86_64= \
-		$(addprefix $(SELFTESTS)/x86_64/,$(EMU_TESTS))
+		$(addprefix $(SELFTESTS)/x86_64/,$(EMU_TESTS)) && \
+		echo "[build] selftests in $(SELFTESTS)/x86_64 ($$((SECONDS - s))s)"
 
 unit:
 	@mkdir -p $(RESULTS)

@@ -18,6 +18,7 @@ known=$3
 plan=${4:-}
 res=$run/results
 : >"$res"
+rm -f "$run/bench"
 # The serial console ends lines with CR LF.
 log=$run/console.txt
 tr -d '\r' <"$run/console.log" >"$log" 2>/dev/null || : >"$log"
@@ -88,6 +89,24 @@ grep -v '^[[:space:]]*\(#\|$\)' "$expect" | while read -r t where base why; do
 	*)		emit FAIL "ours/$t" "ours: $o, stock: $s"
 			printf '    ours: %s\n' "$o" ;;
 	esac
+done
+
+# Benchmarks print "# nvmx-bench NAME VALUE" (emulated cycles, repeatable);
+# the cost of ours is reported as a ratio to stock measured in the same boot.
+bench() {	# bench PHASE NAME: the value the test printed in that phase
+	awk -v p="$1/" -v n="$2" '
+		/^# nvmx-begin / { cur = $3 }
+		/^# # nvmx-bench / && index(cur, p) == 1 && $4 == n { v = $5 }
+		END { print v }' "$log"
+}
+for name in $(awk '/^# # nvmx-bench / { print $4 }' "$log" | sort -u); do
+	s=$(bench stock "$name")
+	o=$(bench ours "$name")
+	if [ -n "$s" ] && [ -n "$o" ]; then
+		r=$(awk -v a="$o" -v b="$s" 'BEGIN { if (b > 0) printf "%.2f", a / b }')
+		printf 'bench %s: ours %s, stock %s, ratio %s\n' "$name" "$o" "$s" "$r"
+		echo "bench $name $o $s $r" >>"$run/bench"
+	fi
 done
 
 read -r status secs <"$run/emulator.status" || status=missing

@@ -104,6 +104,23 @@ L
 check "native-only test is reported, not passed" "" "done 90" '^SKIP emu/t_native not run in the emulated host: hangs the emulator' <<'L'
 ok 1 ours/t_pass
 L
+# The benchmark's cost is ours over stock, each taken from its own phase.
+check "benchmark line is read per phase" "" "done 90" '^PASS ours/t_pass $' <<'L'
+# nvmx-begin ours/t_pass
+# # nvmx-bench cpuid_roundtrip 3000
+ok 1 ours/t_pass
+L
+sed -i 's|^ok 1 stock/t_pass$|# # nvmx-bench cpuid_roundtrip 2000\n&|' "$tmp/run/console.log"
+"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
+n=$((n + 1))
+if grep -q '^bench cpuid_roundtrip: ours 3000, stock 2000, ratio 1.50$' "$tmp/out"; then
+	echo "ok $n - judge: benchmark ratio ours/stock"
+else
+	echo "not ok $n - judge: benchmark ratio ours/stock"
+	sed 's/^/# /' "$tmp/out"
+	failed=1
+fi
+
 # A stock result that differs from the recorded baseline fails the run.
 check "stock baseline changed" "" "done 90" '^PASS stock/t_pass baseline pass' <<'L'
 L
