@@ -1,0 +1,1163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvmx: VM entry into L2 (Intel SDM Vol. 3C, chapter 26).
+ *
+ * VMLAUNCH/VMRESUME run the checks of SDM 26.2 on vmcs12 (VMfailValid when
+ * they fail), the guest-state checks of SDM 26.3.1 that the processor cannot
+ * make on vmcs02 because L0 rewrites the field (VM-entry failure exit), then
+ * build vmcs02 from L0's own vmcs01 settings and L1's vmcs12, load L2's
+ * state through KVM's setters, process the VM-entry MSR-load list (SDM 26.4)
+ * and leave the actual entry to vmx.c's run loop (nested_run_pending).
+ *
+ * L1 gets neither EPT nor VPID: L2 runs in L1's guest-physical space, with
+ * L1's VPID, on a root of KVM's MMU tagged as L2's; the TLB is flushed on
+ * every entry (and by nested_exit.c on every exit), as the SDM requires for
+ * VM entries without VPID.
+ */
+
+#include <linux/kvm_host.h>
+
+#include <asm/vmx.h>
+
+#include "cpuid.h"
+#include "mmu.h"
+#include "trace.h"
+#include "x86.h"
+
+#include "nested_internal.h"
+
+/*
+ * Every consistency check is written as the rule the SDM states, and goes
+ * through this macro: when the rule does not hold, the kvm_nested_vmenter_failed
+ * tracepoint carries the rule's own text, so a refused entry explains itself.
+ */
+#define nvmx_rule(rule) nvmx_rule_holds(!!(rule), "SDM rule broken: " #rule)
+
+static __always_inline bool nvmx_rule_holds(bool holds, const char *text)
+{
+	if (unlikely(!holds))
+		trace_kvm_nested_vmenter_failed(text, 0);
+	return holds;
+}
+
+/* A control field obeys its capability MSR: allowed-0 and allowed-1 bits. */
+static bool nvmx_ctls_allowed(u32 val, u32 must_be_1, u32 may_be_1)
+{
+	return (val & must_be_1) == must_be_1 && !(val & ~may_be_1);
+}
+
+/* An address of a 4-KByte structure in L1's physical-address space. */
+static bool nvmx_page_addr_ok(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	return kvm_vcpu_is_legal_aligned_gpa(vcpu, gpa, PAGE_SIZE);
+}
+
+/* An MSR list of @count 16-byte entries at @gpa (SDM 26.2.1.2, 26.2.1.3). */
+static bool nvmx_msr_list_addr_ok(struct kvm_vcpu *vcpu, u32 count, u64 gpa)
+{
+	u64 last = gpa + (u64)count * sizeof(struct vmx_msr_entry) - 1;
+
+	return !count || (IS_ALIGNED(gpa, 16) &&
+			  kvm_vcpu_is_legal_gpa(vcpu, gpa) &&
+			  kvm_vcpu_is_legal_gpa(vcpu, last) && last > gpa);
+}
+
+static bool nvmx_entry_has_event(struct vmcs12 *vmcs12)
+{
+	return vmcs12->vm_entry_intr_info_field & INTR_INFO_VALID_MASK;
+}
+
+static u32 nvmx_event_type(struct vmcs12 *vmcs12)
+{
+	return vmcs12->vm_entry_intr_info_field & INTR_INFO_INTR_TYPE_MASK;
+}
+
+static u8 nvmx_event_vector(struct vmcs12 *vmcs12)
+{
+	return vmcs12->vm_entry_intr_info_field & INTR_INFO_VECTOR_MASK;
+}
+
+static bool nvmx_ia32e_guest(struct vmcs12 *vmcs12)
+{
+	return vmcs12->vm_entry_controls & VM_ENTRY_IA32E_MODE;
+}
+
+static bool nvmx_host_64bit(struct vmcs12 *vmcs12)
+{
+	return vmcs12->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
+}
+
+/* SDM 26.2.1.1: checks on VM-execution control fields. */
+static bool nested_vmx_check_exec_controls(struct kvm_vcpu *vcpu,
+					   struct vmcs12 *vmcs12)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+	u32 pin = vmcs12->pin_based_vm_exec_control;
+	u32 exec = vmcs12->cpu_based_vm_exec_control;
+
+	if (!nvmx_rule(nvmx_ctls_allowed(pin, msrs->pinbased_ctls_low,
+					 msrs->pinbased_ctls_high)) ||
+	    !nvmx_rule(nvmx_ctls_allowed(exec, msrs->procbased_ctls_low,
+					 msrs->procbased_ctls_high)))
+		return false;
+
+	if ((exec & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	    !nvmx_rule(nvmx_ctls_allowed(vmcs12->secondary_vm_exec_control,
+					 msrs->secondary_ctls_low,
+					 msrs->secondary_ctls_high)))
+		return false;
+
+	if (!nvmx_rule(vmcs12->cr3_target_count <=
+		       vmx_misc_cr3_count(msrs->misc_low)))
+		return false;
+
+	if ((exec & CPU_BASED_USE_IO_BITMAPS) &&
+	    (!nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->io_bitmap_a)) ||
+	     !nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->io_bitmap_b))))
+		return false;
+
+	if ((exec & CPU_BASED_USE_MSR_BITMAPS) &&
+	    !nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->msr_bitmap)))
+		return false;
+
+	if (!(pin & PIN_BASED_NMI_EXITING) &&
+	    !nvmx_rule(!(pin & PIN_BASED_VIRTUAL_NMIS)))
+		return false;
+
+	if (!(pin & PIN_BASED_VIRTUAL_NMIS) &&
+	    !nvmx_rule(!(exec & CPU_BASED_NMI_WINDOW_EXITING)))
+		return false;
+
+	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) ||
+	       nvmx_rule(nested_cpu_has_ept(vmcs12));
+}
+
+/* SDM 26.2.1.2: checks on VM-exit control fields. */
+static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
+					   struct vmcs12 *vmcs12)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+	u32 exit = vmcs12->vm_exit_controls;
+
+	if (!nvmx_rule(nvmx_ctls_allowed(exit, msrs->exit_ctls_low,
+					 msrs->exit_ctls_high)))
+		return false;
+
+	if (!(vmcs12->pin_based_vm_exec_control &
+	      PIN_BASED_VMX_PREEMPTION_TIMER) &&
+	    !nvmx_rule(!(exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)))
+		return false;
+
+	return nvmx_rule(nvmx_msr_list_addr_ok(vcpu,
+					       vmcs12->vm_exit_msr_store_count,
+					       vmcs12->vm_exit_msr_store_addr)) &&
+	       nvmx_rule(nvmx_msr_list_addr_ok(vcpu,
+					       vmcs12->vm_exit_msr_load_count,
+					       vmcs12->vm_exit_msr_load_addr));
+}
+
+/*
+ * SDM 26.2.1.3: the deliver-error-code bit must be set exactly for hardware
+ * exceptions that push an error code, unless L2 starts in real mode under
+ * "unrestricted guest".
+ */
+static bool nvmx_event_needs_error_code(struct vmcs12 *vmcs12)
+{
+	bool real_mode = nested_cpu_has2(vmcs12,
+					 SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
+			 !(vmcs12->guest_cr0 & X86_CR0_PE);
+
+	return !real_mode &&
+	       nvmx_event_type(vmcs12) == INTR_TYPE_HARD_EXCEPTION &&
+	       x86_exception_has_error_code(nvmx_event_vector(vmcs12));
+}
+
+/* SDM 26.2.1.3: the VM-entry event-injection fields. */
+static bool nested_vmx_check_event_injection(struct kvm_vcpu *vcpu,
+					     struct vmcs12 *vmcs12)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+	u32 info = vmcs12->vm_entry_intr_info_field;
+	u32 type = nvmx_event_type(vmcs12);
+	u8 vector = nvmx_event_vector(vmcs12);
+	bool has_error_code = info & INTR_INFO_DELIVER_CODE_MASK;
+	u32 len = vmcs12->vm_entry_instruction_len;
+
+	if (!nvmx_rule(type != INTR_TYPE_RESERVED) ||
+	    !nvmx_rule(!(info & INTR_INFO_RESVD_BITS_MASK)))
+		return false;
+
+	if (type == INTR_TYPE_OTHER_EVENT &&
+	    (!nvmx_rule(msrs->procbased_ctls_high &
+			CPU_BASED_MONITOR_TRAP_FLAG) ||
+	     !nvmx_rule(vector == 0)))
+		return false;
+
+	if ((type == INTR_TYPE_NMI_INTR && !nvmx_rule(vector == NMI_VECTOR)) ||
+	    (type == INTR_TYPE_HARD_EXCEPTION && !nvmx_rule(vector <= 31)))
+		return false;
+
+	if (!nvmx_rule(has_error_code == nvmx_event_needs_error_code(vmcs12)))
+		return false;
+
+	if (has_error_code &&
+	    !nvmx_rule(!(vmcs12->vm_entry_exception_error_code & GENMASK(31, 16))))
+		return false;
+
+	if (type != INTR_TYPE_SOFT_INTR && type != INTR_TYPE_SOFT_EXCEPTION &&
+	    type != INTR_TYPE_PRIV_SW_EXCEPTION)
+		return true;
+
+	return nvmx_rule(len <= 15) &&
+	       (len || nvmx_rule(msrs->misc_low & VMX_MISC_ZERO_LEN_INS));
+}
+
+/* SDM 26.2.1.3: checks on VM-entry control fields. */
+static bool nested_vmx_check_entry_controls(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+	u32 entry = vmcs12->vm_entry_controls;
+
+	if (!nvmx_rule(nvmx_ctls_allowed(entry, msrs->entry_ctls_low,
+					 msrs->entry_ctls_high)) ||
+	    !nvmx_rule(!(entry & (VM_ENTRY_SMM | VM_ENTRY_DEACT_DUAL_MONITOR))))
+		return false;
+
+	if (nvmx_entry_has_event(vmcs12) &&
+	    !nested_vmx_check_event_injection(vcpu, vmcs12))
+		return false;
+
+	return nvmx_rule(nvmx_msr_list_addr_ok(vcpu,
+					       vmcs12->vm_entry_msr_load_count,
+					       vmcs12->vm_entry_msr_load_addr));
+}
+
+/* SDM 26.2.1: checks on VMX controls, all failing with VMfailValid(7). */
+static bool nested_vmx_check_controls(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	return nested_vmx_check_exec_controls(vcpu, vmcs12) &&
+	       nested_vmx_check_exit_controls(vcpu, vmcs12) &&
+	       nested_vmx_check_entry_controls(vcpu, vmcs12);
+}
+
+/* SDM 26.2.2: host control registers and MSRs. */
+static bool nested_vmx_check_host_regs(struct kvm_vcpu *vcpu,
+				       struct vmcs12 *vmcs12)
+{
+	bool host_64bit = nvmx_host_64bit(vmcs12);
+	u64 efer = vmcs12->host_ia32_efer;
+
+	if (!nvmx_rule(nested_host_cr0_valid(vcpu, vmcs12->host_cr0)) ||
+	    !nvmx_rule(nested_cr4_valid(vcpu, vmcs12->host_cr4)) ||
+	    !nvmx_rule(kvm_vcpu_is_legal_gpa(vcpu, vmcs12->host_cr3)))
+		return false;
+
+	if (!nvmx_rule(!is_noncanonical_address(vmcs12->host_ia32_sysenter_esp, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->host_ia32_sysenter_eip, vcpu)))
+		return false;
+
+	if ((vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) &&
+	    !nvmx_rule(kvm_pat_valid(vmcs12->host_ia32_pat)))
+		return false;
+
+	if (!(vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER))
+		return true;
+
+	return nvmx_rule(kvm_valid_efer(vcpu, efer)) &&
+	       nvmx_rule(!!(efer & EFER_LMA) == host_64bit) &&
+	       nvmx_rule(!!(efer & EFER_LME) == host_64bit);
+}
+
+/* SDM 26.2.3: host segment and descriptor-table registers. */
+static bool nested_vmx_check_host_segments(struct kvm_vcpu *vcpu,
+					   struct vmcs12 *vmcs12)
+{
+	u16 sels = vmcs12->host_es_selector | vmcs12->host_cs_selector |
+		   vmcs12->host_ss_selector | vmcs12->host_ds_selector |
+		   vmcs12->host_fs_selector | vmcs12->host_gs_selector |
+		   vmcs12->host_tr_selector;
+
+	if (!nvmx_rule(!(sels & (SEGMENT_RPL_MASK | SEGMENT_TI_MASK))) ||
+	    !nvmx_rule(vmcs12->host_cs_selector != 0) ||
+	    !nvmx_rule(vmcs12->host_tr_selector != 0))
+		return false;
+
+	if (!nvmx_host_64bit(vmcs12) &&
+	    !nvmx_rule(vmcs12->host_ss_selector != 0))
+		return false;
+
+	return nvmx_rule(!is_noncanonical_address(vmcs12->host_fs_base, vcpu)) &&
+	       nvmx_rule(!is_noncanonical_address(vmcs12->host_gs_base, vcpu)) &&
+	       nvmx_rule(!is_noncanonical_address(vmcs12->host_gdtr_base, vcpu)) &&
+	       nvmx_rule(!is_noncanonical_address(vmcs12->host_idtr_base, vcpu)) &&
+	       nvmx_rule(!is_noncanonical_address(vmcs12->host_tr_base, vcpu));
+}
+
+/* SDM 26.2.4: checks related to address-space size. */
+static bool nested_vmx_check_address_space_size(struct kvm_vcpu *vcpu,
+						struct vmcs12 *vmcs12)
+{
+	bool host_64bit = nvmx_host_64bit(vmcs12);
+
+	if (!is_long_mode(vcpu) &&
+	    (!nvmx_rule(!host_64bit) || !nvmx_rule(!nvmx_ia32e_guest(vmcs12))))
+		return false;
+
+	if (is_long_mode(vcpu) && !nvmx_rule(host_64bit))
+		return false;
+
+	if (host_64bit)
+		return nvmx_rule(vmcs12->host_cr4 & X86_CR4_PAE) &&
+		       nvmx_rule(!is_noncanonical_address(vmcs12->host_rip, vcpu));
+
+	return nvmx_rule(!nvmx_ia32e_guest(vmcs12)) &&
+	       nvmx_rule(!(vmcs12->host_cr4 & X86_CR4_PCIDE)) &&
+	       nvmx_rule(!(vmcs12->host_rip >> 32));
+}
+
+/* SDM 26.2.2-26.2.4: the host-state area, failing with VMfailValid(8). */
+static bool nested_vmx_check_host_state(struct kvm_vcpu *vcpu,
+					struct vmcs12 *vmcs12)
+{
+	return nested_vmx_check_host_regs(vcpu, vmcs12) &&
+	       nested_vmx_check_host_segments(vcpu, vmcs12) &&
+	       nested_vmx_check_address_space_size(vcpu, vmcs12);
+}
+
+/*
+ * SDM 26.3.1.1: guest control registers, debug registers and MSRs.  L0
+ * forces bits of CR0/CR4 and switches EFER, PAT and DEBUGCTL itself, so the
+ * processor would check its own values on vmcs02, not L1's.
+ */
+static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
+					struct vmcs12 *vmcs12)
+{
+	bool ia32e = nvmx_ia32e_guest(vmcs12);
+	u64 cr0 = vmcs12->guest_cr0, cr4 = vmcs12->guest_cr4;
+	u64 efer = vmcs12->guest_ia32_efer;
+
+	if (!nvmx_rule(nested_guest_cr0_valid(vcpu, cr0)) ||
+	    !nvmx_rule(!(cr0 & X86_CR0_PG) || (cr0 & X86_CR0_PE)) ||
+	    !nvmx_rule(nested_cr4_valid(vcpu, cr4)) ||
+	    !nvmx_rule(kvm_vcpu_is_legal_gpa(vcpu, vmcs12->guest_cr3)))
+		return false;
+
+	if (ia32e ? !nvmx_rule((cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE)) :
+		    !nvmx_rule(!(cr4 & X86_CR4_PCIDE)))
+		return false;
+
+	if ((vmcs12->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) &&
+	    (!nvmx_rule(vmx_is_valid_debugctl(vcpu, vmcs12->guest_ia32_debugctl,
+					      false)) ||
+	     !nvmx_rule(kvm_dr7_valid(vmcs12->guest_dr7))))
+		return false;
+
+	if (!nvmx_rule(!is_noncanonical_address(vmcs12->guest_sysenter_esp, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_sysenter_eip, vcpu)))
+		return false;
+
+	if ((vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) &&
+	    !nvmx_rule(kvm_pat_valid(vmcs12->guest_ia32_pat)))
+		return false;
+
+	if (!(vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER))
+		return true;
+
+	return nvmx_rule(kvm_valid_efer(vcpu, efer)) &&
+	       nvmx_rule(!!(efer & EFER_LMA) == ia32e) &&
+	       nvmx_rule(!(cr0 & X86_CR0_PG) ||
+			 !!(efer & EFER_LMA) == !!(efer & EFER_LME));
+}
+
+/* SDM 26.3.1.4: RFLAGS (L0 may rewrite it for its own purposes). */
+static bool nested_vmx_check_guest_rflags(struct vmcs12 *vmcs12)
+{
+	u64 rflags = vmcs12->guest_rflags;
+	u64 reserved = GENMASK_ULL(63, 22) | BIT(15) | BIT(5) | BIT(3);
+
+	if (!nvmx_rule(!(rflags & reserved)) ||
+	    !nvmx_rule(rflags & X86_EFLAGS_FIXED))
+		return false;
+
+	if ((nvmx_ia32e_guest(vmcs12) || !(vmcs12->guest_cr0 & X86_CR0_PE)) &&
+	    !nvmx_rule(!(rflags & X86_EFLAGS_VM)))
+		return false;
+
+	return !nvmx_entry_has_event(vmcs12) ||
+	       nvmx_event_type(vmcs12) != INTR_TYPE_EXT_INTR ||
+	       nvmx_rule(rflags & X86_EFLAGS_IF);
+}
+
+/* SDM 26.3.1.5: in HLT only some events may be injected. */
+static bool nvmx_event_allowed_in_hlt(struct vmcs12 *vmcs12)
+{
+	u8 vector = nvmx_event_vector(vmcs12);
+
+	switch (nvmx_event_type(vmcs12)) {
+	case INTR_TYPE_EXT_INTR:
+	case INTR_TYPE_NMI_INTR:
+		return true;
+	case INTR_TYPE_HARD_EXCEPTION:
+		return vector == DB_VECTOR || vector == MC_VECTOR;
+	case INTR_TYPE_OTHER_EVENT:
+		return vector == 0;
+	default:
+		return false;
+	}
+}
+
+/*
+ * SDM 26.3.1.5: activity and interruptibility state.  vmcs02 always starts
+ * L2 active (L0 emulates HLT), so the processor never sees L1's activity
+ * state and the rules that tie it to the other fields.
+ */
+static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	u32 misc = to_vmx(vcpu)->nested.msrs.misc_low;
+	u32 activity = vmcs12->guest_activity_state;
+	u32 intr = vmcs12->guest_interruptibility_info;
+	u32 dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
+
+	if (!nvmx_rule(!(intr & (GUEST_INTR_STATE_STI |
+				 GUEST_INTR_STATE_MOV_SS)) ||
+		       activity == GUEST_ACTIVITY_ACTIVE) ||
+	    !nvmx_rule((intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		       != (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
+		return false;
+
+	if (activity == GUEST_ACTIVITY_ACTIVE)
+		return true;
+
+	return nvmx_rule(activity == GUEST_ACTIVITY_HLT &&
+			 (misc & VMX_MISC_ACTIVITY_HLT)) &&
+	       nvmx_rule(dpl == 0) &&
+	       nvmx_rule(!nvmx_entry_has_event(vmcs12) ||
+			 nvmx_event_allowed_in_hlt(vmcs12));
+}
+
+/*
+ * SDM 26.3.1.5: the VMCS link pointer.  vmcs02's is L0's own, so the
+ * processor never sees L1's.  L1 gets no VMCS shadowing, so a pointer other
+ * than ~0 must name a region with vmcs12's revision and the shadow bit clear.
+ */
+static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12)
+{
+	u64 link = vmcs12->vmcs_link_pointer;
+	struct vmcs_hdr hdr;
+
+	if (link == INVALID_GPA)
+		return true;
+
+	if (!nvmx_rule(nvmx_page_addr_ok(vcpu, link)) ||
+	    !nvmx_rule(!kvm_vcpu_read_guest(vcpu, link, &hdr, sizeof(hdr))))
+		return false;
+
+	return nvmx_rule(hdr.revision_id == VMCS12_REVISION) &&
+	       nvmx_rule(!hdr.shadow_vmcs);
+}
+
+/*
+ * SDM 26.3.1: the guest-state checks that hardware cannot make on vmcs02.
+ * Segment, descriptor-table, RIP and pending-debug-exception fields reach
+ * vmcs02 unchanged and are checked by the processor itself; a failure there
+ * comes back as a VM-entry failure exit of vmcs02 and is reflected.
+ */
+static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
+					 struct vmcs12 *vmcs12, u32 *qual)
+{
+	*qual = ENTRY_FAIL_DEFAULT;
+
+	if (!nested_vmx_check_guest_regs(vcpu, vmcs12) ||
+	    !nested_vmx_check_guest_rflags(vmcs12) ||
+	    !nested_vmx_check_guest_activity(vcpu, vmcs12))
+		return false;
+
+	if (nested_vmx_check_link_pointer(vcpu, vmcs12))
+		return true;
+
+	*qual = ENTRY_FAIL_VMCS_LINK_PTR;
+	return false;
+}
+
+/*
+ * CR0/CR4 ownership while L2 runs (include/nvmx/cr_owner.h).  L0's mask is
+ * what KVM does not hand to the guest: in L1 that is vmcs01's mask, in L2
+ * the bits of vmcs02's mask that L1 does not claim, which is the same set.
+ */
+struct nvmx_cr nested_vmx_cr0_owners(struct kvm_vcpu *vcpu,
+				     struct vmcs12 *vmcs12)
+{
+	return (struct nvmx_cr) {
+		.l1_mask = vmcs12->cr0_guest_host_mask,
+		.l1_shadow = vmcs12->cr0_read_shadow,
+		.l0_mask = ~vcpu->arch.cr0_guest_owned_bits,
+	};
+}
+
+struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
+				     struct vmcs12 *vmcs12)
+{
+	return (struct nvmx_cr) {
+		.l1_mask = vmcs12->cr4_guest_host_mask,
+		.l1_shadow = vmcs12->cr4_read_shadow,
+		.l0_mask = ~vcpu->arch.cr4_guest_owned_bits,
+	};
+}
+
+/*
+ * vmcs02's fields that depend only on L0: written once per vmcs02, while it
+ * is loaded and before its host-state cache is synced (the host FS/GS fields
+ * are zeroed to match the cache alloc_loaded_vmcs() cleared).
+ */
+static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
+{
+	vmcs_write64(VMCS_LINK_POINTER, INVALID_GPA);
+	vmcs_write32(CR3_TARGET_COUNT, 0);
+	vmcs_write16(HOST_FS_SELECTOR, 0);
+	vmcs_write16(HOST_GS_SELECTOR, 0);
+	vmcs_writel(HOST_FS_BASE, 0);
+	vmcs_writel(HOST_GS_BASE, 0);
+	vmx_set_constant_host_state(vmx);
+
+	vmcs_write64(VM_EXIT_MSR_LOAD_ADDR, __pa(vmx->msr_autoload.host.val));
+	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, __pa(vmx->msr_autoload.guest.val));
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+
+	if (vmx->vpid)
+		vmcs_write16(VIRTUAL_PROCESSOR_ID, vmx->vpid);
+	if (cpu_has_vmx_encls_vmexit())
+		vmcs_write64(ENCLS_EXITING_BITMAP, -1ull);
+	if (kvm_notify_vmexit_enabled(vmx->vcpu.kvm))
+		vmcs_write32(NOTIFY_WINDOW, vmx->vcpu.kvm->arch.notify_window);
+
+	vmx->nested.vmcs02_initialized = true;
+}
+
+/*
+ * The host state of the running task was stored in the VMCS being left
+ * (vmx_prepare_switch_to_guest); the new one must hold the same, since
+ * vmx_prepare_switch_to_host() restores from whichever is loaded.
+ */
+static void nested_vmx_sync_host_state(struct vcpu_vmx *vmx,
+				       struct loaded_vmcs *prev)
+{
+	struct vmcs_host_state *dst = &vmx->loaded_vmcs->host_state;
+	struct vmcs_host_state *src = &prev->host_state;
+
+	if (!vmx->guest_state_loaded)
+		return;
+
+	vmx_set_host_fs_gs(dst, src->fs_sel, src->gs_sel, src->fs_base,
+			   src->gs_base);
+	dst->ldt_sel = src->ldt_sel;
+#ifdef CONFIG_X86_64
+	dst->ds_sel = src->ds_sel;
+	dst->es_sel = src->es_sel;
+#endif
+}
+
+/*
+ * Make @vmcs the current VMCS of the vCPU.  Whatever vmx.c caches lazily
+ * from the VMCS being left (RIP, RSP, RFLAGS, CR0/CR3/CR4, PDPTRs,
+ * segments, exit information) must have been read by the caller: after the
+ * switch those caches are empty and fill from @vmcs.  State vmx.c keeps
+ * outside the VMCS follows the new one: the autoload MSR counts, the PLE
+ * window, and the CR0/CR4 bits the guest owns (the complement of the masks).
+ */
+void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct loaded_vmcs *prev = vmx->loaded_vmcs;
+	int cpu;
+
+	if (WARN_ON_ONCE(prev == vmcs))
+		return;
+
+	cpu = get_cpu();
+	vmx->loaded_vmcs = vmcs;
+	vmx_vcpu_load_vmcs(vcpu, cpu, prev);
+	put_cpu();
+
+	if (vmcs == &vmx->nested.vmcs02 && !vmx->nested.vmcs02_initialized)
+		nested_vmx_init_vmcs02(vmx);
+	nested_vmx_sync_host_state(vmx, prev);
+
+	vcpu->arch.regs_avail &= ~VMX_REGS_LAZY_LOAD_SET;
+	vcpu->arch.regs_dirty &= ~VMX_REGS_LAZY_LOAD_SET;
+	vmx->segment_cache.bitmask = 0;
+
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, vmx->msr_autoload.guest.nr);
+	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, vmx->msr_autoload.host.nr);
+	vmx->ple_window_dirty = true;
+
+	vcpu->arch.cr0_guest_owned_bits = ~vmcs_readl(CR0_GUEST_HOST_MASK);
+	vcpu->arch.cr4_guest_owned_bits = ~vmcs_readl(CR4_GUEST_HOST_MASK);
+}
+
+/*
+ * Pin-based controls of vmcs02: L0 keeps its own interception of external
+ * interrupts and NMIs (and its virtual NMIs, which then track L2's NMI
+ * blocking); L1's requests are added.  No posted interrupts for L2.
+ */
+static u32 nested_vmx_pin_controls02(struct vcpu_vmx *vmx,
+				     struct vmcs12 *vmcs12)
+{
+	u32 l0 = __pin_controls_get(&vmx->vmcs01) & ~PIN_BASED_POSTED_INTR;
+
+	return l0 | vmcs12->pin_based_vm_exec_control;
+}
+
+/*
+ * Primary processor-based controls of vmcs02: exiting is the union of L0's
+ * and L1's.  Every I/O instruction and every MSR access exits to L0, which
+ * then consults L1's bitmaps; with no TPR shadow for L2, CR8 accesses exit
+ * so that L0 serves them from L1's local APIC.  The window exits are L1's
+ * until KVM asks for its own.
+ */
+static u32 nested_vmx_exec_controls02(struct vcpu_vmx *vmx,
+				      struct vmcs12 *vmcs12)
+{
+	u32 l0 = __exec_controls_get(&vmx->vmcs01);
+	u32 l1 = vmcs12->cpu_based_vm_exec_control;
+
+	l0 &= ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING |
+		CPU_BASED_TPR_SHADOW | CPU_BASED_ACTIVATE_TERTIARY_CONTROLS);
+	l1 &= ~(CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS);
+
+	return ((l0 | l1) & ~CPU_BASED_USE_MSR_BITMAPS) |
+	       CPU_BASED_UNCOND_IO_EXITING | CPU_BASED_CR8_LOAD_EXITING |
+	       CPU_BASED_CR8_STORE_EXITING;
+}
+
+/* Secondary controls vmcs02 takes from vmcs01: L0's own mechanisms. */
+#define NVMX_SEC_FROM_L0 (SECONDARY_EXEC_ENABLE_EPT |			\
+			  SECONDARY_EXEC_ENABLE_VPID |			\
+			  SECONDARY_EXEC_WBINVD_EXITING |		\
+			  SECONDARY_EXEC_RDRAND_EXITING |		\
+			  SECONDARY_EXEC_RDSEED_EXITING |		\
+			  SECONDARY_EXEC_DESC |				\
+			  SECONDARY_EXEC_TSC_SCALING |			\
+			  SECONDARY_EXEC_ENCLS_EXITING |		\
+			  SECONDARY_EXEC_BUS_LOCK_DETECTION |		\
+			  SECONDARY_EXEC_NOTIFY_VM_EXITING)
+
+/*
+ * Secondary controls vmcs02 takes from vmcs12: exiting L1 asks for, and
+ * instructions L1 lets L2 execute (vmx.c offers these to L1 only when L1's
+ * CPUID has the feature, i.e. when vmcs01 enables it too).
+ */
+#define NVMX_SEC_FROM_L1 (SECONDARY_EXEC_UNRESTRICTED_GUEST |		\
+			  SECONDARY_EXEC_WBINVD_EXITING |		\
+			  SECONDARY_EXEC_RDRAND_EXITING |		\
+			  SECONDARY_EXEC_RDSEED_EXITING |		\
+			  SECONDARY_EXEC_DESC |				\
+			  SECONDARY_EXEC_ENABLE_RDTSCP |		\
+			  SECONDARY_EXEC_ENABLE_INVPCID |		\
+			  SECONDARY_EXEC_XSAVES |			\
+			  SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE)
+
+static u32 nested_vmx_secondary_controls02(struct vcpu_vmx *vmx,
+					   struct vmcs12 *vmcs12)
+{
+	u32 l0 = __secondary_exec_controls_get(&vmx->vmcs01) & NVMX_SEC_FROM_L0;
+	u32 l1 = 0;
+
+	if (nested_cpu_has(vmcs12, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS))
+		l1 = vmcs12->secondary_vm_exec_control & NVMX_SEC_FROM_L1;
+	if (!enable_unrestricted_guest)
+		l1 &= ~SECONDARY_EXEC_UNRESTRICTED_GUEST;
+
+	return l0 | l1;
+}
+
+/*
+ * VM-entry and VM-exit controls of vmcs02 are L0's: L1's exit controls are
+ * applied in software at the nested exit.  The EFER and PERF_GLOBAL_CTRL
+ * loads and IA-32e mode are set by vmx.c as L2's EFER and the PMU require.
+ */
+static void nested_vmx_entry_exit_controls02(struct vcpu_vmx *vmx)
+{
+	u32 dynamic_entry = VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER |
+			    VM_ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL |
+			    VM_ENTRY_LOAD_IA32_RTIT_CTL;
+	u32 dynamic_exit = VM_EXIT_LOAD_IA32_EFER |
+			   VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL;
+
+	vm_entry_controls_set(vmx, __vm_entry_controls_get(&vmx->vmcs01) &
+				   ~dynamic_entry);
+	vm_exit_controls_set(vmx, __vm_exit_controls_get(&vmx->vmcs01) &
+				  ~dynamic_exit);
+}
+
+static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
+					  struct vmcs12 *vmcs12)
+{
+	u32 secondary = nested_vmx_secondary_controls02(vmx, vmcs12);
+
+	pin_controls_set(vmx, nested_vmx_pin_controls02(vmx, vmcs12));
+	exec_controls_set(vmx, nested_vmx_exec_controls02(vmx, vmcs12));
+	if (cpu_has_secondary_exec_ctrls())
+		secondary_exec_controls_set(vmx, secondary);
+	nested_vmx_entry_exit_controls02(vmx);
+
+	if (secondary & SECONDARY_EXEC_XSAVES)
+		vmcs_write64(XSS_EXIT_BITMAP, vmcs12->xss_exit_bitmap);
+}
+
+/*
+ * Exceptions: vmx_update_exception_bitmap() adds L1's bitmap to L0's in
+ * guest mode.  #PF filtering by error code is L1's unless L0 needs every
+ * #PF itself (shadow paging), where mask = match = 0 lets all of them exit.
+ */
+static void nested_vmx_prepare_exceptions02(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	bool l0_wants_pf = vmx_need_pf_intercept(vcpu);
+
+	vmx_update_exception_bitmap(vcpu);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK,
+		     l0_wants_pf ? 0 : vmcs12->page_fault_error_code_mask);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH,
+		     l0_wants_pf ? 0 : vmcs12->page_fault_error_code_match);
+}
+
+/* TSC offsetting: L2's TSC is L1's, offset again by vmcs12 (SDM 25.3). */
+static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
+{
+	u64 l2_ratio = vmx_get_l2_tsc_multiplier(vcpu);
+
+	vcpu->arch.tsc_offset =
+		kvm_calc_nested_tsc_offset(vcpu->arch.l1_tsc_offset,
+					   vmx_get_l2_tsc_offset(vcpu),
+					   l2_ratio);
+	vcpu->arch.tsc_scaling_ratio =
+		kvm_calc_nested_tsc_multiplier(vcpu->arch.l1_tsc_scaling_ratio,
+					       l2_ratio);
+
+	vmcs_write64(TSC_OFFSET, vcpu->arch.tsc_offset);
+	if (secondary_exec_controls_get(to_vmx(vcpu)) &
+	    SECONDARY_EXEC_TSC_SCALING)
+		vmcs_write64(TSC_MULTIPLIER, vcpu->arch.tsc_scaling_ratio);
+}
+
+/*
+ * SDM 26.3.2.2: one segment register.  The fields are in the same order in
+ * each of the four groups of encodings (selector, limit, access rights,
+ * base), ES first, one encoding step (2) per register.
+ */
+static void nested_vmx_load_segment02(int step, u16 sel, u32 limit, u32 ar,
+				      u64 base)
+{
+	vmcs_write16(GUEST_ES_SELECTOR + 2 * step, sel);
+	vmcs_write32(GUEST_ES_LIMIT + 2 * step, limit);
+	vmcs_write32(GUEST_ES_AR_BYTES + 2 * step, ar);
+	vmcs_writel(GUEST_ES_BASE + 2 * step, base);
+}
+
+/* SDM 26.3.2.2: segment and descriptor-table registers. */
+static void nested_vmx_load_segments02(struct vmcs12 *v)
+{
+	nested_vmx_load_segment02(0, v->guest_es_selector, v->guest_es_limit,
+				  v->guest_es_ar_bytes, v->guest_es_base);
+	nested_vmx_load_segment02(1, v->guest_cs_selector, v->guest_cs_limit,
+				  v->guest_cs_ar_bytes, v->guest_cs_base);
+	nested_vmx_load_segment02(2, v->guest_ss_selector, v->guest_ss_limit,
+				  v->guest_ss_ar_bytes, v->guest_ss_base);
+	nested_vmx_load_segment02(3, v->guest_ds_selector, v->guest_ds_limit,
+				  v->guest_ds_ar_bytes, v->guest_ds_base);
+	nested_vmx_load_segment02(4, v->guest_fs_selector, v->guest_fs_limit,
+				  v->guest_fs_ar_bytes, v->guest_fs_base);
+	nested_vmx_load_segment02(5, v->guest_gs_selector, v->guest_gs_limit,
+				  v->guest_gs_ar_bytes, v->guest_gs_base);
+	nested_vmx_load_segment02(6, v->guest_ldtr_selector, v->guest_ldtr_limit,
+				  v->guest_ldtr_ar_bytes, v->guest_ldtr_base);
+	nested_vmx_load_segment02(7, v->guest_tr_selector, v->guest_tr_limit,
+				  v->guest_tr_ar_bytes, v->guest_tr_base);
+
+	vmcs_write32(GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
+	vmcs_writel(GUEST_GDTR_BASE, v->guest_gdtr_base);
+	vmcs_write32(GUEST_IDTR_LIMIT, v->guest_idtr_limit);
+	vmcs_writel(GUEST_IDTR_BASE, v->guest_idtr_base);
+}
+
+/*
+ * SDM 26.3.2.1: IA32_EFER as L2 starts with it: vmcs12's when the entry
+ * loads it, else L1's with LMA (and LME when paging) from "IA-32e mode
+ * guest".
+ */
+static u64 nvmx_guest_efer(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	u64 efer = vcpu->arch.efer;
+	u64 mode_bits = EFER_LMA;
+
+	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)
+		return vmcs12->guest_ia32_efer;
+
+	if (vmcs12->guest_cr0 & X86_CR0_PG)
+		mode_bits |= EFER_LME;
+	return nvmx_ia32e_guest(vmcs12) ? efer | mode_bits : efer & ~mode_bits;
+}
+
+/*
+ * SDM 26.3.2.1: CR0, CR4 and IA32_EFER through KVM's own setters, so that
+ * vmx.c's view (vcpu->arch, forced bits, IA-32e entry control, EFER
+ * switching) is L2's; masks and read shadows from the ownership rule.
+ */
+static void nested_vmx_load_cr_efer02(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	struct nvmx_cr cr0 = nested_vmx_cr0_owners(vcpu, vmcs12);
+	struct nvmx_cr cr4 = nested_vmx_cr4_owners(vcpu, vmcs12);
+
+	vcpu->arch.cr0_guest_owned_bits = ~nvmx_cr_mask02(&cr0);
+	vcpu->arch.cr4_guest_owned_bits = ~nvmx_cr_mask02(&cr4);
+	vmcs_writel(CR0_GUEST_HOST_MASK, nvmx_cr_mask02(&cr0));
+	vmcs_writel(CR4_GUEST_HOST_MASK, nvmx_cr_mask02(&cr4));
+
+	vmx_set_efer(vcpu, nvmx_guest_efer(vcpu, vmcs12));
+	vmx_set_cr0(vcpu, vmcs12->guest_cr0);
+	vmx_set_cr4(vcpu, vmcs12->guest_cr4);
+	vmcs_writel(CR0_READ_SHADOW, nvmx_cr_shadow02(&cr0, vmcs12->guest_cr0));
+	vmcs_writel(CR4_READ_SHADOW, nvmx_cr_shadow02(&cr4, vmcs12->guest_cr4));
+}
+
+/*
+ * SDM 26.3.2.1 and 26.3.1.6: CR3, and the PDPTEs when L2 uses PAE paging.
+ * L2 has no EPT of L1's, so its guest-physical space is L1's: KVM's MMU
+ * gets a root for the L2 role (guest mode) over the same memory.
+ */
+static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	unsigned long cr3 = vmcs12->guest_cr3;
+
+	vcpu->arch.cr3 = cr3;
+	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
+	kvm_init_mmu(vcpu);
+
+	if (is_pae_paging(vcpu) && !nvmx_rule(load_pdptrs(vcpu, cr3)))
+		return false;
+
+	kvm_mmu_new_pgd(vcpu, cr3);
+	return true;
+}
+
+/*
+ * SDM 26.3.2.1: DR7 and IA32_DEBUGCTL from vmcs12 under "load debug
+ * controls", else L1's values stay (vmcs02 always loads both, so L1's are
+ * written into it).
+ */
+static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
+				    struct vmcs12 *vmcs12)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 debugctl = vmx->nested.pre_vmenter_debugctl;
+
+	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
+		kvm_set_dr(vcpu, 7, vmcs12->guest_dr7);
+		debugctl = vmcs12->guest_ia32_debugctl &
+			   vmx_get_supported_debugctl(vcpu, false);
+	} else {
+		kvm_update_dr7(vcpu);
+	}
+	vmx_guest_debugctl_write(vcpu, debugctl);
+}
+
+/* SDM 26.3.2.1: SYSENTER, PAT (under its load control) and BNDCFGS. */
+static void nested_vmx_load_msrs02(struct kvm_vcpu *vcpu,
+				   struct vmcs12 *vmcs12)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	vmcs_write32(GUEST_SYSENTER_CS, vmcs12->guest_sysenter_cs);
+	vmcs_writel(GUEST_SYSENTER_ESP, vmcs12->guest_sysenter_esp);
+	vmcs_writel(GUEST_SYSENTER_EIP, vmcs12->guest_sysenter_eip);
+
+	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT)
+		vcpu->arch.pat = vmcs12->guest_ia32_pat;
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_IA32_PAT)
+		vmcs_write64(GUEST_IA32_PAT, vcpu->arch.pat);
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_BNDCFGS)
+		vmcs_write64(GUEST_BNDCFGS, vmx->nested.pre_vmenter_bndcfgs);
+}
+
+/*
+ * SDM 26.3.2.3 and 26.3.2.4: RIP, RSP, RFLAGS and the non-register state.
+ * L2 always starts active in vmcs02; a HLT activity state is emulated.
+ */
+static void nested_vmx_load_rip_and_state02(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 intr = vmcs12->guest_interruptibility_info;
+
+	kvm_rip_write(vcpu, vmcs12->guest_rip);
+	kvm_rsp_write(vcpu, vmcs12->guest_rsp);
+	vmx_set_rflags(vcpu, vmcs12->guest_rflags);
+
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
+		    vmcs12->guest_pending_dbg_exceptions);
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	vmx->loaded_vmcs->nmi_known_unmasked = !(intr & GUEST_INTR_STATE_NMI);
+}
+
+/*
+ * Load L2's guest state into vmcs02 and KVM.  Fails only where the SDM's
+ * checks need L2's paging context (PDPTEs) or where KVM could not run the
+ * result on hardware without emulating it; *qual then holds the
+ * VM-entry failure qualification (SDM 26.8).
+ */
+static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12, u32 *qual)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	nested_vmx_load_segments02(vmcs12);
+	nested_vmx_load_cr_efer02(vcpu, vmcs12);
+	nested_vmx_load_debug02(vcpu, vmcs12);
+	nested_vmx_load_msrs02(vcpu, vmcs12);
+	nested_vmx_load_rip_and_state02(vcpu, vmcs12);
+
+	*qual = ENTRY_FAIL_PDPTE;
+	if (!nested_vmx_load_cr3(vcpu, vmcs12))
+		return false;
+
+	*qual = ENTRY_FAIL_DEFAULT;
+	vmx->emulation_required = vmx_emulation_required(vcpu);
+	return nvmx_rule(!vmx->emulation_required);
+}
+
+/*
+ * SDM 26.4: an MSR that a VM-entry MSR-load list may not name: the FS/GS
+ * bases (loaded from the segment fields), the x2APIC range, SMM-only and
+ * microcode-update MSRs.
+ */
+static bool nvmx_msr_loadable_on_entry(u32 index)
+{
+	return index != MSR_FS_BASE && index != MSR_GS_BASE &&
+	       (index >> 8) != (APIC_BASE_MSR >> 8) &&
+	       index != MSR_IA32_SMM_MONITOR_CTL &&
+	       index != MSR_IA32_UCODE_WRITE;
+}
+
+/*
+ * SDM 26.4: load the VM-entry MSR-load list, in order.  Returns 0 on
+ * success, else the 1-based number of the entry that failed.
+ */
+static u32 nested_vmx_load_entry_msrs(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	u32 misc = to_vmx(vcpu)->nested.msrs.misc_low;
+	u32 max = VMX_MISC_MSR_LIST_MULTIPLIER * (((misc >> 25) & 7) + 1);
+	u64 gpa = vmcs12->vm_entry_msr_load_addr;
+	struct vmx_msr_entry e;
+	u32 i;
+
+	for (i = 0; i < vmcs12->vm_entry_msr_load_count; i++, gpa += sizeof(e)) {
+		if (!nvmx_rule(i < max) ||
+		    !nvmx_rule(!kvm_vcpu_read_guest(vcpu, gpa, &e, sizeof(e))) ||
+		    !nvmx_rule(!e.reserved) ||
+		    !nvmx_rule(nvmx_msr_loadable_on_entry(e.index)) ||
+		    !nvmx_rule(!kvm_set_msr(vcpu, e.index, e.value)))
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * SDM 26.6: the event of vmcs12's VM-entry interruption-information field
+ * goes into vmcs02's, so the processor delivers it on the coming entry,
+ * once: if KVM cancels that entry, vmx.c moves it to its re-injection
+ * state, and a VM exit clears the field.
+ */
+static void nested_vmx_inject_event02(struct vcpu_vmx *vmx,
+				      struct vmcs12 *vmcs12)
+{
+	u32 info = vmcs12->vm_entry_intr_info_field;
+
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+	if (!(info & INTR_INFO_VALID_MASK))
+		return;
+
+	vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE,
+		     vmcs12->vm_entry_exception_error_code);
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs12->vm_entry_instruction_len);
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+		vmx->loaded_vmcs->nmi_known_unmasked = false;
+}
+
+/*
+ * Give up an entry that failed after vmcs02 was loaded and L2's state
+ * partly installed: back to vmcs01 and L1's TSC; the caller then loads
+ * L1's host state from vmcs12 as the VM-entry failure requires (SDM 26.8).
+ */
+static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	/* L2's CR0/CR4 as far as installed: the failure exit starts from it. */
+	kvm_read_cr0(vcpu);
+	kvm_read_cr4(vcpu);
+	leave_guest_mode(vcpu);
+	vcpu->arch.tsc_offset = vcpu->arch.l1_tsc_offset;
+	vcpu->arch.tsc_scaling_ratio = vcpu->arch.l1_tsc_scaling_ratio;
+	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+}
+
+/* L1 state vmcs02 inherits when vmcs12 does not load it. */
+static void nested_vmx_snapshot_l1_state(struct vcpu_vmx *vmx)
+{
+	vmx->nested.pre_vmenter_debugctl = vmx_guest_debugctl_read();
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_BNDCFGS)
+		vmx->nested.pre_vmenter_bndcfgs = vmcs_read64(GUEST_BNDCFGS);
+}
+
+static void nested_vmx_trace_entry(struct kvm_vcpu *vcpu,
+				   struct vmcs12 *vmcs12)
+{
+	trace_kvm_nested_vmenter(kvm_rip_read(vcpu),
+				 to_vmx(vcpu)->nested.current_vmptr,
+				 vmcs12->guest_rip,
+				 vmcs12->guest_interruptibility_info,
+				 vmcs12->vm_entry_intr_info_field,
+				 nested_cpu_has_ept(vmcs12),
+				 vmcs12->ept_pointer, vmcs12->guest_cr3,
+				 KVM_ISA_VMX);
+}
+
+/*
+ * Enter VMX non-root operation with vmcs12's guest state.  From VMLAUNCH
+ * and VMRESUME (@from_vmentry) after the checks of SDM 26.2 passed: the
+ * guest-state checks, the MSR-load list and event injection happen here.
+ * From RSM (vmx_leave_smm), L2's state was valid when SMM was entered.
+ */
+enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
+							bool from_vmentry)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	u32 reason = EXIT_REASON_INVALID_STATE;
+	u32 qual;
+
+	if (from_vmentry) {
+		nested_vmx_trace_entry(vcpu, vmcs12);
+		if (!nested_vmx_check_guest_state(vcpu, vmcs12, &qual))
+			goto fail_on_vmcs01;
+	}
+
+	nested_vmx_snapshot_l1_state(vmx);
+	nested_vmx_switch_vmcs(vcpu, &vmx->nested.vmcs02);
+	enter_guest_mode(vcpu);
+
+	nested_vmx_prepare_controls02(vmx, vmcs12);
+	nested_vmx_prepare_exceptions02(vcpu, vmcs12);
+	nested_vmx_prepare_tsc02(vcpu);
+	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, &qual))
+		goto fail_on_vmcs02;
+
+	if (from_vmentry) {
+		qual = nested_vmx_load_entry_msrs(vcpu, vmcs12);
+		if (qual) {
+			reason = EXIT_REASON_MSR_LOAD_FAIL;
+			goto fail_on_vmcs02;
+		}
+		nested_vmx_inject_event02(vmx, vmcs12);
+	} else {
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	}
+
+	/* L2 runs with L1's VPID: nothing L1 cached may be used by L2. */
+	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	return NVMX_VMENTRY_SUCCESS;
+
+fail_on_vmcs02:
+	nested_vmx_abandon_entry(vcpu);
+fail_on_vmcs01:
+	if (!from_vmentry)
+		return NVMX_VMENTRY_KVM_INTERNAL_ERROR;
+	nested_vmx_entry_failure(vcpu, vmcs12, reason, qual);
+	return NVMX_VMENTRY_VMEXIT;
+}
+
+/* SDM 30.3: VMLAUNCH/VMRESUME faults; non-root L1 cannot get here. */
+static bool nested_vmx_run_permitted(struct kvm_vcpu *vcpu)
+{
+	if (!to_vmx(vcpu)->nested.vmxon) {
+		kvm_queue_exception(vcpu, UD_VECTOR);
+		return false;
+	}
+	if (vmx_get_cpl(vcpu) > 0) {
+		kvm_inject_gp(vcpu, 0);
+		return false;
+	}
+	return true;
+}
+
+/* SDM 30.3: the VMfail checks before the checks of SDM 26.2. */
+static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
+				       struct vmcs12 *vmcs12, bool launch)
+{
+	if (!nvmx_rule(!(vmx_get_interrupt_shadow(vcpu) &
+			 KVM_X86_SHADOW_INT_MOV_SS)))
+		return VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS;
+	if (launch && !nvmx_rule(!vmcs12->launch_state))
+		return VMXERR_VMLAUNCH_NONCLEAR_VMCS;
+	if (!launch && !nvmx_rule(vmcs12->launch_state))
+		return VMXERR_VMRESUME_NONLAUNCHED_VMCS;
+	if (!nested_vmx_check_controls(vcpu, vmcs12))
+		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
+	if (!nested_vmx_check_host_state(vcpu, vmcs12))
+		return VMXERR_ENTRY_INVALID_HOST_STATE_FIELD;
+	return 0;
+}
+
+/*
+ * L2 enters in the HLT activity state when no event is injected (SDM
+ * 26.6.2): KVM halts the vCPU in guest mode; the event that wakes it is
+ * handled as one arriving while L2 runs.
+ */
+static bool nvmx_enters_hlt(struct vmcs12 *vmcs12)
+{
+	return vmcs12->guest_activity_state == GUEST_ACTIVITY_HLT &&
+	       !nvmx_entry_has_event(vmcs12);
+}
+
+/* VMLAUNCH (@launch) and VMRESUME, SDM 30.3 and chapter 26. */
+int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12;
+	u32 err;
+
+	if (!nested_vmx_run_permitted(vcpu))
+		return 1;
+
+	/* No current VMCS: nested_vmx_fail() answers VMfailInvalid. */
+	if (!vmx_has_valid_vmcs12(vcpu))
+		return nested_vmx_fail(vcpu, 0);
+
+	vmcs12 = get_vmcs12(vcpu);
+	err = nested_vmx_check_vmcs_state(vcpu, vmcs12, launch);
+	if (err) {
+		trace_kvm_nested_vmenter_failed("VMfailValid", err);
+		return nested_vmx_fail(vcpu, err);
+	}
+
+	/* A VM-entry failure has already resumed L1 at its host RIP. */
+	if (nested_vmx_enter_non_root_mode(vcpu, true) != NVMX_VMENTRY_SUCCESS)
+		return 1;
+
+	if (launch)
+		vmcs12->launch_state = 1;
+
+	if (nvmx_enters_hlt(vmcs12))
+		return kvm_emulate_halt_noskip(vcpu);
+
+	vmx->nested.nested_run_pending = 1;
+	return 1;
+}
