@@ -124,12 +124,8 @@ static bool nested_vmx_check_exec_controls(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(!(pin & PIN_BASED_VIRTUAL_NMIS)))
 		return false;
 
-	if (!(pin & PIN_BASED_VIRTUAL_NMIS) &&
-	    !nvmx_rule(!(exec & CPU_BASED_NMI_WINDOW_EXITING)))
-		return false;
-
-	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) ||
-	       nvmx_rule(nested_cpu_has_ept(vmcs12));
+	return (pin & PIN_BASED_VIRTUAL_NMIS) ||
+	       nvmx_rule(!(exec & CPU_BASED_NMI_WINDOW_EXITING));
 }
 
 /* SDM 26.2.1.2: checks on VM-exit control fields. */
@@ -158,17 +154,12 @@ static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
 
 /*
  * SDM 26.2.1.3: the deliver-error-code bit must be set exactly for hardware
- * exceptions that push an error code, unless L2 starts in real mode under
- * "unrestricted guest".
+ * exceptions that push an error code (L2 never starts in real mode: L1 gets
+ * no "unrestricted guest").
  */
 static bool nvmx_event_needs_error_code(struct vmcs12 *vmcs12)
 {
-	bool real_mode = nested_cpu_has2(vmcs12,
-					 SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
-			 !(vmcs12->guest_cr0 & X86_CR0_PE);
-
-	return !real_mode &&
-	       nvmx_event_type(vmcs12) == INTR_TYPE_HARD_EXCEPTION &&
+	return nvmx_event_type(vmcs12) == INTR_TYPE_HARD_EXCEPTION &&
 	       x86_exception_has_error_code(nvmx_event_vector(vmcs12));
 }
 
@@ -650,11 +641,8 @@ static u32 nested_vmx_exec_controls02(struct vcpu_vmx *vmx,
  * instructions L1 lets L2 execute (vmx.c offers these to L1 only when L1's
  * CPUID has the feature, i.e. when vmcs01 enables it too).
  */
-#define NVMX_SEC_FROM_L1 (SECONDARY_EXEC_UNRESTRICTED_GUEST |		\
-			  SECONDARY_EXEC_WBINVD_EXITING |		\
-			  SECONDARY_EXEC_RDRAND_EXITING |		\
+#define NVMX_SEC_FROM_L1 (SECONDARY_EXEC_RDRAND_EXITING |		\
 			  SECONDARY_EXEC_RDSEED_EXITING |		\
-			  SECONDARY_EXEC_DESC |				\
 			  SECONDARY_EXEC_ENABLE_RDTSCP |		\
 			  SECONDARY_EXEC_ENABLE_INVPCID |		\
 			  SECONDARY_EXEC_XSAVES |			\
@@ -668,8 +656,6 @@ static u32 nested_vmx_secondary_controls02(struct vcpu_vmx *vmx,
 
 	if (nested_cpu_has(vmcs12, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS))
 		l1 = vmcs12->secondary_vm_exec_control & NVMX_SEC_FROM_L1;
-	if (!enable_unrestricted_guest)
-		l1 &= ~SECONDARY_EXEC_UNRESTRICTED_GUEST;
 
 	return l0 | l1;
 }
@@ -1084,20 +1070,6 @@ fail_on_vmcs01:
 	return NVMX_VMENTRY_VMEXIT;
 }
 
-/* SDM 30.3: VMLAUNCH/VMRESUME faults; non-root L1 cannot get here. */
-static bool nested_vmx_run_permitted(struct kvm_vcpu *vcpu)
-{
-	if (!to_vmx(vcpu)->nested.vmxon) {
-		kvm_queue_exception(vcpu, UD_VECTOR);
-		return false;
-	}
-	if (vmx_get_cpl(vcpu) > 0) {
-		kvm_inject_gp(vcpu, 0);
-		return false;
-	}
-	return true;
-}
-
 /* SDM 30.3: the VMfail checks before the checks of SDM 26.2. */
 static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 				       struct vmcs12 *vmcs12, bool launch)
@@ -1127,15 +1099,15 @@ static bool nvmx_enters_hlt(struct vmcs12 *vmcs12)
 	       !nvmx_entry_has_event(vmcs12);
 }
 
-/* VMLAUNCH (@launch) and VMRESUME, SDM 30.3 and chapter 26. */
+/*
+ * VMLAUNCH (@launch) and VMRESUME, SDM 30.3 and chapter 26, once nested.c
+ * has raised the faults (#UD outside VMX operation, #GP at CPL > 0).
+ */
 int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct vmcs12 *vmcs12;
 	u32 err;
-
-	if (!nested_vmx_run_permitted(vcpu))
-		return 1;
 
 	/* No current VMCS: nested_vmx_fail() answers VMfailInvalid. */
 	if (!vmx_has_valid_vmcs12(vcpu))
