@@ -24,8 +24,27 @@ int nested_vmx_fail(struct kvm_vcpu *vcpu, u32 vm_instruction_error);
 
 /* nested_entry.c */
 
+/*
+ * VMLAUNCH/VMRESUME after nested.c raised the faults (#UD, #GP): VMfail,
+ * VM-entry failure exit, or L2 runs next (nested_run_pending).
+ */
 int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
+
+/*
+ * Make @vmcs (&vmx->vmcs01 or &vmx->nested.vmcs02) the loaded VMCS.  The
+ * caller must first read what vmx.c caches lazily from the VMCS being left
+ * (kvm_rip_read, kvm_rsp_read, vmx_get_rflags, kvm_read_cr0/cr3/cr4, the
+ * segments): afterwards those caches are empty and fill from @vmcs.  The
+ * host-state cache, the autoload MSR counts and the guest-owned CR0/CR4 bits
+ * (complement of @vmcs's masks) follow the switch; TSC_OFFSET, PAT, DR7 and
+ * DEBUGCTL of @vmcs are the caller's to refresh.
+ */
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
+
+/*
+ * Ownership of CR0/CR4 bits for cr_owner.h while L1 or L2 runs: L1's mask
+ * and shadow from @vmcs12, L0's mask from the vCPU's guest-owned bits.
+ */
 struct nvmx_cr nested_vmx_cr0_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12);
 struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
