@@ -1,0 +1,1019 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvmx: VMX operation of L1 and the VMX instructions it executes, written
+ * from the Intel SDM Vol. 3C: the capability MSRs L1 reads (Appendix A),
+ * VMXON/VMXOFF, the current-VMCS instructions VMCLEAR/VMPTRLD/VMPTRST,
+ * VMREAD/VMWRITE (chapter 30), and the per-vCPU state behind them.
+ * VMLAUNCH/VMRESUME continue in nested_entry.c, VM exits in nested_exit.c.
+ */
+
+#include <linux/hrtimer.h>
+#include <linux/kvm_host.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+
+#include <asm/msr.h>
+#include <asm/vmx.h>
+
+#include "cpuid.h"
+#include "kvm_cache_regs.h"
+#include "x86.h"
+#include "vmx.h"
+#include "nested_internal.h"
+
+/*
+ * Shadow VMCS (SDM 24.10) is not offered to L1: every VMREAD and VMWRITE of
+ * L1 exits and is emulated here, and vmcs01 never gets a shadow VMCS.  The
+ * parameter stays so kvm_intel's parameter set is the usual one; it reads N.
+ */
+static bool __read_mostly enable_shadow_vmcs;
+module_param(enable_shadow_vmcs, bool, 0444);
+
+/*
+ * Capability MSRs (SDM Appendix A).
+ *
+ * struct nested_vmx_msrs holds the TRUE controls; the non-TRUE MSRs add the
+ * "default1" controls as must-be-1 (SDM A.2).  vmcs_config.nested is the
+ * most L1 can have; each vCPU starts from it, vmx.c narrows it from guest
+ * CPUID, and userspace may narrow it further (vmx_set_vmx_msr).
+ */
+
+/* Controls L1 may set, besides the default1 ones, per control field. */
+#define NVMX_PIN_OFFERED	(PIN_BASED_EXT_INTR_MASK |		\
+				 PIN_BASED_NMI_EXITING |		\
+				 PIN_BASED_VIRTUAL_NMIS)
+#define NVMX_EXEC_OFFERED	(CPU_BASED_INTR_WINDOW_EXITING |	\
+				 CPU_BASED_USE_TSC_OFFSETTING |		\
+				 CPU_BASED_CR3_LOAD_EXITING |		\
+				 CPU_BASED_CR3_STORE_EXITING |		\
+				 CPU_BASED_NMI_WINDOW_EXITING |		\
+				 CPU_BASED_UNCOND_IO_EXITING |		\
+				 CPU_BASED_USE_IO_BITMAPS |		\
+				 CPU_BASED_USE_MSR_BITMAPS |		\
+				 CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+/*
+ * vmx.c grants and withdraws exactly these per vCPU, following guest CPUID
+ * (vmx_secondary_exec_control()), so they are L1's ceiling as well.
+ */
+#define NVMX_EXEC2_OFFERED	(SECONDARY_EXEC_ENABLE_RDTSCP |		\
+				 SECONDARY_EXEC_ENABLE_INVPCID |	\
+				 SECONDARY_EXEC_XSAVES |		\
+				 SECONDARY_EXEC_RDRAND_EXITING |	\
+				 SECONDARY_EXEC_RDSEED_EXITING |	\
+				 SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE)
+#define NVMX_EXIT_OFFERED	(VM_EXIT_SAVE_DEBUG_CONTROLS |		\
+				 VM_EXIT_HOST_ADDR_SPACE_SIZE |		\
+				 VM_EXIT_ACK_INTR_ON_EXIT)
+#define NVMX_ENTRY_OFFERED	(VM_ENTRY_LOAD_DEBUG_CONTROLS |		\
+				 VM_ENTRY_IA32E_MODE)
+
+/*
+ * Default1 controls that the TRUE MSRs let L1 clear, as processors do
+ * (SDM A.3.2, A.4.2, A.5): CR3-load/store exiting and the debug controls.
+ */
+#define NVMX_EXEC_DEFAULT1_CLEARABLE	(CPU_BASED_CR3_LOAD_EXITING |	\
+					 CPU_BASED_CR3_STORE_EXITING)
+
+/* IA32_VMX_BASIC bits userspace may clear (SDM A.1). */
+#define NVMX_BASIC_FEATURES	(BIT_ULL(49) | VMX_BASIC_INOUT |	\
+				 VMX_BASIC_TRUE_CTLS | BIT_ULL(56))
+
+/* IA32_VMX_MISC (SDM A.6): flags userspace may clear, and two counts. */
+#define NVMX_MISC_FEATURES	(VMX_MISC_SAVE_EFER_LMA | GENMASK_ULL(8, 6) | \
+				 BIT_ULL(14) | BIT_ULL(15) | BIT_ULL(28) | \
+				 BIT_ULL(29) | VMX_MISC_ZERO_LEN_INS)
+#define NVMX_MISC_CR3_TARGETS	GENMASK_ULL(24, 16)
+#define NVMX_MISC_MSR_LIST	GENMASK_ULL(27, 25)
+
+/* What the processor lets vmcs02 have set: bits 63:32 of a control MSR. */
+static u32 nvmx_hw_allowed1(u32 msr)
+{
+	u32 allowed0, allowed1;
+
+	rdmsr(msr, allowed0, allowed1);
+	return allowed1;
+}
+
+/* SDM A.3-A.5: must-be-1 (TRUE) and may-be-1 settings of one control field. */
+static void nvmx_setup_ctls(u32 *low, u32 *high, u32 default1,
+			    u32 clearable, u32 offered, u32 hw_allowed1)
+{
+	*low = default1 & ~clearable;
+	*high = default1 | (offered & hw_allowed1);
+}
+
+/* SDM A.1: our VMCS revision and size, write-back VMCS memory, TRUE MSRs. */
+static u64 nvmx_basic(struct vmcs_config *vmcs_conf)
+{
+	u64 basic = VMCS12_REVISION | VMX_BASIC_TRUE_CTLS |
+		    ((u64)VMCS12_SIZE << VMX_BASIC_VMCS_SIZE_SHIFT) |
+		    (VMX_BASIC_MEM_TYPE_WB << VMX_BASIC_MEM_TYPE_SHIFT);
+
+	/* INS/OUTS exits carry instruction information if vmcs02's do. */
+	if (((u64)vmcs_conf->basic_cap << 32) & VMX_BASIC_INOUT)
+		basic |= VMX_BASIC_INOUT;
+	return basic;
+}
+
+/*
+ * Build L1's capability MSRs: exactly what nvmx implements (see
+ * Documentation/nvmx/design.rst), limited to what L0's processor allows in
+ * vmcs02.  No EPT, VPID or VM functions: @ept_caps is not used.
+ */
+void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
+{
+	struct nested_vmx_msrs *msrs = &vmcs_conf->nested;
+
+	memset(msrs, 0, sizeof(*msrs));
+
+	nvmx_setup_ctls(&msrs->pinbased_ctls_low, &msrs->pinbased_ctls_high,
+			PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR, 0, NVMX_PIN_OFFERED,
+			vmcs_conf->pin_based_exec_ctrl);
+	nvmx_setup_ctls(&msrs->procbased_ctls_low, &msrs->procbased_ctls_high,
+			CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR,
+			NVMX_EXEC_DEFAULT1_CLEARABLE, NVMX_EXEC_OFFERED,
+			nvmx_hw_allowed1(MSR_IA32_VMX_PROCBASED_CTLS));
+	/* SDM 26.2.1.1: NMI-window exiting needs virtual NMIs. */
+	if (!(msrs->pinbased_ctls_high & PIN_BASED_VIRTUAL_NMIS))
+		msrs->procbased_ctls_high &= ~CPU_BASED_NMI_WINDOW_EXITING;
+	nvmx_setup_ctls(&msrs->secondary_ctls_low, &msrs->secondary_ctls_high,
+			0, 0, NVMX_EXEC2_OFFERED,
+			vmcs_conf->cpu_based_2nd_exec_ctrl);
+	nvmx_setup_ctls(&msrs->exit_ctls_low, &msrs->exit_ctls_high,
+			VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR,
+			VM_EXIT_SAVE_DEBUG_CONTROLS, NVMX_EXIT_OFFERED,
+			nvmx_hw_allowed1(MSR_IA32_VMX_EXIT_CTLS));
+	nvmx_setup_ctls(&msrs->entry_ctls_low, &msrs->entry_ctls_high,
+			VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR,
+			VM_ENTRY_LOAD_DEBUG_CONTROLS, NVMX_ENTRY_OFFERED,
+			nvmx_hw_allowed1(MSR_IA32_VMX_ENTRY_CTLS));
+
+	/*
+	 * SDM A.6: exits store EFER.LMA in "IA-32e mode guest"; activity
+	 * state HLT; no CR3-target values (vmcs12 has no such fields); MSR
+	 * lists of up to 512 entries; no VMX-preemption timer.
+	 */
+	msrs->misc_low = VMX_MISC_SAVE_EFER_LMA |
+			 (vmcs_conf->misc & VMX_MISC_ACTIVITY_HLT);
+
+	msrs->basic = nvmx_basic(vmcs_conf);
+
+	/* SDM A.7, A.8: no unrestricted guest for L1, so PE and PG stay 1. */
+	msrs->cr0_fixed0 = X86_CR0_PE | X86_CR0_NE | X86_CR0_PG;
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, msrs->cr0_fixed1);
+	msrs->cr4_fixed0 = X86_CR4_VMXE;
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, msrs->cr4_fixed1);
+
+	/* SDM A.9: bits 9:1 give the highest field index we support. */
+	msrs->vmcs_enum = (u64)nvmx_vmcs12_max_index() << 1;
+}
+
+/* One VM-execution, VM-exit or VM-entry control MSR in struct nested_vmx_msrs. */
+struct nvmx_ctls_msr {
+	u32 *low;
+	u32 *high;
+	u32 default1;	/* non-TRUE MSR: the default1 class reads as must-be-1 */
+};
+
+static bool nvmx_ctls_msr(struct nested_vmx_msrs *msrs, u32 msr_index,
+			  struct nvmx_ctls_msr *c)
+{
+	c->default1 = 0;
+	switch (msr_index) {
+	case MSR_IA32_VMX_PINBASED_CTLS:
+		c->default1 = PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR;
+		fallthrough;
+	case MSR_IA32_VMX_TRUE_PINBASED_CTLS:
+		c->low = &msrs->pinbased_ctls_low;
+		c->high = &msrs->pinbased_ctls_high;
+		return true;
+	case MSR_IA32_VMX_PROCBASED_CTLS:
+		c->default1 = CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR;
+		fallthrough;
+	case MSR_IA32_VMX_TRUE_PROCBASED_CTLS:
+		c->low = &msrs->procbased_ctls_low;
+		c->high = &msrs->procbased_ctls_high;
+		return true;
+	case MSR_IA32_VMX_EXIT_CTLS:
+		c->default1 = VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR;
+		fallthrough;
+	case MSR_IA32_VMX_TRUE_EXIT_CTLS:
+		c->low = &msrs->exit_ctls_low;
+		c->high = &msrs->exit_ctls_high;
+		return true;
+	case MSR_IA32_VMX_ENTRY_CTLS:
+		c->default1 = VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR;
+		fallthrough;
+	case MSR_IA32_VMX_TRUE_ENTRY_CTLS:
+		c->low = &msrs->entry_ctls_low;
+		c->high = &msrs->entry_ctls_high;
+		return true;
+	case MSR_IA32_VMX_PROCBASED_CTLS2:
+		c->low = &msrs->secondary_ctls_low;
+		c->high = &msrs->secondary_ctls_high;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static u64 nvmx_misc(struct nested_vmx_msrs *msrs)
+{
+	return msrs->misc_low | (u64)msrs->misc_high << 32;
+}
+
+static u64 nvmx_ept_vpid_cap(struct nested_vmx_msrs *msrs)
+{
+	return msrs->ept_caps | (u64)msrs->vpid_caps << 32;
+}
+
+int vmx_get_vmx_msr(struct nested_vmx_msrs *msrs, u32 msr_index, u64 *pdata)
+{
+	struct nvmx_ctls_msr c;
+
+	if (nvmx_ctls_msr(msrs, msr_index, &c)) {
+		*pdata = (*c.low | c.default1) | (u64)*c.high << 32;
+		return 0;
+	}
+
+	switch (msr_index) {
+	case MSR_IA32_VMX_BASIC:
+		*pdata = msrs->basic;
+		break;
+	case MSR_IA32_VMX_MISC:
+		*pdata = nvmx_misc(msrs);
+		break;
+	case MSR_IA32_VMX_CR0_FIXED0:
+		*pdata = msrs->cr0_fixed0;
+		break;
+	case MSR_IA32_VMX_CR0_FIXED1:
+		*pdata = msrs->cr0_fixed1;
+		break;
+	case MSR_IA32_VMX_CR4_FIXED0:
+		*pdata = msrs->cr4_fixed0;
+		break;
+	case MSR_IA32_VMX_CR4_FIXED1:
+		*pdata = msrs->cr4_fixed1;
+		break;
+	case MSR_IA32_VMX_VMCS_ENUM:
+		*pdata = msrs->vmcs_enum;
+		break;
+	case MSR_IA32_VMX_EPT_VPID_CAP:
+		*pdata = nvmx_ept_vpid_cap(msrs);
+		break;
+	case MSR_IA32_VMX_VMFUNC:
+		*pdata = msrs->vmfunc_controls;
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Userspace may only take features away.  A control MSR may require more
+ * controls to be 1 and allow fewer to be 1 (SDM A.3); only the TRUE MSRs
+ * and IA32_VMX_PROCBASED_CTLS2 are stored, the others are derived.
+ */
+static int nvmx_set_ctls(struct nvmx_ctls_msr *c, struct nvmx_ctls_msr *sup,
+			 u64 data)
+{
+	u32 low = data, high = data >> 32;
+
+	if (c->default1 || (low & *sup->low) != *sup->low ||
+	    (high & ~*sup->high))
+		return -EINVAL;
+	*c->low = low;
+	*c->high = high;
+	return 0;
+}
+
+/* Keep every non-feature bit as it is, clear features only (SDM A.1). */
+static int nvmx_set_basic(struct nested_vmx_msrs *msrs, u64 data)
+{
+	u64 sup = vmcs_config.nested.basic;
+
+	if ((data ^ sup) & ~NVMX_BASIC_FEATURES ||
+	    (data & NVMX_BASIC_FEATURES & ~sup))
+		return -EINVAL;
+	msrs->basic = data;
+	return 0;
+}
+
+/* SDM A.6: clear flags, lower the counts, keep everything else. */
+static int nvmx_set_misc(struct nested_vmx_msrs *msrs, u64 data)
+{
+	const u64 counts = NVMX_MISC_CR3_TARGETS | NVMX_MISC_MSR_LIST;
+	u64 sup = nvmx_misc(&vmcs_config.nested);
+
+	if ((data ^ sup) & ~(NVMX_MISC_FEATURES | counts) ||
+	    (data & NVMX_MISC_FEATURES & ~sup) ||
+	    (data & NVMX_MISC_CR3_TARGETS) > (sup & NVMX_MISC_CR3_TARGETS) ||
+	    (data & NVMX_MISC_MSR_LIST) > (sup & NVMX_MISC_MSR_LIST))
+		return -EINVAL;
+	msrs->misc_low = data;
+	msrs->misc_high = data >> 32;
+	return 0;
+}
+
+/* SDM A.7, A.8: FIXED0 may only add bits that must be 1. */
+static int nvmx_set_fixed0(u64 *fixed0, u64 sup, u64 data)
+{
+	if ((data & sup) != sup)
+		return -EINVAL;
+	*fixed0 = data;
+	return 0;
+}
+
+/* A plain capability mask (EPT/VPID, VM functions): a subset of ours. */
+static int nvmx_check_subset(u64 sup, u64 data)
+{
+	return (data & ~sup) ? -EINVAL : 0;
+}
+
+int vmx_set_vmx_msr(struct kvm_vcpu *vcpu, u32 msr_index, u64 data)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct nested_vmx_msrs *msrs = &vmx->nested.msrs;
+	struct nested_vmx_msrs *sup = &vmcs_config.nested;
+	struct nvmx_ctls_msr c, sup_c;
+	int r;
+
+	/* L1 already relies on them. */
+	if (vmx->nested.vmxon || vmx->nested.smm.vmxon)
+		return -EBUSY;
+
+	if (nvmx_ctls_msr(msrs, msr_index, &c)) {
+		nvmx_ctls_msr(sup, msr_index, &sup_c);
+		return nvmx_set_ctls(&c, &sup_c, data);
+	}
+
+	switch (msr_index) {
+	case MSR_IA32_VMX_BASIC:
+		return nvmx_set_basic(msrs, data);
+	case MSR_IA32_VMX_MISC:
+		return nvmx_set_misc(msrs, data);
+	case MSR_IA32_VMX_CR0_FIXED0:
+		return nvmx_set_fixed0(&msrs->cr0_fixed0, sup->cr0_fixed0, data);
+	case MSR_IA32_VMX_CR4_FIXED0:
+		return nvmx_set_fixed0(&msrs->cr4_fixed0, sup->cr4_fixed0, data);
+	case MSR_IA32_VMX_CR0_FIXED1:
+		/* vmx.c derives the FIXED1 MSRs from guest CPUID. */
+		return data == msrs->cr0_fixed1 ? 0 : -EINVAL;
+	case MSR_IA32_VMX_CR4_FIXED1:
+		return data == msrs->cr4_fixed1 ? 0 : -EINVAL;
+	case MSR_IA32_VMX_VMCS_ENUM:
+		/*
+		 * Only a hint to L1 (SDM A.9): VMREAD and VMWRITE go by the
+		 * field table, whatever this says, so any value is harmless.
+		 */
+		msrs->vmcs_enum = data;
+		return 0;
+	case MSR_IA32_VMX_EPT_VPID_CAP:
+		r = nvmx_check_subset(nvmx_ept_vpid_cap(sup), data);
+		if (!r) {
+			msrs->ept_caps = data;
+			msrs->vpid_caps = data >> 32;
+		}
+		return r;
+	case MSR_IA32_VMX_VMFUNC:
+		r = nvmx_check_subset(sup->vmfunc_controls, data);
+		if (!r)
+			msrs->vmfunc_controls = data;
+		return r;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Outcome of a VMX instruction (SDM 30.2).
+ */
+#define NVMX_RFLAGS_STATUS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+				 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_OF)
+
+static int nested_vmx_complete(struct kvm_vcpu *vcpu, unsigned long status)
+{
+	unsigned long rflags = vmx_get_rflags(vcpu) & ~NVMX_RFLAGS_STATUS;
+
+	vmx_set_rflags(vcpu, rflags | status);
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int nested_vmx_succeed(struct kvm_vcpu *vcpu)
+{
+	return nested_vmx_complete(vcpu, 0);
+}
+
+static int nested_vmx_fail_invalid(struct kvm_vcpu *vcpu)
+{
+	return nested_vmx_complete(vcpu, X86_EFLAGS_CF);
+}
+
+int nested_vmx_fail(struct kvm_vcpu *vcpu, u32 vm_instruction_error)
+{
+	if (!vmx_has_valid_vmcs12(vcpu))
+		return nested_vmx_fail_invalid(vcpu);
+
+	get_vmcs12(vcpu)->vm_instruction_error = vm_instruction_error;
+	return nested_vmx_complete(vcpu, X86_EFLAGS_ZF);
+}
+
+/*
+ * Operands (SDM 27.2.5: the VM-exit instruction-information field of the
+ * VMX instructions and INVPCID; the exit qualification is the displacement).
+ */
+#define NVMX_INFO_SCALE(i)	((i) & 3)
+#define NVMX_INFO_REG1(i)	(((i) >> 3) & 0xf)
+#define NVMX_INFO_ADDR_SIZE(i)	(((i) >> 7) & 7)	/* 16 << n bits */
+#define NVMX_INFO_REG_OPERAND	BIT(10)			/* VMREAD, VMWRITE */
+#define NVMX_INFO_SEG(i)	(((i) >> 15) & 7)
+#define NVMX_INFO_INDEX(i)	(((i) >> 18) & 0xf)
+#define NVMX_INFO_NO_INDEX	BIT(22)
+#define NVMX_INFO_BASE(i)	(((i) >> 23) & 0xf)
+#define NVMX_INFO_NO_BASE	BIT(27)
+
+static int nvmx_seg_fault(struct kvm_vcpu *vcpu, int seg)
+{
+	kvm_queue_exception_e(vcpu, seg == VCPU_SREG_SS ? SS_VECTOR : GP_VECTOR,
+			      0);
+	return 1;
+}
+
+/* 64-bit mode: only FS and GS have a base, the address must be canonical. */
+static int nvmx_linear_address_64(struct kvm_vcpu *vcpu, int seg,
+				  struct kvm_segment *s, u64 off, int len,
+				  gva_t *ret)
+{
+	u64 la = off;
+
+	if (seg == VCPU_SREG_FS || seg == VCPU_SREG_GS)
+		la += s->base;
+	if (is_noncanonical_address(la, vcpu) ||
+	    is_noncanonical_address(la + len - 1, vcpu))
+		return nvmx_seg_fault(vcpu, seg);
+	*ret = la;
+	return 0;
+}
+
+/* Segment type and usability (protected mode only, SDM Vol. 3A 5.5). */
+static int nvmx_check_seg_access(struct kvm_vcpu *vcpu, int seg,
+				 struct kvm_segment *s, bool wr)
+{
+	bool code = s->type & 8, rw = s->type & 2;
+
+	if (s->unusable)
+		return nvmx_seg_fault(vcpu, seg);
+	/* Writes need a writable data segment, reads a readable one. */
+	if ((wr && (code || !rw)) || (!wr && code && !rw)) {
+		kvm_inject_gp(vcpu, 0);
+		return 1;
+	}
+	return 0;
+}
+
+/* Segment limit, expand-up or expand-down (SDM Vol. 3A 5.3). */
+static bool nvmx_within_limit(struct kvm_segment *s, u64 off, int len)
+{
+	u64 last = off + len - 1;
+
+	if (!(s->type & 8) && (s->type & 4))
+		return off > s->limit && last <= (s->db ? 0xffffffffull : 0xffff);
+	return last <= s->limit;
+}
+
+static int nvmx_linear_address_seg(struct kvm_vcpu *vcpu, int seg,
+				   struct kvm_segment *s, u64 off, bool wr,
+				   int len, gva_t *ret)
+{
+	if (is_protmode(vcpu) && !(vmx_get_rflags(vcpu) & X86_EFLAGS_VM) &&
+	    nvmx_check_seg_access(vcpu, seg, s, wr))
+		return 1;
+	if (!nvmx_within_limit(s, off, len))
+		return nvmx_seg_fault(vcpu, seg);
+	*ret = (u32)(s->base + off);
+	return 0;
+}
+
+/*
+ * Linear address of the memory operand of the instruction that exited;
+ * nonzero (with #GP or #SS queued) when the access must fault.
+ */
+int get_vmx_mem_address(struct kvm_vcpu *vcpu, unsigned long exit_qualification,
+			u32 vmx_instruction_info, bool wr, int len, gva_t *ret)
+{
+	u32 info = vmx_instruction_info;
+	int seg = NVMX_INFO_SEG(info);
+	int addr_bits = 16 << NVMX_INFO_ADDR_SIZE(info);
+	u64 off = exit_qualification;
+	struct kvm_segment s;
+
+	if (!(info & NVMX_INFO_NO_BASE))
+		off += kvm_register_read(vcpu, NVMX_INFO_BASE(info));
+	if (!(info & NVMX_INFO_NO_INDEX))
+		off += (u64)kvm_register_read(vcpu, NVMX_INFO_INDEX(info)) <<
+		       NVMX_INFO_SCALE(info);
+	if (addr_bits < 64)
+		off &= BIT_ULL(addr_bits) - 1;
+
+	vmx_get_segment(vcpu, &s, seg);
+	if (is_64_bit_mode(vcpu))
+		return nvmx_linear_address_64(vcpu, seg, &s, off, len, ret);
+	return nvmx_linear_address_seg(vcpu, seg, &s, off, wr, len, ret);
+}
+
+/*
+ * Read or write the memory operand.  False when the instruction cannot go
+ * on (exception queued, or exit to userspace); *ret is then the exit
+ * handler's return value.
+ */
+static bool nested_vmx_read_operand(struct kvm_vcpu *vcpu, void *val,
+				    int len, int *ret)
+{
+	struct x86_exception e;
+	gva_t gva;
+	int r;
+
+	if (get_vmx_mem_address(vcpu, vmx_get_exit_qual(vcpu),
+				vmcs_read32(VMX_INSTRUCTION_INFO), false, len,
+				&gva)) {
+		*ret = 1;
+		return false;
+	}
+	r = kvm_read_guest_virt(vcpu, gva, val, len, &e);
+	if (r != X86EMUL_CONTINUE) {
+		*ret = kvm_handle_memory_failure(vcpu, r, &e);
+		return false;
+	}
+	return true;
+}
+
+static bool nested_vmx_write_operand(struct kvm_vcpu *vcpu, void *val,
+				     int len, int *ret)
+{
+	struct x86_exception e;
+	gva_t gva;
+	int r;
+
+	if (get_vmx_mem_address(vcpu, vmx_get_exit_qual(vcpu),
+				vmcs_read32(VMX_INSTRUCTION_INFO), true, len,
+				&gva)) {
+		*ret = 1;
+		return false;
+	}
+	r = kvm_write_guest_virt_system(vcpu, gva, val, len, &e);
+	if (r != X86EMUL_CONTINUE) {
+		*ret = kvm_handle_memory_failure(vcpu, r, &e);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * SDM 30.3, every VMX instruction: #UD in real-address, virtual-8086 and
+ * compatibility mode.  (Hardware checks these before exiting; L0 checks
+ * again because it may emulate the instruction from another state.)
+ */
+static bool nested_vmx_insn_mode_ok(struct kvm_vcpu *vcpu)
+{
+	if (!is_protmode(vcpu) || (vmx_get_rflags(vcpu) & X86_EFLAGS_VM))
+		return false;
+	return !is_long_mode(vcpu) || is_64_bit_mode(vcpu);
+}
+
+/* SDM 30.3: #UD outside VMX operation, #GP(0) at CPL > 0. */
+static bool nested_vmx_check_permission(struct kvm_vcpu *vcpu)
+{
+	if (!to_vmx(vcpu)->nested.vmxon || !nested_vmx_insn_mode_ok(vcpu)) {
+		kvm_queue_exception(vcpu, UD_VECTOR);
+		return false;
+	}
+	if (vmx_get_cpl(vcpu)) {
+		kvm_inject_gp(vcpu, 0);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The revision identifier at the start of a VMXON region or VMCS (SDM
+ * 24.2), bit 31 (shadow-VMCS indicator) included; all ones when nothing
+ * backs the address, as a read of nonexistent memory gives.
+ */
+static u32 nested_vmx_region_revision(struct kvm_vcpu *vcpu, gpa_t addr)
+{
+	u32 rev;
+
+	if (kvm_vcpu_read_guest(vcpu, addr, &rev, sizeof(rev)))
+		return U32_MAX;
+	return rev;
+}
+
+/*
+ * The current VMCS (SDM 24.1): KVM works on a copy, cached_vmcs12, read at
+ * VMPTRLD and written back when L1 can expect to see it in memory.
+ */
+static void nested_flush_vmcs12(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx_has_valid_vmcs12(vcpu))
+		return;
+	kvm_vcpu_write_guest(vcpu, vmx->nested.current_vmptr,
+			     vmx->nested.cached_vmcs12, VMCS12_SIZE);
+	vmx->nested.current_vmptr = INVALID_GPA;
+}
+
+static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	int r;
+
+	nested_flush_vmcs12(vcpu);
+	r = kvm_vcpu_read_guest(vcpu, vmptr, vmx->nested.cached_vmcs12,
+				VMCS12_SIZE);
+	if (r)
+		return r;
+	vmx->nested.current_vmptr = vmptr;
+	/* vmcs02 and L2's MSR bitmap were built from another vmcs12. */
+	vmx->nested.dirty_vmcs12 = true;
+	vmx->nested.force_msr_bitmap_recalc = true;
+	return 0;
+}
+
+/*
+ * VMX operation.
+ */
+
+/* SDM 30.3 VMXON: CR0 and CR4 must honour the fixed bits (SDM 23.8). */
+static bool nested_vmxon_cr_ok(struct kvm_vcpu *vcpu)
+{
+	return nested_host_cr0_valid(vcpu, kvm_read_cr0(vcpu)) &&
+	       nested_cr4_valid(vcpu, kvm_read_cr4(vcpu));
+}
+
+/* SDM 23.7: IA32_FEATURE_CONTROL locked, VMXON allowed outside SMX. */
+static bool nested_vmxon_feature_control_ok(struct vcpu_vmx *vmx)
+{
+	const u64 need = FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX;
+
+	return (vmx->msr_ia32_feature_control & need) == need;
+}
+
+static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
+					  gpa_t vmxon_ptr)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	vmx->nested.cached_vmcs12 = kzalloc(VMCS12_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!vmx->nested.cached_vmcs12)
+		return -ENOMEM;
+	if (alloc_loaded_vmcs(&vmx->nested.vmcs02)) {
+		kfree(vmx->nested.cached_vmcs12);
+		vmx->nested.cached_vmcs12 = NULL;
+		return -ENOMEM;
+	}
+	vmx->nested.vmcs02_initialized = false;
+	/* Never armed (no preemption timer), but vmx.c touches it in L2. */
+	hrtimer_init(&vmx->nested.preemption_timer, CLOCK_MONOTONIC,
+		     HRTIMER_MODE_ABS_PINNED);
+
+	vmx->nested.vmxon_ptr = vmxon_ptr;
+	vmx->nested.current_vmptr = INVALID_GPA;
+	vmx->nested.vmxon = true;
+	return 0;
+}
+
+/*
+ * Leave VMX operation, also from SMM, where vmx.c parks the flag in
+ * nested.smm.vmxon.  @flush: write the current VMCS back to L1's memory
+ * (VMXOFF); a vCPU being reset or destroyed leaves L1's memory alone.
+ */
+static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->nested.vmxon && !vmx->nested.smm.vmxon)
+		return;
+
+	if (flush)
+		nested_flush_vmcs12(vcpu);
+	vmx->nested.current_vmptr = INVALID_GPA;
+	vmx->nested.vmxon_ptr = INVALID_GPA;
+	vmx->nested.vmxon = false;
+	vmx->nested.smm.vmxon = false;
+	vmx->nested.smm.guest_mode = false;
+
+	free_loaded_vmcs(&vmx->nested.vmcs02);
+	kfree(vmx->nested.cached_vmcs12);
+	vmx->nested.cached_vmcs12 = NULL;
+}
+
+static int handle_vmxon(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	gpa_t vmxon_ptr;
+	int ret;
+
+	if (!kvm_read_cr4_bits(vcpu, X86_CR4_VMXE) ||
+	    !nested_vmx_insn_mode_ok(vcpu)) {
+		kvm_queue_exception(vcpu, UD_VECTOR);
+		return 1;
+	}
+	if (vmx_get_cpl(vcpu)) {
+		kvm_inject_gp(vcpu, 0);
+		return 1;
+	}
+	if (vmx->nested.vmxon)
+		return nested_vmx_fail(vcpu, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+	if (!nested_vmxon_cr_ok(vcpu) ||
+	    !nested_vmxon_feature_control_ok(vmx)) {
+		kvm_inject_gp(vcpu, 0);
+		return 1;
+	}
+
+	if (!nested_vmx_read_operand(vcpu, &vmxon_ptr, sizeof(vmxon_ptr), &ret))
+		return ret;
+	if (!page_address_valid(vcpu, vmxon_ptr) ||
+	    nested_vmx_region_revision(vcpu, vmxon_ptr) != VMCS12_REVISION)
+		return nested_vmx_fail_invalid(vcpu);
+
+	ret = nested_vmx_enter_vmx_operation(vcpu, vmxon_ptr);
+	if (ret)
+		return ret;
+	return nested_vmx_succeed(vcpu);
+}
+
+static int handle_vmxoff(struct kvm_vcpu *vcpu)
+{
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+
+	nested_vmx_leave_vmx_operation(vcpu, true);
+	/* INIT is no longer blocked (SDM 23.8): deliver a latched one. */
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	return nested_vmx_succeed(vcpu);
+}
+
+/*
+ * KVM forces L1 out of VMX operation (vCPU reset, SMM state set by
+ * userspace, IA32_FEATURE_CONTROL cleared, vCPU teardown).
+ */
+void vmx_leave_nested(struct kvm_vcpu *vcpu)
+{
+	if (is_guest_mode(vcpu)) {
+		to_vmx(vcpu)->nested.nested_run_pending = 0;
+		nested_vmx_vmexit(vcpu, -1, 0, 0);
+	}
+	nested_vmx_leave_vmx_operation(vcpu, false);
+}
+
+void nested_vmx_free_vcpu(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->nested.vmxon && !vmx->nested.smm.vmxon)
+		return;
+	/* Leaving L2 and freeing vmcs02 touch the loaded VMCS. */
+	vcpu_load(vcpu);
+	vmx_leave_nested(vcpu);
+	vcpu_put(vcpu);
+}
+
+/*
+ * The current-VMCS instructions.
+ */
+
+static bool nested_vmx_read_vmptr(struct kvm_vcpu *vcpu, gpa_t *vmptr,
+				  int *ret)
+{
+	return nested_vmx_read_operand(vcpu, vmptr, sizeof(*vmptr), ret);
+}
+
+/* SDM 30.3 VMCLEAR: launch state "clear", data in memory, not current. */
+static int handle_vmclear(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 clear = 0;
+	gpa_t vmptr;
+	int ret;
+
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+	if (!nested_vmx_read_vmptr(vcpu, &vmptr, &ret))
+		return ret;
+
+	if (!page_address_valid(vcpu, vmptr))
+		return nested_vmx_fail(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS);
+	if (vmptr == vmx->nested.vmxon_ptr)
+		return nested_vmx_fail(vcpu, VMXERR_VMCLEAR_VMXON_POINTER);
+
+	if (vmptr == vmx->nested.current_vmptr) {
+		vmx->nested.cached_vmcs12->launch_state = 0;
+		nested_flush_vmcs12(vcpu);
+	} else {
+		kvm_vcpu_write_guest(vcpu,
+				     vmptr + offsetof(struct vmcs12, launch_state),
+				     &clear, sizeof(clear));
+	}
+	return nested_vmx_succeed(vcpu);
+}
+
+/* SDM 30.3 VMPTRLD. */
+static int handle_vmptrld(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	gpa_t vmptr;
+	int ret;
+
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+	if (!nested_vmx_read_vmptr(vcpu, &vmptr, &ret))
+		return ret;
+
+	if (!page_address_valid(vcpu, vmptr))
+		return nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS);
+	if (vmptr == vmx->nested.vmxon_ptr)
+		return nested_vmx_fail(vcpu, VMXERR_VMPTRLD_VMXON_POINTER);
+	if (vmptr == vmx->nested.current_vmptr)
+		return nested_vmx_succeed(vcpu);
+	/* With no shadow VMCS offered, bit 31 set is a wrong revision too. */
+	if (nested_vmx_region_revision(vcpu, vmptr) != VMCS12_REVISION ||
+	    nested_load_vmcs12(vcpu, vmptr))
+		return nested_vmx_fail(vcpu,
+				       VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+	return nested_vmx_succeed(vcpu);
+}
+
+/* SDM 30.3 VMPTRST: all ones when there is no current VMCS. */
+static int handle_vmptrst(struct kvm_vcpu *vcpu)
+{
+	gpa_t vmptr = to_vmx(vcpu)->nested.current_vmptr;
+	int ret;
+
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+	if (!nested_vmx_write_operand(vcpu, &vmptr, sizeof(vmptr), &ret))
+		return ret;
+	return nested_vmx_succeed(vcpu);
+}
+
+/*
+ * VMREAD and VMWRITE (SDM 30.3).  The field encoding is in the register
+ * reg2; the value operand is 64 bits in 64-bit mode, 32 bits otherwise.
+ * While L1 runs, vmcs12 is complete: the exit that returned to L1 saved
+ * every guest field, CR0/CR4 through cr_owner.h (nvmx_cr_guest12()).
+ */
+static int nested_vmx_operand_bytes(struct kvm_vcpu *vcpu)
+{
+	return is_64_bit_mode(vcpu) ? 8 : 4;
+}
+
+/* NULL: no such field (SDM 24.11.2: encodings are 32 bits). */
+static const struct nvmx_field *nested_vmx_operand_field(struct kvm_vcpu *vcpu,
+							 u32 info)
+{
+	unsigned long enc = kvm_register_read(vcpu,
+					      vmx_get_instr_info_reg2(info));
+
+	if (enc > U32_MAX)
+		return NULL;
+	return nvmx_vmcs12_field(enc);
+}
+
+static int handle_vmread(struct kvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	const struct nvmx_field *f;
+	u64 value;
+	int ret;
+
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+	if (!vmx_has_valid_vmcs12(vcpu))
+		return nested_vmx_fail_invalid(vcpu);
+	f = nested_vmx_operand_field(vcpu, info);
+	if (!f)
+		return nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+
+	value = nvmx_vmcs12_read(get_vmcs12(vcpu), f);
+	if (info & NVMX_INFO_REG_OPERAND)
+		kvm_register_write(vcpu, NVMX_INFO_REG1(info), value);
+	else if (!nested_vmx_write_operand(vcpu, &value,
+					   nested_vmx_operand_bytes(vcpu), &ret))
+		return ret;
+	return nested_vmx_succeed(vcpu);
+}
+
+static int handle_vmwrite(struct kvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	const struct nvmx_field *f;
+	u64 value = 0;
+	int ret;
+
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+	if (!vmx_has_valid_vmcs12(vcpu))
+		return nested_vmx_fail_invalid(vcpu);
+	/* A faulting memory operand wins over a bad field (SDM 30.3). */
+	if (info & NVMX_INFO_REG_OPERAND)
+		value = kvm_register_read(vcpu, NVMX_INFO_REG1(info));
+	else if (!nested_vmx_read_operand(vcpu, &value,
+					  nested_vmx_operand_bytes(vcpu), &ret))
+		return ret;
+
+	f = nested_vmx_operand_field(vcpu, info);
+	if (!f)
+		return nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	/* No "VMWRITE to any supported field" in IA32_VMX_MISC (SDM A.6). */
+	if (f->class == NVMX_EXIT_INFO)
+		return nested_vmx_fail(vcpu,
+				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+
+	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);
+	to_vmx(vcpu)->nested.dirty_vmcs12 = true;
+	return nested_vmx_succeed(vcpu);
+}
+
+/*
+ * VMLAUNCH and VMRESUME: the common checks of SDM 30.3 here, the rest of
+ * the instruction in nested_entry.c.
+ */
+static int handle_vmlaunch(struct kvm_vcpu *vcpu)
+{
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+	return nested_vmx_run(vcpu, true);
+}
+
+static int handle_vmresume(struct kvm_vcpu *vcpu)
+{
+	if (!nested_vmx_check_permission(vcpu))
+		return 1;
+	return nested_vmx_run(vcpu, false);
+}
+
+/*
+ * INVEPT, INVVPID and VMFUNC: #UD, as on a processor whose capability MSRs
+ * report no EPT, no VPID and no VM functions (SDM 30.3).
+ */
+static int handle_vmx_insn_not_offered(struct kvm_vcpu *vcpu)
+{
+	kvm_queue_exception(vcpu, UD_VECTOR);
+	return 1;
+}
+
+__init int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[])
+{
+	exit_handlers[EXIT_REASON_VMON] = handle_vmxon;
+	exit_handlers[EXIT_REASON_VMOFF] = handle_vmxoff;
+	exit_handlers[EXIT_REASON_VMCLEAR] = handle_vmclear;
+	exit_handlers[EXIT_REASON_VMPTRLD] = handle_vmptrld;
+	exit_handlers[EXIT_REASON_VMPTRST] = handle_vmptrst;
+	exit_handlers[EXIT_REASON_VMREAD] = handle_vmread;
+	exit_handlers[EXIT_REASON_VMWRITE] = handle_vmwrite;
+	exit_handlers[EXIT_REASON_VMLAUNCH] = handle_vmlaunch;
+	exit_handlers[EXIT_REASON_VMRESUME] = handle_vmresume;
+	exit_handlers[EXIT_REASON_INVEPT] = handle_vmx_insn_not_offered;
+	exit_handlers[EXIT_REASON_INVVPID] = handle_vmx_insn_not_offered;
+	exit_handlers[EXIT_REASON_VMFUNC] = handle_vmx_insn_not_offered;
+	return 0;
+}
+
+/* Setup allocated nothing (no shadow-VMCS bitmaps): nothing to undo. */
+void nested_vmx_hardware_unsetup(void)
+{
+}
+
+/* Only for shadow VMCS, which is not offered: no bitmap to set up. */
+void nested_vmx_set_vmcs_shadowing_bitmap(void)
+{
+}
+
+/* Never requested: no shadow or enlightened VMCS mirrors vmcs12. */
+void nested_sync_vmcs12_to_shadow(struct kvm_vcpu *vcpu)
+{
+}
+
+/*
+ * Would mark the guest pages vmcs12 lets L2 write behind KVM's back (virtual
+ * APIC page, posted-interrupt descriptor); APIC virtualization is not
+ * offered, so none is mapped.
+ */
+void nested_mark_vmcs12_pages_dirty(struct kvm_vcpu *vcpu)
+{
+}
+
+/*
+ * No nested state save/restore yet (KVM_CAP_NESTED_STATE reads 0), no
+ * enlightened VMCS; write_log_dirty serves nested EPT only and
+ * get_nested_state_pages is requested by set_state only.
+ */
+struct kvm_x86_nested_ops vmx_nested_ops = {
+	.leave_nested = vmx_leave_nested,
+	.is_exception_vmexit = nested_vmx_is_exception_vmexit,
+	.check_events = nested_vmx_check_events,
+	.has_events = nested_vmx_has_events,
+	.triple_fault = nested_vmx_triple_fault,
+};
