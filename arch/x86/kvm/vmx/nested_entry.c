@@ -557,7 +557,7 @@ static void nested_vmx_sync_host_state(struct vcpu_vmx *vmx,
  * segments, exit information) must have been read by the caller: after the
  * switch those caches are empty and fill from @vmcs.  State vmx.c keeps
  * outside the VMCS follows the new one: the autoload MSR counts, the PLE
- * window, and the CR0/CR4 bits the guest owns (the complement of the masks).
+ * window, and on the way back to vmcs01 the CR0/CR4 bits L1 owns.
  */
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 {
@@ -585,8 +585,15 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, vmx->msr_autoload.host.nr);
 	vmx->ple_window_dirty = true;
 
-	vcpu->arch.cr0_guest_owned_bits = ~vmcs_readl(CR0_GUEST_HOST_MASK);
-	vcpu->arch.cr4_guest_owned_bits = ~vmcs_readl(CR4_GUEST_HOST_MASK);
+	/*
+	 * Back in vmcs01, the guest owns what its masks leave out.  Towards
+	 * vmcs02 the bits stay L1's: the entry derives vmcs02's masks from
+	 * them (nested_vmx_cr0_owners()) before replacing them.
+	 */
+	if (vmcs == &vmx->vmcs01) {
+		vcpu->arch.cr0_guest_owned_bits = ~vmcs_readl(CR0_GUEST_HOST_MASK);
+		vcpu->arch.cr4_guest_owned_bits = ~vmcs_readl(CR4_GUEST_HOST_MASK);
+	}
 }
 
 /*

@@ -35,9 +35,9 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
  * caller must first read what vmx.c caches lazily from the VMCS being left
  * (kvm_rip_read, kvm_rsp_read, vmx_get_rflags, kvm_read_cr0/cr3/cr4, the
  * segments): afterwards those caches are empty and fill from @vmcs.  The
- * host-state cache, the autoload MSR counts and the guest-owned CR0/CR4 bits
- * (complement of @vmcs's masks) follow the switch; TSC_OFFSET, PAT, DR7 and
- * DEBUGCTL of @vmcs are the caller's to refresh.
+ * host-state cache and the autoload MSR counts follow the switch, and on
+ * the way to vmcs01 the guest-owned CR0/CR4 bits (complement of vmcs01's
+ * masks); TSC_OFFSET, PAT, DR7 and DEBUGCTL of @vmcs are the caller's.
  */
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
 
