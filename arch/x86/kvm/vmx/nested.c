@@ -635,9 +635,6 @@ static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
 	if (r)
 		return r;
 	vmx->nested.current_vmptr = vmptr;
-	/* vmcs02 and L2's MSR bitmap were built from another vmcs12. */
-	vmx->nested.dirty_vmcs12 = true;
-	vmx->nested.force_msr_bitmap_recalc = true;
 	return 0;
 }
 
@@ -932,7 +929,6 @@ static int handle_vmwrite(struct kvm_vcpu *vcpu)
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 
 	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);
-	to_vmx(vcpu)->nested.dirty_vmcs12 = true;
 	return nested_vmx_succeed(vcpu);
 }
 
