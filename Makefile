@@ -33,7 +33,7 @@ EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' $(EXPECT))
 # Files of ours that the static checks look at.
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
-.PHONY: all deps upstream modules modules-stock faithful selftests unit static \
+.PHONY: all deps upstream modules modules-stock faithful abi selftests unit static \
 	vmxhost run check summary load unload native-test clean help
 
 all: modules
@@ -69,6 +69,11 @@ modules-stock: upstream
 faithful: modules-stock
 	@mkdir -p $(RESULTS)
 	@$(NVMX)/faithful.sh $(KMOD_STOCK)/kvm-intel.ko $(STOCK_KO) | tee $(RESULTS)/faithful.tap
+
+# Our struct vmcs12 and VMREAD/VMWRITE encodings against 6.1's (nested-state ABI).
+abi: modules-stock
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/vmcs12-abi.sh $(KMOD_STOCK) $(B)/abi | tee $(RESULTS)/abi.tap
 
 selftests: upstream
 	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx'
@@ -106,8 +111,8 @@ run:
 
 check:
 	@rm -rf $(RESULTS)
-	@$(MAKE) -s -k unit static faithful vmxhost; \
-		$(NVMX)/summary.sh $(RESULTS) unit static faithful vmxhost
+	@$(MAKE) -s -k unit static faithful abi vmxhost; \
+		$(NVMX)/summary.sh $(RESULTS) unit static faithful abi vmxhost
 
 # On a real VMX host.
 load: modules
