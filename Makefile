@@ -34,7 +34,7 @@ EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' $(EXPECT))
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
 .PHONY: all deps upstream modules modules-stock faithful abi selftests unit static \
-	vmxhost run check summary load unload native-test clean help
+	vmxhost vmxhost-locked run check summary load unload native-test clean help
 
 all: modules
 
@@ -95,7 +95,13 @@ static: modules
 
 # The emulated VMX host: one boot, stock kvm-intel.ko first, then ours.
 # TESTS="a b" restricts the run to those tests (for development).
-vmxhost: modules selftests
+# Runs in one tree are serialised whole (build, boot, judge: they share
+# $(B)); run.sh also serialises emulators across trees.
+vmxhost:
+	@mkdir -p $(B)
+	@flock $(B)/.vmxhost.lock $(MAKE) -s vmxhost-locked
+
+vmxhost-locked: modules selftests
 	@mkdir -p $(RESULTS)
 	@awk -v only="$(TESTS)" 'BEGIN { n = split(only, o); for (i = 1; i <= n; i++) want[o[i]] = 1 } \
 		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" && (only == "" || $$1 in want) { print $$1, 60 }' \
