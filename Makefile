@@ -33,8 +33,8 @@ EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' $(EXPECT))
 # Files of ours that the static checks look at.
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
-.PHONY: all deps upstream modules modules-stock faithful selftests unit static \
-	vmxhost run check summary load unload native-test clean help
+.PHONY: all deps upstream modules modules-stock faithful abi selftests unit static \
+	vmxhost vmxhost-locked run check summary load unload native-test clean help
 
 all: modules
 
@@ -70,6 +70,11 @@ faithful: modules-stock
 	@mkdir -p $(RESULTS)
 	@$(NVMX)/faithful.sh $(KMOD_STOCK)/kvm-intel.ko $(STOCK_KO) | tee $(RESULTS)/faithful.tap
 
+# Our struct vmcs12 and VMREAD/VMWRITE encodings against 6.1's (nested-state ABI).
+abi: modules-stock
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/vmcs12-abi.sh $(KMOD_STOCK) $(B)/abi | tee $(RESULTS)/abi.tap
+
 selftests: upstream
 	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx'
 	@for t in $(NVMX_TESTS); do \
@@ -90,7 +95,13 @@ static: modules
 
 # The emulated VMX host: one boot, stock kvm-intel.ko first, then ours.
 # TESTS="a b" restricts the run to those tests (for development).
-vmxhost: modules selftests
+# Runs in one tree are serialised whole (build, boot, judge: they share
+# $(B)); run.sh also serialises emulators across trees.
+vmxhost:
+	@mkdir -p $(B)
+	@flock $(B)/.vmxhost.lock $(MAKE) -s vmxhost-locked
+
+vmxhost-locked: modules selftests
 	@mkdir -p $(RESULTS)
 	@awk -v only="$(TESTS)" 'BEGIN { n = split(only, o); for (i = 1; i <= n; i++) want[o[i]] = 1 } \
 		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" && (only == "" || $$1 in want) { print $$1, 60 }' \
@@ -106,8 +117,8 @@ run:
 
 check:
 	@rm -rf $(RESULTS)
-	@$(MAKE) -s -k unit static faithful vmxhost; \
-		$(NVMX)/summary.sh $(RESULTS) unit static faithful vmxhost
+	@$(MAKE) -s -k unit static faithful abi vmxhost; \
+		$(NVMX)/summary.sh $(RESULTS) unit static faithful abi vmxhost
 
 # On a real VMX host.
 load: modules

@@ -27,6 +27,10 @@ typedef signed short s16;
 typedef signed int s32;
 typedef signed long long s64;
 
+#ifndef BIT
+#define BIT(nr)		(1UL << (nr))	/* as linux/bits.h has it */
+#endif
+
 /*
  * The kernel's name for the GCC attribute (compiler_attributes.h), which a
  * host build does not have.  It goes through a helper because checkpatch's

@@ -21,7 +21,7 @@ pinned=(linux-source-$KSERIES linux-headers-$krel linux-headers-$KABI-common
 	linux-kbuild-$KSERIES linux-libc-dev)
 tools=(gcc make bc flex bison perl binutils kmod xz-utils cpio sparse
 	bochs bochs-term bochsbios vgabios busybox-static xorriso isolinux
-	syslinux-common procps util-linux)
+	syslinux-common procps util-linux gdb)
 
 installed_version() {
 	dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/null |

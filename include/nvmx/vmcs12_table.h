@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Definitions generated from the vmcs12 field rows (vmcs12_rows.h): the
+ * nvmx_fields[] array and the encoding lookup nvmx_vmcs12_field().
+ *
+ * Include this from exactly one C file of a program (the module's
+ * arch/x86/kvm/vmx/vmcs12.c, a host test): it defines objects with external
+ * linkage, so the array exists once and descriptors compare by address.
+ */
+#ifndef NVMX_VMCS12_TABLE_H
+#define NVMX_VMCS12_TABLE_H
+
+#include <nvmx/vmcs12_fields.h>
+
+#define NVMX_DESC(m, enc, w, cl, sy, ctl, access, nm)			\
+	{								\
+		.encoding = (enc) | (access),				\
+		.offset = offsetof(struct vmcs12, m),			\
+		.width = (w),						\
+		.class = (cl),						\
+		.sync = (sy),						\
+		.save_ctl = (ctl),					\
+		.name = (nm),						\
+	}
+
+const struct nvmx_field nvmx_fields[NVMX_NR_FIELDS] = {
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)			\
+	[NVMX_IDX_##m] = NVMX_DESC(m, enc, w, cl, sy, ctl, 0, #m),
+#include <nvmx/vmcs12_rows.h>
+};
+
+/*
+ * The upper halves of the 64-bit fields, the only ones with a high-access
+ * encoding (SDM 24.11.2): entry i describes the upper half of nvmx_fields[i]
+ * when that field is 64-bit, and is empty otherwise.  NVMX_ITEM_IF_W64()
+ * keeps a list item for the 64-bit rows alone.
+ */
+#define NVMX_ITEM_IF_NVMX_W16(...)
+#define NVMX_ITEM_IF_NVMX_W32(...)
+#define NVMX_ITEM_IF_NVMX_WNAT(...)
+#define NVMX_ITEM_IF_NVMX_W64(...)	__VA_ARGS__,
+#define NVMX_ITEM_IF_W64(w, ...)	NVMX_ITEM_IF_##w(__VA_ARGS__)
+
+static const struct nvmx_field nvmx_fields_high[NVMX_NR_FIELDS] = {
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)			\
+	NVMX_ITEM_IF_W64(w, [NVMX_IDX_##m] =				\
+			 NVMX_DESC(m, enc, NVMX_W64, cl, sy, ctl,		\
+				   NVMX_ENC_HIGH, #m "_high"))
+#include <nvmx/vmcs12_rows.h>
+};
+
+/*
+ * Encoding to row by a perfect hash: every supported encoding leaves its own
+ * remainder modulo NVMX_FIELD_HASH (361 is the smallest modulus that does
+ * for these rows), so finding a field costs one division by a constant, one
+ * byte load and one compare.  The slot holds the row number plus one; 0 is
+ * an empty slot.  Nothing is indexed with more than the remainder, which is
+ * always in bounds, so a mispredicted compare can only yield another valid
+ * descriptor.  A new row that shares a slot is an "initialized field
+ * overwritten" error in the host unit tests' build (-Wextra); then pick the
+ * next modulus for which all remainders differ.
+ */
+#define NVMX_FIELD_HASH		361
+
+static const u8 nvmx_field_slot[NVMX_FIELD_HASH] = {
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)			\
+	[(enc) % NVMX_FIELD_HASH] = NVMX_IDX_##m + 1,
+#include <nvmx/vmcs12_rows.h>
+};
+
+static_assert(NVMX_NR_FIELDS < 255, "a slot holds a row number in a u8");
+
+const struct nvmx_field *nvmx_vmcs12_field(u32 encoding)
+{
+	u32 full = encoding & ~NVMX_ENC_HIGH;
+	unsigned int slot = nvmx_field_slot[full % NVMX_FIELD_HASH];
+	const struct nvmx_field *f;
+
+	if (!slot)
+		return NULL;
+	f = &nvmx_fields[slot - 1];
+	if (f->encoding != full)
+		return NULL;
+	if (!(encoding & NVMX_ENC_HIGH))
+		return f;
+	/* Only 64-bit fields have a high-access encoding (SDM 24.11.2). */
+	if (f->width != NVMX_W64)
+		return NULL;
+	return &nvmx_fields_high[slot - 1];
+}
+
+#endif /* NVMX_VMCS12_TABLE_H */
