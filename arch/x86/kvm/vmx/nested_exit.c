@@ -1,0 +1,1170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvmx: the L2->L1 exit path, Intel SDM Vol. 3C chapter 27.
+ *
+ * Every exit from L2 reaches L0 first.  nested_vmx_reflect_vmexit() decides
+ * from vmcs12's controls whether L1 asked for it (SDM 25.1, 25.2); if not,
+ * L0 handles it and L2 resumes without L1 seeing anything.  An exit L1 does
+ * see, whether the hardware produced it or KVM synthesised it (an event
+ * queued for L2, check_events), goes through nested_vmx_exit_to_l1(), in
+ * the SDM's order:
+ *
+ *   27.2  record the exit information (only here, for a reflected exit)
+ *   27.3  save the L2 state that can have changed into vmcs12
+ *   27.4  store the VM-exit MSR-store list
+ *   27.5  load L1's state from vmcs12's host-state area, with KVM's setters
+ *   27.6  load the VM-exit MSR-load list
+ *   27.7  on a failure in 27.4 to 27.6: VMX abort, reported as a triple fault
+ */
+
+#include <linux/kvm_host.h>
+
+#include <asm/debugreg.h>
+#include <asm/vmx.h>
+
+#include <nvmx/cr_owner.h>
+#include <nvmx/vmcs12_fields.h>
+
+#include "lapic.h"
+#include "mmu.h"
+#include "trace.h"
+#include "x86.h"
+
+#include "nested_internal.h"
+
+/*
+ * One exit as L1 will see it in vmcs12's exit-information fields (SDM
+ * 27.2).  A hardware exit takes every member from vmcs02; an exit KVM
+ * synthesises says what it knows and leaves the rest 0, as the SDM leaves
+ * those fields undefined for such exits.
+ */
+struct nvmx_exit_info {
+	u32 reason;
+	u32 intr_info;
+	u32 error_code;
+	u32 insn_len;
+	u32 insn_info;
+	unsigned long qual;
+	unsigned long linear_address;
+};
+
+/* A field of the current VMCS (vmcs02 on the exit path) at its width. */
+static u64 nvmx_vmcs_read(const struct nvmx_field *f)
+{
+	switch (f->width) {
+	case NVMX_W16:
+		return vmcs_read16(f->encoding);
+	case NVMX_W32:
+		return vmcs_read32(f->encoding);
+	case NVMX_W64:
+		return vmcs_read64(f->encoding);
+	default:
+		return vmcs_readl(f->encoding);
+	}
+}
+
+/* Reflect or not (SDM 25.1, 25.2) */
+
+/*
+ * SDM 25.2: an exception exits if its bit in the exception bitmap is set;
+ * for #PF the bit is compared with whether the error code matches: it exits
+ * iff bit 14 == ((error code & PFEC_MASK) == PFEC_MATCH).
+ */
+static bool nested_vmx_l1_wants_exception(struct vmcs12 *vmcs12, u8 vector,
+					  u32 error_code)
+{
+	bool bit = vmcs12->exception_bitmap & BIT(vector);
+	bool match;
+
+	if (vector != PF_VECTOR)
+		return bit;
+	match = (error_code & vmcs12->page_fault_error_code_mask) ==
+		vmcs12->page_fault_error_code_match;
+	return bit == match;
+}
+
+bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,
+				    u32 error_code)
+{
+	return nested_vmx_l1_wants_exception(get_vmcs12(vcpu), vector,
+					     error_code);
+}
+
+/*
+ * Exit reason 0 from the hardware.  NMIs and machine checks are the host's
+ * (L1's NMIs are virtual and reach it through check_events); #PF under
+ * shadow paging goes to L0's MMU, which queues L2's own faults, and
+ * is_exception_vmexit turns those L1 wants into exits; #DB and #BP that
+ * userspace debugging asked for are L0's.  Everything else is L1's call.
+ */
+static bool nested_vmx_l1_wants_exception_exit(struct kvm_vcpu *vcpu,
+					       struct vmcs12 *vmcs12)
+{
+	u32 intr_info = vmx_get_intr_info(vcpu);
+	u32 error_code = 0;
+
+	if (is_nmi(intr_info) || is_machine_check(intr_info))
+		return false;
+	if (is_page_fault(intr_info) && !enable_ept)
+		return false;
+	if (is_debug(intr_info) &&
+	    (vcpu->guest_debug &
+	     (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP)))
+		return false;
+	if (is_breakpoint(intr_info) &&
+	    (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP))
+		return false;
+
+	if (is_exception_with_error_code(intr_info))
+		error_code = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
+	return nested_vmx_l1_wants_exception(vmcs12,
+					     intr_info & INTR_INFO_VECTOR_MASK,
+					     error_code);
+}
+
+/*
+ * SDM 25.1.3: I/O bitmap A covers ports 0-7FFFH, B 8000H-FFFFH; an access
+ * exits if the bit of any byte it touches is set, or if it wraps past FFFFH.
+ * An unreadable bitmap page exits too: L1 is the one to sort that out.
+ */
+bool nested_vmx_check_io_bitmaps(struct kvm_vcpu *vcpu, unsigned int port,
+				 int size)
+{
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	unsigned int last = port + size;
+	u64 bitmap;
+	u8 byte;
+
+	for (; port < last; port++) {
+		if (port > 0xffff)
+			return true;
+		bitmap = port < 0x8000 ? vmcs12->io_bitmap_a :
+					 vmcs12->io_bitmap_b;
+		if (kvm_vcpu_read_guest(vcpu, bitmap + (port & 0x7fff) / 8,
+					&byte, 1))
+			return true;
+		if (byte & BIT(port & 7))
+			return true;
+	}
+	return false;
+}
+
+/* SDM 25.1.3: IN, INS, OUT, OUTS. */
+static bool nested_vmx_l1_wants_io(struct kvm_vcpu *vcpu,
+				   struct vmcs12 *vmcs12)
+{
+	unsigned long qual = vmx_get_exit_qual(vcpu);
+
+	if (!nested_cpu_has(vmcs12, CPU_BASED_USE_IO_BITMAPS))
+		return nested_cpu_has(vmcs12, CPU_BASED_UNCOND_IO_EXITING);
+	return nested_vmx_check_io_bitmaps(vcpu, qual >> 16, (qual & 7) + 1);
+}
+
+/*
+ * SDM 24.6.9, 25.1.3: RDMSR/WRMSR exit unless MSR bitmaps are in use and
+ * the bit for ECX is clear.  The page holds four 1 KiB bitmaps: read-low
+ * (MSRs 0-1FFFH), read-high (C0000000H-C0001FFFH), write-low, write-high;
+ * an MSR in neither range always exits.
+ */
+static bool nested_vmx_l1_wants_msr(struct kvm_vcpu *vcpu,
+				    struct vmcs12 *vmcs12, bool write)
+{
+	u32 msr = kvm_rcx_read(vcpu);
+	unsigned int offset;
+	u8 byte;
+
+	if (!nested_cpu_has(vmcs12, CPU_BASED_USE_MSR_BITMAPS))
+		return true;
+	if (msr <= 0x1fff)
+		offset = 0;
+	else if (msr - 0xc0000000 <= 0x1fff)
+		offset = 1024;
+	else
+		return true;
+	if (write)
+		offset += 2048;
+	offset += (msr & 0x1fff) / 8;
+
+	if (kvm_vcpu_read_guest(vcpu, vmcs12->msr_bitmap + offset, &byte, 1))
+		return true;
+	return byte & BIT(msr & 7);
+}
+
+/*
+ * CR0 as L2 sees it (SDM 25.3): L1's shadow at L1's bits, L2's own value
+ * everywhere else, whatever KVM left in vmcs02's shadow at L1's bits.
+ */
+static u64 nested_vmx_l2_cr0_view(struct vmcs12 *vmcs12,
+				  const struct nvmx_cr *c)
+{
+	u64 l2_cr0 = nvmx_cr_guest12(c, vmcs12->guest_cr0,
+				     vmcs_readl(CR0_READ_SHADOW),
+				     vmcs_readl(GUEST_CR0));
+
+	return nvmx_cr_shadow02(c, l2_cr0);
+}
+
+/* SDM 25.1.3: MOV to CR0/CR4 as a value; CR3 and CR8 by their controls. */
+static bool nested_vmx_l1_wants_mov_to_cr(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12, int cr,
+					  unsigned long val)
+{
+	struct nvmx_cr c;
+
+	switch (cr) {
+	case 0:
+		c = nested_vmx_cr0_owners(vcpu, vmcs12);
+		return nvmx_cr_write_exits_to_l1(&c, val);
+	case 4:
+		c = nested_vmx_cr4_owners(vcpu, vmcs12);
+		return nvmx_cr_write_exits_to_l1(&c, val);
+	case 3:
+		/* L1 gets no CR3-target values: every load exits. */
+		return nested_cpu_has(vmcs12, CPU_BASED_CR3_LOAD_EXITING);
+	case 8:
+		return nested_cpu_has(vmcs12, CPU_BASED_CR8_LOAD_EXITING);
+	}
+	return false;
+}
+
+/*
+ * SDM 25.1.3, exit qualification of SDM Table 27-3: bits 3:0 the CR, 5:4
+ * the access (MOV to, MOV from, CLTS, LMSW), 11:8 the GPR, 31:16 the LMSW
+ * source.  CLTS and LMSW are writes of a computed CR0 value.
+ */
+static bool nested_vmx_l1_wants_cr_access(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12)
+{
+	unsigned long qual = vmx_get_exit_qual(vcpu);
+	int cr = qual & 15;
+	struct nvmx_cr c;
+	u64 view;
+
+	switch ((qual >> 4) & 3) {
+	case 0:
+		return nested_vmx_l1_wants_mov_to_cr(vcpu, vmcs12, cr,
+				kvm_register_read(vcpu, (qual >> 8) & 15));
+	case 1:
+		if (cr == 3)
+			return nested_cpu_has(vmcs12,
+					      CPU_BASED_CR3_STORE_EXITING);
+		return cr == 8 &&
+		       nested_cpu_has(vmcs12, CPU_BASED_CR8_STORE_EXITING);
+	case 2:
+		c = nested_vmx_cr0_owners(vcpu, vmcs12);
+		view = nested_vmx_l2_cr0_view(vmcs12, &c);
+		return nvmx_cr_write_exits_to_l1(&c, nvmx_cr0_clts_value(view));
+	default:
+		c = nested_vmx_cr0_owners(vcpu, vmcs12);
+		view = nested_vmx_l2_cr0_view(vmcs12, &c);
+		return nvmx_cr_write_exits_to_l1(&c,
+				nvmx_cr0_lmsw_value(view, (u16)(qual >> 16)));
+	}
+}
+
+/*
+ * Exits that one vmcs12 control bit asks for (SDM 25.1.2, 25.1.3), or that
+ * L1 always gets (SDM 25.1.2: CPUID, GETSEC, INVD, XSETBV and the VMX
+ * instructions; task switches and triple faults, SDM 25.2).  A reason not
+ * listed, and not decided by a function below, is L0's own: it comes from
+ * a control L0 set in vmcs02 for itself (EPT, external interrupts, APIC
+ * virtualisation, preemption timer, PML, ...).
+ */
+enum nvmx_exit_owner {
+	NVMX_EXIT_L0,
+	NVMX_EXIT_L1,
+	NVMX_EXIT_PRIMARY,	/* L1's if the primary control .bit is set */
+	NVMX_EXIT_SECONDARY,	/* L1's if the secondary control .bit is set */
+};
+
+struct nvmx_exit_rule {
+	u8 owner;
+	u32 bit;
+};
+
+/* SDM Appendix C; asm/vmx.h has no name for it */
+#define NVMX_EXIT_REASON_GETSEC		11
+
+static const struct nvmx_exit_rule nvmx_exit_rules[] = {
+	[EXIT_REASON_TRIPLE_FAULT]	= { NVMX_EXIT_L1 },
+	[EXIT_REASON_TASK_SWITCH]	= { NVMX_EXIT_L1 },
+	[EXIT_REASON_CPUID]		= { NVMX_EXIT_L1 },
+	[NVMX_EXIT_REASON_GETSEC]	= { NVMX_EXIT_L1 },
+	[EXIT_REASON_INVD]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_XSETBV]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMCALL]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMCLEAR]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMLAUNCH]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMPTRLD]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMPTRST]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMREAD]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMRESUME]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMWRITE]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMOFF]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMON]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_INVEPT]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_INVVPID]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_VMFUNC]		= { NVMX_EXIT_L1 },
+	[EXIT_REASON_INTERRUPT_WINDOW]	= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_INTR_WINDOW_EXITING },
+	[EXIT_REASON_NMI_WINDOW]	= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_NMI_WINDOW_EXITING },
+	[EXIT_REASON_HLT]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_HLT_EXITING },
+	[EXIT_REASON_INVLPG]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_INVLPG_EXITING },
+	[EXIT_REASON_RDPMC]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_RDPMC_EXITING },
+	[EXIT_REASON_RDTSC]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_RDTSC_EXITING },
+	[EXIT_REASON_RDTSCP]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_RDTSC_EXITING },
+	[EXIT_REASON_DR_ACCESS]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_MOV_DR_EXITING },
+	[EXIT_REASON_MWAIT_INSTRUCTION]	= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_MWAIT_EXITING },
+	[EXIT_REASON_MONITOR_INSTRUCTION] = { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_MONITOR_EXITING },
+	[EXIT_REASON_MONITOR_TRAP_FLAG]	= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_MONITOR_TRAP_FLAG },
+	[EXIT_REASON_WBINVD]		= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_WBINVD_EXITING },
+	[EXIT_REASON_GDTR_IDTR]		= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_DESC },
+	[EXIT_REASON_LDTR_TR]		= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_DESC },
+	[EXIT_REASON_RDRAND]		= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_RDRAND_EXITING },
+	[EXIT_REASON_RDSEED]		= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_RDSEED_EXITING },
+};
+
+static bool nested_vmx_l1_wants_by_rule(struct vmcs12 *vmcs12, u16 reason)
+{
+	const struct nvmx_exit_rule *rule;
+
+	if (reason >= ARRAY_SIZE(nvmx_exit_rules))
+		return false;
+	rule = &nvmx_exit_rules[reason];
+
+	switch (rule->owner) {
+	case NVMX_EXIT_L1:
+		return true;
+	case NVMX_EXIT_PRIMARY:
+		return nested_cpu_has(vmcs12, rule->bit);
+	case NVMX_EXIT_SECONDARY:
+		return nested_cpu_has2(vmcs12, rule->bit);
+	default:
+		return false;
+	}
+}
+
+/* Does L1 want this exit from L2 (SDM 25.1, 25.2)? */
+static bool nested_vmx_l1_wants_exit(struct kvm_vcpu *vcpu, u16 reason)
+{
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+
+	switch (reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		return nested_vmx_l1_wants_exception_exit(vcpu, vmcs12);
+	case EXIT_REASON_CR_ACCESS:
+		return nested_vmx_l1_wants_cr_access(vcpu, vmcs12);
+	case EXIT_REASON_IO_INSTRUCTION:
+		return nested_vmx_l1_wants_io(vcpu, vmcs12);
+	case EXIT_REASON_MSR_READ:
+		return nested_vmx_l1_wants_msr(vcpu, vmcs12, false);
+	case EXIT_REASON_MSR_WRITE:
+		return nested_vmx_l1_wants_msr(vcpu, vmcs12, true);
+	case EXIT_REASON_PAUSE_INSTRUCTION:
+		/* SDM 25.1.3: "PAUSE exiting", or L1's own PAUSE-loop exiting */
+		return nested_cpu_has(vmcs12, CPU_BASED_PAUSE_EXITING) ||
+		       nested_cpu_has2(vmcs12,
+				       SECONDARY_EXEC_PAUSE_LOOP_EXITING);
+	case EXIT_REASON_INVPCID:
+		/* SDM 25.1.3: "INVLPG exiting" and "enable INVPCID" */
+		return nested_cpu_has(vmcs12, CPU_BASED_INVLPG_EXITING) &&
+		       nested_cpu_has2(vmcs12, SECONDARY_EXEC_ENABLE_INVPCID);
+	default:
+		return nested_vmx_l1_wants_by_rule(vmcs12, reason);
+	}
+}
+
+static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
+				  const struct nvmx_exit_info *info);
+
+/*
+ * The exit as the hardware reported it in vmcs02 (SDM 27.2.1 to 27.2.5).
+ * No EPT for L1, so no guest-physical address: L1's field keeps its value.
+ */
+static void nested_vmx_hw_exit_info(struct kvm_vcpu *vcpu,
+				    struct nvmx_exit_info *info)
+{
+	info->reason = to_vmx(vcpu)->exit_reason.full;
+	info->qual = vmx_get_exit_qual(vcpu);
+	if (to_vmx(vcpu)->exit_reason.failed_vmentry)
+		return;
+
+	info->intr_info = vmx_get_intr_info(vcpu);
+	if (is_exception_with_error_code(info->intr_info))
+		info->error_code = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
+	info->insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	info->insn_info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	info->linear_address = vmcs_readl(GUEST_LINEAR_ADDRESS);
+}
+
+/*
+ * A failed entry into vmcs02 (SDM 26.8) is L1's failed VM entry when the
+ * cause is L2's state or a machine check; a failed MSR load is about L0's
+ * own list in vmcs02 and stays with L0.
+ */
+static bool nested_vmx_l1_wants_entry_failure(u16 reason)
+{
+	return reason == EXIT_REASON_INVALID_STATE ||
+	       reason == EXIT_REASON_MCE_DURING_VMENTRY;
+}
+
+/*
+ * Called by vmx.c for every exit while L2 is active.  True: the exit went
+ * to L1.  False: L0 handles it as its own, and L2 runs on.
+ */
+bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	union vmx_exit_reason reason = vmx->exit_reason;
+	struct nvmx_exit_info info = {};
+
+	trace_kvm_nested_vmexit(vcpu, KVM_ISA_VMX);
+
+	if (unlikely(vmx->fail))
+		return false;
+	if (reason.failed_vmentry) {
+		if (!nested_vmx_l1_wants_entry_failure(reason.basic))
+			return false;
+	} else if (!nested_vmx_l1_wants_exit(vcpu, reason.basic)) {
+		return false;
+	}
+
+	nested_vmx_hw_exit_info(vcpu, &info);
+	nested_vmx_exit_to_l1(vcpu, &info);
+	return true;
+}
+
+/* Save L2's state into vmcs12 (SDM 27.2, 27.3) */
+
+/*
+ * SDM 27.2.2 "acknowledge interrupt on exit": an external-interrupt exit
+ * acknowledges the interrupt controller (here KVM's local APIC or PIC) and
+ * reports the vector as valid in the interruption information.
+ */
+static void nested_vmx_ack_interrupt(struct kvm_vcpu *vcpu,
+				     struct vmcs12 *vmcs12,
+				     struct nvmx_exit_info *info)
+{
+	int vector;
+
+	if (info->reason != EXIT_REASON_EXTERNAL_INTERRUPT ||
+	    (info->intr_info & INTR_INFO_VALID_MASK) ||
+	    !(vmcs12->vm_exit_controls & VM_EXIT_ACK_INTR_ON_EXIT))
+		return;
+
+	vector = kvm_cpu_get_interrupt(vcpu);
+	if (vector >= 0)
+		info->intr_info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR |
+				  vector;
+}
+
+/*
+ * SDM 27.2.4: the event whose delivery the exit interrupted.  vmx.c has
+ * already moved vmcs02's IDT-vectoring information into KVM's queue
+ * (exception/NMI/interrupt "injected"), which also holds an event L1 asked
+ * to inject that has not been delivered yet; report it to L1 from there.
+ */
+static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	struct kvm_vcpu_arch *arch = &vcpu->arch;
+	u32 idt = INTR_INFO_VALID_MASK;
+	bool soft;
+
+	if (arch->exception.injected) {
+		soft = kvm_exception_is_soft(arch->exception.vector);
+		idt |= arch->exception.vector;
+		idt |= soft ? INTR_TYPE_SOFT_EXCEPTION :
+			      INTR_TYPE_HARD_EXCEPTION;
+		if (arch->exception.has_error_code) {
+			idt |= INTR_INFO_DELIVER_CODE_MASK;
+			vmcs12->idt_vectoring_error_code =
+				arch->exception.error_code;
+		}
+	} else if (arch->nmi_injected) {
+		soft = false;
+		idt |= INTR_TYPE_NMI_INTR | NMI_VECTOR;
+	} else if (arch->interrupt.injected) {
+		soft = arch->interrupt.soft;
+		idt |= arch->interrupt.nr;
+		idt |= soft ? INTR_TYPE_SOFT_INTR : INTR_TYPE_EXT_INTR;
+	} else {
+		vmcs12->idt_vectoring_info_field = 0;
+		return;
+	}
+
+	/* SDM 27.2.5: software events report their instruction's length */
+	if (soft)
+		vmcs12->vm_exit_instruction_len = arch->event_exit_inst_len;
+	vmcs12->idt_vectoring_info_field = idt;
+}
+
+/* SDM 27.2: the exit-information fields, for an exit L1 sees. */
+static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
+				  struct vmcs12 *vmcs12,
+				  const struct nvmx_exit_info *info)
+{
+	vmcs12->vm_exit_reason = info->reason;
+	vmcs12->exit_qualification = info->qual;
+	vmcs12->vm_exit_intr_info = info->intr_info;
+	if (is_exception_with_error_code(info->intr_info))
+		vmcs12->vm_exit_intr_error_code = info->error_code;
+	vmcs12->vm_exit_instruction_len = info->insn_len;
+	vmcs12->vmx_instruction_info = info->insn_info;
+	vmcs12->guest_linear_address = info->linear_address;
+	vmcs12_save_idt_vectoring(vcpu, vmcs12);
+
+	/* SDM 27.2: every exit clears the valid bit of the entry event */
+	vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+}
+
+/* CR0 or CR4 as L1 sees L2's (SDM 27.3.1), from the ownership helpers. */
+static u64 vmcs12_l2_cr(const struct nvmx_cr *c, u64 guest12, u32 shadow_field,
+			u32 guest_field)
+{
+	return nvmx_cr_guest12(c, guest12, vmcs_readl(shadow_field),
+			       vmcs_readl(guest_field));
+}
+
+/*
+ * Whether the virtual CPU L1 runs on has IA32_BNDCFGS as a guest-state field
+ * (SDM 24.4.1): only with the BNDCFGS entry or exit control offered.
+ */
+static bool nested_vmx_has_bndcfgs_field(struct kvm_vcpu *vcpu)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+
+	return (msrs->entry_ctls_high & VM_ENTRY_LOAD_BNDCFGS) ||
+	       (msrs->exit_ctls_high & VM_EXIT_CLEAR_BNDCFGS);
+}
+
+/*
+ * The value L2 has for guest-state field @f, from where KVM keeps it: the
+ * register caches, KVM's software copies of CRs and MSRs, else vmcs02.
+ * False when the field is not saved (SDM 27.3.4: the PDPTEs are undefined
+ * without EPT, which L1 does not have).
+ */
+static bool vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+			    const struct nvmx_field *f, u64 *val)
+{
+	unsigned long dr7;
+	struct nvmx_cr c;
+
+	switch (f->encoding) {
+	case GUEST_CR0:
+		c = nested_vmx_cr0_owners(vcpu, vmcs12);
+		*val = vmcs12_l2_cr(&c, vmcs12->guest_cr0, CR0_READ_SHADOW,
+				    GUEST_CR0);
+		break;
+	case GUEST_CR4:
+		c = nested_vmx_cr4_owners(vcpu, vmcs12);
+		*val = vmcs12_l2_cr(&c, vmcs12->guest_cr4, CR4_READ_SHADOW,
+				    GUEST_CR4);
+		break;
+	case GUEST_CR3:
+		*val = kvm_read_cr3(vcpu);
+		break;
+	case GUEST_RSP:
+		*val = kvm_rsp_read(vcpu);
+		break;
+	case GUEST_RIP:
+		*val = kvm_rip_read(vcpu);
+		break;
+	case GUEST_RFLAGS:
+		*val = vmx_get_rflags(vcpu);
+		break;
+	case GUEST_DR7:
+		kvm_get_dr(vcpu, 7, &dr7);
+		*val = dr7;
+		break;
+	case GUEST_IA32_DEBUGCTL:
+		*val = vmx_guest_debugctl_read();
+		break;
+	case GUEST_IA32_PAT:
+		*val = vcpu->arch.pat;
+		break;
+	case GUEST_IA32_EFER:
+		*val = vcpu->arch.efer;
+		break;
+	case GUEST_IA32_PERF_GLOBAL_CTRL:
+		return !kvm_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL, val);
+	case GUEST_ACTIVITY_STATE:
+		/* L0 runs L2's HLT as a halted vCPU, never as vmcs02's state */
+		*val = vcpu->arch.mp_state == KVM_MP_STATE_HALTED ?
+		       GUEST_ACTIVITY_HLT : GUEST_ACTIVITY_ACTIVE;
+		break;
+	case GUEST_PDPTR0:
+	case GUEST_PDPTR1:
+	case GUEST_PDPTR2:
+	case GUEST_PDPTR3:
+		return false;
+	case GUEST_BNDCFGS:
+		if (!nested_vmx_has_bndcfgs_field(vcpu))
+			return false;
+		fallthrough;
+	default:
+		*val = nvmx_vmcs_read(f);
+		break;
+	}
+	return true;
+}
+
+/*
+ * SDM 27.3: save what L2 can have changed, as the field table says (guest
+ * state on every exit, some fields under their exit controls).  Controls,
+ * host state and read-only fields are never read.
+ */
+static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	const struct nvmx_field *f;
+	u64 val;
+
+	nvmx_for_each_field(f) {
+		if (!nvmx_exit_saves_field(vmcs12, f))
+			continue;
+		if (vmcs12_l2_value(vcpu, vmcs12, f, &val))
+			nvmx_vmcs12_write(vmcs12, f, val);
+	}
+
+	/* SDM 27.2: "IA-32e mode guest" takes IA32_EFER.LMA */
+	if (vcpu->arch.efer & EFER_LMA)
+		vmcs12->vm_entry_controls |= VM_ENTRY_IA32E_MODE;
+	else
+		vmcs12->vm_entry_controls &= ~VM_ENTRY_IA32E_MODE;
+}
+
+/* VM-exit MSR lists and VMX abort (SDM 27.4, 27.6, 27.7) */
+
+/* SDM 27.7: record why in the VMCS region, then shut down (triple fault). */
+static void nested_vmx_abort(struct kvm_vcpu *vcpu, u32 indicator)
+{
+	get_vmcs12(vcpu)->abort = indicator;
+	kvm_make_request(KVM_REQ_TRIPLE_FAULT, vcpu);
+}
+
+/* The most entries a list may have: IA32_VMX_MISC bits 27:25 (SDM A.6). */
+static u32 nested_vmx_max_msr_list(struct kvm_vcpu *vcpu)
+{
+	u64 misc = to_vmx(vcpu)->nested.msrs.misc_low;
+
+	return (vmx_misc_max_msr(misc) + 1) * VMX_MISC_MSR_LIST_MULTIPLIER;
+}
+
+/* SDM 27.4: why an MSR-store entry fails, apart from RDMSR itself. */
+static bool nested_vmx_msr_unstorable(struct kvm_vcpu *vcpu,
+				      const struct vmx_msr_entry *e)
+{
+	return (e->index >> 8) == 0x8 ||	/* x2APIC registers */
+	       e->index == MSR_IA32_SMBASE ||	/* readable in SMM only */
+	       e->reserved ||
+	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_READ);
+}
+
+/* SDM 27.4: store L2's MSRs into the VM-exit MSR-store area. */
+static bool nested_vmx_store_msr_list(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	gpa_t gpa = vmcs12->vm_exit_msr_store_addr;
+	struct vmx_msr_entry e;
+	u32 i;
+
+	if (vmcs12->vm_exit_msr_store_count > nested_vmx_max_msr_list(vcpu))
+		return false;
+
+	for (i = 0; i < vmcs12->vm_exit_msr_store_count; i++, gpa += sizeof(e)) {
+		if (kvm_vcpu_read_guest(vcpu, gpa, &e,
+					offsetof(struct vmx_msr_entry, value)) ||
+		    nested_vmx_msr_unstorable(vcpu, &e) ||
+		    kvm_get_msr(vcpu, e.index, &e.value) ||
+		    kvm_vcpu_write_guest(vcpu,
+					 gpa + offsetof(struct vmx_msr_entry, value),
+					 &e.value, sizeof(e.value)))
+			return false;
+	}
+	return true;
+}
+
+/* SDM 27.6: why an MSR-load entry fails, apart from WRMSR itself. */
+static bool nested_vmx_msr_unloadable(struct kvm_vcpu *vcpu,
+				      const struct vmx_msr_entry *e)
+{
+	return e->index == MSR_FS_BASE || e->index == MSR_GS_BASE ||
+	       (e->index >> 8) == 0x8 ||	/* x2APIC registers */
+	       e->index == MSR_IA32_SMM_MONITOR_CTL ||	/* SMM only */
+	       e->reserved ||
+	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
+}
+
+/* SDM 27.6: load L1's MSRs from the VM-exit MSR-load area, in order. */
+static bool nested_vmx_load_msr_list(struct kvm_vcpu *vcpu,
+				     struct vmcs12 *vmcs12)
+{
+	gpa_t gpa = vmcs12->vm_exit_msr_load_addr;
+	struct vmx_msr_entry e;
+	u32 i;
+
+	if (vmcs12->vm_exit_msr_load_count > nested_vmx_max_msr_list(vcpu))
+		return false;
+
+	for (i = 0; i < vmcs12->vm_exit_msr_load_count; i++, gpa += sizeof(e)) {
+		if (kvm_vcpu_read_guest(vcpu, gpa, &e, sizeof(e)) ||
+		    nested_vmx_msr_unloadable(vcpu, &e) ||
+		    kvm_set_msr(vcpu, e.index, e.value))
+			return false;
+	}
+	return true;
+}
+
+/* Load L1's state (SDM 27.5) */
+
+/* SDM 27.5.1: CR0 bits a VM exit leaves alone: ET, CD, NW, reserved. */
+#define NVMX_HOST_CR0_LOADED	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | \
+				 X86_CR0_TS | X86_CR0_NE | X86_CR0_WP | \
+				 X86_CR0_AM | X86_CR0_PG)
+
+/*
+ * SDM 27.5.1: IA32_EFER from its field under "load IA32_EFER", else LMA
+ * and LME follow "host address-space size"; then CR0 (keeping the bits the
+ * SDM keeps from @cur_cr0) and CR4 (PAE set for a 64-bit host), all through
+ * KVM's own setters so the MMU and mode tracking follow.
+ */
+static void load_host_efer_cr0_cr4(struct kvm_vcpu *vcpu,
+				   struct vmcs12 *vmcs12, u64 cur_cr0)
+{
+	bool host_64 = vmcs12->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
+	u64 efer = vcpu->arch.efer & ~(EFER_LMA | EFER_LME);
+	u64 cr4 = vmcs12->host_cr4;
+
+	if (vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER)
+		efer = vmcs12->host_ia32_efer;
+	else if (host_64)
+		efer |= EFER_LMA | EFER_LME;
+	vmx_set_efer(vcpu, efer);
+
+	vmx_set_cr0(vcpu, (vmcs12->host_cr0 & NVMX_HOST_CR0_LOADED) |
+			  (cur_cr0 & ~NVMX_HOST_CR0_LOADED));
+
+	if (host_64)
+		cr4 |= X86_CR4_PAE;
+	vmx_set_cr4(vcpu, cr4);
+}
+
+/*
+ * SDM 27.5.1, 27.5.4: CR3 without bits 63:52 and those beyond the physical
+ * address width; with PAE paging outside IA-32e mode, the PDPTEs from it.
+ * Then the MMU takes the new paging mode and root.
+ */
+static bool load_host_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	unsigned long cr3 = vmcs12->host_cr3 & ~vcpu->arch.reserved_gpa_bits;
+
+	vcpu->arch.cr3 = cr3;
+	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
+	kvm_init_mmu(vcpu);
+	if (is_pae_paging(vcpu) && !load_pdptrs(vcpu, cr3))
+		return false;
+	kvm_mmu_new_pgd(vcpu, cr3);
+	return true;
+}
+
+/*
+ * SDM 27.5.1: DR7 = 400H, IA32_DEBUGCTL = 0, the SYSENTER MSRs from their
+ * fields, IA32_PAT and IA32_PERF_GLOBAL_CTRL under their load controls.
+ * Without "load IA32_PAT" the MSR keeps L2's value, which vmcs01 must then
+ * take over too.
+ */
+static bool load_host_msrs(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	u64 pat = vcpu->arch.pat;
+
+	kvm_set_dr(vcpu, 7, DR7_FIXED_1);
+	vmx_guest_debugctl_write(vcpu, 0);
+
+	vmcs_write32(GUEST_SYSENTER_CS, vmcs12->host_ia32_sysenter_cs);
+	vmcs_writel(GUEST_SYSENTER_ESP, vmcs12->host_ia32_sysenter_esp);
+	vmcs_writel(GUEST_SYSENTER_EIP, vmcs12->host_ia32_sysenter_eip);
+
+	if (vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT)
+		pat = vmcs12->host_ia32_pat;
+	if (kvm_set_msr(vcpu, MSR_IA32_CR_PAT, pat))
+		return false;
+
+	return !(vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL) ||
+	       !kvm_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL,
+			    vmcs12->host_ia32_perf_global_ctrl);
+}
+
+/*
+ * SDM 27.5.2: a host segment register.  CS is an accessed execute/read code
+ * segment (64-bit under "host address-space size"), TR a busy TSS with limit
+ * 67H, the others accessed read/write data segments, unusable when their
+ * selector is null; all with base 0 unless the host state gives one.
+ */
+#define NVMX_SEG_DATA_RW_ACCESSED	3
+#define NVMX_SEG_CODE_XR_ACCESSED	11
+#define NVMX_SEG_TSS_BUSY		11
+
+static void load_host_segment(struct kvm_vcpu *vcpu, int seg, u16 selector,
+			      u64 base, bool host_64)
+{
+	struct kvm_segment s = {
+		.base = base,
+		.limit = 0xffffffff,
+		.selector = selector,
+		.type = NVMX_SEG_DATA_RW_ACCESSED,
+		.present = 1,
+		.s = 1,
+		.db = 1,
+		.g = 1,
+	};
+
+	switch (seg) {
+	case VCPU_SREG_CS:
+		s.type = NVMX_SEG_CODE_XR_ACCESSED;
+		s.l = host_64;
+		s.db = !host_64;
+		break;
+	case VCPU_SREG_TR:
+		s.type = NVMX_SEG_TSS_BUSY;
+		s.limit = 0x67;
+		s.s = 0;
+		s.db = 0;
+		s.g = 0;
+		break;
+	default:
+		s.unusable = !selector;
+		break;
+	}
+	__vmx_set_segment(vcpu, &s, seg);
+}
+
+/* SDM 27.5.2: segments, LDTR unusable, GDTR/IDTR with limit FFFFH. */
+static void load_host_segments(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	bool host_64 = vmcs12->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
+	struct kvm_segment ldtr = { .unusable = 1 };
+
+	load_host_segment(vcpu, VCPU_SREG_CS, vmcs12->host_cs_selector, 0,
+			  host_64);
+	load_host_segment(vcpu, VCPU_SREG_SS, vmcs12->host_ss_selector, 0,
+			  host_64);
+	load_host_segment(vcpu, VCPU_SREG_DS, vmcs12->host_ds_selector, 0,
+			  host_64);
+	load_host_segment(vcpu, VCPU_SREG_ES, vmcs12->host_es_selector, 0,
+			  host_64);
+	load_host_segment(vcpu, VCPU_SREG_FS, vmcs12->host_fs_selector,
+			  vmcs12->host_fs_base, host_64);
+	load_host_segment(vcpu, VCPU_SREG_GS, vmcs12->host_gs_selector,
+			  vmcs12->host_gs_base, host_64);
+	load_host_segment(vcpu, VCPU_SREG_TR, vmcs12->host_tr_selector,
+			  vmcs12->host_tr_base, host_64);
+	__vmx_set_segment(vcpu, &ldtr, VCPU_SREG_LDTR);
+
+	vmcs_writel(GUEST_GDTR_BASE, vmcs12->host_gdtr_base);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_writel(GUEST_IDTR_BASE, vmcs12->host_idtr_base);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
+}
+
+/*
+ * SDM 27.5: L1's state from vmcs12's host-state area, then the VM-exit
+ * MSR-load list (27.6).  @cur_cr0 is CR0 as the exit found it.
+ */
+static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
+				   struct vmcs12 *vmcs12, u64 cur_cr0)
+{
+	load_host_efer_cr0_cr4(vcpu, vmcs12, cur_cr0);
+	if (!load_host_cr3(vcpu, vmcs12))
+		nested_vmx_abort(vcpu, VMX_ABORT_LOAD_HOST_PDPTE_FAIL);
+	if (!load_host_msrs(vcpu, vmcs12))
+		nested_vmx_abort(vcpu, VMX_ABORT_LOAD_HOST_MSR_FAIL);
+	load_host_segments(vcpu, vmcs12);
+
+	/* SDM 27.5.3: RSP and RIP from their fields, RFLAGS all clear */
+	kvm_rsp_write(vcpu, vmcs12->host_rsp);
+	kvm_rip_write(vcpu, vmcs12->host_rip);
+	vmx_set_rflags(vcpu, X86_EFLAGS_FIXED);
+	/* L1 resumes at an instruction boundary of its own */
+	vmx_set_interrupt_shadow(vcpu, 0);
+	to_vmx(vcpu)->emulation_required = vmx_emulation_required(vcpu);
+
+	if (!nested_vmx_load_msr_list(vcpu, vmcs12))
+		nested_vmx_abort(vcpu, VMX_ABORT_LOAD_HOST_MSR_FAIL);
+
+	/* SDM 28.3.3.1: without VPID, exits flush L1's linear mappings */
+	kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
+}
+
+/* Leave L2 (SDM 27) */
+
+/*
+ * L1's TSC offset and multiplier (SDM 25.3: L2's are L1's composed with
+ * vmcs12's).  KVM writes a change of L1's TSC made while L2 runs (L2 writing
+ * IA32_TSC, a host-side adjustment) into the current VMCS, vmcs02, so
+ * vmcs01 takes L1's values back here.
+ */
+static void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.tsc_offset = vcpu->arch.l1_tsc_offset;
+	vmcs_write64(TSC_OFFSET, vcpu->arch.tsc_offset);
+	if (kvm_caps.has_tsc_control) {
+		vcpu->arch.tsc_scaling_ratio = vcpu->arch.l1_tsc_scaling_ratio;
+		vmcs_write64(TSC_MULTIPLIER, vcpu->arch.tsc_scaling_ratio);
+	}
+}
+
+/* vmx.c's updates of vmcs01 that had to wait while vmcs02 was current. */
+static void nested_vmx_apply_deferred_vmcs01(struct kvm_vcpu *vcpu)
+{
+	struct nested_vmx *nested = &to_vmx(vcpu)->nested;
+
+	if (nested->change_vmcs01_virtual_apic_mode) {
+		nested->change_vmcs01_virtual_apic_mode = false;
+		vmx_set_virtual_apic_mode(vcpu);
+	}
+	if (nested->reload_vmcs01_apic_access_page) {
+		nested->reload_vmcs01_apic_access_page = false;
+		kvm_make_request(KVM_REQ_APIC_PAGE_RELOAD, vcpu);
+	}
+	if (nested->update_vmcs01_cpu_dirty_logging) {
+		nested->update_vmcs01_cpu_dirty_logging = false;
+		vmx_update_cpu_dirty_logging(vcpu);
+	}
+	if (nested->update_vmcs01_apicv_status) {
+		nested->update_vmcs01_apicv_status = false;
+		vmx_refresh_apicv_exec_ctrl(vcpu);
+	}
+	if (nested->update_vmcs01_hwapic_isr) {
+		nested->update_vmcs01_hwapic_isr = false;
+		kvm_apic_update_hwapic_isr(vcpu);
+	}
+}
+
+/* Events queued for L2 end with it: reported to L1 above, or moot. */
+static void nested_vmx_drop_l2_events(struct kvm_vcpu *vcpu)
+{
+	kvm_clear_exception_queue(vcpu);
+	kvm_clear_interrupt_queue(vcpu);
+	vcpu->arch.nmi_injected = false;
+	to_vmx(vcpu)->nested.mtf_pending = false;
+}
+
+/*
+ * The exit to L1.  @info is NULL when KVM leaves L2 for its own reasons
+ * (SMM, vCPU reset): L2's state is still saved, so that RSM can resume it,
+ * but L1 gets no exit information and no MSR-store list.
+ */
+static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
+				  const struct nvmx_exit_info *info)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	u64 l2_cr0 = kvm_read_cr0(vcpu);
+	bool entry_failed = info && (info->reason &
+				     VMX_EXIT_REASONS_FAILED_VMENTRY);
+	bool msrs_ok = true;
+
+	vmx->nested.nested_run_pending = 0;
+	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+
+	if (entry_failed) {
+		/* SDM 26.8: reason and qualification only; L2 never ran */
+		vmcs12->vm_exit_reason = info->reason;
+		vmcs12->exit_qualification = info->qual;
+	} else {
+		if (info)
+			vmcs12_save_exit_info(vcpu, vmcs12, info);
+		vmcs12_save_l2_state(vcpu, vmcs12);
+		if (info)
+			msrs_ok = nested_vmx_store_msr_list(vcpu, vmcs12);
+	}
+	if (info)
+		trace_kvm_nested_vmexit_inject(vmcs12->vm_exit_reason,
+					       vmcs12->exit_qualification,
+					       vmcs12->idt_vectoring_info_field,
+					       vmcs12->vm_exit_intr_info,
+					       vmcs12->vm_exit_intr_error_code,
+					       KVM_ISA_VMX);
+
+	nested_vmx_drop_l2_events(vcpu);
+	leave_guest_mode(vcpu);
+	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+	nested_vmx_restore_l1_tsc(vcpu);
+
+	load_vmcs12_host_state(vcpu, vmcs12, l2_cr0);
+	if (!msrs_ok)
+		nested_vmx_abort(vcpu, VMX_ABORT_SAVE_GUEST_MSR_FAIL);
+
+	/* SDM 27.5.5: an exit caused by an NMI leaves NMIs blocked */
+	if (info && info->reason == EXIT_REASON_EXCEPTION_NMI &&
+	    is_nmi(info->intr_info))
+		vmx_set_nmi_mask(vcpu, true);
+	/* L1 runs: it is not in L2's HLT */
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+
+	nested_vmx_apply_deferred_vmcs01(vcpu);
+	/* What was pending for L2 may now be for L1; TPR threshold too */
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+}
+
+void nested_vmx_vmexit(struct kvm_vcpu *vcpu, u32 vm_exit_reason,
+		       u32 exit_intr_info, unsigned long exit_qualification)
+{
+	struct nvmx_exit_info info = {
+		.reason = vm_exit_reason,
+		.intr_info = exit_intr_info,
+		.qual = exit_qualification,
+	};
+
+	if (vm_exit_reason == (u32)-1) {
+		nested_vmx_exit_to_l1(vcpu, NULL);
+		return;
+	}
+	nested_vmx_ack_interrupt(vcpu, get_vmcs12(vcpu), &info);
+	nested_vmx_exit_to_l1(vcpu, &info);
+}
+
+void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+			      u32 exit_reason, unsigned long exit_qual)
+{
+	vmcs12->vm_exit_reason = exit_reason | VMX_EXIT_REASONS_FAILED_VMENTRY;
+	vmcs12->exit_qualification = exit_qual;
+	trace_kvm_nested_vmexit_inject(vmcs12->vm_exit_reason, exit_qual, 0, 0,
+				       0, KVM_ISA_VMX);
+	load_vmcs12_host_state(vcpu, vmcs12, kvm_read_cr0(vcpu));
+}
+
+/* Events for L2 that L1 intercepts (kvm_x86_nested_ops) */
+
+/*
+ * SDM 27.2.1, 27.2.2: the exception KVM queued for L2 as a VM exit to L1.
+ * #PF reports the faulting address and #DB its causes (B3-B0, BD, BS, RTM)
+ * in the qualification; neither touches CR2 or DR6 of L2.
+ */
+static void nested_vmx_exception_exit_info(struct kvm_vcpu *vcpu,
+					   struct nvmx_exit_info *info)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception_vmexit;
+	u32 type = INTR_TYPE_HARD_EXCEPTION;
+
+	if (kvm_exception_is_soft(ex->vector)) {
+		type = INTR_TYPE_SOFT_EXCEPTION;
+		info->insn_len = vcpu->arch.event_exit_inst_len;
+	}
+	info->reason = EXIT_REASON_EXCEPTION_NMI;
+	info->intr_info = INTR_INFO_VALID_MASK | type | ex->vector;
+	if (ex->has_error_code) {
+		info->intr_info |= INTR_INFO_DELIVER_CODE_MASK;
+		info->error_code = ex->error_code;
+	}
+
+	if (ex->vector == PF_VECTOR)
+		info->qual = ex->has_payload ? ex->payload : vcpu->arch.cr2;
+	else if (ex->vector == DB_VECTOR && ex->has_payload)
+		info->qual = ex->payload &
+			     (DR_TRAP_BITS | DR6_BD | DR6_BS | DR6_RTM);
+}
+
+static int nested_vmx_exception_exit(struct kvm_vcpu *vcpu)
+{
+	struct nvmx_exit_info info = {};
+
+	nested_vmx_exception_exit_info(vcpu, &info);
+	nested_vmx_exit_to_l1(vcpu, &info);
+	return 0;
+}
+
+/* SDM 25.2: INIT in VMX non-root operation is a VM exit, and is consumed. */
+static int nested_vmx_init_exit(struct kvm_vcpu *vcpu)
+{
+	clear_bit(KVM_APIC_INIT, &vcpu->arch.apic->pending_events);
+	nested_vmx_vmexit(vcpu, EXIT_REASON_INIT_SIGNAL, 0, 0);
+	return 0;
+}
+
+static int nested_vmx_nmi_exit(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.nmi_pending--;
+	nested_vmx_vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI,
+			  INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | NMI_VECTOR,
+			  0);
+	return 0;
+}
+
+static int nested_vmx_intr_exit(struct kvm_vcpu *vcpu)
+{
+	trace_kvm_nested_intr_vmexit(kvm_rip_read(vcpu));
+	nested_vmx_vmexit(vcpu, EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0);
+	return 0;
+}
+
+static int nested_vmx_mtf_exit(struct kvm_vcpu *vcpu)
+{
+	nested_vmx_vmexit(vcpu, EXIT_REASON_MONITOR_TRAP_FLAG, 0, 0);
+	return 0;
+}
+
+/*
+ * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
+ * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 25.5.2):
+ * an exception completes the instruction that raised it and comes first,
+ * then INIT, a pending MTF exit, NMI, external interrupt.  -EBUSY asks x86.c
+ * for an immediate exit so that the event comes back: nothing may come
+ * between VM entry and L2's first instruction, and no new event is taken
+ * while one is being delivered (SDM 6.9: at instruction boundaries only).
+ * An exception L1 does not intercept is x86.c's to inject into L2, and the
+ * others wait for it.
+ */
+int nested_vmx_check_events(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	bool entering = vmx->nested.nested_run_pending;
+	bool busy = entering || kvm_event_needs_reinjection(vcpu);
+
+	if (vcpu->arch.exception_vmexit.pending)
+		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
+	if (vcpu->arch.exception.pending)
+		return entering ? -EBUSY : 0;
+	if (kvm_lapic_latched_init(vcpu))
+		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
+	if (vmx->nested.mtf_pending)
+		return busy ? -EBUSY : nested_vmx_mtf_exit(vcpu);
+	if (vcpu->arch.nmi_pending && nested_exit_on_nmi(vcpu))
+		return busy ? -EBUSY : nested_vmx_nmi_exit(vcpu);
+	if (kvm_cpu_has_interrupt(vcpu) && nested_exit_on_intr(vcpu))
+		return busy ? -EBUSY : nested_vmx_intr_exit(vcpu);
+	return 0;
+}
+
+/*
+ * kvm_x86_nested_ops.has_events: an exit to L1 pending that KVM's generic
+ * checks cannot see.  The only such state vmx.c keeps is a pending MTF
+ * exit after an instruction L0 emulated for L2.
+ */
+bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
+{
+	return to_vmx(vcpu)->nested.mtf_pending;
+}
+
+/* SDM 25.2: a triple fault in L2 is always an exit to L1. */
+void nested_vmx_triple_fault(struct kvm_vcpu *vcpu)
+{
+	kvm_clear_request(KVM_REQ_TRIPLE_FAULT, vcpu);
+	nested_vmx_vmexit(vcpu, EXIT_REASON_TRIPLE_FAULT, 0, 0);
+}
