@@ -337,6 +337,16 @@ static const struct nvmx_exit_rule nvmx_exit_rules[] = {
 					    SECONDARY_EXEC_RDRAND_EXITING },
 	[EXIT_REASON_RDSEED]		= { NVMX_EXIT_SECONDARY,
 					    SECONDARY_EXEC_RDSEED_EXITING },
+	/* SDM 25.1.3: only with L1's XSS-exiting bitmap, which vmcs02 has */
+	[EXIT_REASON_XSAVES]		= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_XSAVES },
+	[EXIT_REASON_XRSTORS]		= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_XSAVES },
+	/* SDM 25.1.3: with "enable user wait and pause", by RDTSC exiting */
+	[EXIT_REASON_UMWAIT]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_RDTSC_EXITING },
+	[EXIT_REASON_TPAUSE]		= { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_RDTSC_EXITING },
 };
 
 static bool nested_vmx_l1_wants_by_rule(struct vmcs12 *vmcs12, u16 reason)
@@ -425,7 +435,10 @@ static bool nested_vmx_l1_wants_entry_failure(u16 reason)
 
 /*
  * Called by vmx.c for every exit while L2 is active.  True: the exit went
- * to L1.  False: L0 handles it as its own, and L2 runs on.
+ * to L1.  False: L0 handles it as its own, and L2 runs on.  A VMfail of the
+ * processor on vmcs02 (vmx->fail) means that nvmx's checks of SDM 26.2
+ * let through something the processor refuses: that is L0's failure, which
+ * vmx.c reports to userspace as KVM_EXIT_FAIL_ENTRY.
  */
 bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 {
@@ -450,6 +463,15 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 }
 
 /* Save L2's state into vmcs12 (SDM 27.2, 27.3) */
+
+/*
+ * Exception error codes have 16 defined bits (SDM 6.13) and a processor
+ * never reports more in an exit; KVM may hold more (from userspace).
+ */
+static u32 nvmx_error_code(u32 error_code)
+{
+	return (u16)error_code;
+}
 
 /*
  * SDM 27.2.2 "acknowledge interrupt on exit": an external-interrupt exit
@@ -494,7 +516,7 @@ static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
 		if (arch->exception.has_error_code) {
 			idt |= INTR_INFO_DELIVER_CODE_MASK;
 			vmcs12->idt_vectoring_error_code =
-				arch->exception.error_code;
+				nvmx_error_code(arch->exception.error_code);
 		}
 	} else if (arch->nmi_injected) {
 		soft = false;
@@ -1071,7 +1093,7 @@ static void nested_vmx_exception_exit_info(struct kvm_vcpu *vcpu,
 	info->intr_info = INTR_INFO_VALID_MASK | type | ex->vector;
 	if (ex->has_error_code) {
 		info->intr_info |= INTR_INFO_DELIVER_CODE_MASK;
-		info->error_code = ex->error_code;
+		info->error_code = nvmx_error_code(ex->error_code);
 	}
 
 	if (ex->vector == PF_VECTOR)
