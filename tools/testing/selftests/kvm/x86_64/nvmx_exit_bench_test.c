@@ -68,7 +68,8 @@ static void l1_guest_code(struct vmx_pages *vmx)
 		GUEST_ASSERT_2(vmreadz(GUEST_RIP) == (uint64_t)l2_bench_cpuid,
 			       exits, vmreadz(GUEST_RIP));
 		/* Bounded: L2 makes at most NR_ROUNDTRIPS CPUID exits. */
-		GUEST_ASSERT_1(++exits <= NR_ROUNDTRIPS, exits);
+		exits++;
+		GUEST_ASSERT_1(exits <= NR_ROUNDTRIPS, exits);
 		vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) + vmreadz(VM_EXIT_INSTRUCTION_LEN));
 		GUEST_ASSERT(!vmresume());
 	}
