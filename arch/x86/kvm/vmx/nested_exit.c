@@ -1002,7 +1002,6 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 	bool msrs_ok = true;
 
 	vmx->nested.nested_run_pending = 0;
-	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 
 	if (entry_failed) {
 		/* SDM 26.8: reason and qualification only; L2 never ran */
@@ -1025,6 +1024,7 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 
 	nested_vmx_drop_l2_events(vcpu);
 	leave_guest_mode(vcpu);
+	/* vmcs01 current again; the CR0/CR4 bits L1 owns come back with it */
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
 	nested_vmx_restore_l1_tsc(vcpu);
 
