@@ -986,6 +986,14 @@ static void nested_vmx_drop_l2_events(struct kvm_vcpu *vcpu)
 	to_vmx(vcpu)->nested.mtf_pending = false;
 }
 
+/* What L1 sees of the exit, for trace-cmd users of kvm_nested_vmexit_inject. */
+static void nested_vmx_trace_exit(const struct nvmx_exit_info *info, u32 idt)
+{
+	trace_kvm_nested_vmexit_inject(info->reason, info->qual, idt,
+				       info->intr_info, info->error_code,
+				       KVM_ISA_VMX);
+}
+
 /*
  * The exit to L1.  @info is NULL when KVM leaves L2 for its own reasons
  * (SMM, vCPU reset): L2's state is still saved, so that RSM can resume it,
@@ -1015,12 +1023,8 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 			msrs_ok = nested_vmx_store_msr_list(vcpu, vmcs12);
 	}
 	if (info)
-		trace_kvm_nested_vmexit_inject(vmcs12->vm_exit_reason,
-					       vmcs12->exit_qualification,
-					       vmcs12->idt_vectoring_info_field,
-					       vmcs12->vm_exit_intr_info,
-					       vmcs12->vm_exit_intr_error_code,
-					       KVM_ISA_VMX);
+		nested_vmx_trace_exit(info, entry_failed ? 0 :
+				      vmcs12->idt_vectoring_info_field);
 
 	nested_vmx_drop_l2_events(vcpu);
 	leave_guest_mode(vcpu);
