@@ -217,6 +217,31 @@ static bool nvmx_ctls_msr(struct nested_vmx_msrs *msrs, u32 msr_index,
 	}
 }
 
+/* The capability MSRs that are a single u64 of struct nested_vmx_msrs. */
+static const struct {
+	u32 msr_index;
+	u16 offset;
+} nvmx_u64_msrs[] = {
+	{ MSR_IA32_VMX_BASIC, offsetof(struct nested_vmx_msrs, basic) },
+	{ MSR_IA32_VMX_CR0_FIXED0, offsetof(struct nested_vmx_msrs, cr0_fixed0) },
+	{ MSR_IA32_VMX_CR0_FIXED1, offsetof(struct nested_vmx_msrs, cr0_fixed1) },
+	{ MSR_IA32_VMX_CR4_FIXED0, offsetof(struct nested_vmx_msrs, cr4_fixed0) },
+	{ MSR_IA32_VMX_CR4_FIXED1, offsetof(struct nested_vmx_msrs, cr4_fixed1) },
+	{ MSR_IA32_VMX_VMCS_ENUM, offsetof(struct nested_vmx_msrs, vmcs_enum) },
+	{ MSR_IA32_VMX_VMFUNC, offsetof(struct nested_vmx_msrs, vmfunc_controls) },
+};
+
+static u64 *nvmx_u64_msr(struct nested_vmx_msrs *msrs, u32 msr_index)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(nvmx_u64_msrs); i++)
+		if (nvmx_u64_msrs[i].msr_index == msr_index)
+			return (u64 *)((u8 *)msrs + nvmx_u64_msrs[i].offset);
+	return NULL;
+}
+
+/* Two MSRs pack two u32 members: MISC (low, MSEG revision), EPT/VPID. */
 static u64 nvmx_misc(struct nested_vmx_msrs *msrs)
 {
 	return msrs->misc_low | (u64)msrs->misc_high << 32;
@@ -230,43 +255,21 @@ static u64 nvmx_ept_vpid_cap(struct nested_vmx_msrs *msrs)
 int vmx_get_vmx_msr(struct nested_vmx_msrs *msrs, u32 msr_index, u64 *pdata)
 {
 	struct nvmx_ctls_msr c;
+	u64 *p;
 
 	if (nvmx_ctls_msr(msrs, msr_index, &c)) {
 		*pdata = (*c.low | c.default1) | (u64)*c.high << 32;
 		return 0;
 	}
-
-	switch (msr_index) {
-	case MSR_IA32_VMX_BASIC:
-		*pdata = msrs->basic;
-		break;
-	case MSR_IA32_VMX_MISC:
+	p = nvmx_u64_msr(msrs, msr_index);
+	if (p)
+		*pdata = *p;
+	else if (msr_index == MSR_IA32_VMX_MISC)
 		*pdata = nvmx_misc(msrs);
-		break;
-	case MSR_IA32_VMX_CR0_FIXED0:
-		*pdata = msrs->cr0_fixed0;
-		break;
-	case MSR_IA32_VMX_CR0_FIXED1:
-		*pdata = msrs->cr0_fixed1;
-		break;
-	case MSR_IA32_VMX_CR4_FIXED0:
-		*pdata = msrs->cr4_fixed0;
-		break;
-	case MSR_IA32_VMX_CR4_FIXED1:
-		*pdata = msrs->cr4_fixed1;
-		break;
-	case MSR_IA32_VMX_VMCS_ENUM:
-		*pdata = msrs->vmcs_enum;
-		break;
-	case MSR_IA32_VMX_EPT_VPID_CAP:
+	else if (msr_index == MSR_IA32_VMX_EPT_VPID_CAP)
 		*pdata = nvmx_ept_vpid_cap(msrs);
-		break;
-	case MSR_IA32_VMX_VMFUNC:
-		*pdata = msrs->vmfunc_controls;
-		break;
-	default:
+	else
 		return 1;
-	}
 	return 0;
 }
 
@@ -758,8 +761,11 @@ static int handle_vmxoff(struct kvm_vcpu *vcpu)
  */
 void vmx_leave_nested(struct kvm_vcpu *vcpu)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	/* An entry still pending is abandoned with L2; no exit info. */
 	if (is_guest_mode(vcpu)) {
-		to_vmx(vcpu)->nested.nested_run_pending = 0;
+		vmx->nested.nested_run_pending = 0;
 		nested_vmx_vmexit(vcpu, -1, 0, 0);
 	}
 	nested_vmx_leave_vmx_operation(vcpu, false);

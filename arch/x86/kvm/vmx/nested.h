@@ -8,9 +8,8 @@
 #ifndef __KVM_X86_VMX_NESTED_H
 #define __KVM_X86_VMX_NESTED_H
 
-#include "kvm_cache_regs.h"
+#include "vmx.h"		/* struct nested_vmx, to_vmx() */
 #include "vmcs12.h"
-#include "vmx.h"
 
 /*
  * Result of entering L2 (VMLAUNCH/VMRESUME, RSM, nested state): 0 when L2
@@ -75,28 +74,22 @@ static inline bool vmx_has_valid_vmcs12(struct kvm_vcpu *vcpu)
 }
 
 /*
- * Pin-based VM-execution controls (SDM 25.6.1).
+ * Pin-based VM-execution controls (SDM 25.6.1): do external interrupts
+ * and NMIs that arrive while L2 runs belong to L1?
  */
-static inline bool nested_cpu_has_nmi_exiting(struct vmcs12 *vmcs12)
+static inline bool nested_pin_based_has(struct kvm_vcpu *vcpu, u32 control)
 {
-	return vmcs12->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING;
+	return get_vmcs12(vcpu)->pin_based_vm_exec_control & control;
 }
 
-static inline bool nested_cpu_has_virtual_nmis(struct vmcs12 *vmcs12)
-{
-	return vmcs12->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS;
-}
-
-/* Do external interrupts / NMIs arriving while L2 runs belong to L1? */
 static inline bool nested_exit_on_intr(struct kvm_vcpu *vcpu)
 {
-	return get_vmcs12(vcpu)->pin_based_vm_exec_control &
-	       PIN_BASED_EXT_INTR_MASK;
+	return nested_pin_based_has(vcpu, PIN_BASED_EXT_INTR_MASK);
 }
 
 static inline bool nested_exit_on_nmi(struct kvm_vcpu *vcpu)
 {
-	return nested_cpu_has_nmi_exiting(get_vmcs12(vcpu));
+	return nested_pin_based_has(vcpu, PIN_BASED_NMI_EXITING);
 }
 
 /*
@@ -138,14 +131,12 @@ static inline bool nested_cpu_has_encls_exit(struct vmcs12 *vmcs12)
 }
 
 /*
- * The VPID L2 runs with: L0's own VPID for L2 when one was allocated,
- * otherwise L1's (L2 then shares L1's TLB tag and KVM flushes on switch).
+ * The VPID vmcs02 tags L2's translations with.  nvmx allocates none for L2:
+ * L2 runs with L1's, which nested_entry.c flushes at every nested entry.
  */
 static inline u16 nested_get_vpid02(struct kvm_vcpu *vcpu)
 {
-	struct vcpu_vmx *vmx = to_vmx(vcpu);
-
-	return vmx->nested.vpid02 ? vmx->nested.vpid02 : vmx->vpid;
+	return to_vmx(vcpu)->vpid;
 }
 
 /* SDM 25.6.11: accessed/dirty flags enabled in the EPTP that L1 gave L2. */
