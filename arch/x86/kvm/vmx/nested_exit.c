@@ -577,7 +577,8 @@ static bool nested_vmx_has_bndcfgs_field(struct kvm_vcpu *vcpu)
 
 /*
  * The value L2 has for guest-state field @f, from where KVM keeps it: the
- * register caches, KVM's software copies of CRs and MSRs, else vmcs02.
+ * register caches, KVM's software copies of CRs and MSRs, else vmcs02
+ * (segments too: vmx.c writes them through to the VMCS and caches reads).
  * False when the field is not saved (SDM 27.3.4: the PDPTEs are undefined
  * without EPT, which L1 does not have).
  */
