@@ -42,14 +42,28 @@ module_param(enable_shadow_vmcs, bool, 0444);
 #define NVMX_PIN_OFFERED	(PIN_BASED_EXT_INTR_MASK |		\
 				 PIN_BASED_NMI_EXITING |		\
 				 PIN_BASED_VIRTUAL_NMIS)
+/*
+ * Every instruction exit nested_exit.c reflects by a primary control is
+ * offered: nested_entry.c puts L1's primary controls into vmcs02 as they are.
+ */
 #define NVMX_EXEC_OFFERED	(CPU_BASED_INTR_WINDOW_EXITING |	\
 				 CPU_BASED_USE_TSC_OFFSETTING |		\
+				 CPU_BASED_HLT_EXITING |		\
+				 CPU_BASED_INVLPG_EXITING |		\
+				 CPU_BASED_MWAIT_EXITING |		\
+				 CPU_BASED_RDPMC_EXITING |		\
+				 CPU_BASED_RDTSC_EXITING |		\
 				 CPU_BASED_CR3_LOAD_EXITING |		\
 				 CPU_BASED_CR3_STORE_EXITING |		\
+				 CPU_BASED_CR8_LOAD_EXITING |		\
+				 CPU_BASED_CR8_STORE_EXITING |		\
 				 CPU_BASED_NMI_WINDOW_EXITING |		\
+				 CPU_BASED_MOV_DR_EXITING |		\
 				 CPU_BASED_UNCOND_IO_EXITING |		\
 				 CPU_BASED_USE_IO_BITMAPS |		\
 				 CPU_BASED_USE_MSR_BITMAPS |		\
+				 CPU_BASED_MONITOR_EXITING |		\
+				 CPU_BASED_PAUSE_EXITING |		\
 				 CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
 /*
  * vmx.c grants and withdraws exactly these per vCPU, following guest CPUID
@@ -61,11 +75,18 @@ module_param(enable_shadow_vmcs, bool, 0444);
 				 SECONDARY_EXEC_RDRAND_EXITING |	\
 				 SECONDARY_EXEC_RDSEED_EXITING |	\
 				 SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE)
+/* PAT and EFER are saved and loaded in software on both sides. */
 #define NVMX_EXIT_OFFERED	(VM_EXIT_SAVE_DEBUG_CONTROLS |		\
 				 VM_EXIT_HOST_ADDR_SPACE_SIZE |		\
-				 VM_EXIT_ACK_INTR_ON_EXIT)
+				 VM_EXIT_ACK_INTR_ON_EXIT |		\
+				 VM_EXIT_SAVE_IA32_PAT |		\
+				 VM_EXIT_LOAD_IA32_PAT |		\
+				 VM_EXIT_SAVE_IA32_EFER |		\
+				 VM_EXIT_LOAD_IA32_EFER)
 #define NVMX_ENTRY_OFFERED	(VM_ENTRY_LOAD_DEBUG_CONTROLS |		\
-				 VM_ENTRY_IA32E_MODE)
+				 VM_ENTRY_IA32E_MODE |			\
+				 VM_ENTRY_LOAD_IA32_PAT |		\
+				 VM_ENTRY_LOAD_IA32_EFER)
 
 /*
  * Default1 controls that the TRUE MSRs let L1 clear, as processors do
