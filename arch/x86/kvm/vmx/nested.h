@@ -61,12 +61,6 @@ static inline struct vmcs12 *get_vmcs12(struct kvm_vcpu *vcpu)
 	return to_vmx(vcpu)->nested.cached_vmcs12;
 }
 
-/* The VMCS that vmcs12's link pointer names; never set: no shadow VMCS. */
-static inline struct vmcs12 *get_shadow_vmcs12(struct kvm_vcpu *vcpu)
-{
-	return to_vmx(vcpu)->nested.cached_shadow_vmcs12;
-}
-
 /* SDM 24.1: does L1 have a current VMCS (current-VMCS pointer valid)? */
 static inline bool vmx_has_valid_vmcs12(struct kvm_vcpu *vcpu)
 {
