@@ -77,8 +77,8 @@ abi: modules-stock
 
 selftests: upstream
 	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx'
-	@for t in $(NVMX_TESTS); do \
-		ln -sfn $(CURDIR)/tools/testing/selftests/kvm/x86_64/$$t.c $(KSFT)/x86_64/$$t.c; done
+	@for t in $(NVMX_TESTS:=.c) $(notdir $(wildcard tools/testing/selftests/kvm/x86_64/nvmx_*.h)); do \
+		ln -sfn $(CURDIR)/tools/testing/selftests/kvm/x86_64/$$t $(KSFT)/x86_64/$$t; done
 	@s=$$SECONDS; $(MAKE) -s -C $(KSFT) -j$(JOBS) OUTPUT=$(SELFTESTS) LDFLAGS=-static \
 		TEST_GEN_PROGS_x86_64="$(addprefix x86_64/,$(EMU_TESTS))" \
 		TEST_GEN_PROGS_EXTENDED_x86_64= \

@@ -35,22 +35,7 @@
 #include "processor.h"
 #include "vmx.h"
 
-/* Guest-to-host messages, all sent as UCALL_SYNC with the kind in args[0]. */
-enum nvmx_msg {
-	NVMX_MSG_MISMATCH = 0x6e766d78,
-	NVMX_MSG_NOTE,
-	NVMX_MSG_CASE_END,
-};
-
-enum nvmx_verdict {
-	NVMX_PASS,
-	NVMX_FAIL,
-	NVMX_SKIP,
-	NVMX_XFAIL,
-};
-
 #define EXIT_REASON_EXCEPTION_NR	0
-#define EXIT_REASON_VMCALL_NR		18
 
 /* Interruption information (24.8.3 Table 24-13, 24.9.2, 24.9.3). */
 #define NVMX_INTR_VALID			BIT(31)
@@ -95,114 +80,9 @@ struct nvmx_env {
 
 struct nvmx_env nvmx_env;
 
-/*
- * The GPR image L2 starts with and the one it left at its last VM exit,
- * indexed by register number as in SDM Table 27-3: 0 RAX, 1 RCX, 2 RDX,
- * 3 RBX, 4 RSP (not used: RSP is in the VMCS), 5 RBP, 6 RSI, 7 RDI, 8-15.
- * VM entry and VM exit leave the GPRs other than RSP alone (26.3.2.3,
- * 27.5.3), so L2 sees what L1 had and L1 sees what L2 had.
- */
-u64 nvmx_gpr_in[16];
-u64 nvmx_gpr_out[16];
-u64 nvmx_l1_rsp;
-u32 nvmx_launch;
+#include "nvmx_selftest.h"
 
 static u64 l2_idt[512] __aligned(4096);	/* 256 16-byte gates */
-static u64 l2_stack[512] __aligned(16);
-
-/*
- * nvmx_l2_run_asm (EDI = launch): load L2's GPRs from nvmx_gpr_in, VMLAUNCH
- * (launch != 0) or VMRESUME, and on the VM exit store L2's GPRs into
- * nvmx_gpr_out.  EAX = 0 after a VM exit, 1 if the instruction failed
- * (VMfail).  Preserves RBX, RBP, R12-R15 like a C function.
- */
-asm(".pushsection .text\n"
-	"nvmx_l2_run_asm:\n\t"
-	"push %rbp\n\t"
-	"push %rbx\n\t"
-	"push %r12\n\t"
-	"push %r13\n\t"
-	"push %r14\n\t"
-	"push %r15\n\t"
-	"mov %edi, nvmx_launch(%rip)\n\t"
-	"mov %rsp, nvmx_l1_rsp(%rip)\n\t"
-	"mov $0x6c14, %eax\n\t"			/* HOST_RSP */
-	"vmwrite %rsp, %rax\n\t"
-	"lea nvmx_l2_exit(%rip), %rdx\n\t"
-	"mov $0x6c16, %eax\n\t"			/* HOST_RIP */
-	"vmwrite %rdx, %rax\n\t"
-	"mov nvmx_gpr_in+0(%rip), %rax\n\t"
-	"mov nvmx_gpr_in+8(%rip), %rcx\n\t"
-	"mov nvmx_gpr_in+16(%rip), %rdx\n\t"
-	"mov nvmx_gpr_in+24(%rip), %rbx\n\t"
-	"mov nvmx_gpr_in+40(%rip), %rbp\n\t"
-	"mov nvmx_gpr_in+48(%rip), %rsi\n\t"
-	"mov nvmx_gpr_in+56(%rip), %rdi\n\t"
-	"mov nvmx_gpr_in+64(%rip), %r8\n\t"
-	"mov nvmx_gpr_in+72(%rip), %r9\n\t"
-	"mov nvmx_gpr_in+80(%rip), %r10\n\t"
-	"mov nvmx_gpr_in+88(%rip), %r11\n\t"
-	"mov nvmx_gpr_in+96(%rip), %r12\n\t"
-	"mov nvmx_gpr_in+104(%rip), %r13\n\t"
-	"mov nvmx_gpr_in+112(%rip), %r14\n\t"
-	"mov nvmx_gpr_in+120(%rip), %r15\n\t"
-	"cmpl $0, nvmx_launch(%rip)\n\t"
-	"jne 1f\n\t"
-	"vmresume\n\t"
-	"jmp 2f\n"
-	"1:\tvmlaunch\n"
-	"2:\tmov nvmx_l1_rsp(%rip), %rsp\n\t"
-	"mov $1, %eax\n\t"
-	"jmp 3f\n"
-	"nvmx_l2_exit:\n\t"
-	"mov %rax, nvmx_gpr_out+0(%rip)\n\t"
-	"mov %rcx, nvmx_gpr_out+8(%rip)\n\t"
-	"mov %rdx, nvmx_gpr_out+16(%rip)\n\t"
-	"mov %rbx, nvmx_gpr_out+24(%rip)\n\t"
-	"mov %rbp, nvmx_gpr_out+40(%rip)\n\t"
-	"mov %rsi, nvmx_gpr_out+48(%rip)\n\t"
-	"mov %rdi, nvmx_gpr_out+56(%rip)\n\t"
-	"mov %r8, nvmx_gpr_out+64(%rip)\n\t"
-	"mov %r9, nvmx_gpr_out+72(%rip)\n\t"
-	"mov %r10, nvmx_gpr_out+80(%rip)\n\t"
-	"mov %r11, nvmx_gpr_out+88(%rip)\n\t"
-	"mov %r12, nvmx_gpr_out+96(%rip)\n\t"
-	"mov %r13, nvmx_gpr_out+104(%rip)\n\t"
-	"mov %r14, nvmx_gpr_out+112(%rip)\n\t"
-	"mov %r15, nvmx_gpr_out+120(%rip)\n\t"
-	"xor %eax, %eax\n"
-	"3:\tpop %r15\n\t"
-	"pop %r14\n\t"
-	"pop %r13\n\t"
-	"pop %r12\n\t"
-	"pop %rbx\n\t"
-	"pop %rbp\n\t"
-	"ret\n\t"
-	".popsection\n");
-
-/* The address of a label defined in one of the asm blocks of this file. */
-#define ASM_LABEL(sym) ({						\
-	u64 __addr;							\
-									\
-	asm("lea " #sym "(%%rip), %0" : "=r"(__addr));			\
-	__addr;								\
-})
-
-static int nvmx_l2_run(int launch)
-{
-	int ret;
-
-	/* Step over the red zone: the call pushes a return address. */
-	asm volatile("lea -128(%%rsp), %%rsp\n\t"
-		     "call nvmx_l2_run_asm\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : "=a"(ret), "+D"(launch)
-		     :
-		     : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory",
-		       "cc");
-	return ret;
-}
-
 /*
  * L2: the event is delivered before l2_body's first instruction runs.  Each
  * handler leaves RAX = vector, RBX = error code (-1 if none), RCX/RDX/RSI =
@@ -248,63 +128,6 @@ asm(".pushsection .text\n"
 	"mov 16(%rsp), %rsi\n\t"
 	"iretq\n\t"
 	".popsection\n");
-
-/* ---------------------------------------------------------------------- */
-/* L1: case bookkeeping and reporting.                                      */
-
-static int cur_case;
-static int nr_mismatch;
-static const char *skip_reason;
-static const char *xfail_reason;
-
-static void report(const char *field, u64 expected, u64 actual,
-		   const char *sdm)
-{
-	if (expected == actual)
-		return;
-	nr_mismatch++;
-	ucall(UCALL_SYNC, 6, NVMX_MSG_MISMATCH, cur_case, field, expected,
-	      actual, sdm);
-}
-
-/*
- * A check where stock KVM 6.1 is known to deviate from the SDM with exactly
- * the value @stock: that outcome is reported as XFAIL (with @why), unless
- * the host ran the test with NVMX_STRICT=1; any other mismatch fails.
- */
-static void report_known(const char *field, u64 expected, u64 actual,
-			 u64 stock, const char *sdm, const char *why)
-{
-	if (expected == actual)
-		return;
-	if (actual == stock && !nvmx_env.strict) {
-		xfail_reason = why;
-		ucall(UCALL_SYNC, 6, NVMX_MSG_NOTE, cur_case, field, expected,
-		      actual, sdm);
-		return;
-	}
-	report(field, expected, actual, sdm);
-}
-
-#define CHECK(field, expected, sdm)	\
-	report(#field, (expected), vmreadz(field), (sdm))
-
-static void l2_setup(u64 rip)
-{
-	vmwrite(GUEST_RIP, rip);
-	vmwrite(GUEST_RSP, (u64)&l2_stack[ARRAY_SIZE(l2_stack)]);
-	memset(nvmx_gpr_in, 0, sizeof(nvmx_gpr_in));
-}
-
-static bool l2_launch(void)
-{
-	if (nvmx_l2_run(1)) {
-		report("VMLAUNCH succeeded (VM-instruction error)", 0,
-		       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
-		return false;
-	}
-	return true;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Cases.                                                                   */
@@ -362,6 +185,11 @@ static const struct idt_case cases[] = {
 	  "27.2.3, 27.1, 27.3.4" },
 #endif
 };
+
+static const char *case_name(int i)
+{
+	return cases[i].name;
+}
 
 static u64 handler_addr(u32 vector)
 {
@@ -516,131 +344,18 @@ static void run_idt_case(const struct idt_case *c)
 	       nvmx_gpr_in[GPR_RSI], nvmx_gpr_out[GPR_RSI], "26.5.1.1");
 }
 
-void l1_guest_code(struct vmx_pages *vmx)
+static void run_case(int i)
 {
-	int verdict;
-	int i;
-
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		cur_case = i;
-		nr_mismatch = 0;
-		skip_reason = NULL;
-		xfail_reason = NULL;
-		GUEST_ASSERT(load_vmcs(vmx));
-		prepare_vmcs(vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
-		run_idt_case(&cases[i]);
-		if (nr_mismatch)
-			verdict = NVMX_FAIL;
-		else if (skip_reason)
-			verdict = NVMX_SKIP;
-		else if (xfail_reason)
-			verdict = NVMX_XFAIL;
-		else
-			verdict = NVMX_PASS;
-		ucall(UCALL_SYNC, 4, NVMX_MSG_CASE_END, i, verdict,
-		      verdict == NVMX_SKIP ? skip_reason : xfail_reason);
-	}
-	GUEST_DONE();
+	run_idt_case(&cases[i]);
 }
 
-/*
- * L1 starts here.  The 6.1 selftest library enters guest code with RSP
- * 16-byte aligned, not 8 off as after a CALL (the x86-64 ABI), and SSE
- * spills to a misaligned stack fault in L1, which has no IDT: CALL the C
- * code instead.
- */
-asm(".pushsection .text\n"
-	"l1_entry:\n\t"
-	"and $-16, %rsp\n\t"
-	"call l1_guest_code\n\t"
-	"ud2\n\t"
-	".popsection\n");
-
-/* ---------------------------------------------------------------------- */
-/* Host.                                                                    */
-
-static void host_message(struct ucall *uc)
+void l1_guest_code(struct vmx_pages *vmx)
 {
-	const char *name = cases[uc->args[1]].name;
-
-	switch (uc->args[0]) {
-	case NVMX_MSG_MISMATCH:
-		ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx (SDM %s)\n",
-			       name, (const char *)uc->args[2], uc->args[3],
-			       uc->args[4], (const char *)uc->args[5]);
-		break;
-	case NVMX_MSG_NOTE:
-		ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx (SDM %s): stock deviation\n",
-			       name, (const char *)uc->args[2], uc->args[3],
-			       uc->args[4], (const char *)uc->args[5]);
-		break;
-	case NVMX_MSG_CASE_END:
-		switch (uc->args[2]) {
-		case NVMX_PASS:
-			ksft_test_result_pass("%s\n", name);
-			break;
-		case NVMX_SKIP:
-			ksft_test_result_skip("%s: %s\n", name,
-					      (const char *)uc->args[3]);
-			break;
-		case NVMX_XFAIL:
-			ksft_test_result_xfail("%s: %s (set NVMX_STRICT=1 to fail)\n",
-					       name, (const char *)uc->args[3]);
-			break;
-		default:
-			ksft_test_result_fail("%s\n", name);
-			break;
-		}
-		break;
-	default:
-		TEST_FAIL("unknown message 0x%lx from L1", uc->args[0]);
-	}
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	nvmx_l1_run_cases(vmx, ARRAY_SIZE(cases), run_case);
 }
 
 int main(int argc, char *argv[])
 {
-	const char *strict = getenv("NVMX_STRICT");
-	struct kvm_vcpu *vcpu;
-	vm_vaddr_t vmx_gva;
-	struct ucall uc;
-	struct kvm_vm *vm;
-
-	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-
-	ksft_print_header();
-	ksft_set_plan(ARRAY_SIZE(cases));
-
-	vm = vm_create_with_one_vcpu(&vcpu, (void *)ASM_LABEL(l1_entry));
-	vcpu_alloc_vmx(vm, &vmx_gva);
-	vcpu_args_set(vcpu, 1, vmx_gva);
-	nvmx_env.strict = strict && !strcmp(strict, "1");
-	sync_global_to_guest(vm, nvmx_env);
-
-	for (;;) {
-		vcpu_run(vcpu);
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "L1 stopped with exit reason %u (%s)",
-			    vcpu->run->exit_reason,
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			host_message(&uc);
-			break;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		case UCALL_DONE:
-			goto done;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
-	}
-done:
-	kvm_vm_free(vm);
-	if (ksft_get_pass_cnt() + ksft_get_xfail_cnt() == 0 &&
-	    ksft_get_fail_cnt() == 0)
-		ksft_exit_skip("every case was skipped\n");
-	ksft_finished();
-	return 0;
+	return nvmx_host_main(ARRAY_SIZE(cases), case_name);
 }

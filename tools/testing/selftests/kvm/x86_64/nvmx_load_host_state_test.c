@@ -37,43 +37,14 @@
 #include "processor.h"
 #include "vmx.h"
 
-#define NVMX_XSTR(x)		NVMX_STR(x)
-#define NVMX_STR(x)		#x
-
-/* Guest-to-host messages, all sent as UCALL_SYNC with the kind in args[0]. */
-enum nvmx_msg {
-	NVMX_MSG_MISMATCH = 0x6e766d78,
-	NVMX_MSG_NOTE,
-	NVMX_MSG_CASE_END,
-	NVMX_MSG_SNAPSHOT,
-};
-
-enum nvmx_verdict {
-	NVMX_PASS,
-	NVMX_FAIL,
-	NVMX_SKIP,
-	NVMX_XFAIL,
-};
-
-#define EXIT_REASON_VMCALL_NR		18
 #define EXIT_REASON_INVALID_STATE_NR	33
 #define NVMX_EXIT_FAILED_ENTRY		BIT(31)
 #define ENTRY_FAIL_PDPTE		2	/* 26.7: exit qualification */
 
-#define NVMX_MSR_EFER			0xc0000080
-#define NVMX_MSR_PAT			0x277
-#define NVMX_MSR_DEBUGCTL		0x1d9
-#define NVMX_MSR_SYSENTER_CS		0x174
-#define NVMX_MSR_SYSENTER_ESP		0x175
-#define NVMX_MSR_SYSENTER_EIP		0x176
-#define NVMX_MSR_FS_BASE		0xc0000100
-#define NVMX_MSR_GS_BASE		0xc0000101
 #define NVMX_MSR_KERNEL_GS_BASE		0xc0000102
 #define NVMX_MSR_TSC_AUX		0xc0000103
-#define NVMX_EFER_SCE			BIT_ULL(0)
 #define NVMX_EFER_LME			BIT_ULL(8)
 #define NVMX_EFER_LMA			BIT_ULL(10)
-#define NVMX_EFER_NXE			BIT_ULL(11)
 
 /* Host-state values: each differs from L1's own and from the others. */
 #define HOST_SEL_CS		0x30
@@ -111,11 +82,6 @@ enum nvmx_verdict {
 #define GPR_RBX			3
 #define GPR_RCX			1
 
-struct nvmx_dtr {
-	u16 limit;
-	u64 base;
-} __packed;
-
 /* Set by the host before L1 runs. */
 struct nvmx_env {
 	bool strict;		/* known stock deviations fail instead of XFAIL */
@@ -129,6 +95,10 @@ struct nvmx_env {
 };
 
 struct nvmx_env nvmx_env;
+
+/* nvmx_l2_run_asm is below: VM exits go to nvmx_host_entry. */
+#define NVMX_OWN_HOST_RIP
+#include "nvmx_selftest.h"
 
 /*
  * The L1 state the checks expect after the exit, filled in by L1 before it
@@ -144,20 +114,6 @@ struct nvmx_expect {
 };
 
 struct nvmx_expect nvmx_expect;
-
-/*
- * The GPR image L2 starts with and the one it left at its last VM exit,
- * indexed by register number as in SDM Table 27-3: 0 RAX, 1 RCX, 2 RDX,
- * 3 RBX, 4 RSP (not used: RSP is in the VMCS), 5 RBP, 6 RSI, 7 RDI, 8-15.
- * VM entry and VM exit leave the GPRs other than RSP alone (26.3.2.3,
- * 27.5.3), so L2 sees what L1 had and L1 sees what L2 had.
- */
-u64 nvmx_gpr_in[16];
-u64 nvmx_gpr_out[16];
-u64 nvmx_l1_rsp;
-u32 nvmx_launch;
-
-static u64 l2_stack[512] __aligned(16);
 
 /*
  * L1's registers as the host-state stub records them (nvmx_cap) and as L1
@@ -224,47 +180,13 @@ struct ucall nvmx_snap_ucall;
  */
 asm(".pushsection .text\n"
 	"nvmx_l2_run_asm:\n\t"
-	"push %rbp\n\t"
-	"push %rbx\n\t"
-	"push %r12\n\t"
-	"push %r13\n\t"
-	"push %r14\n\t"
-	"push %r15\n\t"
-	"mov %edi, nvmx_launch(%rip)\n\t"
-	"mov %rsp, nvmx_l1_rsp(%rip)\n\t"
-	"mov nvmx_gpr_in+0(%rip), %rax\n\t"
-	"mov nvmx_gpr_in+8(%rip), %rcx\n\t"
-	"mov nvmx_gpr_in+16(%rip), %rdx\n\t"
-	"mov nvmx_gpr_in+24(%rip), %rbx\n\t"
-	"mov nvmx_gpr_in+40(%rip), %rbp\n\t"
-	"mov nvmx_gpr_in+48(%rip), %rsi\n\t"
-	"mov nvmx_gpr_in+56(%rip), %rdi\n\t"
-	"mov nvmx_gpr_in+64(%rip), %r8\n\t"
-	"mov nvmx_gpr_in+72(%rip), %r9\n\t"
-	"mov nvmx_gpr_in+80(%rip), %r10\n\t"
-	"mov nvmx_gpr_in+88(%rip), %r11\n\t"
-	"mov nvmx_gpr_in+96(%rip), %r12\n\t"
-	"mov nvmx_gpr_in+104(%rip), %r13\n\t"
-	"mov nvmx_gpr_in+112(%rip), %r14\n\t"
-	"mov nvmx_gpr_in+120(%rip), %r15\n\t"
-	"cmpl $0, nvmx_launch(%rip)\n\t"
-	"jne 1f\n\t"
-	"vmresume\n\t"
-	"jmp 2f\n"
-	"1:\tvmlaunch\n"
-	"2:\tmov nvmx_l1_rsp(%rip), %rsp\n\t"
-	"mov $1, %eax\n\t"
+	NVMX_ASM_L2_RUN_PROLOGUE
+	NVMX_ASM_L2_ENTER
 	"jmp nvmx_l2_run_done\n"
 	"nvmx_l2_run_epilogue:\n\t"
 	"xor %eax, %eax\n"
 	"nvmx_l2_run_done:\n\t"
-	"pop %r15\n\t"
-	"pop %r14\n\t"
-	"pop %r13\n\t"
-	"pop %r12\n\t"
-	"pop %rbx\n\t"
-	"pop %rbp\n\t"
-	"ret\n\t"
+	NVMX_ASM_L2_RUN_EPILOGUE
 	".popsection\n");
 
 /*
@@ -292,21 +214,7 @@ asm(".pushsection .text\n"
 	"wrmsr\n"
 	".endm\n"
 	"nvmx_host_entry:\n\t"
-	"mov %rax, nvmx_gpr_out+0(%rip)\n\t"
-	"mov %rcx, nvmx_gpr_out+8(%rip)\n\t"
-	"mov %rdx, nvmx_gpr_out+16(%rip)\n\t"
-	"mov %rbx, nvmx_gpr_out+24(%rip)\n\t"
-	"mov %rbp, nvmx_gpr_out+40(%rip)\n\t"
-	"mov %rsi, nvmx_gpr_out+48(%rip)\n\t"
-	"mov %rdi, nvmx_gpr_out+56(%rip)\n\t"
-	"mov %r8, nvmx_gpr_out+64(%rip)\n\t"
-	"mov %r9, nvmx_gpr_out+72(%rip)\n\t"
-	"mov %r10, nvmx_gpr_out+80(%rip)\n\t"
-	"mov %r11, nvmx_gpr_out+88(%rip)\n\t"
-	"mov %r12, nvmx_gpr_out+96(%rip)\n\t"
-	"mov %r13, nvmx_gpr_out+104(%rip)\n\t"
-	"mov %r14, nvmx_gpr_out+112(%rip)\n\t"
-	"mov %r15, nvmx_gpr_out+120(%rip)\n\t"
+	NVMX_ASM_L2_SAVE_GPRS
 	"mov %rsp, nvmx_cap+" NVMX_XSTR(OFF_RSP) "(%rip)\n\t"
 	"pushfq\n\t"
 	"popq nvmx_cap+" NVMX_XSTR(OFF_RFLAGS) "(%rip)\n\t"
@@ -379,29 +287,6 @@ asm(".pushsection .text\n"
 	"lretq\n\t"
 	".popsection\n");
 
-/* The address of a label defined in one of the asm blocks of this file. */
-#define ASM_LABEL(sym) ({						\
-	u64 __addr;							\
-									\
-	asm("lea " #sym "(%%rip), %0" : "=r"(__addr));			\
-	__addr;								\
-})
-
-static int nvmx_l2_run(int launch)
-{
-	int ret;
-
-	/* Step over the red zone: the call pushes a return address. */
-	asm volatile("lea -128(%%rsp), %%rsp\n\t"
-		     "call nvmx_l2_run_asm\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : "=a"(ret), "+D"(launch)
-		     :
-		     : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory",
-		       "cc");
-	return ret;
-}
-
 /* L2 bodies (64-bit): DR7 changed, then as named, then VMCALL. */
 asm(".pushsection .text\n"
 	"l2_plain:\n\t"
@@ -445,92 +330,10 @@ asm(".pushsection .text\n"
 	".code64\n\t"
 	".popsection\n");
 
-/* ---------------------------------------------------------------------- */
-/* L1: case bookkeeping and reporting.                                      */
-
-static int cur_case;
-static int nr_mismatch;
-static const char *skip_reason;
-static const char *xfail_reason;
-
-static void report(const char *field, u64 expected, u64 actual,
-		   const char *sdm)
-{
-	if (expected == actual)
-		return;
-	nr_mismatch++;
-	ucall(UCALL_SYNC, 6, NVMX_MSG_MISMATCH, cur_case, field, expected,
-	      actual, sdm);
-}
-
-/*
- * A check where stock KVM 6.1 is known to deviate from the SDM with exactly
- * the value @stock: that outcome is reported as XFAIL (with @why), unless
- * the host ran the test with NVMX_STRICT=1; any other mismatch fails.
- */
-static void report_known(const char *field, u64 expected, u64 actual,
-			 u64 stock, const char *sdm, const char *why)
-{
-	if (expected == actual)
-		return;
-	if (actual == stock && !nvmx_env.strict) {
-		xfail_reason = why;
-		ucall(UCALL_SYNC, 6, NVMX_MSG_NOTE, cur_case, field, expected,
-		      actual, sdm);
-		return;
-	}
-	report(field, expected, actual, sdm);
-}
-
-#define CHECK(field, expected, sdm)	\
-	report(#field, (expected), vmreadz(field), (sdm))
-
-static void skip(const char *why)
-{
-	skip_reason = why;
-}
-
-static u64 vmx_true_msr(u32 msr)
-{
-	/* IA32_VMX_BASIC[55]: the TRUE_* capability MSRs exist (A.1). */
-	if (rdmsr(MSR_IA32_VMX_BASIC) & (1ull << 55))
-		return rdmsr(msr == MSR_IA32_VMX_EXIT_CTLS ?
-			     MSR_IA32_VMX_TRUE_EXIT_CTLS :
-			     msr == MSR_IA32_VMX_ENTRY_CTLS ?
-			     MSR_IA32_VMX_TRUE_ENTRY_CTLS :
-			     msr == MSR_IA32_VMX_PINBASED_CTLS ?
-			     MSR_IA32_VMX_TRUE_PINBASED_CTLS :
-			     MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
-	return rdmsr(msr);
-}
-
-/*
- * Set and clear bits of a 32-bit control field if the capability MSR
- * allows it (A.3-A.5: bits 31:0 are the allowed 0-settings, 63:32 the
- * allowed 1-settings).  Returns false, changing nothing, if not.
- */
-static bool ctl_update(u32 field, u32 cap_msr, u32 set, u32 clear)
-{
-	u64 cap = vmx_true_msr(cap_msr);
-	u32 must1 = (u32)cap, may1 = cap >> 32;
-
-	if ((set & ~may1) || (clear & must1))
-		return false;
-	vmwrite(field, (vmreadz(field) | set) & ~clear);
-	return true;
-}
-
 static u64 host_gdt[512] __aligned(4096);	/* HOST_GDTR_BASE */
 static u64 host_idt[512] __aligned(4096);	/* HOST_IDTR_BASE */
 static u64 host_stack[512] __aligned(16);	/* HOST_RSP */
 static struct vmx_msr_entry nvmx_exit_msrs[3];	/* VM-exit MSR-load list */
-
-static void l2_setup(u64 rip)
-{
-	vmwrite(GUEST_RIP, rip);
-	vmwrite(GUEST_RSP, (u64)&l2_stack[ARRAY_SIZE(l2_stack)]);
-	memset(nvmx_gpr_in, 0, sizeof(nvmx_gpr_in));
-}
 
 /* ---------------------------------------------------------------------- */
 /* Cases.                                                                   */
@@ -715,11 +518,8 @@ static bool run_l2(u64 rip, u32 reason)
 	u32 got;
 
 	l2_setup(rip);
-	if (nvmx_l2_run(1)) {
-		report("VMLAUNCH succeeded (VM-instruction error)", 0,
-		       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
+	if (!l2_launch())
 		return false;
-	}
 	got = vmreadz(VM_EXIT_REASON);
 	report("VM_EXIT_REASON", reason, got, "27.2.1");
 	check_l1_state();
@@ -909,11 +709,6 @@ static void case_pae_bad_pdpte_entry_fails(void)
 	CHECK(EXIT_QUALIFICATION, ENTRY_FAIL_PDPTE, "26.7");
 }
 
-struct nvmx_case {
-	const char *name;
-	void (*run)(void);
-};
-
 static const struct nvmx_case cases[] = {
 	{ "host_state_load_efer_pat", case_host_state },
 	{ "host_cr0_cd_nw_et_kept", case_host_cr0_kept_bits },
@@ -925,58 +720,28 @@ static const struct nvmx_case cases[] = {
 	{ "pae_bad_pdpte_entry_fails", case_pae_bad_pdpte_entry_fails },
 };
 
+static void run_case(int i)
+{
+	/*
+	 * An all-zero MSR bitmap lets L2's WRMSRs through (25.1.3);
+	 * EPT only where a case asks for it.
+	 */
+	GUEST_ASSERT(ctl_update(CPU_BASED_VM_EXEC_CONTROL,
+				MSR_IA32_VMX_PROCBASED_CTLS,
+				CPU_BASED_USE_MSR_BITMAPS, 0));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL,
+		vmreadz(SECONDARY_VM_EXEC_CONTROL) &
+		~SECONDARY_EXEC_ENABLE_EPT);
+	cases[i].run();
+}
+
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	int verdict;
-	int i;
-
 	nvmx_have_tsc_aux = this_cpu_has(X86_FEATURE_RDTSCP) ||
 			    this_cpu_has(X86_FEATURE_RDPID);
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		cur_case = i;
-		nr_mismatch = 0;
-		skip_reason = NULL;
-		xfail_reason = NULL;
-		GUEST_ASSERT(load_vmcs(vmx));
-		prepare_vmcs(vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
-		/*
-		 * An all-zero MSR bitmap lets L2's WRMSRs through (25.1.3);
-		 * EPT only where a case asks for it.
-		 */
-		GUEST_ASSERT(ctl_update(CPU_BASED_VM_EXEC_CONTROL,
-					MSR_IA32_VMX_PROCBASED_CTLS,
-					CPU_BASED_USE_MSR_BITMAPS, 0));
-		vmwrite(SECONDARY_VM_EXEC_CONTROL,
-			vmreadz(SECONDARY_VM_EXEC_CONTROL) &
-			~SECONDARY_EXEC_ENABLE_EPT);
-		cases[i].run();
-		if (nr_mismatch)
-			verdict = NVMX_FAIL;
-		else if (skip_reason)
-			verdict = NVMX_SKIP;
-		else if (xfail_reason)
-			verdict = NVMX_XFAIL;
-		else
-			verdict = NVMX_PASS;
-		ucall(UCALL_SYNC, 4, NVMX_MSG_CASE_END, i, verdict,
-		      verdict == NVMX_SKIP ? skip_reason : xfail_reason);
-	}
-	GUEST_DONE();
+	nvmx_l1_run_cases(vmx, ARRAY_SIZE(cases), run_case);
 }
-
-/*
- * L1 starts here.  The 6.1 selftest library enters guest code with RSP
- * 16-byte aligned, not 8 off as after a CALL (the x86-64 ABI), and SSE
- * spills to a misaligned stack fault in L1, which has no IDT: CALL the C
- * code instead.
- */
-asm(".pushsection .text\n"
-	"l1_entry:\n\t"
-	"and $-16, %rsp\n\t"
-	"call l1_guest_code\n\t"
-	"ud2\n\t"
-	".popsection\n");
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
@@ -1067,14 +832,8 @@ static void host_message(struct ucall *uc)
 
 	switch (uc->args[0]) {
 	case NVMX_MSG_MISMATCH:
-		ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx (SDM %s)\n",
-			       name, (const char *)uc->args[2], uc->args[3],
-			       uc->args[4], (const char *)uc->args[5]);
-		break;
 	case NVMX_MSG_NOTE:
-		ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx (SDM %s): stock deviation\n",
-			       name, (const char *)uc->args[2], uc->args[3],
-			       uc->args[4], (const char *)uc->args[5]);
+		nvmx_host_print(uc, name);
 		break;
 	case NVMX_MSG_SNAPSHOT:
 		host_snapshot(c);
@@ -1089,22 +848,7 @@ static void host_message(struct ucall *uc)
 		}
 		if (host_mismatch[c] && verdict != NVMX_SKIP)
 			verdict = NVMX_FAIL;
-		switch (verdict) {
-		case NVMX_PASS:
-			ksft_test_result_pass("%s\n", name);
-			break;
-		case NVMX_SKIP:
-			ksft_test_result_skip("%s: %s\n", name,
-					      (const char *)uc->args[3]);
-			break;
-		case NVMX_XFAIL:
-			ksft_test_result_xfail("%s: %s (set NVMX_STRICT=1 to fail)\n",
-					       name, (const char *)uc->args[3]);
-			break;
-		default:
-			ksft_test_result_fail("%s\n", name);
-			break;
-		}
+		nvmx_host_result(name, verdict, (const char *)uc->args[3]);
 		break;
 	default:
 		TEST_FAIL("unknown message 0x%lx from L1", uc->args[0]);
@@ -1169,20 +913,10 @@ static void host_setup_pae(void)
 
 int main(int argc, char *argv[])
 {
-	const char *strict = getenv("NVMX_STRICT");
-	vm_vaddr_t vmx_gva, pml4_copy;
 	struct vmx_pages *vmx;
-	struct ucall uc;
+	vm_vaddr_t pml4_copy;
 
-	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-
-	ksft_print_header();
-	ksft_set_plan(ARRAY_SIZE(cases));
-
-	vm = vm_create_with_one_vcpu(&vcpu, (void *)ASM_LABEL(l1_entry));
-	vmx = vcpu_alloc_vmx(vm, &vmx_gva);
-	vcpu_args_set(vcpu, 1, vmx_gva);
-	nvmx_env.strict = strict && !strcmp(strict, "1");
+	vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), &vmx);
 	nvmx_env.exit_msrs_gpa = addr_gva2gpa(vm, (vm_vaddr_t)nvmx_exit_msrs);
 	host_setup_pae();
 	if (kvm_vm_has_ept(vm)) {
@@ -1197,32 +931,5 @@ int main(int argc, char *argv[])
 	/* L2 physical = L1 physical for every page in use (EPT 4-level). */
 	if (nvmx_env.have_ept)
 		nested_map_memslot(vmx, vm, 0);
-	sync_global_to_guest(vm, nvmx_env);
-
-	for (;;) {
-		vcpu_run(vcpu);
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "L1 stopped with exit reason %u (%s)",
-			    vcpu->run->exit_reason,
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			host_message(&uc);
-			break;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		case UCALL_DONE:
-			goto done;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
-	}
-done:
-	kvm_vm_free(vm);
-	if (ksft_get_pass_cnt() + ksft_get_xfail_cnt() == 0 &&
-	    ksft_get_fail_cnt() == 0)
-		ksft_exit_skip("every case was skipped\n");
-	ksft_finished();
-	return 0;
+	return nvmx_host_run(vm, vcpu, host_message);
 }

@@ -28,37 +28,8 @@
 #include "vmx.h"
 #include "apic.h"
 
-#define NVMX_XSTR(x)		NVMX_STR(x)
-#define NVMX_STR(x)		#x
-
-/* Guest-to-host messages, all sent as UCALL_SYNC with the kind in args[0]. */
-enum nvmx_msg {
-	NVMX_MSG_MISMATCH = 0x6e766d78,
-	NVMX_MSG_NOTE,
-	NVMX_MSG_CASE_END,
-};
-
-enum nvmx_verdict {
-	NVMX_PASS,
-	NVMX_FAIL,
-	NVMX_SKIP,
-	NVMX_XFAIL,
-};
-
 #define EXIT_REASON_EXTERNAL_INTERRUPT_NR	1
 #define EXIT_REASON_HLT_NR			12
-#define EXIT_REASON_VMCALL_NR			18
-
-#define NVMX_MSR_FS_BASE		0xc0000100
-#define NVMX_MSR_GS_BASE		0xc0000101
-#define NVMX_MSR_EFER			0xc0000080
-#define NVMX_MSR_PAT			0x277
-#define NVMX_MSR_DEBUGCTL		0x1d9
-#define NVMX_MSR_SYSENTER_CS		0x174
-#define NVMX_MSR_SYSENTER_ESP		0x175
-#define NVMX_MSR_SYSENTER_EIP		0x176
-#define NVMX_EFER_SCE			BIT_ULL(0)
-#define NVMX_EFER_NXE			BIT_ULL(11)
 
 #define APIC_LVTT			0x320
 #define APIC_TMICT			0x380
@@ -102,11 +73,6 @@ enum nvmx_verdict {
 #define L2_GDT_LIMIT	0x7f
 #define L2_IDT_LIMIT	0xabf
 
-struct nvmx_dtr {
-	u16 limit;
-	u64 base;
-} __packed;
-
 /* Set by the host before L1 runs. */
 struct nvmx_env {
 	u64 pml4_copy_gpa;	/* a copy of L1's PML4 page, for L2's CR3 */
@@ -115,17 +81,7 @@ struct nvmx_env {
 
 struct nvmx_env nvmx_env;
 
-/*
- * The GPR image L2 starts with and the one it left at its last VM exit,
- * indexed by register number as in SDM Table 27-3: 0 RAX, 1 RCX, 2 RDX,
- * 3 RBX, 4 RSP (not used: RSP is in the VMCS), 5 RBP, 6 RSI, 7 RDI, 8-15.
- * VM entry and VM exit leave the GPRs other than RSP alone (26.3.2.3,
- * 27.5.3), so L2 sees what L1 had and L1 sees what L2 had.
- */
-u64 nvmx_gpr_in[16];
-u64 nvmx_gpr_out[16];
-u64 nvmx_l1_rsp;
-u32 nvmx_launch;
+#include "nvmx_selftest.h"
 
 struct nvmx_dtr nvmx_l2_gdtr;
 struct nvmx_dtr nvmx_l2_idtr;
@@ -133,100 +89,6 @@ u64 nvmx_l2_cr3;
 
 static u64 l2_gdt[512] __aligned(4096);
 static u64 l2_idt[512] __aligned(4096);
-static u64 l2_stack[512] __aligned(16);
-
-/*
- * nvmx_l2_run_asm (EDI = launch): load L2's GPRs from nvmx_gpr_in, VMLAUNCH
- * (launch != 0) or VMRESUME, and on the VM exit store L2's GPRs into
- * nvmx_gpr_out.  EAX = 0 after a VM exit, 1 if the instruction failed
- * (VMfail).  Preserves RBX, RBP, R12-R15 like a C function.
- */
-asm(".pushsection .text\n"
-	"nvmx_l2_run_asm:\n\t"
-	"push %rbp\n\t"
-	"push %rbx\n\t"
-	"push %r12\n\t"
-	"push %r13\n\t"
-	"push %r14\n\t"
-	"push %r15\n\t"
-	"mov %edi, nvmx_launch(%rip)\n\t"
-	"mov %rsp, nvmx_l1_rsp(%rip)\n\t"
-	"mov $0x6c14, %eax\n\t"			/* HOST_RSP */
-	"vmwrite %rsp, %rax\n\t"
-	"lea nvmx_l2_exit(%rip), %rdx\n\t"
-	"mov $0x6c16, %eax\n\t"			/* HOST_RIP */
-	"vmwrite %rdx, %rax\n\t"
-	"mov nvmx_gpr_in+0(%rip), %rax\n\t"
-	"mov nvmx_gpr_in+8(%rip), %rcx\n\t"
-	"mov nvmx_gpr_in+16(%rip), %rdx\n\t"
-	"mov nvmx_gpr_in+24(%rip), %rbx\n\t"
-	"mov nvmx_gpr_in+40(%rip), %rbp\n\t"
-	"mov nvmx_gpr_in+48(%rip), %rsi\n\t"
-	"mov nvmx_gpr_in+56(%rip), %rdi\n\t"
-	"mov nvmx_gpr_in+64(%rip), %r8\n\t"
-	"mov nvmx_gpr_in+72(%rip), %r9\n\t"
-	"mov nvmx_gpr_in+80(%rip), %r10\n\t"
-	"mov nvmx_gpr_in+88(%rip), %r11\n\t"
-	"mov nvmx_gpr_in+96(%rip), %r12\n\t"
-	"mov nvmx_gpr_in+104(%rip), %r13\n\t"
-	"mov nvmx_gpr_in+112(%rip), %r14\n\t"
-	"mov nvmx_gpr_in+120(%rip), %r15\n\t"
-	"cmpl $0, nvmx_launch(%rip)\n\t"
-	"jne 1f\n\t"
-	"vmresume\n\t"
-	"jmp 2f\n"
-	"1:\tvmlaunch\n"
-	"2:\tmov nvmx_l1_rsp(%rip), %rsp\n\t"
-	"mov $1, %eax\n\t"
-	"jmp 3f\n"
-	"nvmx_l2_exit:\n\t"
-	"mov %rax, nvmx_gpr_out+0(%rip)\n\t"
-	"mov %rcx, nvmx_gpr_out+8(%rip)\n\t"
-	"mov %rdx, nvmx_gpr_out+16(%rip)\n\t"
-	"mov %rbx, nvmx_gpr_out+24(%rip)\n\t"
-	"mov %rbp, nvmx_gpr_out+40(%rip)\n\t"
-	"mov %rsi, nvmx_gpr_out+48(%rip)\n\t"
-	"mov %rdi, nvmx_gpr_out+56(%rip)\n\t"
-	"mov %r8, nvmx_gpr_out+64(%rip)\n\t"
-	"mov %r9, nvmx_gpr_out+72(%rip)\n\t"
-	"mov %r10, nvmx_gpr_out+80(%rip)\n\t"
-	"mov %r11, nvmx_gpr_out+88(%rip)\n\t"
-	"mov %r12, nvmx_gpr_out+96(%rip)\n\t"
-	"mov %r13, nvmx_gpr_out+104(%rip)\n\t"
-	"mov %r14, nvmx_gpr_out+112(%rip)\n\t"
-	"mov %r15, nvmx_gpr_out+120(%rip)\n\t"
-	"xor %eax, %eax\n"
-	"3:\tpop %r15\n\t"
-	"pop %r14\n\t"
-	"pop %r13\n\t"
-	"pop %r12\n\t"
-	"pop %rbx\n\t"
-	"pop %rbp\n\t"
-	"ret\n\t"
-	".popsection\n");
-
-/* The address of a label defined in one of the asm blocks of this file. */
-#define ASM_LABEL(sym) ({						\
-	u64 __addr;							\
-									\
-	asm("lea " #sym "(%%rip), %0" : "=r"(__addr));			\
-	__addr;								\
-})
-
-static int nvmx_l2_run(int launch)
-{
-	int ret;
-
-	/* Step over the red zone: the call pushes a return address. */
-	asm volatile("lea -128(%%rsp), %%rsp\n\t"
-		     "call nvmx_l2_run_asm\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : "=a"(ret), "+D"(launch)
-		     :
-		     : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory",
-		       "cc");
-	return ret;
-}
 
 /*
  * L2 bodies.  Each ends in VMCALL, which exits unconditionally (25.1.2), so
@@ -387,95 +249,6 @@ asm(".pushsection .text\n"
 
 /* ---------------------------------------------------------------------- */
 /* L1: case bookkeeping and reporting.                                      */
-
-static int cur_case;
-static int nr_mismatch;
-static const char *skip_reason;
-static const char *xfail_reason;
-
-static void report(const char *field, u64 expected, u64 actual,
-		   const char *sdm)
-{
-	if (expected == actual)
-		return;
-	nr_mismatch++;
-	ucall(UCALL_SYNC, 6, NVMX_MSG_MISMATCH, cur_case, field, expected,
-	      actual, sdm);
-}
-
-/*
- * A check where stock KVM 6.1 is known to deviate from the SDM with exactly
- * the value @stock: that outcome is reported as XFAIL (with @why), unless
- * the host ran the test with NVMX_STRICT=1; any other mismatch fails.
- */
-static void report_known(const char *field, u64 expected, u64 actual,
-			 u64 stock, const char *sdm, const char *why)
-{
-	if (expected == actual)
-		return;
-	if (actual == stock && !nvmx_env.strict) {
-		xfail_reason = why;
-		ucall(UCALL_SYNC, 6, NVMX_MSG_NOTE, cur_case, field, expected,
-		      actual, sdm);
-		return;
-	}
-	report(field, expected, actual, sdm);
-}
-
-#define CHECK(field, expected, sdm)	\
-	report(#field, (expected), vmreadz(field), (sdm))
-
-static void skip(const char *why)
-{
-	skip_reason = why;
-}
-
-static u64 vmx_true_msr(u32 msr)
-{
-	/* IA32_VMX_BASIC[55]: the TRUE_* capability MSRs exist (A.1). */
-	if (rdmsr(MSR_IA32_VMX_BASIC) & (1ull << 55))
-		return rdmsr(msr == MSR_IA32_VMX_EXIT_CTLS ?
-			     MSR_IA32_VMX_TRUE_EXIT_CTLS :
-			     msr == MSR_IA32_VMX_ENTRY_CTLS ?
-			     MSR_IA32_VMX_TRUE_ENTRY_CTLS :
-			     msr == MSR_IA32_VMX_PINBASED_CTLS ?
-			     MSR_IA32_VMX_TRUE_PINBASED_CTLS :
-			     MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
-	return rdmsr(msr);
-}
-
-/*
- * Set and clear bits of a 32-bit control field if the capability MSR
- * allows it (A.3-A.5: bits 31:0 are the allowed 0-settings, 63:32 the
- * allowed 1-settings).  Returns false, changing nothing, if not.
- */
-static bool ctl_update(u32 field, u32 cap_msr, u32 set, u32 clear)
-{
-	u64 cap = vmx_true_msr(cap_msr);
-	u32 must1 = (u32)cap, may1 = cap >> 32;
-
-	if ((set & ~may1) || (clear & must1))
-		return false;
-	vmwrite(field, (vmreadz(field) | set) & ~clear);
-	return true;
-}
-
-static void l2_setup(u64 rip)
-{
-	vmwrite(GUEST_RIP, rip);
-	vmwrite(GUEST_RSP, (u64)&l2_stack[ARRAY_SIZE(l2_stack)]);
-	memset(nvmx_gpr_in, 0, sizeof(nvmx_gpr_in));
-}
-
-static bool l2_launch(void)
-{
-	if (nvmx_l2_run(1)) {
-		report("VMLAUNCH succeeded (VM-instruction error)", 0,
-		       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
-		return false;
-	}
-	return true;
-}
 
 /* An exit this test did not plan for makes the rest of a case meaningless. */
 static bool expect_exit(u32 reason)
@@ -795,11 +568,6 @@ out:
 	x2apic_write_reg(APIC_EOI, 0);
 }
 
-struct nvmx_case {
-	const char *name;
-	void (*run)(void);
-};
-
 static const struct nvmx_case cases[] = {
 	{ "gprs_rip_rsp_rflags", case_gprs_rip_rsp_rflags },
 	{ "segments_dtrs_cr3", case_segments },
@@ -812,144 +580,44 @@ static const struct nvmx_case cases[] = {
 	{ "activity_hlt", case_activity_hlt },
 };
 
-void l1_guest_code(struct vmx_pages *vmx)
+static void run_case(int i)
 {
-	int verdict;
-	int i;
-
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		cur_case = i;
-		nr_mismatch = 0;
-		skip_reason = NULL;
-		xfail_reason = NULL;
-		GUEST_ASSERT(load_vmcs(vmx));
-		prepare_vmcs(vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
-		/*
-		 * The MSR bitmap prepare_vmcs() points at is all zeros: with
-		 * "use MSR bitmaps" no RDMSR/WRMSR of L2 exits (25.1.3).
-		 */
-		GUEST_ASSERT(ctl_update(CPU_BASED_VM_EXEC_CONTROL,
-					MSR_IA32_VMX_PROCBASED_CTLS,
-					CPU_BASED_USE_MSR_BITMAPS, 0));
-		cases[i].run();
-		if (nr_mismatch)
-			verdict = NVMX_FAIL;
-		else if (skip_reason)
-			verdict = NVMX_SKIP;
-		else if (xfail_reason)
-			verdict = NVMX_XFAIL;
-		else
-			verdict = NVMX_PASS;
-		ucall(UCALL_SYNC, 4, NVMX_MSG_CASE_END, i, verdict,
-		      verdict == NVMX_SKIP ? skip_reason : xfail_reason);
-	}
-	GUEST_DONE();
+	/*
+	 * The MSR bitmap prepare_vmcs() points at is all zeros: with
+	 * "use MSR bitmaps" no RDMSR/WRMSR of L2 exits (25.1.3).
+	 */
+	GUEST_ASSERT(ctl_update(CPU_BASED_VM_EXEC_CONTROL,
+				MSR_IA32_VMX_PROCBASED_CTLS,
+				CPU_BASED_USE_MSR_BITMAPS, 0));
+	cases[i].run();
 }
 
-/*
- * L1 starts here.  The 6.1 selftest library enters guest code with RSP
- * 16-byte aligned, not 8 off as after a CALL (the x86-64 ABI), and SSE
- * spills to a misaligned stack fault in L1, which has no IDT: CALL the C
- * code instead.
- */
-asm(".pushsection .text\n"
-	"l1_entry:\n\t"
-	"and $-16, %rsp\n\t"
-	"call l1_guest_code\n\t"
-	"ud2\n\t"
-	".popsection\n");
+void l1_guest_code(struct vmx_pages *vmx)
+{
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	nvmx_l1_run_cases(vmx, ARRAY_SIZE(cases), run_case);
+}
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
 
 static void host_message(struct ucall *uc)
 {
-	const char *name = cases[uc->args[1]].name;
-
-	switch (uc->args[0]) {
-	case NVMX_MSG_MISMATCH:
-		ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx (SDM %s)\n",
-			       name, (const char *)uc->args[2], uc->args[3],
-			       uc->args[4], (const char *)uc->args[5]);
-		break;
-	case NVMX_MSG_NOTE:
-		ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx (SDM %s): stock deviation\n",
-			       name, (const char *)uc->args[2], uc->args[3],
-			       uc->args[4], (const char *)uc->args[5]);
-		break;
-	case NVMX_MSG_CASE_END:
-		switch (uc->args[2]) {
-		case NVMX_PASS:
-			ksft_test_result_pass("%s\n", name);
-			break;
-		case NVMX_SKIP:
-			ksft_test_result_skip("%s: %s\n", name,
-					      (const char *)uc->args[3]);
-			break;
-		case NVMX_XFAIL:
-			ksft_test_result_xfail("%s: %s (set NVMX_STRICT=1 to fail)\n",
-					       name, (const char *)uc->args[3]);
-			break;
-		default:
-			ksft_test_result_fail("%s\n", name);
-			break;
-		}
-		break;
-	default:
-		TEST_FAIL("unknown message 0x%lx from L1", uc->args[0]);
-	}
+	nvmx_host_message(uc, cases[uc->args[1]].name);
 }
 
 int main(int argc, char *argv[])
 {
-	const char *strict = getenv("NVMX_STRICT");
-	vm_vaddr_t vmx_gva, pml4_copy;
 	struct kvm_vcpu *vcpu;
-	struct ucall uc;
+	vm_vaddr_t pml4_copy;
 	struct kvm_vm *vm;
 
-	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-
-	ksft_print_header();
-	ksft_set_plan(ARRAY_SIZE(cases));
-
-	vm = vm_create_with_one_vcpu(&vcpu, (void *)ASM_LABEL(l1_entry));
-	vcpu_alloc_vmx(vm, &vmx_gva);
-	vcpu_args_set(vcpu, 1, vmx_gva);
+	vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
 
 	/* Allocated last: the copy must include every mapping L1 has. */
 	pml4_copy = vm_vaddr_alloc_page(vm);
 	memcpy(addr_gva2hva(vm, pml4_copy), addr_gpa2hva(vm, vm->pgd),
 	       getpagesize());
 	nvmx_env.pml4_copy_gpa = addr_gva2gpa(vm, pml4_copy);
-	nvmx_env.strict = strict && !strcmp(strict, "1");
-	sync_global_to_guest(vm, nvmx_env);
-
-	for (;;) {
-		vcpu_run(vcpu);
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "L1 stopped with exit reason %u (%s)",
-			    vcpu->run->exit_reason,
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			host_message(&uc);
-			break;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		case UCALL_DONE:
-			goto done;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
-	}
-done:
-	kvm_vm_free(vm);
-	if (ksft_get_pass_cnt() + ksft_get_xfail_cnt() == 0 &&
-	    ksft_get_fail_cnt() == 0)
-		ksft_exit_skip("every case was skipped\n");
-	ksft_finished();
-	return 0;
+	return nvmx_host_run(vm, vcpu, host_message);
 }
