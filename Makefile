@@ -93,7 +93,7 @@ static: modules
 	@mkdir -p $(RESULTS)
 	@$(NVMX)/static.sh $(B) $(KDIR) $(OUR_C) | tee $(RESULTS)/static.tap
 
-# The emulated VMX host: one boot, stock kvm-intel.ko first, then ours.
+# The emulated VMX host: one boot with the stock kvm-intel.ko, one with ours.
 # TESTS="a b" restricts the run to those tests (for development).
 # Runs in one tree are serialised whole (build, boot, judge: they share
 # $(B)); run.sh also serialises emulators across trees.
@@ -106,7 +106,7 @@ vmxhost-locked: modules selftests
 	@awk -v only="$(TESTS)" 'BEGIN { n = split(only, o); for (i = 1; i <= n; i++) want[o[i]] = 1 } \
 		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" && (only == "" || $$1 in want) { print $$1, 60 }' \
 		$(EXPECT) >$(B)/plan
-	@$(NVMX)/vmxhost/run.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 $(B)/plan $(B)/vmxhost
+	@$(NVMX)/vmxhost/run-phases.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 $(B)/plan $(B)/vmxhost
 	@$(NVMX)/vmxhost/judge.sh $(B)/vmxhost $(EXPECT) $(KNOWN) $(B)/plan | tee $(B)/vmxhost/table
 	@cp $(B)/vmxhost/results $(RESULTS)/vmxhost.results
 

@@ -122,6 +122,7 @@ fi
 # (module) that was loaded when it appeared.
 bad='WARNING:|BUG:|kernel BUG|Oops|general protection fault|soft lockup|hard LOCKUP|rcu.*stall|Kernel panic|Call Trace:'
 awk -v bad="$bad" '
+	/nvmx-phase-end: / { phase = "" }
 	/nvmx-phase: [a-z]+/ { match($0, /nvmx-phase: [a-z]+/); phase = substr($0, RSTART + 12, RLENGTH - 12) }
 	phase != "" && $0 ~ bad && !(phase in seen) { seen[phase] = $0 }
 	phase != "" { phases[phase] = 1 }

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Boot the emulated VMX host (Bochs 2.7, corei7_skylake_x) with Debian's own
-# kernel and run the planned selftests, first with the stock kvm-intel.ko,
-# then with ours, in one boot.  The serial console is saved to OUT/console.log;
-# judge.sh turns it into results.  One emulator at a time (a lock enforces it);
-# a host-side timeout ends a machine that hangs (see emulated-vmx-host.md).
+# kernel and run the planned selftests with each module set NVMX_PHASES names
+# ("stock ours" by default; run-phases.sh boots once per module).  The serial
+# console is saved to OUT/console.log; judge.sh turns it into results.  One
+# emulator at a time (a lock enforces it); a host-side timeout ends a machine
+# that hangs (see emulated-vmx-host.md).
 #
 # Usage: run.sh BUILD_DIR OURS_KMOD_DIR SELFTEST_DIR PLAN OUT_DIR
 set -euo pipefail

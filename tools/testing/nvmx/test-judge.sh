@@ -89,6 +89,21 @@ L
 check "general protection fault while ours is loaded" "" "done 90" '^FAIL kernel-log/ours .*general protection fault' <<'L'
 [    9.1] general protection fault, probably for non-canonical address 0xdead: 0000 [#1] SMP
 L
+# With one boot per module, the next boot's early messages follow the end
+# marker of the previous phase: they belong to neither module.
+check "messages after a phase ended are nobody's" "" "done 90" '^PASS kernel-log/ours ' <<'L'
+ok 1 ours/t_pass
+L
+sed -i 's|^nvmx-phase-end: stock$|&\n[    0.1] WARNING: CPU: 0 PID: 0 at arch/x86/kernel/fpu/xstate.c:1 XSAVE consistency problem|' "$tmp/run/console.log"
+"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >/dev/null 2>&1
+n=$((n + 1))
+if grep -q '^PASS kernel-log/stock ' "$tmp/run/results"; then
+	echo "ok $n - judge: a new boot's warning is not charged to the previous phase"
+else
+	echo "not ok $n - judge: a new boot's warning is not charged to the previous phase"
+	sed 's/^/# /' "$tmp/run/results"
+	failed=1
+fi
 check "soft lockup" "" "done 90" '^FAIL kernel-log/ours .*soft lockup' <<'L'
 [   30.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [vmx_test:77]
 L
