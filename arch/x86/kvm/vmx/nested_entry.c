@@ -925,15 +925,12 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 26.4: an MSR that a VM-entry MSR-load list may not name: the FS/GS
- * bases (loaded from the segment fields), the x2APIC range, SMM-only and
- * microcode-update MSRs.
+ * SDM 26.4: an MSR that a VM-entry MSR-load list may not name: those no
+ * MSR-load list may, and the microcode-update trigger.
  */
 static bool nvmx_msr_loadable_on_entry(u32 index)
 {
-	return index != MSR_FS_BASE && index != MSR_GS_BASE &&
-	       (index >> 8) != (APIC_BASE_MSR >> 8) &&
-	       index != MSR_IA32_SMM_MONITOR_CTL &&
+	return !nested_vmx_msr_load_forbidden(index) &&
 	       index != MSR_IA32_UCODE_WRITE;
 }
 
@@ -944,8 +941,7 @@ static bool nvmx_msr_loadable_on_entry(u32 index)
 static u32 nested_vmx_load_entry_msrs(struct kvm_vcpu *vcpu,
 				      struct vmcs12 *vmcs12)
 {
-	u32 misc = to_vmx(vcpu)->nested.msrs.misc_low;
-	u32 max = VMX_MISC_MSR_LIST_MULTIPLIER * (((misc >> 25) & 7) + 1);
+	u32 max = nested_vmx_max_msr_list(vcpu);
 	u64 gpa = vmcs12->vm_entry_msr_load_addr;
 	struct vmx_msr_entry e;
 	u32 i;

@@ -680,14 +680,6 @@ static void nested_vmx_abort(struct kvm_vcpu *vcpu, u32 indicator)
 	kvm_make_request(KVM_REQ_TRIPLE_FAULT, vcpu);
 }
 
-/* The most entries a list may have: IA32_VMX_MISC bits 27:25 (SDM A.6). */
-static u32 nested_vmx_max_msr_list(struct kvm_vcpu *vcpu)
-{
-	u64 misc = to_vmx(vcpu)->nested.msrs.misc_low;
-
-	return (vmx_misc_max_msr(misc) + 1) * VMX_MISC_MSR_LIST_MULTIPLIER;
-}
-
 /* SDM 27.4: why an MSR-store entry fails, apart from RDMSR itself. */
 static bool nested_vmx_msr_unstorable(struct kvm_vcpu *vcpu,
 				      const struct vmx_msr_entry *e)
@@ -726,10 +718,7 @@ static bool nested_vmx_store_msr_list(struct kvm_vcpu *vcpu,
 static bool nested_vmx_msr_unloadable(struct kvm_vcpu *vcpu,
 				      const struct vmx_msr_entry *e)
 {
-	return e->index == MSR_FS_BASE || e->index == MSR_GS_BASE ||
-	       (e->index >> 8) == 0x8 ||	/* x2APIC registers */
-	       e->index == MSR_IA32_SMM_MONITOR_CTL ||	/* SMM only */
-	       e->reserved ||
+	return nested_vmx_msr_load_forbidden(e->index) || e->reserved ||
 	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
 }
 

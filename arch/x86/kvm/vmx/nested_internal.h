@@ -12,6 +12,30 @@
 
 #include "nested.h"
 
+/*
+ * Rules both MSR lists share, VM entry's load list (SDM 26.4) and VM exit's
+ * store and load lists (SDM 27.4, 27.6).
+ */
+
+/* The most entries a list may have: IA32_VMX_MISC bits 27:25 (SDM A.6). */
+static inline u32 nested_vmx_max_msr_list(struct kvm_vcpu *vcpu)
+{
+	u32 misc = to_vmx(vcpu)->nested.msrs.misc_low;
+
+	return (vmx_misc_max_msr(misc) + 1) * VMX_MISC_MSR_LIST_MULTIPLIER;
+}
+
+/*
+ * MSRs an MSR-load list may not name: the FS/GS bases (loaded from the
+ * segment fields), the x2APIC registers and the SMM monitor control.
+ */
+static inline bool nested_vmx_msr_load_forbidden(u32 index)
+{
+	return index == MSR_FS_BASE || index == MSR_GS_BASE ||
+	       (index >> 8) == (APIC_BASE_MSR >> 8) ||
+	       index == MSR_IA32_SMM_MONITOR_CTL;
+}
+
 /* nested.c */
 
 /*
