@@ -49,12 +49,17 @@ check() {
 	console
 	echo "$status" >"$tmp/run/emulator.status"
 	"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
+	expect "$name" "$want" "$tmp/run/results"
+}
+
+# expect NAME 'GREP-E PATTERN' FILE: one TAP line, ok when FILE has a match.
+expect() {
 	n=$((n + 1))
-	if grep -qE "$want" "$tmp/run/results"; then
-		echo "ok $n - judge: $name"
+	if grep -qE "$2" "$3"; then
+		echo "ok $n - judge: $1"
 	else
-		echo "not ok $n - judge: $name (no line matching '$want')"
-		sed 's/^/# /' "$tmp/run/results"
+		echo "not ok $n - judge: $1 (no line matching '$2')"
+		sed 's/^/# /' "$3"
 		failed=1
 	fi
 }
@@ -96,14 +101,8 @@ ok 1 ours/t_pass
 L
 sed -i 's|^nvmx-phase-end: stock$|&\n[    0.1] WARNING: CPU: 0 PID: 0 at arch/x86/kernel/fpu/xstate.c:1 XSAVE consistency problem|' "$tmp/run/console.log"
 "$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >/dev/null 2>&1
-n=$((n + 1))
-if grep -q '^PASS kernel-log/stock ' "$tmp/run/results"; then
-	echo "ok $n - judge: a new boot's warning is not charged to the previous phase"
-else
-	echo "not ok $n - judge: a new boot's warning is not charged to the previous phase"
-	sed 's/^/# /' "$tmp/run/results"
-	failed=1
-fi
+expect "a new boot's warning is not charged to the previous phase" \
+	'^PASS kernel-log/stock ' "$tmp/run/results"
 check "soft lockup" "" "done 90" '^FAIL kernel-log/ours .*soft lockup' <<'L'
 [   30.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [vmx_test:77]
 L
@@ -127,26 +126,15 @@ ok 1 ours/t_pass
 L
 sed -i 's|^ok 1 stock/t_pass$|# # nvmx-bench cpuid_roundtrip 2000\n&|' "$tmp/run/console.log"
 "$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
-n=$((n + 1))
-if grep -q '^bench cpuid_roundtrip: ours 3000, stock 2000, ratio 1.50$' "$tmp/out"; then
-	echo "ok $n - judge: benchmark ratio ours/stock"
-else
-	echo "not ok $n - judge: benchmark ratio ours/stock"
-	sed 's/^/# /' "$tmp/out"
-	failed=1
-fi
+expect "benchmark ratio ours/stock" \
+	'^bench cpuid_roundtrip: ours 3000, stock 2000, ratio 1\.50$' "$tmp/out"
 
 # A stock result that differs from the recorded baseline fails the run.
 check "stock baseline changed" "" "done 90" '^PASS stock/t_pass baseline pass' <<'L'
 L
 sed -i 's|^ok 1 stock/t_pass|not ok 1 stock/t_pass # exit status 1|' "$tmp/run/console.log"
 "$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >/dev/null 2>&1
-n=$((n + 1))
-if grep -q '^FAIL stock/t_pass baseline says pass, stock gave fail' "$tmp/run/results"; then
-	echo "ok $n - judge: stock result differing from the baseline fails"
-else
-	echo "not ok $n - judge: stock result differing from the baseline fails"
-	failed=1
-fi
+expect "stock result differing from the baseline fails" \
+	'^FAIL stock/t_pass baseline says pass, stock gave fail' "$tmp/run/results"
 echo "1..$n"
 exit $failed
