@@ -16,10 +16,11 @@ krel=$KABI-$KFLAVOUR
 say() { printf '[deps] %s\n' "$*"; }
 die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
 
-# Packages pinned to the kernel ABI, then the tools (any version).
-pinned=(linux-source-$KSERIES linux-headers-$krel linux-headers-$KABI-common
-	linux-kbuild-$KSERIES linux-libc-dev)
-tools=(gcc make bc flex bison perl binutils kmod xz-utils cpio sparse
+# Packages pinned to the kernel ABI (the headers pull their -common), then
+# everything else at whatever version the archive has: linux-kbuild only
+# needs to satisfy the headers' ">=" dependency.
+pinned=(linux-source-$KSERIES linux-headers-$krel)
+tools=(linux-kbuild-$KSERIES linux-libc-dev gcc make bc flex bison perl binutils kmod xz-utils cpio sparse
 	bochs bochs-term bochsbios vgabios busybox-static xorriso isolinux
 	syslinux-common procps util-linux gdb)
 
