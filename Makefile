@@ -5,11 +5,26 @@
 
 SHELL := /bin/bash
 
-include scripts/nvmx/abi.conf
-
-KREL		:= $(KABI)-$(KFLAVOUR)
-KDIR		?= /usr/src/linux-headers-$(KREL)
 B		?= $(CURDIR)/build
+NVMX		:= scripts/nvmx
+
+# The Debian kernel ABI: scripts/nvmx/abi.sh chooses it (ABI=6.1.0-N, the
+# running kernel of a VMX host, the pin in scripts/nvmx/abi.conf, or the
+# newest the archive has), says which and why, and records it in
+# $(B)/abi.conf.  Once per make: sub-makes read the record.  Goals that
+# build nothing against the kernel do not ask.
+NOABI_GOALS	:= help clean unit
+ifneq ($(filter-out $(NOABI_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifndef NVMX_ABI_CHOSEN
+ifneq ($(shell $(NVMX)/abi.sh $(B) $(ABI) && echo ok),ok)
+$(error no usable Debian kernel ABI: see the [abi] lines above)
+endif
+export NVMX_ABI_CHOSEN := 1
+endif
+include $(B)/abi.conf
+endif
+
+KDIR		?= /usr/src/linux-headers-$(KREL)
 UPSTREAM	:= $(B)/upstream
 KMOD		:= $(B)/kmod
 KMOD_STOCK	:= $(B)/kmod-stock
@@ -19,8 +34,13 @@ STOCK_KO	:= $(B)/image/lib/modules/$(KREL)/kernel/arch/x86/kvm/kvm-intel.ko
 EXPECT		:= tools/testing/nvmx/expectations
 KNOWN		:= tools/testing/nvmx/known-failures
 KSFT		:= $(UPSTREAM)/tools/testing/selftests/kvm
-NVMX		:= scripts/nvmx
 JOBS		?= $(shell nproc)
+
+# What the module says it is built from (modinfo: version, nvmx_abi); every
+# build of the module (static.sh's sparse run too) sees them.
+export NVMX_REVISION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+export NVMX_KREL := $(KREL)
+export NVMX_KDEBVER := $(KDEBVER)
 
 # make KVM=1 also builds kvm.ko from the same source (default: kvm-intel.ko
 # alone, which pairs with Debian's stock kvm.ko).
@@ -33,7 +53,7 @@ EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' $(EXPECT))
 # Files of ours that the static checks look at.
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
-.PHONY: all deps upstream modules modules-stock faithful abi selftests unit static \
+.PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
 	vmxhost vmxhost-locked run check summary load unload native-test clean help
 
 all: modules
@@ -47,7 +67,6 @@ help:
 	@echo 'make native-test  on a real VMX host: run the same selftests against the loaded module'
 
 deps:
-	@mkdir -p $(B)
 	@$(NVMX)/deps.sh $(B)
 
 upstream: deps
@@ -115,10 +134,15 @@ run:
 	@$(MAKE) -s vmxhost
 	@$(NVMX)/summary.sh $(RESULTS) vmxhost
 
+# Would a fresh machine install today (and after the pin leaves the archive)?
+apt-check:
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/apt-check.sh $(B) | tee $(RESULTS)/apt-check.tap
+
 check:
 	@rm -rf $(RESULTS)
-	@$(MAKE) -s -k unit static faithful abi vmxhost; \
-		$(NVMX)/summary.sh $(RESULTS) unit static faithful abi vmxhost
+	@$(MAKE) -s -k apt-check unit static faithful abi vmxhost; \
+		$(NVMX)/summary.sh $(RESULTS) apt-check unit static faithful abi vmxhost
 
 # On a real VMX host.
 load: modules

@@ -14,7 +14,7 @@ die() { echo "[load] error: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must be root"
 [ "$(uname -r)" = "$krel" ] ||
-	die "running kernel is $(uname -r), nvmx was built for $krel (scripts/nvmx/abi.conf)"
+	die "running kernel is $(uname -r), nvmx was built for $krel (make ABI=... or a rebuild on this host)"
 grep -qw vmx /proc/cpuinfo || die "this CPU has no VMX (use make run for the emulated VMX host)"
 
 unload_kvm_intel() {

@@ -34,6 +34,9 @@ done
 count() { grep -c "^$1 " "$tmp"; }
 echo
 echo "== summary =="
+if [ -e "$dir/../abi.conf" ]; then
+	(. "$dir/../abi.conf" && echo "kernel ABI: Debian $KREL ($KDEBVER)")
+fi
 for v in FAIL XPASS XFAIL SKIP; do
 	grep "^$v " "$tmp"
 done

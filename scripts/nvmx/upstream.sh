@@ -8,9 +8,8 @@
 # Usage: upstream.sh BUILD_DIR
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/scripts/nvmx/abi.conf"
 build=${1:?usage: upstream.sh BUILD_DIR}
+. "$build/abi.conf"
 tarball=/usr/src/linux-source-$KSERIES.tar.xz
 dst=$build/upstream
 stamp=$dst/.done-$KDEBVER
@@ -18,7 +17,8 @@ stamp=$dst/.done-$KDEBVER
 [ -e "$stamp" ] && exit 0
 [ -r "$tarball" ] || { echo "[upstream] error: $tarball missing (run make deps)" >&2; exit 1; }
 
-echo "[upstream] extracting KVM, selftests and checkpatch from $(basename "$tarball")"
+echo "[upstream] extracting KVM, selftests and checkpatch from $(basename "$tarball") ($KDEBVER)"
+s=$SECONDS
 rm -rf "$dst" "$dst.tmp"
 mkdir -p "$dst.tmp"
 tar -xJf "$tarball" -C "$dst.tmp" --strip-components=1 \
@@ -35,7 +35,8 @@ tar -xJf "$tarball" -C "$dst.tmp" --strip-components=1 \
 sub=$(awk '$1 == "SUBLEVEL" { print $3 }' "$dst.tmp/Makefile")
 case "$KDEBVER" in
 "$KSERIES.$sub"-*) ;;
-*) echo "[upstream] error: tarball is $KSERIES.$sub, abi.conf says $KDEBVER" >&2; exit 1 ;;
+*) echo "[upstream] error: tarball is $KSERIES.$sub, the ABI is $KDEBVER" >&2; exit 1 ;;
 esac
 mv "$dst.tmp" "$dst"
 touch "$stamp"
+echo "[upstream] extracted in $((SECONDS - s))s"

@@ -43,6 +43,11 @@ seconds() {	# seconds PHASE TEST: emulated seconds the test took
 
 is_known_failure() { grep -v '^#' "$known" | awk '{ print $1 }' | grep -qx "$1"; }
 
+# The kernel that ran, and the one the expectations were measured with: a
+# new ABI is a normal event (abi.sh), but the table says so.
+ran=$(awk '/^# nvmx-kernel / { print $3 " (" $4 ")"; exit }' "$log")
+measured=$(awk '/^# measured-with: / { print $3 " (" $4 ")"; exit }' "$expect")
+echo "kernel: Debian ${ran:-unknown}; expectations measured with ${measured:-unknown}"
 fmt='%-42s %-8s %-8s %8s %8s %6s\n'
 printf "$fmt" TEST OURS STOCK "T(OURS)" "T(STOCK)" RATIO
 grep -v '^[[:space:]]*\(#\|$\)' "$expect" | while read -r t where base why; do
@@ -111,7 +116,7 @@ done
 
 read -r status secs <"$run/emulator.status" || status=missing
 if [ "$status" = done ]; then
-	emit PASS emulator "powered off after ${secs}s"
+	emit PASS emulator "powered off after ${secs}s, Debian ${ran:-unknown}"
 else
 	emit FAIL emulator "$status after ${secs:-?}s"
 	echo "emulated host: $status after ${secs:-?}s"

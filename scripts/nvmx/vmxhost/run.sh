@@ -4,27 +4,28 @@
 # Boot the emulated VMX host (Bochs 2.7, corei7_skylake_x) with Debian's own
 # kernel and run the planned selftests with each module set NVMX_PHASES names
 # ("stock ours" by default; run-phases.sh boots once per module).  The serial
-# console is saved to OUT/console.log; judge.sh turns it into results.  One
-# emulator at a time (a lock enforces it); a host-side timeout ends a machine
-# that hangs (see emulated-vmx-host.md).
+# console is saved to OUT/console.log; judge.sh turns it into results.  A
+# host-side timeout ends a machine that hangs (see Documentation/nvmx/
+# testing.rst); run-phases.sh keeps other trees' emulators off the cores.
 #
 # Usage: run.sh BUILD_DIR OURS_KMOD_DIR SELFTEST_DIR PLAN OUT_DIR
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../../.." && pwd)
-. "$top/scripts/nvmx/abi.conf"
 build=$(realpath "$1")
+. "$build/abi.conf"
 ours=$(realpath "$2")
 tests=$(realpath "$3")
 plan=$(realpath "$4")
 out=$5
-krel=$KABI-$KFLAVOUR
+krel=$KREL
 img=$build/image
 stockmod=$img/lib/modules/$krel/kernel
 # Boot (~45 s, mostly decompressing the kernel) plus the tests, with margin.
 limit=${NVMX_EMU_TIMEOUT:-$((150 + 2 * $(grep -cv '^[[:space:]]*\(#\|$\)' "$plan") * 10))}
 
-say() { printf '[vmxhost] %s\n' "$*"; }
+tag=vmxhost${NVMX_PHASES:+ $NVMX_PHASES}
+say() { printf '[%s] %s\n' "$tag" "$*"; }
 
 mkdir -p "$out"
 out=$(realpath "$out")
@@ -86,13 +87,6 @@ log: $work/bochs.log
 CFG
 echo c >"$work/bochs.rc"
 rm -f "$out/console.log" "$out/emulator.status"
-
-# One emulator at a time: there are two cores and each Bochs wants one.
-exec 9>/tmp/nvmx-emulator.lock
-if ! flock -n 9; then
-	say "waiting for another emulator run to finish"
-	flock 9
-fi
 
 say "booting Debian $krel in Bochs ($(du -h "$work/host.iso" | cut -f1) ISO, timeout ${limit}s)"
 start=$(date +%s)

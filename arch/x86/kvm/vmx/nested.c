@@ -30,6 +30,14 @@ static bool __read_mostly enable_shadow_vmcs;
 module_param(enable_shadow_vmcs, bool, 0444);
 
 /*
+ * What a loaded kvm_intel is (modinfo, /sys/module/kvm_intel/version): the
+ * git revision of nvmx it was built from and the Debian kernel ABI it was
+ * built for.  The Makefile passes both.
+ */
+MODULE_VERSION("nvmx " NVMX_REVISION);
+MODULE_INFO(nvmx_abi, "Debian " NVMX_KREL " " NVMX_KDEBVER);
+
+/*
  * Capability MSRs (SDM Appendix A).
  *
  * struct nested_vmx_msrs holds the TRUE controls; the non-TRUE MSRs add the
