@@ -20,11 +20,13 @@
 #include <linux/kvm_host.h>
 
 #include <asm/debugreg.h>
+#include <asm/nospec-branch.h>
 #include <asm/vmx.h>
 
 #include <nvmx/cr_owner.h>
 #include <nvmx/vmcs12_fields.h>
 
+#include "cpuid.h"
 #include "lapic.h"
 #include "mmu.h"
 #include "trace.h"
@@ -967,6 +969,20 @@ static void nested_vmx_apply_deferred_vmcs01(struct kvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * Branch predictions L2 trained must not steer L1 (CVE-2022-2196).  The
+ * processor separates predictor modes only between VMX root and non-root
+ * operation, not between two VMCSs, and the switch to vmcs01 named vmcs02
+ * as its buddy, so vmx_vcpu_load_vmcs() skipped its barrier.  L1 whose
+ * CPUID has IBRS/IBPB (SPEC_CTRL) relies on that separation, as bare metal
+ * gives it between its guest and itself.  Not inlined: the tests count its
+ * calls with a kprobe.
+ */
+static noinline void nested_vmx_ibpb_for_l1(void)
+{
+	indirect_branch_prediction_barrier();
+}
+
 /* Events queued for L2 end with it: reported to L1 above, or moot. */
 static void nested_vmx_drop_l2_events(struct kvm_vcpu *vcpu)
 {
@@ -1020,6 +1036,8 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 	leave_guest_mode(vcpu);
 	/* vmcs01 current again; the CR0/CR4 bits L1 owns come back with it */
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+	if (guest_cpuid_has(vcpu, X86_FEATURE_SPEC_CTRL))
+		nested_vmx_ibpb_for_l1();
 	nested_vmx_restore_l1_tsc(vcpu);
 
 	load_vmcs12_host_state(vcpu, vmcs12, l2_cr0);
