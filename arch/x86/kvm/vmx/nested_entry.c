@@ -997,6 +997,17 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
 }
 
+/*
+ * L1TF: L2 must not find L1's data in the L1 data cache.  vmx.c's
+ * conditional mitigation flushes L1D before the next hardware entry only
+ * when asked; L1's VMRESUME exited to L0 with nothing else asking.  Not
+ * inlined: the tests count its calls with a kprobe.
+ */
+static noinline void nested_vmx_hide_l1d_from_l2(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.l1tf_flush_l1d = true;
+}
+
 /* L1 state vmcs02 inherits when vmcs12 does not load it. */
 static void nested_vmx_snapshot_l1_state(struct vcpu_vmx *vmx)
 {
@@ -1061,6 +1072,7 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 
 	/* L2 runs with L1's VPID: nothing L1 cached may be used by L2. */
 	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	nested_vmx_hide_l1d_from_l2(vcpu);
 	kvm_make_request(KVM_REQ_EVENT, vcpu);
 	return NVMX_VMENTRY_SUCCESS;
 
