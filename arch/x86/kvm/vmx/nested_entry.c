@@ -1135,12 +1135,13 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 		return nested_vmx_fail(vcpu, err);
 	}
 
-	/* A VM-entry failure has already resumed L1 at its host RIP. */
+	/*
+	 * A VM-entry failure has already resumed L1 at its host RIP.  The
+	 * processor may still refuse vmcs02's guest state, so the VMCS is
+	 * "launched" only once L2 has left it (nested_exit.c).
+	 */
 	if (nested_vmx_enter_non_root_mode(vcpu, true) != NVMX_VMENTRY_SUCCESS)
 		return 1;
-
-	if (launch)
-		vmcs12->launch_state = 1;
 
 	if (nvmx_enters_hlt(vmcs12))
 		return kvm_emulate_halt_noskip(vcpu);

@@ -1022,6 +1022,13 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		vmcs12->vm_exit_reason = info->reason;
 		vmcs12->exit_qualification = info->qual;
 	} else {
+		/*
+		 * SDM 30.3 VMLAUNCH: a successful entry makes the VMCS
+		 * launched; an exit that is not a VM-entry failure (26.8)
+		 * shows the entry succeeded, the processor's checks on
+		 * vmcs02 included.
+		 */
+		vmcs12->launch_state = 1;
 		if (info)
 			vmcs12_save_exit_info(vcpu, vmcs12, info);
 		vmcs12_save_l2_state(vcpu, vmcs12);
