@@ -945,13 +945,14 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 26.4: an MSR that a VM-entry MSR-load list may not name: those no
+ * SDM 26.4: an entry a VM-entry MSR-load list may not have: those no
  * MSR-load list may, and the microcode-update trigger.
  */
-static bool nvmx_msr_loadable_on_entry(u32 index)
+static bool nvmx_msr_loadable_on_entry(struct kvm_vcpu *vcpu,
+				       const struct vmx_msr_entry *e)
 {
-	return !nested_vmx_msr_load_forbidden(index) &&
-	       index != MSR_IA32_UCODE_WRITE;
+	return !nested_vmx_msr_load_refused(vcpu, e) &&
+	       e->index != MSR_IA32_UCODE_WRITE;
 }
 
 /*
@@ -969,8 +970,7 @@ static u32 nested_vmx_load_entry_msrs(struct kvm_vcpu *vcpu,
 	for (i = 0; i < vmcs12->vm_entry_msr_load_count; i++, gpa += sizeof(e)) {
 		if (!nvmx_rule(i < max) ||
 		    !nvmx_rule(!kvm_vcpu_read_guest(vcpu, gpa, &e, sizeof(e))) ||
-		    !nvmx_rule(!e.reserved) ||
-		    !nvmx_rule(nvmx_msr_loadable_on_entry(e.index)) ||
+		    !nvmx_rule(nvmx_msr_loadable_on_entry(vcpu, &e)) ||
 		    !nvmx_rule(!kvm_set_msr(vcpu, e.index, e.value)))
 			return i + 1;
 	}

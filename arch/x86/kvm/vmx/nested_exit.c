@@ -716,14 +716,6 @@ static bool nested_vmx_store_msr_list(struct kvm_vcpu *vcpu,
 	return true;
 }
 
-/* SDM 27.6: why an MSR-load entry fails, apart from WRMSR itself. */
-static bool nested_vmx_msr_unloadable(struct kvm_vcpu *vcpu,
-				      const struct vmx_msr_entry *e)
-{
-	return nested_vmx_msr_load_forbidden(e->index) || e->reserved ||
-	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
-}
-
 /* SDM 27.6: load L1's MSRs from the VM-exit MSR-load area, in order. */
 static bool nested_vmx_load_msr_list(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12)
@@ -737,7 +729,7 @@ static bool nested_vmx_load_msr_list(struct kvm_vcpu *vcpu,
 
 	for (i = 0; i < vmcs12->vm_exit_msr_load_count; i++, gpa += sizeof(e)) {
 		if (kvm_vcpu_read_guest(vcpu, gpa, &e, sizeof(e)) ||
-		    nested_vmx_msr_unloadable(vcpu, &e) ||
+		    nested_vmx_msr_load_refused(vcpu, &e) ||
 		    kvm_set_msr(vcpu, e.index, e.value))
 			return false;
 	}
