@@ -20,11 +20,13 @@
 #include <linux/kvm_host.h>
 
 #include <asm/debugreg.h>
+#include <asm/nospec-branch.h>
 #include <asm/vmx.h>
 
 #include <nvmx/cr_owner.h>
 #include <nvmx/vmcs12_fields.h>
 
+#include "cpuid.h"
 #include "lapic.h"
 #include "mmu.h"
 #include "trace.h"
@@ -714,14 +716,6 @@ static bool nested_vmx_store_msr_list(struct kvm_vcpu *vcpu,
 	return true;
 }
 
-/* SDM 27.6: why an MSR-load entry fails, apart from WRMSR itself. */
-static bool nested_vmx_msr_unloadable(struct kvm_vcpu *vcpu,
-				      const struct vmx_msr_entry *e)
-{
-	return nested_vmx_msr_load_forbidden(e->index) || e->reserved ||
-	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
-}
-
 /* SDM 27.6: load L1's MSRs from the VM-exit MSR-load area, in order. */
 static bool nested_vmx_load_msr_list(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12)
@@ -735,7 +729,7 @@ static bool nested_vmx_load_msr_list(struct kvm_vcpu *vcpu,
 
 	for (i = 0; i < vmcs12->vm_exit_msr_load_count; i++, gpa += sizeof(e)) {
 		if (kvm_vcpu_read_guest(vcpu, gpa, &e, sizeof(e)) ||
-		    nested_vmx_msr_unloadable(vcpu, &e) ||
+		    nested_vmx_msr_load_refused(vcpu, &e) ||
 		    kvm_set_msr(vcpu, e.index, e.value))
 			return false;
 	}
@@ -967,6 +961,20 @@ static void nested_vmx_apply_deferred_vmcs01(struct kvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * Branch predictions L2 trained must not steer L1 (CVE-2022-2196).  The
+ * processor separates predictor modes only between VMX root and non-root
+ * operation, not between two VMCSs, and the switch to vmcs01 named vmcs02
+ * as its buddy, so vmx_vcpu_load_vmcs() skipped its barrier.  L1 whose
+ * CPUID has IBRS/IBPB (SPEC_CTRL) relies on that separation, as bare metal
+ * gives it between its guest and itself.  Not inlined: the tests count its
+ * calls with a kprobe.
+ */
+static noinline void nested_vmx_ibpb_for_l1(void)
+{
+	indirect_branch_prediction_barrier();
+}
+
 /* Events queued for L2 end with it: reported to L1 above, or moot. */
 static void nested_vmx_drop_l2_events(struct kvm_vcpu *vcpu)
 {
@@ -1006,6 +1014,13 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		vmcs12->vm_exit_reason = info->reason;
 		vmcs12->exit_qualification = info->qual;
 	} else {
+		/*
+		 * SDM 30.3 VMLAUNCH: a successful entry makes the VMCS
+		 * launched; an exit that is not a VM-entry failure (26.8)
+		 * shows the entry succeeded, the processor's checks on
+		 * vmcs02 included.
+		 */
+		vmcs12->launch_state = 1;
 		if (info)
 			vmcs12_save_exit_info(vcpu, vmcs12, info);
 		vmcs12_save_l2_state(vcpu, vmcs12);
@@ -1020,6 +1035,8 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 	leave_guest_mode(vcpu);
 	/* vmcs01 current again; the CR0/CR4 bits L1 owns come back with it */
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+	if (guest_cpuid_has(vcpu, X86_FEATURE_SPEC_CTRL))
+		nested_vmx_ibpb_for_l1();
 	nested_vmx_restore_l1_tsc(vcpu);
 
 	load_vmcs12_host_state(vcpu, vmcs12, l2_cr0);

@@ -36,6 +36,19 @@ static inline bool nested_vmx_msr_load_forbidden(u32 index)
 	       index == MSR_IA32_SMM_MONITOR_CTL;
 }
 
+/*
+ * An MSR-load entry that fails before its WRMSR (SDM 26.4, 27.6): reserved
+ * bits set, an MSR no load list may name, or one the VMM's MSR filter
+ * (KVM_X86_SET_MSR_FILTER) keeps L1 from writing.  A list is L1's WRMSRs
+ * done by the processor, so the filter applies as it does to WRMSR.
+ */
+static inline bool nested_vmx_msr_load_refused(struct kvm_vcpu *vcpu,
+					       const struct vmx_msr_entry *e)
+{
+	return e->reserved || nested_vmx_msr_load_forbidden(e->index) ||
+	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
+}
+
 /* nested.c */
 
 /*
