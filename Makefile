@@ -13,7 +13,7 @@ NVMX		:= scripts/nvmx
 # newest the archive has), says which and why, and records it in
 # $(B)/abi.conf.  Once per make: sub-makes read the record.  Goals that
 # build nothing against the kernel do not ask.
-NOABI_GOALS	:= help clean unit
+NOABI_GOALS	:= help clean unit fresh-test
 ifneq ($(filter-out $(NOABI_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifndef NVMX_ABI_CHOSEN
 ifneq ($(shell $(NVMX)/abi.sh $(B) $(ABI) && echo ok),ok)
@@ -62,6 +62,8 @@ help:
 	@echo 'make run          build, boot the emulated VMX host, run the nested selftests with'
 	@echo '                  ours and with stock, print the table'
 	@echo 'make check        every test: unit, static, faithful build, emulated host; N passed, N failed'
+	@echo 'make fresh-test   bootstrap a fresh Debian 12 root, clone this repository into it, make run there'
+	@echo 'make apt-check    would a fresh machine install today (and after the pinned ABI leaves the archive)'
 	@echo 'make modules      build kvm-intel.ko (KVM=1: kvm.ko too) into $(KMOD)'
 	@echo 'make load/unload  on a real VMX host: insert ours with nested=1 / restore the stock module'
 	@echo 'make native-test  on a real VMX host: run the same selftests against the loaded module'
@@ -138,6 +140,10 @@ run:
 apt-check:
 	@mkdir -p $(RESULTS)
 	@$(NVMX)/apt-check.sh $(B) | tee $(RESULTS)/apt-check.tap
+
+# The README's promise on a fresh Debian 12 root (debootstrap): make run there.
+fresh-test:
+	@$(NVMX)/fresh-test.sh $(B) run
 
 check:
 	@rm -rf $(RESULTS)
