@@ -100,6 +100,10 @@ selftests: upstream
 	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx'
 	@for t in $(NVMX_TESTS:=.c) $(notdir $(wildcard tools/testing/selftests/kvm/x86_64/nvmx_*.h)); do \
 		ln -sfn $(CURDIR)/tools/testing/selftests/kvm/x86_64/$$t $(KSFT)/x86_64/$$t; done
+	@# lib.mk does not track our headers: rebuild our tests when one changed.
+	@for t in $(NVMX_TESTS); do b=$(SELFTESTS)/x86_64/$$t; [ -e $$b ] || continue; \
+		for h in tools/testing/selftests/kvm/x86_64/nvmx_*.h; do \
+			[ $$h -nt $$b ] && rm -f $$b && break; done; done; true
 	@s=$$SECONDS; $(MAKE) -s -C $(KSFT) -j$(JOBS) OUTPUT=$(SELFTESTS) LDFLAGS=-static \
 		TEST_GEN_PROGS_x86_64="$(addprefix x86_64/,$(EMU_TESTS))" \
 		TEST_GEN_PROGS_EXTENDED_x86_64= \

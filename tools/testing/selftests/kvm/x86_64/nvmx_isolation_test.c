@@ -31,6 +31,7 @@
 #include "processor.h"
 #include "vmx.h"
 #include "kselftest.h"
+#include "nvmx_module.h"
 
 #define NR_ENTRIES	3
 #define TRACEFS		"/sys/kernel/tracing"
@@ -132,20 +133,6 @@ static void probe_del(const char *name)
 	tracefs_write("kprobe_events", text);
 }
 
-/* An out-of-tree kvm_intel ('O' taint) is nvmx's. */
-static bool kvm_intel_is_nvmx(void)
-{
-	char taint[32] = "";
-	FILE *f = fopen("/sys/module/kvm_intel/taint", "r");
-
-	if (f) {
-		if (!fgets(taint, sizeof(taint), f))
-			taint[0] = 0;
-		fclose(f);
-	}
-	return strchr(taint, 'O');
-}
-
 static void setup_probes(void)
 {
 	int i;
@@ -157,7 +144,7 @@ static void setup_probes(void)
 	for (i = 0; i < NR_PROBES; i++) {
 		if (probe_add(probes[i]))
 			continue;
-		TEST_ASSERT(!kvm_intel_is_nvmx(),
+		TEST_ASSERT(!nvmx_host_module_is_nvmx(),
 			    "nvmx's kvm-intel.ko has no %s to probe", probes[i]);
 		ksft_print_msg("no %s in kvm_intel\n", probes[i]);
 		while (i--)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvmx_module.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -453,24 +454,6 @@ done:
 		ksft_exit_skip("every case was skipped\n");
 	ksft_finished();
 	return 0;
-}
-
-/*
- * Whether the kvm_intel under test is built out of tree ('O' taint), i.e.
- * nvmx's rather than the stock one.  A test may hold nvmx to the SDM where
- * it reports a known stock deviation as XFAIL.
- */
-static inline bool nvmx_host_module_out_of_tree(void)
-{
-	char taint[32] = "";
-	FILE *f = fopen("/sys/module/kvm_intel/taint", "r");
-
-	if (f) {
-		if (!fgets(taint, sizeof(taint), f))
-			taint[0] = 0;
-		fclose(f);
-	}
-	return strchr(taint, 'O');
 }
 
 /* The case names of a test that uses nvmx_host_main(). */

@@ -236,6 +236,6 @@ int main(int argc, char *argv[])
 	__cpuid(7, 0, &eax, &ebx, &ecx, &edx);
 	nvmx_env.cet = (ecx & BIT(7)) || (edx & BIT(20));
 	/* Stock's known deviations are XFAIL; nvmx has no such excuse. */
-	nvmx_env.strict |= nvmx_host_module_out_of_tree();
+	nvmx_env.strict |= nvmx_host_module_is_nvmx();
 	return nvmx_host_run(vm, vcpu, nvmx_host_case_message);
 }
