@@ -26,12 +26,14 @@ for p in $(nvmx_packages "$KABI" "$KDEBVER"); do
 	esac
 done
 
+# linux-source-6.1 is one package for every ABI of the series: going back to
+# an older ABI (ABI=..., or the pin after a fallback) is a downgrade.
 if [ ${#want[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || die "missing packages (${want[*]}) and not root: install them or run as root"
 	apt_update
 	say "installing ${#want[@]} packages: ${want[*]}"
 	s=$SECONDS
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --allow-downgrades \
 		"${want[@]}" >"$build/deps-apt.log" 2>&1 ||
 		{ tail -20 "$build/deps-apt.log" >&2; die "apt-get install failed (log: $build/deps-apt.log)"; }
 	say "installed in $((SECONDS - s))s"
