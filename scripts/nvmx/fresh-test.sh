@@ -71,6 +71,9 @@ git clone -q "$top" "$root/root/nvmx"
 say "make $goals (in the fresh root)"
 s=$SECONDS
 rc=0
-chroot "$root" /bin/sh -c "cd /root/nvmx && make $goals </dev/null" || rc=$?
+# A clean environment, as a user's login shell would have: nothing of the
+# make that called us (MAKEFLAGS, MAKELEVEL, the jobserver) leaks in.
+env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	LANG=C.UTF-8 chroot "$root" /bin/sh -c "cd /root/nvmx && make $goals </dev/null" || rc=$?
 say "make $goals exited $rc after $((SECONDS - s))s; whole fresh test $((SECONDS - t0))s"
 exit $rc
