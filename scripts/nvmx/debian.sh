@@ -10,7 +10,7 @@
 # the archive has.  The image is downloaded, not installed (deps.sh).
 nvmx_packages() {
 	echo "linux-headers-$1-$KFLAVOUR=$2" "linux-source-$KSERIES=$2" \
-		gcc make bc flex bison perl binutils kmod xz-utils cpio sparse \
+		gcc libc6-dev make bc flex bison perl binutils kmod xz-utils cpio sparse \
 		bochs bochs-term bochsbios vgabios busybox-static xorriso \
 		isolinux syslinux-common procps util-linux gdb
 }
