@@ -17,7 +17,6 @@
 
 #include <linux/kvm_host.h>
 
-#include <asm/trapnr.h>
 #include <asm/vmx.h>
 
 #include "cpuid.h"
@@ -154,25 +153,6 @@ static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 26.2.1.3: the exceptions that deliver an error code, #DF, #TS, #NP,
- * #SS, #GP, #PF and #AC, and #CP on processors with CET (CPUID.(EAX=07H,
- * ECX=0):ECX.CET_SS[7] or EDX.CET_IBT[20]), where vector 21 exists.  L0's
- * processor checks vmcs02 by its own list, so L1's injection is checked by
- * the same one, read from CPUID itself (the kernel's feature bits follow its
- * own use of CET, not the processor).
- */
-static bool nvmx_exception_has_error_code(u8 vector)
-{
-	unsigned int eax, ebx, ecx, edx;
-
-	if (vector != X86_TRAP_CP)
-		return x86_exception_has_error_code(vector);
-
-	cpuid_count(7, 0, &eax, &ebx, &ecx, &edx);
-	return (ecx & BIT(7)) || (edx & BIT(20));
-}
-
-/*
  * SDM 26.2.1.3: the deliver-error-code bit must be set exactly for hardware
  * exceptions that push an error code (L2 never starts in real mode: L1 gets
  * no "unrestricted guest").
@@ -180,7 +160,7 @@ static bool nvmx_exception_has_error_code(u8 vector)
 static bool nvmx_event_needs_error_code(struct vmcs12 *vmcs12)
 {
 	return nvmx_event_type(vmcs12) == INTR_TYPE_HARD_EXCEPTION &&
-	       nvmx_exception_has_error_code(nvmx_event_vector(vmcs12));
+	       x86_exception_has_error_code(nvmx_event_vector(vmcs12));
 }
 
 /* SDM 26.2.1.3: the VM-entry event-injection fields. */
