@@ -111,6 +111,7 @@ selftests: upstream
 		echo "[build] selftests in $(SELFTESTS)/x86_64 ($$((SECONDS - s))s)"
 
 unit:
+	@command -v cc >/dev/null || { echo 'unit: no C compiler: make deps first (as root)' >&2; exit 1; }
 	@mkdir -p $(RESULTS)
 	@$(MAKE) -s -C tools/testing/nvmx B=$(B)/unit | tee $(RESULTS)/unit.tap
 
@@ -151,7 +152,7 @@ fresh-test:
 
 check:
 	@rm -rf $(RESULTS)
-	@$(MAKE) -s -k apt-check unit static faithful abi vmxhost; \
+	@$(MAKE) -s deps && $(MAKE) -s -k apt-check unit static faithful abi vmxhost; \
 		$(NVMX)/summary.sh $(RESULTS) apt-check unit static faithful abi vmxhost
 
 # On a real VMX host.

@@ -15,8 +15,10 @@ shift
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 
+# A step without a results file, or whose file holds no result (it died
+# before its first test), failed.
 for step in "$@"; do
-	ls "$dir/$step".* >/dev/null 2>&1 ||
+	grep -qE '^(ok|not ok) |^[A-Z]+ ' "$dir/$step".* 2>/dev/null ||
 		echo "FAIL $step produced no results (see its output above)" >>"$tmp"
 done
 for f in "$dir"/*.tap; do
