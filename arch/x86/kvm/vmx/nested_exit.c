@@ -327,8 +327,6 @@ static const struct nvmx_exit_rule nvmx_exit_rules[] = {
 					    CPU_BASED_MWAIT_EXITING },
 	[EXIT_REASON_MONITOR_INSTRUCTION] = { NVMX_EXIT_PRIMARY,
 					    CPU_BASED_MONITOR_EXITING },
-	[EXIT_REASON_MONITOR_TRAP_FLAG]	= { NVMX_EXIT_PRIMARY,
-					    CPU_BASED_MONITOR_TRAP_FLAG },
 	[EXIT_REASON_WBINVD]		= { NVMX_EXIT_SECONDARY,
 					    SECONDARY_EXEC_WBINVD_EXITING },
 	[EXIT_REASON_GDTR_IDTR]		= { NVMX_EXIT_SECONDARY,
@@ -538,6 +536,21 @@ static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
 	vmcs12->idt_vectoring_info_field = idt;
 }
 
+/*
+ * SDM 27.2.4: a triple fault, and a double fault that exits directly, are
+ * not exits during event delivery, whatever KVM still holds in its queue
+ * (the event whose delivery escalated to them).
+ */
+static bool nvmx_exit_may_interrupt_delivery(const struct nvmx_exit_info *info)
+{
+	if (info->reason == EXIT_REASON_TRIPLE_FAULT)
+		return false;
+	return !(info->reason == EXIT_REASON_EXCEPTION_NMI &&
+		 (info->intr_info & INTR_INFO_INTR_TYPE_MASK) ==
+		 INTR_TYPE_HARD_EXCEPTION &&
+		 (info->intr_info & INTR_INFO_VECTOR_MASK) == DF_VECTOR);
+}
+
 /* SDM 27.2: the exit-information fields, for an exit L1 sees. */
 static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
 				  struct vmcs12 *vmcs12,
@@ -551,7 +564,10 @@ static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
 	vmcs12->vm_exit_instruction_len = info->insn_len;
 	vmcs12->vmx_instruction_info = info->insn_info;
 	vmcs12->guest_linear_address = info->linear_address;
-	vmcs12_save_idt_vectoring(vcpu, vmcs12);
+	if (nvmx_exit_may_interrupt_delivery(info))
+		vmcs12_save_idt_vectoring(vcpu, vmcs12);
+	else
+		vmcs12->idt_vectoring_info_field = 0;
 
 	/* SDM 27.2: every exit clears the valid bit of the entry event */
 	vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
@@ -981,7 +997,6 @@ static void nested_vmx_drop_l2_events(struct kvm_vcpu *vcpu)
 	kvm_clear_exception_queue(vcpu);
 	kvm_clear_interrupt_queue(vcpu);
 	vcpu->arch.nmi_injected = false;
-	to_vmx(vcpu)->nested.mtf_pending = false;
 }
 
 /* What L1 sees of the exit, for trace-cmd users of kvm_nested_vmexit_inject. */
@@ -1123,10 +1138,29 @@ static int nested_vmx_exception_exit(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * SDM 27.3.4: a debug trap of L2's that INIT overtakes stays pending, in
+ * the pending debug exceptions field of L2's state, rather than being lost
+ * with the queued exception.
+ */
+static void nested_vmx_keep_pending_dbg(struct kvm_vcpu *vcpu)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception_vmexit;
+
+	if (!ex->pending)
+		ex = &vcpu->arch.exception;
+	if (!ex->pending || ex->vector != DB_VECTOR || !ex->has_payload)
+		return;
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
+		    vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) |
+		    (ex->payload & (DR_TRAP_BITS | DR6_BS | DR6_RTM)));
+}
+
 /* SDM 25.2: INIT in VMX non-root operation is a VM exit, and is consumed. */
 static int nested_vmx_init_exit(struct kvm_vcpu *vcpu)
 {
 	clear_bit(KVM_APIC_INIT, &vcpu->arch.apic->pending_events);
+	nested_vmx_keep_pending_dbg(vcpu);
 	nested_vmx_vmexit(vcpu, EXIT_REASON_INIT_SIGNAL, 0, 0);
 	return 0;
 }
@@ -1147,39 +1181,76 @@ static int nested_vmx_intr_exit(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-static int nested_vmx_mtf_exit(struct kvm_vcpu *vcpu)
+/*
+ * SDM 26.7.5, 26.7.6: the interrupt-window and NMI-window exits happen
+ * right after VM entry when their window is open, and they wake a logical
+ * processor that the entry left in the HLT state.  L0 runs that state as a
+ * halted vCPU (nested_vmx_run()), where vmcs02's controls cannot act: these
+ * exits are taken here, and the HLT activity state is saved (SDM 27.3.4).
+ * L2 cannot halt itself with a window open: the exit comes first.
+ */
+static bool nested_vmx_l2_halted(struct kvm_vcpu *vcpu)
 {
-	nested_vmx_vmexit(vcpu, EXIT_REASON_MONITOR_TRAP_FLAG, 0, 0);
+	return vcpu->arch.mp_state == KVM_MP_STATE_HALTED;
+}
+
+static bool nested_vmx_intr_window_open(struct kvm_vcpu *vcpu)
+{
+	return nested_cpu_has(get_vmcs12(vcpu), CPU_BASED_INTR_WINDOW_EXITING) &&
+	       (vmx_get_rflags(vcpu) & X86_EFLAGS_IF) &&
+	       !vmx_get_interrupt_shadow(vcpu);
+}
+
+/* Virtual NMIs are on (SDM 26.2.1.1): the NMI mask is L2's virtual one. */
+static bool nested_vmx_nmi_window_open(struct kvm_vcpu *vcpu)
+{
+	return nested_cpu_has(get_vmcs12(vcpu), CPU_BASED_NMI_WINDOW_EXITING) &&
+	       !vmx_get_nmi_mask(vcpu) &&
+	       !(vmx_get_interrupt_shadow(vcpu) & KVM_X86_SHADOW_INT_MOV_SS);
+}
+
+static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
+{
+	nested_vmx_vmexit(vcpu, reason, 0, 0);
 	return 0;
 }
 
 /*
  * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
- * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 25.5.2):
- * an exception completes the instruction that raised it and comes first,
- * then INIT, a pending MTF exit, NMI, external interrupt.  -EBUSY asks x86.c
- * for an immediate exit so that the event comes back: nothing may come
- * between VM entry and L2's first instruction, and no new event is taken
- * while one is being delivered (SDM 6.9: at instruction boundaries only).
- * An exception L1 does not intercept is x86.c's to inject into L2, and the
- * others wait for it.
+ * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
+ * and SMI (priority 3) before the faults of L2's next instruction, then the
+ * NMI-window exit, NMI, the interrupt-window exit and external interrupt.
+ * An SMI is never L1's: x86.c enters SMM, leaving L2 on the way
+ * (vmx_enter_smm()), and the others wait for it.  -EBUSY asks x86.c for an
+ * immediate exit so that the event comes back: nothing may come between VM
+ * entry and L2's first instruction, and no new event is taken while one is
+ * being delivered (SDM 6.9: at instruction boundaries only).  An exception
+ * L1 does not intercept is x86.c's to inject into L2, and the rest wait.
  */
 int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	bool entering = vmx->nested.nested_run_pending;
 	bool busy = entering || kvm_event_needs_reinjection(vcpu);
+	bool halted = nested_vmx_l2_halted(vcpu);
 
+	if (kvm_lapic_latched_init(vcpu))
+		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
+	if (vcpu->arch.smi_pending && !is_smm(vcpu))
+		return busy ? -EBUSY : 0;
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)
 		return entering ? -EBUSY : 0;
-	if (kvm_lapic_latched_init(vcpu))
-		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
-	if (vmx->nested.mtf_pending)
-		return busy ? -EBUSY : nested_vmx_mtf_exit(vcpu);
+	if (halted && nested_vmx_nmi_window_open(vcpu))
+		return busy ? -EBUSY :
+			nested_vmx_window_exit(vcpu, EXIT_REASON_NMI_WINDOW);
 	if (vcpu->arch.nmi_pending && nested_exit_on_nmi(vcpu))
 		return busy ? -EBUSY : nested_vmx_nmi_exit(vcpu);
+	if (halted && nested_vmx_intr_window_open(vcpu))
+		return busy ? -EBUSY :
+			nested_vmx_window_exit(vcpu,
+					       EXIT_REASON_INTERRUPT_WINDOW);
 	if (kvm_cpu_has_interrupt(vcpu) && nested_exit_on_intr(vcpu))
 		return busy ? -EBUSY : nested_vmx_intr_exit(vcpu);
 	return 0;
@@ -1187,12 +1258,14 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 
 /*
  * kvm_x86_nested_ops.has_events: an exit to L1 pending that KVM's generic
- * checks cannot see.  The only such state vmx.c keeps is a pending MTF
- * exit after an instruction L0 emulated for L2.
+ * checks cannot see: a window exit that wakes L2 from the HLT state it
+ * entered in.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
-	return to_vmx(vcpu)->nested.mtf_pending;
+	return nested_vmx_l2_halted(vcpu) &&
+	       (nested_vmx_nmi_window_open(vcpu) ||
+		nested_vmx_intr_window_open(vcpu));
 }
 
 /* SDM 25.2: a triple fault in L2 is always an exit to L1. */

@@ -29,6 +29,8 @@
 #include "apic.h"
 
 #define EXIT_REASON_EXTERNAL_INTERRUPT_NR	1
+#define EXIT_REASON_INTERRUPT_WINDOW_NR		7
+#define EXIT_REASON_NMI_WINDOW_NR		8
 #define EXIT_REASON_HLT_NR			12
 
 #define APIC_LVTT			0x320
@@ -243,6 +245,16 @@ asm(".pushsection .text\n"
 	"nop\n\t"
 	"hlt\n"
 	"l2_hlt_next:\n\t"
+	"vmcall\n\t"
+	"ud2\n\t"
+	".popsection\n");
+
+/*
+ * Entered in the HLT activity state with a window exit due: the exit comes
+ * before any instruction (26.7.5, 26.7.6), so the VMCALL never runs.
+ */
+asm(".pushsection .text\n"
+	"l2_window:\n\t"
 	"vmcall\n\t"
 	"ud2\n\t"
 	".popsection\n");
@@ -568,6 +580,67 @@ out:
 	x2apic_write_reg(APIC_EOI, 0);
 }
 
+/*
+ * 26.6.2, 26.7.5, 26.7.6: L2 enters in the HLT state with a window open; the
+ * window exit wakes it right after the entry.  27.3.4: the activity state
+ * saved is the one before the exit, HLT; 27.3.3: RIP is where L2 would
+ * resume, the instruction it has not executed yet.
+ */
+static void hlt_window_case(u32 reason)
+{
+	vmwrite(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_HLT);
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmwrite(GUEST_RFLAGS, X86_EFLAGS_FIXED | 0x200);
+	if (!l2_launch() || !expect_exit(reason))
+		return;
+	report_known("GUEST_ACTIVITY_STATE", NVMX_ACTIVITY_HLT,
+		     vmreadz(GUEST_ACTIVITY_STATE), NVMX_ACTIVITY_ACTIVE,
+		     "27.3.4",
+		     "stock enters L2 active when a window exit is due and saves that");
+	CHECK(GUEST_RIP, ASM_LABEL(l2_window), "27.3.3");
+	CHECK(GUEST_RFLAGS, X86_EFLAGS_FIXED | 0x200, "27.3.3");
+	CHECK(VM_EXIT_INTR_INFO, 0, "27.2.2");
+	CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
+}
+
+static bool hlt_allowed(void)
+{
+	/* A.6: IA32_VMX_MISC bit 6, activity state HLT */
+	if (rdmsr(MSR_IA32_VMX_MISC) & BIT(6))
+		return true;
+	skip("activity state HLT not offered (IA32_VMX_MISC[6])");
+	return false;
+}
+
+static void case_hlt_intr_window(void)
+{
+	if (!hlt_allowed())
+		return;
+	if (!ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
+			CPU_BASED_INTR_WINDOW_EXITING, 0)) {
+		skip("interrupt-window exiting not offered");
+		return;
+	}
+	l2_setup(ASM_LABEL(l2_window));
+	hlt_window_case(EXIT_REASON_INTERRUPT_WINDOW_NR);
+}
+
+/* Virtual NMIs, no virtual-NMI blocking: the NMI window is open. */
+static void case_hlt_nmi_window(void)
+{
+	if (!hlt_allowed())
+		return;
+	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS, 0) ||
+	    !ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
+			CPU_BASED_NMI_WINDOW_EXITING, 0)) {
+		skip("virtual NMIs or NMI-window exiting not offered");
+		return;
+	}
+	l2_setup(ASM_LABEL(l2_window));
+	hlt_window_case(EXIT_REASON_NMI_WINDOW_NR);
+}
+
 static const struct nvmx_case cases[] = {
 	{ "gprs_rip_rsp_rflags", case_gprs_rip_rsp_rflags },
 	{ "segments_dtrs_cr3", case_segments },
@@ -576,6 +649,8 @@ static const struct nvmx_case cases[] = {
 	{ "debugctl_saved_unwritten", case_debugctl_saved_unwritten },
 	{ "blocking_by_sti", case_blocking_by_sti },
 	{ "blocking_by_mov_ss", case_blocking_by_mov_ss },
+	{ "hlt_intr_window", case_hlt_intr_window },
+	{ "hlt_nmi_window", case_hlt_nmi_window },
 	/* Last: it arms L1's APIC timer. */
 	{ "activity_hlt", case_activity_hlt },
 };

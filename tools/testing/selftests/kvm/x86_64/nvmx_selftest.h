@@ -37,6 +37,7 @@ enum nvmx_msg {
 	NVMX_MSG_NOTE,
 	NVMX_MSG_CASE_END,
 	NVMX_MSG_SNAPSHOT,	/* nvmx_load_host_state_test's host-state stub */
+	NVMX_MSG_HOST_EVENT,	/* nvmx_events_test: L2 asks for events */
 };
 
 enum nvmx_verdict {
