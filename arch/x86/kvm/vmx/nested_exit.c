@@ -94,10 +94,14 @@ bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,
 
 /*
  * Exit reason 0 from the hardware.  NMIs and machine checks are the host's
- * (L1's NMIs are virtual and reach it through check_events); #PF under
- * shadow paging goes to L0's MMU, which queues L2's own faults, and
- * is_exception_vmexit turns those L1 wants into exits; #DB and #BP that
- * userspace debugging asked for are L0's.  Everything else is L1's call.
+ * (L1's NMIs are virtual and reach it through check_events).  A #PF is
+ * L0's whenever vmx.c intercepts #PF for itself (shadow paging, a guest
+ * MAXPHYADDR smaller than the host's) or it is an asynchronous page fault
+ * of L0's own hypervisor: L0's MMU queues L2's own faults, and
+ * is_exception_vmexit turns those L1 wants into exits.  An #AC that is a
+ * split-lock detection of L0's, not L2's alignment check, stays with L0's
+ * split-lock policy, as it does for L1.  #DB and #BP that userspace
+ * debugging asked for are L0's.  Everything else is L1's call.
  */
 static bool nested_vmx_l1_wants_exception_exit(struct kvm_vcpu *vcpu,
 					       struct vmcs12 *vmcs12)
@@ -107,7 +111,10 @@ static bool nested_vmx_l1_wants_exception_exit(struct kvm_vcpu *vcpu,
 
 	if (is_nmi(intr_info) || is_machine_check(intr_info))
 		return false;
-	if (is_page_fault(intr_info) && !enable_ept)
+	if (is_page_fault(intr_info) &&
+	    (vmx_need_pf_intercept(vcpu) || vcpu->arch.apf.host_apf_flags))
+		return false;
+	if (is_alignment_check(intr_info) && !vmx_guest_inject_ac(vcpu))
 		return false;
 	if (is_debug(intr_info) &&
 	    (vcpu->guest_debug &
