@@ -689,6 +689,22 @@ static bool nested_vmxon_feature_control_ok(struct vcpu_vmx *vmx)
 	return (vmx->msr_ia32_feature_control & need) == need;
 }
 
+/*
+ * SDM 23.8: L1 is offered no Intel PT in VMX operation (IA32_VMX_MISC[14]
+ * is 0), so VMXON clears IA32_RTIT_CTL.TraceEn, and vmx.c refuses to set
+ * it again until VMXOFF.  Only with PT in host-guest mode (pt_mode=1) does
+ * L1 have the MSR.
+ */
+static void nested_vmx_stop_l1_trace(struct vcpu_vmx *vmx)
+{
+	if (!vmx_pt_mode_is_host_guest() ||
+	    !(vmx->pt_desc.guest.ctl & RTIT_CTL_TRACEEN))
+		return;
+	vmx->pt_desc.guest.ctl &= ~RTIT_CTL_TRACEEN;
+	vmcs_write64(GUEST_IA32_RTIT_CTL, vmx->pt_desc.guest.ctl);
+	pt_update_intercept_for_msr(&vmx->vcpu);
+}
+
 static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
 					  gpa_t vmxon_ptr)
 {
@@ -710,6 +726,7 @@ static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
 	vmx->nested.vmxon_ptr = vmxon_ptr;
 	vmx->nested.current_vmptr = INVALID_GPA;
 	vmx->nested.vmxon = true;
+	nested_vmx_stop_l1_trace(vmx);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "trace.h"
 #include "x86.h"
 
+#include "sgx.h"
 #include "nested_internal.h"
 
 /*
@@ -520,8 +521,6 @@ static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
 
 	if (vmx->vpid)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, vmx->vpid);
-	if (cpu_has_vmx_encls_vmexit())
-		vmcs_write64(ENCLS_EXITING_BITMAP, -1ull);
 	if (kvm_notify_vmexit_enabled(vmx->vcpu.kvm))
 		vmcs_write32(NOTIFY_WINDOW, vmx->vcpu.kvm->arch.notify_window);
 
@@ -640,6 +639,8 @@ static u32 nested_vmx_exec_controls02(struct vcpu_vmx *vmx,
 			  SECONDARY_EXEC_DESC |				\
 			  SECONDARY_EXEC_TSC_SCALING |			\
 			  SECONDARY_EXEC_ENCLS_EXITING |		\
+			  SECONDARY_EXEC_PT_USE_GPA |			\
+			  SECONDARY_EXEC_PT_CONCEAL_VMX |		\
 			  SECONDARY_EXEC_BUS_LOCK_DETECTION |		\
 			  SECONDARY_EXEC_NOTIFY_VM_EXITING)
 
@@ -671,12 +672,13 @@ static u32 nested_vmx_secondary_controls02(struct vcpu_vmx *vmx,
  * VM-entry and VM-exit controls of vmcs02 are L0's: L1's exit controls are
  * applied in software at the nested exit.  The EFER and PERF_GLOBAL_CTRL
  * loads and IA-32e mode are set by vmx.c as L2's EFER and the PMU require.
+ * Intel PT in host-guest mode (pt_mode=1) keeps vmcs01's RTIT_CTL load and
+ * clear: L2 runs with L1's IA32_RTIT_CTL (L1 gets no PT in VMX operation).
  */
 static void nested_vmx_entry_exit_controls02(struct vcpu_vmx *vmx)
 {
 	u32 dynamic_entry = VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER |
-			    VM_ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL |
-			    VM_ENTRY_LOAD_IA32_RTIT_CTL;
+			    VM_ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL;
 	u32 dynamic_exit = VM_EXIT_LOAD_IA32_EFER |
 			   VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL;
 
@@ -684,6 +686,8 @@ static void nested_vmx_entry_exit_controls02(struct vcpu_vmx *vmx)
 				   ~dynamic_entry);
 	vm_exit_controls_set(vmx, __vm_exit_controls_get(&vmx->vmcs01) &
 				  ~dynamic_exit);
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_IA32_RTIT_CTL)
+		vmcs_write64(GUEST_IA32_RTIT_CTL, vmx->pt_desc.guest.ctl);
 }
 
 static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
@@ -699,6 +703,13 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 
 	if (secondary & SECONDARY_EXEC_XSAVES)
 		vmcs_write64(XSS_EXIT_BITMAP, vmcs12->xss_exit_bitmap);
+	/*
+	 * ENCLS in L2 exits for the leaves L0 handles for L1 (sgx.c, from
+	 * L1's CPUID), so that handle_encls() sees only those; L1 is offered
+	 * no ENCLS exiting, and every other leaf runs as L1 set up SGX.
+	 */
+	if (secondary & SECONDARY_EXEC_ENCLS_EXITING)
+		vmx_write_encls_bitmap(&vmx->vcpu, vmcs12);
 }
 
 /*
