@@ -63,14 +63,6 @@ asm(".pushsection .text\n"
 /* ---------------------------------------------------------------------- */
 /* L1.                                                                      */
 
-static bool expect_exit(u32 reason)
-{
-	u32 got = vmreadz(VM_EXIT_REASON);
-
-	report("VM_EXIT_REASON", reason, got, "27.2.1");
-	return got == reason;
-}
-
 /*
  * 25.2, Table 6-2: the INIT is a VM exit and comes before the #GP that was
  * pending for L2's next instruction; L1 stays in VMX operation (23.8: INIT

@@ -260,18 +260,6 @@ asm(".pushsection .text\n"
 	".popsection\n");
 
 /* ---------------------------------------------------------------------- */
-/* L1: case bookkeeping and reporting.                                      */
-
-/* An exit this test did not plan for makes the rest of a case meaningless. */
-static bool expect_exit(u32 reason)
-{
-	u32 got = vmreadz(VM_EXIT_REASON);
-
-	report("VM_EXIT_REASON", reason, got, "27.2.1");
-	return got == reason;
-}
-
-/* ---------------------------------------------------------------------- */
 /* Cases.                                                                   */
 
 /* 27.3.3: RIP, RSP, RFLAGS; GPRs are not part of the VMCS and pass through. */

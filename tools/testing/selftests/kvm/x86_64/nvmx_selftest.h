@@ -241,6 +241,15 @@ static inline void report_known(const char *field, u64 expected, u64 actual,
 #define CHECK(field, expected, sdm)	\
 	report(#field, (expected), vmreadz(field), (sdm))
 
+/* An exit this test did not plan for makes the rest of a case meaningless. */
+static inline bool expect_exit(u32 reason)
+{
+	u32 got = vmreadz(VM_EXIT_REASON);
+
+	report("VM_EXIT_REASON", reason, got, "27.2.1");
+	return got == reason;
+}
+
 static inline void skip(const char *why)
 {
 	skip_reason = why;
