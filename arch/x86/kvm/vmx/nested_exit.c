@@ -550,9 +550,11 @@ static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
  */
 static bool nvmx_exit_may_interrupt_delivery(const struct nvmx_exit_info *info)
 {
-	if (info->reason == EXIT_REASON_TRIPLE_FAULT)
+	u16 basic = info->reason;
+
+	if (basic == EXIT_REASON_TRIPLE_FAULT)
 		return false;
-	return !(info->reason == EXIT_REASON_EXCEPTION_NMI &&
+	return !(basic == EXIT_REASON_EXCEPTION_NMI &&
 		 (info->intr_info & INTR_INFO_INTR_TYPE_MASK) ==
 		 INTR_TYPE_HARD_EXCEPTION &&
 		 (info->intr_info & INTR_INFO_VECTOR_MASK) == DF_VECTOR);
@@ -1146,9 +1148,11 @@ static int nested_vmx_exception_exit(struct kvm_vcpu *vcpu)
 }
 
 /*
- * SDM 27.3.4: a debug trap of L2's that INIT overtakes stays pending, in
- * the pending debug exceptions field of L2's state, rather than being lost
- * with the queued exception.
+ * SDM 27.3.4: a single-step trap of L2's that INIT overtakes stays pending,
+ * in the pending debug exceptions field of L2's state (BS, 24.4.2), rather
+ * than being lost with the queued exception.  A breakpoint match (B0-B3)
+ * in KVM's queue may be an instruction-breakpoint fault, which recurs when
+ * L2 executes the instruction again: it is not recorded.
  */
 static void nested_vmx_keep_pending_dbg(struct kvm_vcpu *vcpu)
 {
@@ -1160,13 +1164,19 @@ static void nested_vmx_keep_pending_dbg(struct kvm_vcpu *vcpu)
 		return;
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
 		    vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) |
-		    (ex->payload & (DR_TRAP_BITS | DR6_BS | DR6_RTM)));
+		    (ex->payload & DR6_BS));
 }
 
-/* SDM 25.2: INIT in VMX non-root operation is a VM exit, and is consumed. */
+/*
+ * SDM 25.2: INIT in VMX non-root operation is a VM exit, and is consumed.
+ * A vCPU the VMM put in wait-for-SIPI (KVM_SET_MP_STATE) takes no INIT exit
+ * (SDM 26.6.2: that state blocks INIT); the INIT is dropped.
+ */
 static int nested_vmx_init_exit(struct kvm_vcpu *vcpu)
 {
 	clear_bit(KVM_APIC_INIT, &vcpu->arch.apic->pending_events);
+	if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+		return 0;
 	nested_vmx_keep_pending_dbg(vcpu);
 	nested_vmx_vmexit(vcpu, EXIT_REASON_INIT_SIGNAL, 0, 0);
 	return 0;
@@ -1194,7 +1204,8 @@ static int nested_vmx_intr_exit(struct kvm_vcpu *vcpu)
  * processor that the entry left in the HLT state.  L0 runs that state as a
  * halted vCPU (nested_vmx_run()), where vmcs02's controls cannot act: these
  * exits are taken here, and the HLT activity state is saved (SDM 27.3.4).
- * L2 cannot halt itself with a window open: the exit comes first.
+ * The same holds when L2 halted itself (HLT that L1 does not intercept)
+ * right after STI or MOV SS: the blocking ends with the HLT.
  */
 static bool nested_vmx_l2_halted(struct kvm_vcpu *vcpu)
 {
@@ -1203,7 +1214,9 @@ static bool nested_vmx_l2_halted(struct kvm_vcpu *vcpu)
 
 static bool nested_vmx_intr_window_open(struct kvm_vcpu *vcpu)
 {
-	return nested_cpu_has(get_vmcs12(vcpu), CPU_BASED_INTR_WINDOW_EXITING) &&
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+
+	return nested_cpu_has(vmcs12, CPU_BASED_INTR_WINDOW_EXITING) &&
 	       (vmx_get_rflags(vcpu) & X86_EFLAGS_IF) &&
 	       !vmx_get_interrupt_shadow(vcpu);
 }
@@ -1225,14 +1238,15 @@ static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
 /*
  * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
  * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
- * and SMI (priority 3) before the faults of L2's next instruction, then the
- * NMI-window exit, NMI, the interrupt-window exit and external interrupt.
- * An SMI is never L1's: x86.c enters SMM, leaving L2 on the way
- * (vmx_enter_smm()), and the others wait for it.  -EBUSY asks x86.c for an
+ * (priority 3) first; then an exception KVM queued for L2, which completes
+ * the instruction that raised it; then SMI, the NMI-window exit, NMI, the
+ * interrupt-window exit and external interrupt.  An SMI is never L1's, nor
+ * is an NMI L1 does not intercept: x86.c delivers them (vmx_enter_smm()
+ * leaves L2 on the way into SMM), as is an exception L1 does not
+ * intercept, and the events below wait.  -EBUSY asks x86.c for an
  * immediate exit so that the event comes back: nothing may come between VM
  * entry and L2's first instruction, and no new event is taken while one is
- * being delivered (SDM 6.9: at instruction boundaries only).  An exception
- * L1 does not intercept is x86.c's to inject into L2, and the rest wait.
+ * being delivered (SDM 6.9: at instruction boundaries only).
  */
 int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 {
@@ -1243,17 +1257,19 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 
 	if (kvm_lapic_latched_init(vcpu))
 		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
-	if (vcpu->arch.smi_pending && !is_smm(vcpu))
-		return busy ? -EBUSY : 0;
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)
 		return entering ? -EBUSY : 0;
+	if (vcpu->arch.smi_pending && !is_smm(vcpu))
+		return busy ? -EBUSY : 0;
 	if (halted && nested_vmx_nmi_window_open(vcpu))
 		return busy ? -EBUSY :
 			nested_vmx_window_exit(vcpu, EXIT_REASON_NMI_WINDOW);
 	if (vcpu->arch.nmi_pending && nested_exit_on_nmi(vcpu))
 		return busy ? -EBUSY : nested_vmx_nmi_exit(vcpu);
+	if (vcpu->arch.nmi_pending && !vmx_nmi_blocked(vcpu))
+		return busy ? -EBUSY : 0;
 	if (halted && nested_vmx_intr_window_open(vcpu))
 		return busy ? -EBUSY :
 			nested_vmx_window_exit(vcpu,
@@ -1265,8 +1281,7 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 
 /*
  * kvm_x86_nested_ops.has_events: an exit to L1 pending that KVM's generic
- * checks cannot see: a window exit that wakes L2 from the HLT state it
- * entered in.
+ * checks cannot see: a window exit that wakes L2 from the HLT state.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
