@@ -46,9 +46,10 @@ export NVMX_KDEBVER := $(KDEBVER)
 # alone, which pairs with Debian's stock kvm.ko).
 KVM		?= 0
 
-# Our own selftests, and the upstream ones named in the expectations file.
+# Our own selftests, and the upstream ones named in the expectations file
+# (once each: "TEST[PARAMS]" there is TEST run with other module parameters).
 NVMX_TESTS	:= $(notdir $(basename $(wildcard tools/testing/selftests/kvm/x86_64/*.c)))
-EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' $(EXPECT))
+EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ && $$1 !~ /\[/ { print $$1 }' $(EXPECT))
 
 # Files of ours that the static checks look at.
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
@@ -120,7 +121,8 @@ static: modules
 	@$(NVMX)/static.sh $(B) $(KDIR) $(OUR_C) | tee $(RESULTS)/static.tap
 
 # The emulated VMX host: one boot with the stock kvm-intel.ko, one with ours.
-# TESTS="a b" restricts the run to those tests (for development).
+# TESTS="a b" restricts the run to those tests (for development); a test
+# named there brings its runs with other module parameters ("a[ept=0]").
 # Runs in one tree are serialised whole (build, boot, judge: they share
 # $(B)); run.sh also serialises emulators across trees.
 vmxhost:
@@ -130,7 +132,8 @@ vmxhost:
 vmxhost-locked: modules selftests
 	@mkdir -p $(RESULTS)
 	@awk -v only="$(TESTS)" 'BEGIN { n = split(only, o); for (i = 1; i <= n; i++) want[o[i]] = 1 } \
-		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" && (only == "" || $$1 in want) { print $$1, 60 }' \
+		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" { t = $$1; sub(/\[.*/, "", t); \
+			if (only == "" || $$1 in want || t in want) print $$1, 60 }' \
 		$(EXPECT) >$(B)/plan
 	@$(NVMX)/vmxhost/run-phases.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 $(B)/plan $(B)/vmxhost
 	@$(NVMX)/vmxhost/judge.sh $(B)/vmxhost $(EXPECT) $(KNOWN) $(B)/plan | tee $(B)/vmxhost/table
@@ -162,8 +165,10 @@ load: modules
 unload:
 	@$(NVMX)/load.sh unload $(KREL)
 
+# The tests run against the module as loaded: the runs with other module
+# parameters ("TEST[PARAMS]") are left to a load with those parameters.
 native-test: selftests
-	@awk '!/^[[:space:]]*(#|$$)/ { print $$1, 60 }' $(EXPECT) >$(B)/plan-native
+	@awk '!/^[[:space:]]*(#|$$)/ && $$1 !~ /\[/ { print $$1, 60 }' $(EXPECT) >$(B)/plan-native
 	@$(NVMX)/run-tests.sh native $(B)/plan-native $(SELFTESTS)/x86_64
 
 clean:

@@ -6,7 +6,9 @@
 # natively on a real VMX host (make native-test), so both report alike.
 #
 # Usage: run-tests.sh PHASE PLAN TESTDIR
-#   PLAN: lines "TEST TIMEOUT_SECONDS"; '#' starts a comment.
+#   PLAN: lines "TEST TIMEOUT_SECONDS"; '#' starts a comment.  A TEST
+#   "NAME[PARAMS]" runs the program NAME (the emulated host's /init has
+#   loaded kvm-intel with PARAMS) and is reported under the whole name.
 #   Besides TAP it prints "# nvmx-begin PHASE/TEST" before a test starts (so
 #   the host can name a test that hung the whole machine) and
 #   "# nvmx-time PHASE/TEST SECONDS" after it ends.
@@ -28,7 +30,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$plan" | while read -r t limit; do
 	n=$((n + 1))
 	echo "# nvmx-begin $phase/$t"
 	t0=$(uptime_cs)
-	timeout -s KILL "$limit" "$dir/$t" >"$out" 2>&1 </dev/null
+	timeout -s KILL "$limit" "$dir/${t%%\[*}" >"$out" 2>&1 </dev/null
 	rc=$?
 	t1=$(uptime_cs)
 	sed 's/^/# /' "$out"

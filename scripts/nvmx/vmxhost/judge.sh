@@ -25,23 +25,30 @@ tr -d '\r' <"$run/console.log" >"$log" 2>/dev/null || : >"$log"
 
 emit() { printf '%s %s %s\n' "$1" "$2" "${3:-}" >>"$res"; }
 
+# Test names are matched as plain strings: a name like "t[ept=0]" (a test
+# run again with other module parameters, see init) is no pattern.
+
 # result PHASE TEST: pass, skip:REASON, fail:DETAIL, hang or notrun.
 result() {
 	local line
-	line=$(grep -a -E "^(not )?ok [0-9]+ $1/$2( |\$)" "$log" | tail -n 1 || true)
+	line=$(awk -v name="$1/$2" '
+		$1 == "ok" && $3 == name { line = $0 }
+		$1 == "not" && $2 == "ok" && $4 == name { line = $0 }
+		END { print line }' "$log")
 	case $line in
 	"not ok "*) echo "fail:${line#*# }" ;;
 	*"# SKIP"*) echo "skip:${line#*# SKIP }" ;;
 	ok*) echo pass ;;
-	*)	if grep -aq "^# nvmx-begin $1/$2\$" "$log"; then echo hang; else echo notrun; fi ;;
+	*)	if grep -aqxF "# nvmx-begin $1/$2" "$log"; then echo hang; else echo notrun; fi ;;
 	esac
 }
 
 seconds() {	# seconds PHASE TEST: emulated seconds the test took
-	grep -a "^# nvmx-time $1/$2 " "$log" | tail -n 1 | awk '{ print $4 }'  || true
+	awk -v name="$1/$2" '$1 == "#" && $2 == "nvmx-time" && $3 == name { t = $4 }
+		END { print t }' "$log"
 }
 
-is_known_failure() { grep -v '^#' "$known" | awk '{ print $1 }' | grep -qx "$1"; }
+is_known_failure() { grep -v '^#' "$known" | awk '{ print $1 }' | grep -qxF "$1"; }
 
 # The kernel that ran, and the one the expectations were measured with: a
 # new ABI is a normal event (abi.sh), but the table says so.
@@ -51,7 +58,7 @@ echo "kernel: Debian ${ran:-unknown}; expectations measured with ${measured:-unk
 fmt='%-42s %-8s %-8s %8s %8s %6s\n'
 printf "$fmt" TEST OURS STOCK "T(OURS)" "T(STOCK)" RATIO
 grep -v '^[[:space:]]*\(#\|$\)' "$expect" | while read -r t where base why; do
-	if [ -n "$plan" ] && ! awk '{ print $1 }' "$plan" | grep -qx "$t"; then
+	if [ -n "$plan" ] && ! awk '{ print $1 }' "$plan" | grep -qxF "$t"; then
 		[ "$where" = emu ] && continue
 	fi
 	if [ "$where" != emu ]; then

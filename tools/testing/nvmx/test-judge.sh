@@ -21,7 +21,9 @@ t_skip   emu    skip   needs something
 t_native native -      hangs the emulator
 X
 
-# console LOG_BODY: a run where both phases print what is given.
+# console LOG_BODY: a run where both phases print what is given (stock also
+# prints $stock_more, if set).
+stock_more=
 console() {
 	{
 		echo '[    0.1] WARNING: CPU: 0 PID: 0 at arch/x86/kernel/fpu/xstate.c:1 XSAVE consistency problem'
@@ -32,6 +34,7 @@ console() {
 		echo 'ok 1 stock/t_pass'
 		echo '# nvmx-begin stock/t_skip'
 		echo 'ok 2 stock/t_skip # SKIP Requirement not met'
+		[ -z "$stock_more" ] || echo "$stock_more"
 		echo 'nvmx-phase-end: stock'
 		echo 'nvmx-phase: ours'
 		cat
@@ -128,6 +131,27 @@ sed -i 's|^ok 1 stock/t_pass$|# # nvmx-bench cpuid_roundtrip 2000\n&|' "$tmp/run
 "$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
 expect "benchmark ratio ours/stock" \
 	'^bench cpuid_roundtrip: ours 3000, stock 2000, ratio 1\.50$' "$tmp/out"
+
+# A test run again with other module parameters ("t_pass[ept=0]") is judged
+# on its own: its name is no pattern, and the plain run does not answer for it.
+cat >>"$tmp/expect" <<'X'
+t_pass[ept=0] emu pass
+X
+stock_more='ok 3 stock/t_pass[ept=0]'
+check "run with other module parameters passes on its own line" "" "done 90" '^PASS ours/t_pass\[ept=0\] $' <<'L'
+ok 1 ours/t_pass
+ok 1 ours/t_pass[ept=0]
+L
+check "run with other module parameters failing with ours fails" "" "done 90" '^FAIL ours/t_pass\[ept=0\] ours: fail:exit status 1, stock: pass' <<'L'
+ok 1 ours/t_pass
+not ok 1 ours/t_pass[ept=0] # exit status 1
+L
+check "plain run does not stand in for the one with other parameters" "" "done 90" '^FAIL ours/t_pass\[ept=0\] ours: notrun' <<'L'
+ok 1 ours/t_pass
+ok 2 ours/t_passe
+L
+sed -i '/^t_pass\[ept=0\]/d' "$tmp/expect"
+stock_more=
 
 # A stock result that differs from the recorded baseline fails the run.
 check "stock baseline changed" "" "done 90" '^PASS stock/t_pass baseline pass' <<'L'

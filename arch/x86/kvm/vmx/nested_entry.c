@@ -10,9 +10,10 @@
  * and leave the actual entry to vmx.c's run loop (nested_run_pending).
  *
  * L1 gets neither EPT nor VPID: L2 runs in L1's guest-physical space, with
- * L1's VPID, on a root of KVM's MMU tagged as L2's; the TLB is flushed on
- * every entry (and by nested_exit.c on every exit), as the SDM requires for
- * VM entries without VPID.
+ * L1's VPID, on a root of KVM's MMU tagged as L2's; the guest's TLB is
+ * flushed, unsync'd shadow pages included, on every entry (and by
+ * nested_exit.c on every exit), as the SDM requires for VM entries without
+ * VPID.
  */
 
 #include <linux/kvm_host.h>
@@ -1060,6 +1061,11 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 			goto fail_on_vmcs01;
 	}
 
+	/*
+	 * Flushes still pending were asked for L1's context (its MMU root,
+	 * its EPTP): done after the switch, they would flush L2's instead.
+	 */
+	kvm_service_local_tlb_flush_requests(vcpu);
 	nested_vmx_snapshot_l1_state(vmx);
 	nested_vmx_switch_vmcs(vcpu, &vmx->nested.vmcs02);
 	enter_guest_mode(vcpu);
@@ -1081,8 +1087,14 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 	}
 
-	/* L2 runs with L1's VPID: nothing L1 cached may be used by L2. */
-	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	/*
+	 * SDM 28.3.3.1: with "enable VPID" 0, VM entry invalidates the linear
+	 * and combined mappings of VPID 0000H, L1's and L2's alike.  That is
+	 * a flush of the guest's whole TLB: with shadow paging it syncs the
+	 * shadow pages left unsync'd (a "current" flush would not), and it is
+	 * serviced in L2's context, before L2 runs.
+	 */
+	kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
 	nested_vmx_hide_l1d_from_l2(vcpu);
 	kvm_make_request(KVM_REQ_EVENT, vcpu);
 	return NVMX_VMENTRY_SUCCESS;

@@ -937,7 +937,11 @@ static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
 	if (!nested_vmx_load_msr_list(vcpu, vmcs12))
 		nested_vmx_abort(vcpu, VMX_ABORT_LOAD_HOST_MSR_FAIL);
 
-	/* SDM 28.3.3.1: without VPID, exits flush L1's linear mappings */
+	/*
+	 * SDM 28.3.3.1: without VPID, exits invalidate the linear and
+	 * combined mappings of VPID 0000H: a flush of L1's whole TLB, in
+	 * L1's context, unsync'd shadow pages included.
+	 */
 	kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
 }
 
@@ -1056,6 +1060,8 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 				      vmcs12->idt_vectoring_info_field);
 
 	nested_vmx_drop_l2_events(vcpu);
+	/* Flushes still pending are L2's: done before L1's context is back. */
+	kvm_service_local_tlb_flush_requests(vcpu);
 	leave_guest_mode(vcpu);
 	/* vmcs01 current again; the CR0/CR4 bits L1 owns come back with it */
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
