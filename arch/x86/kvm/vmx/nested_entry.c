@@ -1135,9 +1135,9 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	struct vmcs12 *vmcs12;
 	u32 err;
 
-	/* No current VMCS: nested_vmx_fail() answers VMfailInvalid. */
+	/* SDM 30.3: VMfailInvalid when there is no current VMCS */
 	if (!vmx_has_valid_vmcs12(vcpu))
-		return nested_vmx_fail(vcpu, 0);
+		return nested_vmx_fail_invalid(vcpu);
 
 	vmcs12 = get_vmcs12(vcpu);
 	err = nested_vmx_check_vmcs_state(vcpu, vmcs12, launch);

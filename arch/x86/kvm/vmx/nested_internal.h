@@ -52,11 +52,14 @@ static inline bool nested_vmx_msr_load_refused(struct kvm_vcpu *vcpu,
 /* nested.c */
 
 /*
- * Outcome of a VMX instruction (SDM 30.2): VMsucceed, or VMfailValid with
- * an error number when there is a current VMCS, else VMfailInvalid.  Both
- * skip the instruction and return 1 for the exit handler.
+ * Outcome of a VMX instruction (SDM 30.2), each skipping the instruction and
+ * returning 1 for the exit handler: VMsucceed; VMfailInvalid, for the
+ * failures the SDM reports without a VMCS to hold an error number;
+ * nested_vmx_fail() is the SDM's VMfail(ErrorNumber): VMfailValid with the
+ * error number when there is a current VMCS, else VMfailInvalid.
  */
 int nested_vmx_succeed(struct kvm_vcpu *vcpu);
+int nested_vmx_fail_invalid(struct kvm_vcpu *vcpu);
 int nested_vmx_fail(struct kvm_vcpu *vcpu, u32 vm_instruction_error);
 
 /* nested_entry.c */
