@@ -1027,13 +1027,19 @@ static void nested_vmx_snapshot_l1_state(struct vcpu_vmx *vmx)
 		vmx->nested.pre_vmenter_bndcfgs = vmcs_read64(GUEST_BNDCFGS);
 }
 
+/*
+ * kvm.ko's tracepoint, shared with nested SVM (trace.h): L1's RIP, the
+ * VMCS, L2's RIP, SVM's virtual-interrupt control "int_ctl", whose VMX
+ * counterpart is the guest interrupt status (RVI and SVI, SDM 24.4.2), the
+ * event to inject, and the paging root L2 starts from.
+ */
 static void nested_vmx_trace_entry(struct kvm_vcpu *vcpu,
 				   struct vmcs12 *vmcs12)
 {
 	trace_kvm_nested_vmenter(kvm_rip_read(vcpu),
 				 to_vmx(vcpu)->nested.current_vmptr,
 				 vmcs12->guest_rip,
-				 vmcs12->guest_interruptibility_info,
+				 vmcs12->guest_intr_status,
 				 vmcs12->vm_entry_intr_info_field,
 				 nested_cpu_has_ept(vmcs12),
 				 vmcs12->ept_pointer, vmcs12->guest_cr3,
