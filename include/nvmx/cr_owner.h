@@ -33,8 +33,11 @@
  * Inputs fixed for one L2 run, for one of CR0/CR4:
  * @l1_mask:   vmcs12's guest/host mask
  * @l1_shadow: vmcs12's read shadow
- * @l0_mask:   the bits L0 intercepts for this vCPU on its own account (the
- *             bits that are not guest-owned in vmcs01)
+ * @l0_mask:   the bits L0 intercepts on its own account: vmcs01's
+ *             guest/host mask, which does not change while L2 runs.  Where
+ *             both intercept, the bit is L1's (nvmx_cr_l0_owned()), so every
+ *             helper answers the same whether or not @l0_mask has vmcs12's
+ *             bits too.
  */
 struct nvmx_cr {
 	u64 l1_mask;

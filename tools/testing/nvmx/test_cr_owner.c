@@ -16,7 +16,9 @@
  *    must be indistinguishable from it, whatever L0 intercepts and whatever
  *    L0 keeps in the live register.
  * What L0 does around the helpers (the live value it keeps, a write by L2
- * it completes) is modelled here as vmx.c does it for MOV to CR0/CR4.
+ * it completes) is modelled here as vmx.c does it for MOV to CR0/CR4.  The
+ * helpers are also held to the property the module relies on: L0's mask
+ * may be given with or without L1's bits.
  * Mutated helpers are run through the same checks to show they can fail.
  */
 #include <stdarg.h>
@@ -343,6 +345,12 @@ static u64 bad_guest12(const struct nvmx_cr *c, u64 guest12, u64 shadow02, u64 g
 	return nvmx_cr_pick(c->l1_mask, guest12, guest02);
 }
 
+/* Mutant: L0's mask picked before L1's, so L0 wins where both intercept. */
+static u64 bad_guest12_order(const struct nvmx_cr *c, u64 guest12, u64 shadow02, u64 guest02)
+{
+	return nvmx_cr_pick(c->l0_mask, shadow02, nvmx_cr_pick(c->l1_mask, guest12, guest02));
+}
+
 /* Mutant: exits to L1 on bits only L0 intercepts. */
 static bool bad_exits(const struct nvmx_cr *c, u64 new_val)
 {
@@ -554,12 +562,68 @@ static unsigned long long check_exits(const struct impl *f, bool quiet)
 	return k.bad;
 }
 
+/*
+ * L0's mask as the module builds it, from the bits vmx.c leaves guest-owned
+ * without vmcs12's: vmcs01's mask while L1 runs, vmcs02's (vmcs01's with
+ * vmcs12's added) while L2 runs.  Every helper must answer the same for
+ * vmcs01's mask, for vmcs02's and for either without L1's bits.
+ */
+static unsigned long long check_l0_mask_forms(const struct impl *h, bool quiet)
+{
+	struct check k;
+	struct nvmx_cr c[3];
+	unsigned long i;
+	u64 l0, g12, s02, g02, src;
+	int f;
+
+	check_init(&k, "same answers for l0_mask with or without L1's bits");
+	k.quiet = quiet;
+	for (i = 0; i < COMBOS(5); i++) {
+		l0 = in(i, 0, BG_L0);
+		c[0].l1_mask = in(i, 1, BG_L1);
+		c[0].l1_shadow = in(i, 2, BG_L1S);
+		g12 = in(i, 3, BG_G12);
+		s02 = in(i, 4, BG_LIVE);
+		/* every pair of shadow02 and guest02 bits, as g12 varies */
+		g02 = s02 ^ g12;
+		src = s02;
+		c[1] = c[0];
+		c[2] = c[0];
+		c[0].l0_mask = l0;
+		c[1].l0_mask = l0 | c[0].l1_mask;
+		c[2].l0_mask = l0 & ~c[0].l1_mask;
+		k.n++;
+		for (f = 1; f < 3; f++) {
+			if (nvmx_cr_l1_owned(&c[f]) == nvmx_cr_l1_owned(&c[0]) &&
+			    nvmx_cr_l0_owned(&c[f]) == nvmx_cr_l0_owned(&c[0]) &&
+			    nvmx_cr_mask02(&c[f]) == nvmx_cr_mask02(&c[0]) &&
+			    h->shadow02(&c[f], g12) == h->shadow02(&c[0], g12) &&
+			    h->guest12(&c[f], g12, s02, g02) ==
+			    h->guest12(&c[0], g12, s02, g02) &&
+			    h->exits(&c[f], src) == h->exits(&c[0], src))
+				continue;
+			mismatch(&k,
+				 "l0 %llx l1 %llx l1s %llx g12 %llx s02 %llx g02 %llx: l0_mask %llx differs",
+				 ull(l0), ull(c[0].l1_mask), ull(c[0].l1_shadow), ull(g12),
+				 ull(s02), ull(g02), ull(c[f].l0_mask));
+			break;
+		}
+	}
+	if (!quiet) {
+		enumerated += k.n;
+		report(&k);
+	}
+	return k.bad;
+}
+
 /* The checks must be able to fail: each mutant has to be caught. */
 static void check_mutants(void)
 {
 	const struct impl m_shadow = { bad_shadow02, nvmx_cr_guest12, nvmx_cr_write_exits_to_l1 };
 	const struct impl m_guest12 = { nvmx_cr_shadow02, bad_guest12, nvmx_cr_write_exits_to_l1 };
 	const struct impl m_exits = { nvmx_cr_shadow02, nvmx_cr_guest12, bad_exits };
+	const struct impl m_order = { nvmx_cr_shadow02, bad_guest12_order,
+				      nvmx_cr_write_exits_to_l1 };
 	unsigned long long n;
 
 	n = check_shadow02(&m_shadow, true);
@@ -570,6 +634,9 @@ static void check_mutants(void)
 	    cur->reg, cur->names, n);
 	n = check_exits(&m_exits, true);
 	tap(n > 0, "%s [%s]: exit check rejects exiting to L1 on L0's bits (%llu caught)",
+	    cur->reg, cur->names, n);
+	n = check_l0_mask_forms(&m_order, true);
+	tap(n > 0, "%s [%s]: l0_mask forms check rejects L0's mask winning over L1's (%llu caught)",
 	    cur->reg, cur->names, n);
 }
 
@@ -586,7 +653,8 @@ static u64 view0_out, g12w_out, view1_out;
 static void scenario(struct run_checks *r, u64 l0m, u64 l1m, u64 l1s, u64 g12, u64 live,
 		     u64 src)
 {
-	struct nvmx_cr c = { .l1_mask = l1m, .l1_shadow = l1s, .l0_mask = l0m };
+	/* the helpers' inputs as the module builds them; L0's live value by l0m */
+	struct nvmx_cr c = { .l1_mask = l1m, .l1_shadow = l1s, .l0_mask = l0m & ~l1m };
 	u64 m02, s02, g02, view0, want, saved, ng12, view1, l0o;
 	bool to_l1, hw_exit;
 
@@ -960,6 +1028,7 @@ int main(void)
 		check_shadow02(&real, false);
 		check_guest12(&real, false);
 		check_exits(&real, false);
+		check_l0_mask_forms(&real, false);
 		check_mutants();
 		check_scenarios();
 		if (windows[w].is_cr0)

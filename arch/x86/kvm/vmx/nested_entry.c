@@ -477,27 +477,37 @@ static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 
 /*
  * CR0/CR4 ownership while L2 runs (include/nvmx/cr_owner.h).  L0's mask is
- * what KVM does not hand to the guest: in L1 that is vmcs01's mask, in L2
- * the bits of vmcs02's mask that L1 does not claim, which is the same set.
+ * vmcs01's, which L2 cannot change but which is not the current VMCS while
+ * L2 runs.  The vCPU's guest-owned bits are the complement of vmcs01's mask
+ * until the entry makes them that of vmcs02's, vmcs01's with vmcs12's added
+ * (vmx.c's set_cr4_guest_host_mask() keeps that rule in guest mode).  Less
+ * vmcs12's bits, both are vmcs01's mask less L1's claims: the same value
+ * whenever this is called, and all the helpers need, as L1's claim wins.
  */
+static struct nvmx_cr nested_vmx_cr_owners(u64 l1_mask, u64 l1_shadow,
+					   unsigned long guest_owned)
+{
+	return (struct nvmx_cr) {
+		.l1_mask = l1_mask,
+		.l1_shadow = l1_shadow,
+		.l0_mask = ~(u64)guest_owned & ~l1_mask,
+	};
+}
+
 struct nvmx_cr nested_vmx_cr0_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12)
 {
-	return (struct nvmx_cr) {
-		.l1_mask = vmcs12->cr0_guest_host_mask,
-		.l1_shadow = vmcs12->cr0_read_shadow,
-		.l0_mask = ~vcpu->arch.cr0_guest_owned_bits,
-	};
+	return nested_vmx_cr_owners(vmcs12->cr0_guest_host_mask,
+				    vmcs12->cr0_read_shadow,
+				    vcpu->arch.cr0_guest_owned_bits);
 }
 
 struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12)
 {
-	return (struct nvmx_cr) {
-		.l1_mask = vmcs12->cr4_guest_host_mask,
-		.l1_shadow = vmcs12->cr4_read_shadow,
-		.l0_mask = ~vcpu->arch.cr4_guest_owned_bits,
-	};
+	return nested_vmx_cr_owners(vmcs12->cr4_guest_host_mask,
+				    vmcs12->cr4_read_shadow,
+				    vcpu->arch.cr4_guest_owned_bits);
 }
 
 /*

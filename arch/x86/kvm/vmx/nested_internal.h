@@ -82,8 +82,8 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
 
 /*
- * Ownership of CR0/CR4 bits for cr_owner.h while L1 or L2 runs: L1's mask
- * and shadow from @vmcs12, L0's mask from the vCPU's guest-owned bits.
+ * The inputs of cr_owner.h's helpers for CR0 or CR4, right whether L1 or L2
+ * runs: L1's mask and shadow from @vmcs12, L0's mask from vmcs01's.
  */
 struct nvmx_cr nested_vmx_cr0_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12);
