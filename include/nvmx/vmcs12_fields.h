@@ -132,12 +132,6 @@ enum nvmx_sync {
 #define NVMX_EXIT_SAVE_IA32_PAT		BIT(18)
 #define NVMX_EXIT_SAVE_IA32_EFER	BIT(20)
 #define NVMX_EXIT_SAVE_PREEMPT_TIMER	BIT(22)	/* VMX-preemption timer value */
-/*
- * IA32_PERF_GLOBAL_CTRL: bit 30 in recent SDM editions; older ones never save
- * the MSR.  L1 can set it only if our IA32_VMX_EXIT_CTLS allows it; while it
- * cannot, the field keeps L1's value, as on a CPU without the control.
- */
-#define NVMX_EXIT_SAVE_PERF_GLOBAL	BIT(30)
 
 /* Primary processor-based control 31 activates the secondary ones. */
 #define NVMX_EXEC_ACTIVATE_SECONDARY	BIT(31)

@@ -44,8 +44,11 @@ NVMX_VMCS12_FIELD(guest_ia32_pat, 0x2804, NVMX_W64, NVMX_GUEST,
 		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_IA32_PAT)
 NVMX_VMCS12_FIELD(guest_ia32_efer, 0x2806, NVMX_W64, NVMX_GUEST,
 		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_IA32_EFER)
-NVMX_VMCS12_FIELD(guest_ia32_perf_global_ctrl, 0x2808, NVMX_W64, NVMX_GUEST,
-		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_PERF_GLOBAL)
+/*
+ * Saved under "save IA32_PERF_GLOBAL_CTRL" (VM-exit control 30 in recent
+ * SDM editions), which L1 is not offered: the field keeps L1's value.
+ */
+NVMX_VMCS12_FIELD(guest_ia32_perf_global_ctrl, 0x2808, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 /* Saved on every exit, undefined unless EPT and PAE paging (SDM 27.3.4) */
 NVMX_VMCS12_FIELD(guest_pdptr0, 0x280a, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(guest_pdptr1, 0x280c, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)

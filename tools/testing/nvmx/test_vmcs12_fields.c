@@ -340,7 +340,7 @@ static const struct {
 	{ "guest_ia32_pat", NVMX_SYNC_SAVE_CTL, 1u << 18 },
 	{ "guest_ia32_efer", NVMX_SYNC_SAVE_CTL, 1u << 20 },
 	{ "vmx_preemption_timer_value", NVMX_SYNC_SAVE_CTL, 1u << 22 },
-	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_SAVE_CTL, 1u << 30 },
+	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_NEVER, 0 },
 	{ "guest_intr_status", NVMX_SYNC_EXEC_CTL, 1u << 9 },
 	{ "guest_pml_index", NVMX_SYNC_EXEC_CTL, 1u << 17 },
 	{ "vmcs_link_pointer", NVMX_SYNC_NEVER, 0 },
@@ -385,8 +385,6 @@ static bool test_control_bits(void)
 	EXPECT_EQ(ok, "save IA32_EFER", 0x100000, NVMX_EXIT_SAVE_IA32_EFER);
 	EXPECT_EQ(ok, "save VMX-preemption timer value", 0x400000,
 		  NVMX_EXIT_SAVE_PREEMPT_TIMER);
-	EXPECT_EQ(ok, "save IA32_PERF_GLOBAL_CTRL", 0x40000000,
-		  NVMX_EXIT_SAVE_PERF_GLOBAL);
 	EXPECT_EQ(ok, "activate secondary controls", 0x80000000,
 		  NVMX_EXEC_ACTIVATE_SECONDARY);
 	EXPECT_EQ(ok, "virtual-interrupt delivery", 0x200,

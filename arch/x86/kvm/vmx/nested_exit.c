@@ -649,8 +649,6 @@ static bool vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	case GUEST_IA32_EFER:
 		*val = vcpu->arch.efer;
 		break;
-	case GUEST_IA32_PERF_GLOBAL_CTRL:
-		return !kvm_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL, val);
 	case GUEST_ACTIVITY_STATE:
 		/* L0 runs L2's HLT as a halted vCPU, never as vmcs02's state */
 		*val = vcpu->arch.mp_state == KVM_MP_STATE_HALTED ?
@@ -813,9 +811,8 @@ static bool load_host_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 
 /*
  * SDM 27.5.1: DR7 = 400H, IA32_DEBUGCTL = 0, the SYSENTER MSRs from their
- * fields, IA32_PAT and IA32_PERF_GLOBAL_CTRL under their load controls.
- * Without "load IA32_PAT" the MSR keeps L2's value, which vmcs01 must then
- * take over too.
+ * fields, IA32_PAT under its load control.  Without "load IA32_PAT" the MSR
+ * keeps L2's value, which vmcs01 must then take over too.
  */
 static bool load_host_msrs(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
@@ -830,12 +827,7 @@ static bool load_host_msrs(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 
 	if (vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT)
 		pat = vmcs12->host_ia32_pat;
-	if (kvm_set_msr(vcpu, MSR_IA32_CR_PAT, pat))
-		return false;
-
-	return !(vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL) ||
-	       !kvm_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL,
-			    vmcs12->host_ia32_perf_global_ctrl);
+	return !kvm_set_msr(vcpu, MSR_IA32_CR_PAT, pat);
 }
 
 /*
