@@ -54,8 +54,12 @@ NVMX_VMCS12_FIELD(guest_pdptr0, 0x280a, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(guest_pdptr1, 0x280c, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(guest_pdptr2, 0x280e, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(guest_pdptr3, 0x2810, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
-/* Saved whenever the processor has the field (SDM 27.3.1) */
-NVMX_VMCS12_FIELD(guest_bndcfgs, 0x2812, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
+/*
+ * Saved by a processor that offers "load IA32_BNDCFGS" or "clear
+ * IA32_BNDCFGS" (SDM 27.3.1).  L1 is offered neither: the field keeps L1's
+ * value.
+ */
+NVMX_VMCS12_FIELD(guest_bndcfgs, 0x2812, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 /* Host state is loaded on exit, never saved (SDM 27.5) */
 NVMX_VMCS12_FIELD(host_ia32_pat, 0x2c00, NVMX_W64, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_FIELD(host_ia32_efer, 0x2c02, NVMX_W64, NVMX_HOST, NVMX_SYNC_NEVER, 0)

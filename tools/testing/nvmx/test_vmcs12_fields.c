@@ -328,7 +328,9 @@ static bool test_sync_by_class(void)
 /*
  * Guest state: saved on every exit (SDM 27.3) except the fields below, which
  * the SDM saves only under a VM-exit control (27.3.1, 27.3.4), which change
- * only under a secondary VM-execution control, or which no exit writes.
+ * only under a secondary VM-execution control, or which no exit of ours
+ * writes: the VMCS link pointer, and fields saved only under a control or
+ * feature that L1 is not offered.
  */
 static const struct {
 	const char *name;
@@ -341,6 +343,7 @@ static const struct {
 	{ "guest_ia32_efer", NVMX_SYNC_SAVE_CTL, 1u << 20 },
 	{ "vmx_preemption_timer_value", NVMX_SYNC_SAVE_CTL, 1u << 22 },
 	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_NEVER, 0 },
+	{ "guest_bndcfgs", NVMX_SYNC_NEVER, 0 },
 	{ "guest_intr_status", NVMX_SYNC_EXEC_CTL, 1u << 9 },
 	{ "guest_pml_index", NVMX_SYNC_EXEC_CTL, 1u << 17 },
 	{ "vmcs_link_pointer", NVMX_SYNC_NEVER, 0 },

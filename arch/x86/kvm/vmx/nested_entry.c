@@ -880,7 +880,11 @@ static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
 	vmx_guest_debugctl_write(vcpu, debugctl);
 }
 
-/* SDM 26.3.2.1: SYSENTER, PAT (under its load control) and BNDCFGS. */
+/*
+ * SDM 26.3.2.1: SYSENTER and PAT (under its load control).  vmcs02 inherits
+ * vmcs01's "load IA32_BNDCFGS", which L0 sets for L1's MPX state where the
+ * processor has it; L1 has no such control, so L2 starts with L1's value.
+ */
 static void nested_vmx_load_msrs02(struct kvm_vcpu *vcpu,
 				   struct vmcs12 *vmcs12)
 {
@@ -1029,7 +1033,10 @@ static noinline void nested_vmx_hide_l1d_from_l2(struct kvm_vcpu *vcpu)
 	vcpu->arch.l1tf_flush_l1d = true;
 }
 
-/* L1 state vmcs02 inherits when vmcs12 does not load it. */
+/*
+ * L1 state that L2 starts with when vmcs12 does not load it, but that vmcs02
+ * loads: IA32_DEBUGCTL, and IA32_BNDCFGS under vmcs01's own load control.
+ */
 static void nested_vmx_snapshot_l1_state(struct vcpu_vmx *vmx)
 {
 	vmx->nested.pre_vmenter_debugctl = vmx_guest_debugctl_read();

@@ -589,18 +589,6 @@ static u64 vmcs12_l2_cr(const struct nvmx_cr *c, u64 guest12, u32 shadow_field,
 }
 
 /*
- * Whether the virtual CPU L1 runs on has IA32_BNDCFGS as a guest-state field
- * (SDM 24.4.1): only with the BNDCFGS entry or exit control offered.
- */
-static bool nested_vmx_has_bndcfgs_field(struct kvm_vcpu *vcpu)
-{
-	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
-
-	return (msrs->entry_ctls_high & VM_ENTRY_LOAD_BNDCFGS) ||
-	       (msrs->exit_ctls_high & VM_EXIT_CLEAR_BNDCFGS);
-}
-
-/*
  * The value L2 has for guest-state field @f, from where KVM keeps it: the
  * register caches, KVM's software copies of CRs and MSRs, else vmcs02
  * (segments too: vmx.c writes them through to the VMCS and caches reads).
@@ -659,10 +647,6 @@ static bool vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	case GUEST_PDPTR2:
 	case GUEST_PDPTR3:
 		return false;
-	case GUEST_BNDCFGS:
-		if (!nested_vmx_has_bndcfgs_field(vcpu))
-			return false;
-		fallthrough;
 	default:
 		*val = nvmx_vmcs_read(f);
 		break;
