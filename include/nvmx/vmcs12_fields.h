@@ -127,11 +127,10 @@ enum nvmx_sync {
 	NVMX_SYNC_EXEC_CTL,
 };
 
-/* VM-exit controls that save guest state (SDM 24.7.1, 27.3.1, 27.3.4). */
+/* VM-exit controls that save guest state (SDM 24.7.1, 27.3.1). */
 #define NVMX_EXIT_SAVE_DEBUG_CONTROLS	BIT(2)	/* DR7, IA32_DEBUGCTL */
 #define NVMX_EXIT_SAVE_IA32_PAT		BIT(18)
 #define NVMX_EXIT_SAVE_IA32_EFER	BIT(20)
-#define NVMX_EXIT_SAVE_PREEMPT_TIMER	BIT(22)	/* VMX-preemption timer value */
 
 /* Primary processor-based control 31 activates the secondary ones. */
 #define NVMX_EXEC_ACTIVATE_SECONDARY	BIT(31)

@@ -341,7 +341,7 @@ static const struct {
 	{ "guest_dr7", NVMX_SYNC_SAVE_CTL, 1u << 2 },
 	{ "guest_ia32_pat", NVMX_SYNC_SAVE_CTL, 1u << 18 },
 	{ "guest_ia32_efer", NVMX_SYNC_SAVE_CTL, 1u << 20 },
-	{ "vmx_preemption_timer_value", NVMX_SYNC_SAVE_CTL, 1u << 22 },
+	{ "vmx_preemption_timer_value", NVMX_SYNC_NEVER, 0 },
 	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_NEVER, 0 },
 	{ "guest_bndcfgs", NVMX_SYNC_NEVER, 0 },
 	{ "guest_intr_status", NVMX_SYNC_EXEC_CTL, 1u << 9 },
@@ -386,8 +386,6 @@ static bool test_control_bits(void)
 		  NVMX_EXIT_SAVE_DEBUG_CONTROLS);
 	EXPECT_EQ(ok, "save IA32_PAT", 0x40000, NVMX_EXIT_SAVE_IA32_PAT);
 	EXPECT_EQ(ok, "save IA32_EFER", 0x100000, NVMX_EXIT_SAVE_IA32_EFER);
-	EXPECT_EQ(ok, "save VMX-preemption timer value", 0x400000,
-		  NVMX_EXIT_SAVE_PREEMPT_TIMER);
 	EXPECT_EQ(ok, "activate secondary controls", 0x80000000,
 		  NVMX_EXEC_ACTIVATE_SECONDARY);
 	EXPECT_EQ(ok, "virtual-interrupt delivery", 0x200,
@@ -698,8 +696,7 @@ static bool test_exit_saves_field(void)
 		{ 0x2804, 1u << 18, 0, 0, true },	/* pat */
 		{ 0x2804, 1u << 19, 0, 0, false },	/* load, not save */
 		{ 0x2806, 1u << 20, 0, 0, true },	/* efer */
-		{ 0x482e, 1u << 22, 0, 0, true },	/* preemption timer */
-		{ 0x482e, 0, 0, 0, false },
+		{ 0x482e, 1u << 22, 0, 0, false },	/* preemption timer */
 		{ 0x0810, 0, 1u << 31, 1u << 9, true },	/* intr status */
 		{ 0x0810, 0, 0, 1u << 9, false },	/* secondary off */
 		{ 0x0810, 0, 1u << 31, 0, false },

@@ -140,11 +140,6 @@ static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
 					 msrs->exit_ctls_high)))
 		return false;
 
-	if (!(vmcs12->pin_based_vm_exec_control &
-	      PIN_BASED_VMX_PREEMPTION_TIMER) &&
-	    !nvmx_rule(!(exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)))
-		return false;
-
 	return nvmx_rule(nvmx_msr_list_addr_ok(vcpu,
 					       vmcs12->vm_exit_msr_store_count,
 					       vmcs12->vm_exit_msr_store_addr)) &&
