@@ -491,6 +491,34 @@ static bool test_lookup_exhaustive(void)
 	return ok;
 }
 
+/*
+ * The lookup indexes only with in-bounds values, whatever the compare
+ * decides (vmcs12_table.h): every slot holds a row index below
+ * NVMX_NR_FIELDS, its own row's where a row hashes to it, else 0.
+ */
+static bool test_lookup_slots(void)
+{
+	unsigned int rows = 0;
+	bool ok = true;
+	u32 s;
+
+	for (s = 0; s < NVMX_FIELD_HASH; s++) {
+		unsigned int row = nvmx_field_slot[s];
+
+		if (row >= NVMX_NR_FIELDS) {
+			diag("slot %u: row %u out of bounds", s, row);
+			ok = false;
+			continue;
+		}
+		if (nvmx_fields[row].encoding % NVMX_FIELD_HASH == s)
+			rows++;
+		else
+			EXPECT_EQ(ok, "row of an empty slot", 0, row);
+	}
+	EXPECT_EQ(ok, "slots holding their own row", NVMX_NR_FIELDS, rows);
+	return ok;
+}
+
 /* Unsupported encodings of note: VMREAD/VMWRITE give VMfailValid(12). */
 static bool test_lookup_unsupported(void)
 {
@@ -775,6 +803,7 @@ int main(void)
 	run(test_lookup_rows, "lookup finds every row");
 	run(test_lookup_high, "lookup finds high halves of 64-bit fields");
 	run(test_lookup_exhaustive, "lookup over all 16-bit encodings");
+	run(test_lookup_slots, "lookup slots hold in-bounds row indexes");
 	run(test_lookup_unsupported, "lookup NULL for unsupported encodings");
 	run(test_lookup_edge_fields, "lookup of VPID (0), host RIP, high");
 	run(test_read_write_all, "write/read every field, truncation");
