@@ -207,8 +207,7 @@ static bool nested_vmx_check_entry_controls(struct kvm_vcpu *vcpu,
 	u32 entry = vmcs12->vm_entry_controls;
 
 	if (!nvmx_rule(nvmx_ctls_allowed(entry, msrs->entry_ctls_low,
-					 msrs->entry_ctls_high)) ||
-	    !nvmx_rule(!(entry & (VM_ENTRY_SMM | VM_ENTRY_DEACT_DUAL_MONITOR))))
+					 msrs->entry_ctls_high)))
 		return false;
 
 	if (nvmx_entry_has_event(vmcs12) &&
