@@ -13,7 +13,8 @@
  *        cannot change the bit without a VM exit to L1 (SDM 25.1.3); the
  *        value L1 put in vmcs12's guest CR is never touched.
  *   L0 - set in L0's own mask but not in L1's.  L0 may keep its own value in
- *        the live register; what L2 intends is kept in vmcs02's read shadow.
+ *        the live register (vmx.c computes it); what L2 intends is kept in
+ *        vmcs02's read shadow.
  *   L2 - in neither mask: the live guest CR is the truth.
  *
  * This file is plain C so the host-side unit tests use it unchanged.
@@ -28,14 +29,15 @@
 #define NVMX_CR0_TS		0x8ULL	/* the one bit CLTS writes */
 #define NVMX_CR0_LMSW_BITS	0xfULL	/* LMSW writes CR0[3:0] only */
 
-enum nvmx_cr_owner { NVMX_CR_L2, NVMX_CR_L1, NVMX_CR_L0 };
-
 /*
  * Inputs fixed for one L2 run, for one of CR0/CR4:
  * @l1_mask:   vmcs12's guest/host mask
  * @l1_shadow: vmcs12's read shadow
- * @l0_mask:   the bits L0 intercepts for this vCPU on its own account (the
- *             bits that are not guest-owned in vmcs01)
+ * @l0_mask:   the bits L0 intercepts on its own account: vmcs01's
+ *             guest/host mask, which does not change while L2 runs.  Where
+ *             both intercept, the bit is L1's (nvmx_cr_l0_owned()), so every
+ *             helper answers the same whether or not @l0_mask has vmcs12's
+ *             bits too.
  */
 struct nvmx_cr {
 	u64 l1_mask;
@@ -60,23 +62,6 @@ static inline u64 nvmx_cr_l0_owned(const struct nvmx_cr *c)
 	return c->l0_mask & ~c->l1_mask;
 }
 
-static inline u64 nvmx_cr_l2_owned(const struct nvmx_cr *c)
-{
-	return ~(c->l0_mask | c->l1_mask);
-}
-
-static inline enum nvmx_cr_owner nvmx_cr_owner(const struct nvmx_cr *c,
-					       int bit)
-{
-	u64 b = 1ULL << bit;
-
-	if (nvmx_cr_l1_owned(c) & b)
-		return NVMX_CR_L1;
-	if (nvmx_cr_l0_owned(c) & b)
-		return NVMX_CR_L0;
-	return NVMX_CR_L2;
-}
-
 /*
  * vmcs02's guest/host mask: the hardware must trap every bit either level
  * wants to see written (SDM 25.1.3), so L0 can reflect L1's and keep its own.
@@ -97,29 +82,11 @@ static inline u64 nvmx_cr_shadow02(const struct nvmx_cr *c, u64 guest12)
 }
 
 /*
- * vmcs02's guest CR for L2's CR value @guest12.  L0 may hold a value of its
- * own (@l0_live, e.g. TS kept set while the FPU is not loaded) only in bits
- * it intercepts; every other bit runs with the value L1 gave L2.
- */
-static inline u64 nvmx_cr_guest02(const struct nvmx_cr *c, u64 guest12,
-				  u64 l0_live)
-{
-	return nvmx_cr_pick(c->l0_mask, l0_live, guest12);
-}
-
-/* What MOV from CR returns to L2 under vmcs02 (SDM 25.3). */
-static inline u64 nvmx_cr_l2_view(const struct nvmx_cr *c, u64 shadow02,
-				  u64 guest02)
-{
-	return nvmx_cr_pick(nvmx_cr_mask02(c), shadow02, guest02);
-}
-
-/*
- * vmcs12's guest CR after L2 ran (VM exit to L1, or VMREAD of the field).
- * SDM 27.3.1 saves the register as L2 has it, seen from L1's side:
- * L1's bits are what L1 loaded, since L2 cannot change them without an exit
- * (SDM 25.3); L0's bits are L2's intended value in vmcs02's shadow, not
- * L0's private live value; L2's bits are live.
+ * vmcs12's guest CR after L2 ran, as the VM exit to L1 saves it (VMREAD
+ * then reads the field).  SDM 27.3.1 saves the register as L2 has it, seen
+ * from L1's side: L1's bits are what L1 loaded, since L2 cannot change them
+ * without an exit (SDM 25.3); L0's bits are L2's intended value in vmcs02's
+ * shadow, not L0's private live value; L2's bits are live.
  */
 static inline u64 nvmx_cr_guest12(const struct nvmx_cr *c, u64 guest12,
 				  u64 shadow02, u64 guest02)
@@ -155,25 +122,6 @@ static inline u64 nvmx_cr0_lmsw_value(u64 l2_view, u16 src)
 	u64 low = (src & NVMX_CR0_LMSW_BITS) | (l2_view & NVMX_CR0_PE);
 
 	return nvmx_cr_pick(NVMX_CR0_LMSW_BITS, low, l2_view);
-}
-
-/*
- * A write of @new_val that L0 completes itself (nvmx_cr_write_exits_to_l1()
- * said no): L2's CR value from L1's side afterwards.  As for any write that
- * does not exit, L1's bits keep their value (SDM 25.3); the rest take the new
- * one.  L0 then rebuilds vmcs02 from it exactly as at entry:
- * nvmx_cr_shadow02() and nvmx_cr_guest02() (see nvmx_cr_write_shadow02()).
- */
-static inline u64 nvmx_cr_write_guest12(const struct nvmx_cr *c, u64 guest12,
-					u64 new_val)
-{
-	return nvmx_cr_pick(nvmx_cr_l1_owned(c), guest12, new_val);
-}
-
-static inline u64 nvmx_cr_write_shadow02(const struct nvmx_cr *c, u64 guest12,
-					 u64 new_val)
-{
-	return nvmx_cr_shadow02(c, nvmx_cr_write_guest12(c, guest12, new_val));
 }
 
 #endif /* NVMX_CR_OWNER_H */

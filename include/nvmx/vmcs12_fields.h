@@ -15,8 +15,7 @@
  *           encoding and the unit tests hold them to it
  * sync      what a nested VM exit does to the field (enum nvmx_sync)
  * save_ctl  for NVMX_SYNC_SAVE_CTL the VM-exit control that saves the field,
- *           for NVMX_SYNC_EXEC_CTL the secondary processor-based
- *           VM-execution control under which L2 changes it, else 0
+ *           else 0
  *
  * The nvmx_fields[] array, the VMREAD/VMWRITE lookup and the exit path's
  * "save what L2 can have changed" all come from the rows, so a field cannot
@@ -94,13 +93,16 @@ enum nvmx_class {
 
 /*
  * What a nested VM exit does with a field.  The rules are SDM 27.2
- * (recording VM-exit information) and 27.3 (saving guest state).
+ * (recording VM-exit information) and 27.3 (saving guest state), for the
+ * controls L1 is offered: a field the SDM saves only under a control or
+ * feature L1 does not get is never written, as on a processor without it.
  */
 enum nvmx_sync {
 	/*
 	 * Not copied from vmcs02 on exit: controls and host state, which L2
-	 * cannot change, and the VMCS link pointer, guest state that is not
-	 * processor state, so no VM exit writes it (vmcs02's is L0's own).
+	 * cannot change; the VMCS link pointer, guest state that is not
+	 * processor state, so no VM exit writes it (vmcs02's is L0's own);
+	 * guest state saved only under a control L1 is not offered.
 	 * The exit path still updates two control fields bit by bit: it
 	 * clears the valid bit of vm_entry_intr_info_field (SDM 24.8.3) and
 	 * stores IA32_EFER.LMA in the IA-32e-mode-guest bit of
@@ -116,34 +118,12 @@ enum nvmx_sync {
 	 * (27.2); vm_instruction_error is written by VMfailValid instead.
 	 */
 	NVMX_SYNC_EXIT_INFO,
-	/*
-	 * Guest state the processor changes in VMX non-root operation only
-	 * while the secondary processor-based VM-execution control .save_ctl
-	 * is 1 (and the primary control activating the secondary ones is 1,
-	 * SDM 24.6.2): guest interrupt status (virtual-interrupt delivery,
-	 * SDM 29.2) and PML index (enable PML, SDM 28.2.5).  With the control
-	 * 0 the field keeps what L1 wrote, whatever vmcs02 holds.
-	 */
-	NVMX_SYNC_EXEC_CTL,
 };
 
-/* VM-exit controls that save guest state (SDM 24.7.1, 27.3.1, 27.3.4). */
+/* VM-exit controls that save guest state (SDM 24.7.1, 27.3.1). */
 #define NVMX_EXIT_SAVE_DEBUG_CONTROLS	BIT(2)	/* DR7, IA32_DEBUGCTL */
 #define NVMX_EXIT_SAVE_IA32_PAT		BIT(18)
 #define NVMX_EXIT_SAVE_IA32_EFER	BIT(20)
-#define NVMX_EXIT_SAVE_PREEMPT_TIMER	BIT(22)	/* VMX-preemption timer value */
-/*
- * IA32_PERF_GLOBAL_CTRL: bit 30 in recent SDM editions; older ones never save
- * the MSR.  L1 can set it only if our IA32_VMX_EXIT_CTLS allows it; while it
- * cannot, the field keeps L1's value, as on a CPU without the control.
- */
-#define NVMX_EXIT_SAVE_PERF_GLOBAL	BIT(30)
-
-/* Primary processor-based control 31 activates the secondary ones. */
-#define NVMX_EXEC_ACTIVATE_SECONDARY	BIT(31)
-/* Secondary processor-based VM-execution controls (SDM 24.6.2). */
-#define NVMX_EXEC2_VIRT_INTR_DELIVERY	BIT(9)
-#define NVMX_EXEC2_ENABLE_PML		BIT(17)
 
 /*
  * L1's VMCS as KVM keeps it: in the cached copy and in the nested-state
@@ -381,10 +361,6 @@ static inline bool nvmx_exit_saves_field(const struct vmcs12 *vmcs12,
 		return true;
 	case NVMX_SYNC_SAVE_CTL:
 		return vmcs12->vm_exit_controls & f->save_ctl;
-	case NVMX_SYNC_EXEC_CTL:
-		return (vmcs12->cpu_based_vm_exec_control &
-			NVMX_EXEC_ACTIVATE_SECONDARY) &&
-		       (vmcs12->secondary_vm_exec_control & f->save_ctl);
 	default:
 		return false;
 	}

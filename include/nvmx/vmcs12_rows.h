@@ -44,15 +44,25 @@ NVMX_VMCS12_FIELD(guest_ia32_pat, 0x2804, NVMX_W64, NVMX_GUEST,
 		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_IA32_PAT)
 NVMX_VMCS12_FIELD(guest_ia32_efer, 0x2806, NVMX_W64, NVMX_GUEST,
 		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_IA32_EFER)
-NVMX_VMCS12_FIELD(guest_ia32_perf_global_ctrl, 0x2808, NVMX_W64, NVMX_GUEST,
-		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_PERF_GLOBAL)
-/* Saved on every exit, undefined unless EPT and PAE paging (SDM 27.3.4) */
-NVMX_VMCS12_FIELD(guest_pdptr0, 0x280a, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
-NVMX_VMCS12_FIELD(guest_pdptr1, 0x280c, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
-NVMX_VMCS12_FIELD(guest_pdptr2, 0x280e, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
-NVMX_VMCS12_FIELD(guest_pdptr3, 0x2810, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
-/* Saved whenever the processor has the field (SDM 27.3.1) */
-NVMX_VMCS12_FIELD(guest_bndcfgs, 0x2812, NVMX_W64, NVMX_GUEST, NVMX_SYNC_L2, 0)
+/*
+ * Saved under "save IA32_PERF_GLOBAL_CTRL" (VM-exit control 30 in recent
+ * SDM editions), which L1 is not offered: the field keeps L1's value.
+ */
+NVMX_VMCS12_FIELD(guest_ia32_perf_global_ctrl, 0x2808, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
+/*
+ * Saved under "enable EPT" with PAE paging, undefined otherwise (SDM
+ * 27.3.4).  L1 is not offered EPT: the fields keep L1's values.
+ */
+NVMX_VMCS12_FIELD(guest_pdptr0, 0x280a, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
+NVMX_VMCS12_FIELD(guest_pdptr1, 0x280c, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
+NVMX_VMCS12_FIELD(guest_pdptr2, 0x280e, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
+NVMX_VMCS12_FIELD(guest_pdptr3, 0x2810, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
+/*
+ * Saved by a processor that offers "load IA32_BNDCFGS" or "clear
+ * IA32_BNDCFGS" (SDM 27.3.1).  L1 is offered neither: the field keeps L1's
+ * value.
+ */
+NVMX_VMCS12_FIELD(guest_bndcfgs, 0x2812, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 /* Host state is loaded on exit, never saved (SDM 27.5) */
 NVMX_VMCS12_FIELD(host_ia32_pat, 0x2c00, NVMX_W64, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_FIELD(host_ia32_efer, 0x2c02, NVMX_W64, NVMX_HOST, NVMX_SYNC_NEVER, 0)
@@ -164,9 +174,11 @@ NVMX_VMCS12_FIELD(guest_interruptibility_info, 0x4824, NVMX_W32, NVMX_GUEST, NVM
 NVMX_VMCS12_FIELD(guest_activity_state, 0x4826, NVMX_W32, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(guest_sysenter_cs, 0x482a, NVMX_W32, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(host_ia32_sysenter_cs, 0x4c00, NVMX_W32, NVMX_HOST, NVMX_SYNC_NEVER, 0)
-/* Under "save VMX-preemption timer value" (SDM 27.3.4) */
-NVMX_VMCS12_FIELD(vmx_preemption_timer_value, 0x482e, NVMX_W32, NVMX_GUEST,
-		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_PREEMPT_TIMER)
+/*
+ * Saved under "save VMX-preemption timer value" (SDM 27.3.4), which L1 is
+ * not offered, nor the timer: the field keeps L1's value.
+ */
+NVMX_VMCS12_FIELD(vmx_preemption_timer_value, 0x482e, NVMX_W32, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_PAD(u32, padding32, 7)
 /* 16-bit fields (SDM B.1) */
 NVMX_VMCS12_FIELD(virtual_processor_id, 0x0000, NVMX_W16, NVMX_CONTROL, NVMX_SYNC_NEVER, 0)
@@ -179,9 +191,11 @@ NVMX_VMCS12_FIELD(guest_fs_selector, 0x0808, NVMX_W16, NVMX_GUEST, NVMX_SYNC_L2,
 NVMX_VMCS12_FIELD(guest_gs_selector, 0x080a, NVMX_W16, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(guest_ldtr_selector, 0x080c, NVMX_W16, NVMX_GUEST, NVMX_SYNC_L2, 0)
 NVMX_VMCS12_FIELD(guest_tr_selector, 0x080e, NVMX_W16, NVMX_GUEST, NVMX_SYNC_L2, 0)
-/* RVI and SVI change only with virtual-interrupt delivery (SDM 29.2) */
-NVMX_VMCS12_FIELD(guest_intr_status, 0x0810, NVMX_W16, NVMX_GUEST,
-		  NVMX_SYNC_EXEC_CTL, NVMX_EXEC2_VIRT_INTR_DELIVERY)
+/*
+ * RVI and SVI change only with virtual-interrupt delivery (SDM 29.2), which
+ * L1 is not offered: the field keeps L1's value.
+ */
+NVMX_VMCS12_FIELD(guest_intr_status, 0x0810, NVMX_W16, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_FIELD(host_es_selector, 0x0c00, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_FIELD(host_cs_selector, 0x0c02, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_FIELD(host_ss_selector, 0x0c04, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0)
@@ -190,11 +204,10 @@ NVMX_VMCS12_FIELD(host_fs_selector, 0x0c08, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER
 NVMX_VMCS12_FIELD(host_gs_selector, 0x0c0a, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_FIELD(host_tr_selector, 0x0c0c, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 /*
- * Changes only with "enable PML" (SDM 28.2.5).  An L0 that emulates PML for
- * L1 updates vmcs12's index itself and has none in vmcs02 to copy.
+ * Changes only with "enable PML" (SDM 28.2.5), which L1 is not offered: the
+ * field keeps L1's value.
  */
-NVMX_VMCS12_FIELD(guest_pml_index, 0x0812, NVMX_W16, NVMX_GUEST,
-		  NVMX_SYNC_EXEC_CTL, NVMX_EXEC2_ENABLE_PML)
+NVMX_VMCS12_FIELD(guest_pml_index, 0x0812, NVMX_W16, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 
 #undef NVMX_VMCS12_FIELD
 #undef NVMX_VMCS12_PAD

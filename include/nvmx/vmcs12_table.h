@@ -53,32 +53,31 @@ static const struct nvmx_field nvmx_fields_high[NVMX_NR_FIELDS] = {
  * Encoding to row by a perfect hash: every supported encoding leaves its own
  * remainder modulo NVMX_FIELD_HASH (361 is the smallest modulus that does
  * for these rows), so finding a field costs one division by a constant, one
- * byte load and one compare.  The slot holds the row number plus one; 0 is
- * an empty slot.  Nothing is indexed with more than the remainder, which is
- * always in bounds, so a mispredicted compare can only yield another valid
- * descriptor.  A new row that shares a slot is an "initialized field
- * overwritten" error in the host unit tests' build (-Wextra); then pick the
- * next modulus for which all remainders differ.
+ * byte load and one compare.  A slot holds its row's index; an empty slot
+ * holds 0, the index of row 0, whose own encoding has a slot of its own, so
+ * the compare refuses every encoding that lands in an empty slot.  No
+ * branch decides whether to index: every index is a remainder or a slot's
+ * content, both always in bounds, so a mispredicted compare can only yield
+ * another valid descriptor.  A new row that shares a slot is an
+ * "initialized field overwritten" error in the host unit tests' build
+ * (-Wextra); then pick the next modulus for which all remainders differ.
  */
 #define NVMX_FIELD_HASH		361
 
 static const u8 nvmx_field_slot[NVMX_FIELD_HASH] = {
 #define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)			\
-	[(enc) % NVMX_FIELD_HASH] = NVMX_IDX_##m + 1,
+	[(enc) % NVMX_FIELD_HASH] = NVMX_IDX_##m,
 #include <nvmx/vmcs12_rows.h>
 };
 
-static_assert(NVMX_NR_FIELDS < 255, "a slot holds a row number in a u8");
+static_assert(NVMX_NR_FIELDS <= 256, "a slot holds a row index in a u8");
 
 const struct nvmx_field *nvmx_vmcs12_field(u32 encoding)
 {
 	u32 full = encoding & ~NVMX_ENC_HIGH;
-	unsigned int slot = nvmx_field_slot[full % NVMX_FIELD_HASH];
-	const struct nvmx_field *f;
+	unsigned int row = nvmx_field_slot[full % NVMX_FIELD_HASH];
+	const struct nvmx_field *f = &nvmx_fields[row];
 
-	if (!slot)
-		return NULL;
-	f = &nvmx_fields[slot - 1];
 	if (f->encoding != full)
 		return NULL;
 	if (!(encoding & NVMX_ENC_HIGH))
@@ -86,7 +85,7 @@ const struct nvmx_field *nvmx_vmcs12_field(u32 encoding)
 	/* Only 64-bit fields have a high-access encoding (SDM 24.11.2). */
 	if (f->width != NVMX_W64)
 		return NULL;
-	return &nvmx_fields_high[slot - 1];
+	return &nvmx_fields_high[row];
 }
 
 #endif /* NVMX_VMCS12_TABLE_H */

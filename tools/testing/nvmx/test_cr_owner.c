@@ -15,6 +15,10 @@
  *    by the simulated hardware or completed by L0) and exit through vmcs02
  *    must be indistinguishable from it, whatever L0 intercepts and whatever
  *    L0 keeps in the live register.
+ * What L0 does around the helpers (the live value it keeps, a write by L2
+ * it completes) is modelled here as vmx.c does it for MOV to CR0/CR4.  The
+ * helpers are also held to the property the module relies on: L0's mask
+ * may be given with or without L1's bits.
  * Mutated helpers are run through the same checks to show they can fail.
  */
 #include <stdarg.h>
@@ -134,17 +138,19 @@ static u64 put(int b, int val)
 	return (u64)(val != 0) << b;
 }
 
+enum owner { OWN_L2, OWN_L1, OWN_L0 };
+
 /*
  * The design's ownership sentence: "L1 owns a bit set in vmcs12's mask;
  * otherwise L0 owns a bit set in its own mask; otherwise L2 owns it".
  */
-static enum nvmx_cr_owner ref_owner(int l0m, int l1m)
+static enum owner ref_owner(int l0m, int l1m)
 {
 	if (l1m)
-		return NVMX_CR_L1;
+		return OWN_L1;
 	if (l0m)
-		return NVMX_CR_L0;
-	return NVMX_CR_L2;
+		return OWN_L0;
+	return OWN_L2;
 }
 
 /*
@@ -281,6 +287,36 @@ static u64 sdm_lmsw(u64 mask, u64 reg, u16 src)
 	return r;
 }
 
+/* SDM 25.3, MOV from CR0/CR4 under vmcs02: the bits of @m02 from @s02. */
+static u64 hw_read(u64 m02, u64 s02, u64 g02)
+{
+	return sdm_read(~0ULL, m02, s02, g02);
+}
+
+/* ---- L0 around the helpers: what vmx.c does, as a model ---- */
+
+/*
+ * The live register vmcs02 holds for L2's value @val: vmx.c may keep a value
+ * of its own (@live) at a bit it intercepts for itself, L1 intercepting it
+ * too or not, and loads @val everywhere else.
+ */
+static u64 l0_guest02(u64 l0m, u64 val, u64 live)
+{
+	return (live & l0m) | (val & ~l0m);
+}
+
+/*
+ * A write of @src by L2 that exits to L0 but not to L1, which vmx.c
+ * completes (handle_set_cr0(), handle_set_cr4() in guest mode): L2's value
+ * becomes @src except at L1's bits, kept from vmcs12's guest CR (SDM 25.3),
+ * and vmcs02's shadow becomes @src.  Then vmx.c loads the live register
+ * from the new value (l0_guest02()).
+ */
+static u64 l0_write_guest12(u64 l1m, u64 g12, u64 src)
+{
+	return (src & ~l1m) | (g12 & l1m);
+}
+
 /* ---- the helpers under test, behind pointers so mutants can stand in ---- */
 
 struct impl {
@@ -307,6 +343,12 @@ static u64 bad_guest12(const struct nvmx_cr *c, u64 guest12, u64 shadow02, u64 g
 {
 	(void)shadow02;
 	return nvmx_cr_pick(c->l1_mask, guest12, guest02);
+}
+
+/* Mutant: L0's mask picked before L1's, so L0 wins where both intercept. */
+static u64 bad_guest12_order(const struct nvmx_cr *c, u64 guest12, u64 shadow02, u64 guest02)
+{
+	return nvmx_cr_pick(c->l0_mask, shadow02, nvmx_cr_pick(c->l1_mask, guest12, guest02));
 }
 
 /* Mutant: exits to L1 on bits only L0 intercepts. */
@@ -350,42 +392,33 @@ static u64 in(unsigned long i, int k, u64 bg)
 
 static void check_owner(void)
 {
-	struct check own, part, m02;
+	struct check own, m02;
 	struct nvmx_cr c = { 0 };
-	enum nvmx_cr_owner want;
+	enum owner want;
 	unsigned long i;
 	int b, m;
-	u64 l1o, l0o, l2o, want_l1o, want_l0o, want_l2o;
+	u64 l1o, l0o, want_l1o, want_l0o;
 
-	check_init(&own, "owner and owned sets per bit");
-	check_init(&part, "owned sets partition the register");
+	check_init(&own, "L1- and L0-owned sets per bit");
 	check_init(&m02, "mask02 per bit = either level intercepts; covers l1_mask");
 	for (i = 0; i < COMBOS(2); i++) {
 		c.l0_mask = in(i, 0, BG_L0);
 		c.l1_mask = in(i, 1, BG_L1);
 		l1o = nvmx_cr_l1_owned(&c);
 		l0o = nvmx_cr_l0_owned(&c);
-		l2o = nvmx_cr_l2_owned(&c);
 		own.n++;
 		for (b = 0; b < 64; b++) {
 			want = ref_owner(bit(c.l0_mask, b), bit(c.l1_mask, b));
-			want_l1o = put(b, want == NVMX_CR_L1);
-			want_l0o = put(b, want == NVMX_CR_L0);
-			want_l2o = put(b, want == NVMX_CR_L2);
-			if (nvmx_cr_owner(&c, b) != want || (l1o & put(b, 1)) != want_l1o ||
-			    (l0o & put(b, 1)) != want_l0o || (l2o & put(b, 1)) != want_l2o) {
+			want_l1o = put(b, want == OWN_L1);
+			want_l0o = put(b, want == OWN_L0);
+			if ((l1o & put(b, 1)) != want_l1o || (l0o & put(b, 1)) != want_l0o) {
 				mismatch(&own,
-					 "l0_mask %llx l1_mask %llx bit %d: expected owner %d, got %d (l1/l0/l2 owned bits %d%d%d)",
+					 "l0_mask %llx l1_mask %llx bit %d: expected owner %d, got L1/L0 owned bits %d%d",
 					 ull(c.l0_mask), ull(c.l1_mask), b, want,
-					 nvmx_cr_owner(&c, b), bit(l1o, b), bit(l0o, b),
-					 bit(l2o, b));
+					 bit(l1o, b), bit(l0o, b));
 				break;
 			}
 		}
-		part.n++;
-		if ((l1o | l0o | l2o) != ~0ULL || (l1o & l0o) || (l1o & l2o) || (l0o & l2o))
-			mismatch(&part, "l0_mask %llx l1_mask %llx: L1 %llx L0 %llx L2 %llx",
-				 ull(c.l0_mask), ull(c.l1_mask), ull(l1o), ull(l0o), ull(l2o));
 		m02.n++;
 		for (b = 0; b < 64; b++) {
 			m = bit(c.l0_mask, b) || bit(c.l1_mask, b);
@@ -401,7 +434,6 @@ static void check_owner(void)
 	}
 	enumerated += own.n;
 	report(&own);
-	report(&part);
 	report(&m02);
 }
 
@@ -428,7 +460,7 @@ static unsigned long long check_shadow02(const struct impl *f, bool quiet)
 		got = f->shadow02(&c, g12);
 		k.n++;
 		for (b = 0; b < 64; b++) {
-			if (ref_owner(bit(c.l0_mask, b), bit(c.l1_mask, b)) == NVMX_CR_L1)
+			if (ref_owner(bit(c.l0_mask, b), bit(c.l1_mask, b)) == OWN_L1)
 				want = bit(c.l1_shadow, b);
 			else
 				want = bit(g12, b);
@@ -446,34 +478,6 @@ static unsigned long long check_shadow02(const struct impl *f, bool quiet)
 		report(&k);
 	}
 	return k.bad;
-}
-
-/* What L2 reads under vmcs02: SDM 25.3 with vmcs02's mask and shadow. */
-static void check_l2_view(void)
-{
-	struct check k;
-	struct nvmx_cr c = { 0 };
-	unsigned long i;
-	u64 s02, g02, m02, want, got;
-
-	check_init(&k, "L2's view = SDM 25.3 MOV from CR under vmcs02");
-	for (i = 0; i < COMBOS(4); i++) {
-		c.l0_mask = in(i, 0, BG_L0);
-		c.l1_mask = in(i, 1, BG_L1);
-		s02 = in(i, 2, BG_L1S);
-		g02 = in(i, 3, BG_LIVE);
-		m02 = c.l0_mask | c.l1_mask;
-		want = sdm_read(~0ULL, m02, s02, g02);
-		got = nvmx_cr_l2_view(&c, s02, g02);
-		k.n++;
-		if (got != want)
-			mismatch(&k,
-				 "l0 %llx l1 %llx shadow02 %llx guest02 %llx: expected %llx, got %llx",
-				 ull(c.l0_mask), ull(c.l1_mask), ull(s02), ull(g02),
-				 ull(want), ull(got));
-	}
-	enumerated += k.n;
-	report(&k);
 }
 
 /*
@@ -501,10 +505,10 @@ static unsigned long long check_guest12(const struct impl *f, bool quiet)
 		k.n++;
 		for (b = 0; b < 64; b++) {
 			switch (ref_owner(bit(c.l0_mask, b), bit(c.l1_mask, b))) {
-			case NVMX_CR_L1:
+			case OWN_L1:
 				want = bit(g12, b);
 				break;
-			case NVMX_CR_L0:
+			case OWN_L0:
 				want = bit(s02, b);
 				break;
 			default:
@@ -559,64 +563,57 @@ static unsigned long long check_exits(const struct impl *f, bool quiet)
 }
 
 /*
- * A write L0 completes: L2's CR from L1's side follows SDM 25.3 under
- * vmcs12; vmcs02's new shadow is the entry rule applied to it.  guest02 is
- * "L0's live value at bits L0 intercepts, the value L1 gave L2 elsewhere".
+ * L0's mask as the module builds it, from the bits vmx.c leaves guest-owned
+ * without vmcs12's: vmcs01's mask while L1 runs, vmcs02's (vmcs01's with
+ * vmcs12's added) while L2 runs.  Every helper must answer the same for
+ * vmcs01's mask, for vmcs02's and for either without L1's bits.
  */
-static void check_write_and_guest02(void)
+static unsigned long long check_l0_mask_forms(const struct impl *h, bool quiet)
 {
-	struct check kw, ks, kg;
-	struct nvmx_cr c;
+	struct check k;
+	struct nvmx_cr c[3];
 	unsigned long i;
-	int b, want;
-	u64 g12, src, ng12, ns02, live, g02;
+	u64 l0, g12, s02, g02, src;
+	int f;
 
-	check_init(&kw, "write_guest12 = SDM 25.3 MOV to CR under vmcs12");
-	check_init(&ks, "write_shadow02 per bit");
-	check_init(&kg, "guest02 per bit");
+	check_init(&k, "same answers for l0_mask with or without L1's bits");
+	k.quiet = quiet;
 	for (i = 0; i < COMBOS(5); i++) {
-		c.l0_mask = in(i, 0, BG_L0);
-		c.l1_mask = in(i, 1, BG_L1);
-		c.l1_shadow = in(i, 2, BG_L1S);
+		l0 = in(i, 0, BG_L0);
+		c[0].l1_mask = in(i, 1, BG_L1);
+		c[0].l1_shadow = in(i, 2, BG_L1S);
 		g12 = in(i, 3, BG_G12);
-		src = in(i, 4, BG_SRC);
-		live = src;	/* any value: reuse the enumerated one */
-		ng12 = nvmx_cr_write_guest12(&c, g12, src);
-		ns02 = nvmx_cr_write_shadow02(&c, g12, src);
-		g02 = nvmx_cr_guest02(&c, g12, live);
-		kw.n++;
-		if (ng12 != sdm_write(~0ULL, c.l1_mask, g12, src))
-			mismatch(&kw, "l1 %llx g12 %llx src %llx: expected %llx, got %llx",
-				 ull(c.l1_mask), ull(g12), ull(src),
-				 ull(sdm_write(~0ULL, c.l1_mask, g12, src)), ull(ng12));
-		ks.n++;
-		kg.n++;
-		for (b = 0; b < 64; b++) {
-			if (ref_owner(bit(c.l0_mask, b), bit(c.l1_mask, b)) == NVMX_CR_L1)
-				want = bit(c.l1_shadow, b);
-			else
-				want = bit(src, b);
-			if (bit(ns02, b) != want) {
-				mismatch(&ks,
-					 "l0 %llx l1 %llx l1s %llx src %llx bit %d: expected %d",
-					 ull(c.l0_mask), ull(c.l1_mask), ull(c.l1_shadow),
-					 ull(src), b, want);
-				break;
-			}
-		}
-		for (b = 0; b < 64; b++) {
-			want = bit(c.l0_mask, b) ? bit(live, b) : bit(g12, b);
-			if (bit(g02, b) != want) {
-				mismatch(&kg, "l0 %llx g12 %llx live %llx bit %d: expected %d",
-					 ull(c.l0_mask), ull(g12), ull(live), b, want);
-				break;
-			}
+		s02 = in(i, 4, BG_LIVE);
+		/* every pair of shadow02 and guest02 bits, as g12 varies */
+		g02 = s02 ^ g12;
+		src = s02;
+		c[1] = c[0];
+		c[2] = c[0];
+		c[0].l0_mask = l0;
+		c[1].l0_mask = l0 | c[0].l1_mask;
+		c[2].l0_mask = l0 & ~c[0].l1_mask;
+		k.n++;
+		for (f = 1; f < 3; f++) {
+			if (nvmx_cr_l1_owned(&c[f]) == nvmx_cr_l1_owned(&c[0]) &&
+			    nvmx_cr_l0_owned(&c[f]) == nvmx_cr_l0_owned(&c[0]) &&
+			    nvmx_cr_mask02(&c[f]) == nvmx_cr_mask02(&c[0]) &&
+			    h->shadow02(&c[f], g12) == h->shadow02(&c[0], g12) &&
+			    h->guest12(&c[f], g12, s02, g02) ==
+			    h->guest12(&c[0], g12, s02, g02) &&
+			    h->exits(&c[f], src) == h->exits(&c[0], src))
+				continue;
+			mismatch(&k,
+				 "l0 %llx l1 %llx l1s %llx g12 %llx s02 %llx g02 %llx: l0_mask %llx differs",
+				 ull(l0), ull(c[0].l1_mask), ull(c[0].l1_shadow), ull(g12),
+				 ull(s02), ull(g02), ull(c[f].l0_mask));
+			break;
 		}
 	}
-	enumerated += kw.n;
-	report(&kw);
-	report(&ks);
-	report(&kg);
+	if (!quiet) {
+		enumerated += k.n;
+		report(&k);
+	}
+	return k.bad;
 }
 
 /* The checks must be able to fail: each mutant has to be caught. */
@@ -625,6 +622,8 @@ static void check_mutants(void)
 	const struct impl m_shadow = { bad_shadow02, nvmx_cr_guest12, nvmx_cr_write_exits_to_l1 };
 	const struct impl m_guest12 = { nvmx_cr_shadow02, bad_guest12, nvmx_cr_write_exits_to_l1 };
 	const struct impl m_exits = { nvmx_cr_shadow02, nvmx_cr_guest12, bad_exits };
+	const struct impl m_order = { nvmx_cr_shadow02, bad_guest12_order,
+				      nvmx_cr_write_exits_to_l1 };
 	unsigned long long n;
 
 	n = check_shadow02(&m_shadow, true);
@@ -636,12 +635,15 @@ static void check_mutants(void)
 	n = check_exits(&m_exits, true);
 	tap(n > 0, "%s [%s]: exit check rejects exiting to L1 on L0's bits (%llu caught)",
 	    cur->reg, cur->names, n);
+	n = check_l0_mask_forms(&m_order, true);
+	tap(n > 0, "%s [%s]: l0_mask forms check rejects L0's mask winning over L1's (%llu caught)",
+	    cur->reg, cur->names, n);
 }
 
 /* ---- part B: entry, one write by L2, exit, against the L1-only machine ---- */
 
 struct run_checks {
-	struct check view0, keep, exits, only_l0_l2, hw_traps, view1, last_write, saved;
+	struct check view0, keep, exits, only_l0_l2, hw_traps, rebuild, view1, last_write, saved;
 	unsigned long long path_l1, path_hw, path_l0, l0_live_differs;
 };
 
@@ -651,17 +653,18 @@ static u64 view0_out, g12w_out, view1_out;
 static void scenario(struct run_checks *r, u64 l0m, u64 l1m, u64 l1s, u64 g12, u64 live,
 		     u64 src)
 {
-	struct nvmx_cr c = { .l1_mask = l1m, .l1_shadow = l1s, .l0_mask = l0m };
+	/* the helpers' inputs as the module builds them; L0's live value by l0m */
+	struct nvmx_cr c = { .l1_mask = l1m, .l1_shadow = l1s, .l0_mask = l0m & ~l1m };
 	u64 m02, s02, g02, view0, want, saved, ng12, view1, l0o;
 	bool to_l1, hw_exit;
 
 	/* VM entry: L0 builds vmcs02 (L0 keeps @live in bits it intercepts). */
 	m02 = nvmx_cr_mask02(&c);
 	s02 = nvmx_cr_shadow02(&c, g12);
-	g02 = nvmx_cr_guest02(&c, g12, live);
+	g02 = l0_guest02(l0m, g12, live);
 
 	/* L2 reads CR: simulated hardware (SDM 25.3) vs the L1-only machine. */
-	view0 = (s02 & m02) | (g02 & ~m02);
+	view0 = hw_read(m02, s02, g02);
 	want = view0_out | sdm_read(wmask, l1m, l1s, g12);
 	r->view0.n++;
 	if (view0 != want)
@@ -706,14 +709,21 @@ static void scenario(struct run_checks *r, u64 l0m, u64 l1m, u64 l1s, u64 g12, u
 	} else {
 		/* L0 completes it; L0 also changes its live value. */
 		r->path_l0++;
-		ng12 = nvmx_cr_write_guest12(&c, g12, src);
-		s02 = nvmx_cr_write_shadow02(&c, g12, src);
-		g02 = nvmx_cr_guest02(&c, ng12, ~live);
+		ng12 = l0_write_guest12(l1m, g12, src);
+		s02 = src;
+		g02 = l0_guest02(l0m, ng12, ~live);
+		/* ... leaving vmcs02 as an entry with the new value builds it */
+		r->rebuild.n++;
+		if (s02 != nvmx_cr_shadow02(&c, ng12))
+			mismatch(&r->rebuild,
+				 "l0 %llx l1 %llx l1s %llx g12 %llx src %llx: shadow02 %llx, entry builds %llx",
+				 ull(l0m), ull(l1m), ull(l1s), ull(g12), ull(src),
+				 ull(s02), ull(nvmx_cr_shadow02(&c, ng12)));
 	}
 
 	/* L2 reads back; the L1-only machine after SDM 25.3's write. */
 	ng12 = g12w_out | sdm_write(wmask, l1m, g12, src);
-	view1 = (s02 & m02) | (g02 & ~m02);
+	view1 = hw_read(m02, s02, g02);
 	want = view1_out | sdm_read(wmask, l1m, l1s, ng12);
 	r->view1.n++;
 	if (view1 != want)
@@ -750,6 +760,7 @@ static void check_scenarios(void)
 	check_init(&r.exits, "MOV to CR exits to L1 as under L1 alone");
 	check_init(&r.only_l0_l2, "write changing only L0-/L2-owned bits never exits to L1");
 	check_init(&r.hw_traps, "vmcs02 traps every write that must exit to L1");
+	check_init(&r.rebuild, "a write L0 completes leaves the shadow02 entry builds");
 	check_init(&r.view1, "after a write: L2 reads what it would under L1 alone");
 	check_init(&r.last_write, "after a write: L2's view of L0-owned bits is what it wrote");
 	check_init(&r.saved, "after a write: exit saves the guest CR of L1 alone");
@@ -775,6 +786,7 @@ static void check_scenarios(void)
 	report(&r.exits);
 	report(&r.only_l0_l2);
 	report(&r.hw_traps);
+	report(&r.rebuild);
 	report(&r.view1);
 	report(&r.last_write);
 	report(&r.saved);
@@ -805,8 +817,8 @@ static void cr0_insn(struct cr0_insn_checks *k, const struct nvmx_cr *c, u64 g12
 {
 	u64 m02 = nvmx_cr_mask02(c);
 	u64 s02 = nvmx_cr_shadow02(c, g12);
-	u64 g02 = nvmx_cr_guest02(c, g12, live);
-	u64 view0 = (s02 & m02) | (g02 & ~m02);
+	u64 g02 = l0_guest02(c->l0_mask, g12, live);
+	u64 view0 = hw_read(m02, s02, g02);
 	u64 new_val, after, saved, view1, want;
 	bool to_l1, want_exit, hw_exit;
 
@@ -837,8 +849,10 @@ static void cr0_insn(struct cr0_insn_checks *k, const struct nvmx_cr *c, u64 g12
 		/* SDM 25.3 on vmcs02: the hardware executes it. */
 		g02 = lmsw ? sdm_lmsw(m02, g02, src) : sdm_clts(m02, g02);
 	} else {
-		s02 = nvmx_cr_write_shadow02(c, g12, new_val);
-		g02 = nvmx_cr_guest02(c, nvmx_cr_write_guest12(c, g12, new_val), ~live);
+		/* L0 completes it as a MOV to CR0 of the value it computes */
+		s02 = new_val;
+		g02 = l0_guest02(c->l0_mask, l0_write_guest12(c->l1_mask, g12, new_val),
+				 ~live);
 	}
 	saved = nvmx_cr_guest12(c, g12, s02, g02);
 	k->saved.n++;
@@ -847,7 +861,7 @@ static void cr0_insn(struct cr0_insn_checks *k, const struct nvmx_cr *c, u64 g12
 			 "l0 %llx l1 %llx l1s %llx g12 %llx live %llx src %x: expected %llx, got %llx",
 			 ull(c->l0_mask), ull(c->l1_mask), ull(c->l1_shadow), ull(g12),
 			 ull(live), src, ull(after), ull(saved));
-	view1 = (s02 & m02) | (g02 & ~m02);
+	view1 = hw_read(m02, s02, g02);
 	want = view1_out | sdm_read(~insn_out, c->l1_mask, c->l1_shadow, after);
 	k->view1.n++;
 	if (view1 != want)
@@ -944,28 +958,28 @@ static void review_lazy_fpu_ts(void)
 	u64 s02, g02, v, cr;
 
 	expect_u64("lazy FPU: mask02", base | CR0_TS, nvmx_cr_mask02(&c));
-	expect_bool("lazy FPU: TS is owned by L0", true, nvmx_cr_owner(&c, 3) == NVMX_CR_L0);
+	expect_bool("lazy FPU: TS is owned by L0", true, nvmx_cr_l0_owned(&c) & CR0_TS);
 	s02 = nvmx_cr_shadow02(&c, g12);
-	g02 = nvmx_cr_guest02(&c, g12, CR0_TS);
+	g02 = l0_guest02(c.l0_mask, g12, CR0_TS);
 	expect_u64("lazy FPU: shadow02 at entry", 0x8000002bULL, s02);
-	v = nvmx_cr0_clts_value(nvmx_cr_l2_view(&c, s02, g02));
+	v = nvmx_cr0_clts_value(hw_read(nvmx_cr_mask02(&c), s02, g02));
 	expect_u64("lazy FPU: CLTS writes", 0x80000023ULL, v);
 	expect_bool("lazy FPU: CLTS traps in vmcs02 (TS set in mask02 and shadow02)", true,
 		    sdm_clts_exits(nvmx_cr_mask02(&c), s02));
 	expect_bool("lazy FPU: CLTS exits to L1", false, nvmx_cr_write_exits_to_l1(&c, v));
-	cr = nvmx_cr_write_guest12(&c, g12, v);
-	s02 = nvmx_cr_write_shadow02(&c, g12, v);
-	g02 = nvmx_cr_guest02(&c, cr, CR0_TS);	/* FPU still not loaded */
+	cr = l0_write_guest12(c.l1_mask, g12, v);
+	s02 = v;
+	g02 = l0_guest02(c.l0_mask, cr, CR0_TS);	/* FPU still not loaded */
 	expect_u64("lazy FPU: shadow02 after CLTS", 0x80000023ULL, s02);
 	expect_u64("lazy FPU: live CR0 keeps TS", 0x8000002bULL, g02);
 	expect_u64("lazy FPU: L2 reads CR0 after CLTS", 0x80000023ULL,
-		   nvmx_cr_l2_view(&c, s02, g02));
+		   hw_read(nvmx_cr_mask02(&c), s02, g02));
 	expect_u64("lazy FPU: vmcs12 guest CR0 at exit", 0x80000023ULL,
 		   nvmx_cr_guest12(&c, g12, s02, g02));
-	g02 = nvmx_cr_guest02(&c, cr, 0);	/* L0 loaded the FPU */
+	g02 = l0_guest02(c.l0_mask, cr, 0);	/* L0 loaded the FPU */
 	expect_u64("lazy FPU: vmcs12 guest CR0 at exit after FPU load", 0x80000023ULL,
 		   nvmx_cr_guest12(&c, g12, s02, g02));
-	v = nvmx_cr0_lmsw_value(nvmx_cr_l2_view(&c, s02, g02), CR0_TS | CR0_MP);
+	v = nvmx_cr0_lmsw_value(hw_read(nvmx_cr_mask02(&c), s02, g02), CR0_TS | CR0_MP);
 	expect_u64("lazy FPU: LMSW 0xa writes (PE kept)", 0x8000002bULL, v);
 	expect_bool("lazy FPU: LMSW setting TS exits to L1", false,
 		    nvmx_cr_write_exits_to_l1(&c, v));
@@ -985,19 +999,19 @@ static void review_cr4_pge(void)
 	const u64 g12 = CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_VMXE;	/* 0x22a0 */
 	u64 s02, g02, v, cr;
 
-	expect_bool("CR4 PGE: PGE is owned by L0", true, nvmx_cr_owner(&c, 7) == NVMX_CR_L0);
+	expect_bool("CR4 PGE: PGE is owned by L0", true, nvmx_cr_l0_owned(&c) & CR4_PGE);
 	s02 = nvmx_cr_shadow02(&c, g12);
-	g02 = nvmx_cr_guest02(&c, g12, CR4_PGE);
+	g02 = l0_guest02(c.l0_mask, g12, CR4_PGE);
 	expect_u64("CR4 PGE: L2 reads CR4 at entry (VMXE hidden by L1)", 0x2a0ULL,
-		   nvmx_cr_l2_view(&c, s02, g02));
-	v = nvmx_cr_l2_view(&c, s02, g02) & ~CR4_PGE;
+		   hw_read(nvmx_cr_mask02(&c), s02, g02));
+	v = hw_read(nvmx_cr_mask02(&c), s02, g02) & ~CR4_PGE;
 	expect_bool("CR4 PGE: clearing PGE exits to L1", false, nvmx_cr_write_exits_to_l1(&c, v));
-	cr = nvmx_cr_write_guest12(&c, g12, v);
-	s02 = nvmx_cr_write_shadow02(&c, g12, v);
-	g02 = nvmx_cr_guest02(&c, cr, CR4_PGE);	/* L0 keeps PGE live */
+	cr = l0_write_guest12(c.l1_mask, g12, v);
+	s02 = v;
+	g02 = l0_guest02(c.l0_mask, cr, CR4_PGE);	/* L0 keeps PGE live */
 	expect_u64("CR4 PGE: live CR4 keeps PGE", 0x22a0ULL, g02);
 	expect_u64("CR4 PGE: L2 reads CR4 after the write", 0x220ULL,
-		   nvmx_cr_l2_view(&c, s02, g02));
+		   hw_read(nvmx_cr_mask02(&c), s02, g02));
 	expect_u64("CR4 PGE: vmcs12 guest CR4 at exit", 0x2220ULL,
 		   nvmx_cr_guest12(&c, g12, s02, g02));
 	expect_bool("CR4 PGE: setting VMXE exits to L1", true,
@@ -1012,10 +1026,9 @@ int main(void)
 		set_window(&windows[w]);
 		check_owner();
 		check_shadow02(&real, false);
-		check_l2_view();
 		check_guest12(&real, false);
 		check_exits(&real, false);
-		check_write_and_guest02();
+		check_l0_mask_forms(&real, false);
 		check_mutants();
 		check_scenarios();
 		if (windows[w].is_cr0)

@@ -327,8 +327,9 @@ static bool test_sync_by_class(void)
 
 /*
  * Guest state: saved on every exit (SDM 27.3) except the fields below, which
- * the SDM saves only under a VM-exit control (27.3.1, 27.3.4), which change
- * only under a secondary VM-execution control, or which no exit writes.
+ * the SDM saves only under a VM-exit control (27.3.1), or which no exit of
+ * ours writes: the VMCS link pointer, and fields saved only under a control
+ * or feature that L1 is not offered.
  */
 static const struct {
 	const char *name;
@@ -339,10 +340,15 @@ static const struct {
 	{ "guest_dr7", NVMX_SYNC_SAVE_CTL, 1u << 2 },
 	{ "guest_ia32_pat", NVMX_SYNC_SAVE_CTL, 1u << 18 },
 	{ "guest_ia32_efer", NVMX_SYNC_SAVE_CTL, 1u << 20 },
-	{ "vmx_preemption_timer_value", NVMX_SYNC_SAVE_CTL, 1u << 22 },
-	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_SAVE_CTL, 1u << 30 },
-	{ "guest_intr_status", NVMX_SYNC_EXEC_CTL, 1u << 9 },
-	{ "guest_pml_index", NVMX_SYNC_EXEC_CTL, 1u << 17 },
+	{ "vmx_preemption_timer_value", NVMX_SYNC_NEVER, 0 },
+	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_NEVER, 0 },
+	{ "guest_bndcfgs", NVMX_SYNC_NEVER, 0 },
+	{ "guest_pdptr0", NVMX_SYNC_NEVER, 0 },
+	{ "guest_pdptr1", NVMX_SYNC_NEVER, 0 },
+	{ "guest_pdptr2", NVMX_SYNC_NEVER, 0 },
+	{ "guest_pdptr3", NVMX_SYNC_NEVER, 0 },
+	{ "guest_intr_status", NVMX_SYNC_NEVER, 0 },
+	{ "guest_pml_index", NVMX_SYNC_NEVER, 0 },
 	{ "vmcs_link_pointer", NVMX_SYNC_NEVER, 0 },
 };
 
@@ -374,7 +380,7 @@ static bool test_guest_sync(void)
 	return ok;
 }
 
-/* The control bits as SDM 24.7.1 (exit) and 24.6.2 (execution) number them. */
+/* The VM-exit control bits as SDM 24.7.1 numbers them. */
 static bool test_control_bits(void)
 {
 	bool ok = true;
@@ -383,15 +389,6 @@ static bool test_control_bits(void)
 		  NVMX_EXIT_SAVE_DEBUG_CONTROLS);
 	EXPECT_EQ(ok, "save IA32_PAT", 0x40000, NVMX_EXIT_SAVE_IA32_PAT);
 	EXPECT_EQ(ok, "save IA32_EFER", 0x100000, NVMX_EXIT_SAVE_IA32_EFER);
-	EXPECT_EQ(ok, "save VMX-preemption timer value", 0x400000,
-		  NVMX_EXIT_SAVE_PREEMPT_TIMER);
-	EXPECT_EQ(ok, "save IA32_PERF_GLOBAL_CTRL", 0x40000000,
-		  NVMX_EXIT_SAVE_PERF_GLOBAL);
-	EXPECT_EQ(ok, "activate secondary controls", 0x80000000,
-		  NVMX_EXEC_ACTIVATE_SECONDARY);
-	EXPECT_EQ(ok, "virtual-interrupt delivery", 0x200,
-		  NVMX_EXEC2_VIRT_INTR_DELIVERY);
-	EXPECT_EQ(ok, "enable PML", 0x20000, NVMX_EXEC2_ENABLE_PML);
 	return ok;
 }
 
@@ -491,6 +488,34 @@ static bool test_lookup_exhaustive(void)
 		}
 	}
 	EXPECT_EQ(ok, "encodings found", 141 + 37, found);
+	return ok;
+}
+
+/*
+ * The lookup indexes only with in-bounds values, whatever the compare
+ * decides (vmcs12_table.h): every slot holds a row index below
+ * NVMX_NR_FIELDS, its own row's where a row hashes to it, else 0.
+ */
+static bool test_lookup_slots(void)
+{
+	unsigned int rows = 0;
+	bool ok = true;
+	u32 s;
+
+	for (s = 0; s < NVMX_FIELD_HASH; s++) {
+		unsigned int row = nvmx_field_slot[s];
+
+		if (row >= NVMX_NR_FIELDS) {
+			diag("slot %u: row %u out of bounds", s, row);
+			ok = false;
+			continue;
+		}
+		if (nvmx_fields[row].encoding % NVMX_FIELD_HASH == s)
+			rows++;
+		else
+			EXPECT_EQ(ok, "row of an empty slot", 0, row);
+	}
+	EXPECT_EQ(ok, "slots holding their own row", NVMX_NR_FIELDS, rows);
 	return ok;
 }
 
@@ -697,12 +722,13 @@ static bool test_exit_saves_field(void)
 		{ 0x2804, 1u << 18, 0, 0, true },	/* pat */
 		{ 0x2804, 1u << 19, 0, 0, false },	/* load, not save */
 		{ 0x2806, 1u << 20, 0, 0, true },	/* efer */
-		{ 0x482e, 1u << 22, 0, 0, true },	/* preemption timer */
-		{ 0x482e, 0, 0, 0, false },
-		{ 0x0810, 0, 1u << 31, 1u << 9, true },	/* intr status */
-		{ 0x0810, 0, 0, 1u << 9, false },	/* secondary off */
-		{ 0x0810, 0, 1u << 31, 0, false },
-		{ 0x0812, 0, 1u << 31, 1u << 17, true },	/* PML index */
+		/* controls L1 is not offered save nothing */
+		{ 0x482e, 1u << 22, 0, 0, false },	/* preemption timer */
+		{ 0x2808, 1u << 30, 0, 0, false },	/* perf global ctrl */
+		{ 0x0810, 0, 1u << 31, 1u << 9, false },	/* intr status */
+		{ 0x0812, 0, 1u << 31, 1u << 17, false },	/* PML index */
+		{ 0x280a, 0, 1u << 31, 1u << 1, false },	/* PDPTE0, EPT */
+		{ 0x2812, ~0u, ~0u, ~0u, false },	/* BNDCFGS */
 		{ 0x2800, ~0u, ~0u, ~0u, false },	/* link pointer */
 		{ 0x4402, ~0u, ~0u, ~0u, false },	/* exit reason */
 		{ 0x4002, ~0u, ~0u, ~0u, false },	/* primary controls */
@@ -773,10 +799,11 @@ int main(void)
 	run(test_anchor_offsets, "offsets of 6.1's layout");
 	run(test_sync_by_class, "exit info EXIT_INFO, control/host NEVER");
 	run(test_guest_sync, "guest fields L2 unless the SDM says otherwise");
-	run(test_control_bits, "save and execution control bits");
+	run(test_control_bits, "save control bits");
 	run(test_lookup_rows, "lookup finds every row");
 	run(test_lookup_high, "lookup finds high halves of 64-bit fields");
 	run(test_lookup_exhaustive, "lookup over all 16-bit encodings");
+	run(test_lookup_slots, "lookup slots hold in-bounds row indexes");
 	run(test_lookup_unsupported, "lookup NULL for unsupported encodings");
 	run(test_lookup_edge_fields, "lookup of VPID (0), host RIP, high");
 	run(test_read_write_all, "write/read every field, truncation");

@@ -437,7 +437,7 @@ int nested_vmx_succeed(struct kvm_vcpu *vcpu)
 	return nested_vmx_complete(vcpu, 0);
 }
 
-static int nested_vmx_fail_invalid(struct kvm_vcpu *vcpu)
+int nested_vmx_fail_invalid(struct kvm_vcpu *vcpu)
 {
 	return nested_vmx_complete(vcpu, X86_EFLAGS_CF);
 }

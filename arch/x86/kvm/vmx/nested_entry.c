@@ -141,11 +141,6 @@ static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
 					 msrs->exit_ctls_high)))
 		return false;
 
-	if (!(vmcs12->pin_based_vm_exec_control &
-	      PIN_BASED_VMX_PREEMPTION_TIMER) &&
-	    !nvmx_rule(!(exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)))
-		return false;
-
 	return nvmx_rule(nvmx_msr_list_addr_ok(vcpu,
 					       vmcs12->vm_exit_msr_store_count,
 					       vmcs12->vm_exit_msr_store_addr)) &&
@@ -213,8 +208,7 @@ static bool nested_vmx_check_entry_controls(struct kvm_vcpu *vcpu,
 	u32 entry = vmcs12->vm_entry_controls;
 
 	if (!nvmx_rule(nvmx_ctls_allowed(entry, msrs->entry_ctls_low,
-					 msrs->entry_ctls_high)) ||
-	    !nvmx_rule(!(entry & (VM_ENTRY_SMM | VM_ENTRY_DEACT_DUAL_MONITOR))))
+					 msrs->entry_ctls_high)))
 		return false;
 
 	if (nvmx_entry_has_event(vmcs12) &&
@@ -478,27 +472,37 @@ static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 
 /*
  * CR0/CR4 ownership while L2 runs (include/nvmx/cr_owner.h).  L0's mask is
- * what KVM does not hand to the guest: in L1 that is vmcs01's mask, in L2
- * the bits of vmcs02's mask that L1 does not claim, which is the same set.
+ * vmcs01's, which L2 cannot change but which is not the current VMCS while
+ * L2 runs.  The vCPU's guest-owned bits are the complement of vmcs01's mask
+ * until the entry makes them that of vmcs02's, vmcs01's with vmcs12's added
+ * (vmx.c's set_cr4_guest_host_mask() keeps that rule in guest mode).  Less
+ * vmcs12's bits, both are vmcs01's mask less L1's claims: the same value
+ * whenever this is called, and all the helpers need, as L1's claim wins.
  */
+static struct nvmx_cr nested_vmx_cr_owners(u64 l1_mask, u64 l1_shadow,
+					   unsigned long guest_owned)
+{
+	return (struct nvmx_cr) {
+		.l1_mask = l1_mask,
+		.l1_shadow = l1_shadow,
+		.l0_mask = ~(u64)guest_owned & ~l1_mask,
+	};
+}
+
 struct nvmx_cr nested_vmx_cr0_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12)
 {
-	return (struct nvmx_cr) {
-		.l1_mask = vmcs12->cr0_guest_host_mask,
-		.l1_shadow = vmcs12->cr0_read_shadow,
-		.l0_mask = ~vcpu->arch.cr0_guest_owned_bits,
-	};
+	return nested_vmx_cr_owners(vmcs12->cr0_guest_host_mask,
+				    vmcs12->cr0_read_shadow,
+				    vcpu->arch.cr0_guest_owned_bits);
 }
 
 struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12)
 {
-	return (struct nvmx_cr) {
-		.l1_mask = vmcs12->cr4_guest_host_mask,
-		.l1_shadow = vmcs12->cr4_read_shadow,
-		.l0_mask = ~vcpu->arch.cr4_guest_owned_bits,
-	};
+	return nested_vmx_cr_owners(vmcs12->cr4_guest_host_mask,
+				    vmcs12->cr4_read_shadow,
+				    vcpu->arch.cr4_guest_owned_bits);
 }
 
 /*
@@ -871,7 +875,11 @@ static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
 	vmx_guest_debugctl_write(vcpu, debugctl);
 }
 
-/* SDM 26.3.2.1: SYSENTER, PAT (under its load control) and BNDCFGS. */
+/*
+ * SDM 26.3.2.1: SYSENTER and PAT (under its load control).  vmcs02 inherits
+ * vmcs01's "load IA32_BNDCFGS", which L0 sets for L1's MPX state where the
+ * processor has it; L1 has no such control, so L2 starts with L1's value.
+ */
 static void nested_vmx_load_msrs02(struct kvm_vcpu *vcpu,
 				   struct vmcs12 *vmcs12)
 {
@@ -1020,7 +1028,10 @@ static noinline void nested_vmx_hide_l1d_from_l2(struct kvm_vcpu *vcpu)
 	vcpu->arch.l1tf_flush_l1d = true;
 }
 
-/* L1 state vmcs02 inherits when vmcs12 does not load it. */
+/*
+ * L1 state that L2 starts with when vmcs12 does not load it, but that vmcs02
+ * loads: IA32_DEBUGCTL, and IA32_BNDCFGS under vmcs01's own load control.
+ */
 static void nested_vmx_snapshot_l1_state(struct vcpu_vmx *vmx)
 {
 	vmx->nested.pre_vmenter_debugctl = vmx_guest_debugctl_read();
@@ -1028,13 +1039,19 @@ static void nested_vmx_snapshot_l1_state(struct vcpu_vmx *vmx)
 		vmx->nested.pre_vmenter_bndcfgs = vmcs_read64(GUEST_BNDCFGS);
 }
 
+/*
+ * kvm.ko's tracepoint, shared with nested SVM (trace.h): L1's RIP, the
+ * VMCS, L2's RIP, SVM's virtual-interrupt control "int_ctl", whose VMX
+ * counterpart is the guest interrupt status (RVI and SVI, SDM 24.4.2), the
+ * event to inject, and the paging root L2 starts from.
+ */
 static void nested_vmx_trace_entry(struct kvm_vcpu *vcpu,
 				   struct vmcs12 *vmcs12)
 {
 	trace_kvm_nested_vmenter(kvm_rip_read(vcpu),
 				 to_vmx(vcpu)->nested.current_vmptr,
 				 vmcs12->guest_rip,
-				 vmcs12->guest_interruptibility_info,
+				 vmcs12->guest_intr_status,
 				 vmcs12->vm_entry_intr_info_field,
 				 nested_cpu_has_ept(vmcs12),
 				 vmcs12->ept_pointer, vmcs12->guest_cr3,
@@ -1147,9 +1164,9 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	struct vmcs12 *vmcs12;
 	u32 err;
 
-	/* No current VMCS: nested_vmx_fail() answers VMfailInvalid. */
+	/* SDM 30.3: VMfailInvalid when there is no current VMCS */
 	if (!vmx_has_valid_vmcs12(vcpu))
-		return nested_vmx_fail(vcpu, 0);
+		return nested_vmx_fail_invalid(vcpu);
 
 	vmcs12 = get_vmcs12(vcpu);
 	err = nested_vmx_check_vmcs_state(vcpu, vmcs12, launch);

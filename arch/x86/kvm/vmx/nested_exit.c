@@ -591,26 +591,12 @@ static u64 vmcs12_l2_cr(const struct nvmx_cr *c, u64 guest12, u32 shadow_field,
 }
 
 /*
- * Whether the virtual CPU L1 runs on has IA32_BNDCFGS as a guest-state field
- * (SDM 24.4.1): only with the BNDCFGS entry or exit control offered.
- */
-static bool nested_vmx_has_bndcfgs_field(struct kvm_vcpu *vcpu)
-{
-	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
-
-	return (msrs->entry_ctls_high & VM_ENTRY_LOAD_BNDCFGS) ||
-	       (msrs->exit_ctls_high & VM_EXIT_CLEAR_BNDCFGS);
-}
-
-/*
  * The value L2 has for guest-state field @f, from where KVM keeps it: the
  * register caches, KVM's software copies of CRs and MSRs, else vmcs02
  * (segments too: vmx.c writes them through to the VMCS and caches reads).
- * False when the field is not saved (SDM 27.3.4: the PDPTEs are undefined
- * without EPT, which L1 does not have).
  */
-static bool vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
-			    const struct nvmx_field *f, u64 *val)
+static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+			   const struct nvmx_field *f)
 {
 	unsigned long dr7;
 	struct nvmx_cr c;
@@ -618,60 +604,36 @@ static bool vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	switch (f->encoding) {
 	case GUEST_CR0:
 		c = nested_vmx_cr0_owners(vcpu, vmcs12);
-		*val = vmcs12_l2_cr(&c, vmcs12->guest_cr0, CR0_READ_SHADOW,
+		return vmcs12_l2_cr(&c, vmcs12->guest_cr0, CR0_READ_SHADOW,
 				    GUEST_CR0);
-		break;
 	case GUEST_CR4:
 		c = nested_vmx_cr4_owners(vcpu, vmcs12);
-		*val = vmcs12_l2_cr(&c, vmcs12->guest_cr4, CR4_READ_SHADOW,
+		return vmcs12_l2_cr(&c, vmcs12->guest_cr4, CR4_READ_SHADOW,
 				    GUEST_CR4);
-		break;
 	case GUEST_CR3:
-		*val = kvm_read_cr3(vcpu);
-		break;
+		return kvm_read_cr3(vcpu);
 	case GUEST_RSP:
-		*val = kvm_rsp_read(vcpu);
-		break;
+		return kvm_rsp_read(vcpu);
 	case GUEST_RIP:
-		*val = kvm_rip_read(vcpu);
-		break;
+		return kvm_rip_read(vcpu);
 	case GUEST_RFLAGS:
-		*val = vmx_get_rflags(vcpu);
-		break;
+		return vmx_get_rflags(vcpu);
 	case GUEST_DR7:
 		kvm_get_dr(vcpu, 7, &dr7);
-		*val = dr7;
-		break;
+		return dr7;
 	case GUEST_IA32_DEBUGCTL:
-		*val = vmx_guest_debugctl_read();
-		break;
+		return vmx_guest_debugctl_read();
 	case GUEST_IA32_PAT:
-		*val = vcpu->arch.pat;
-		break;
+		return vcpu->arch.pat;
 	case GUEST_IA32_EFER:
-		*val = vcpu->arch.efer;
-		break;
-	case GUEST_IA32_PERF_GLOBAL_CTRL:
-		return !kvm_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL, val);
+		return vcpu->arch.efer;
 	case GUEST_ACTIVITY_STATE:
 		/* L0 runs L2's HLT as a halted vCPU, never as vmcs02's state */
-		*val = vcpu->arch.mp_state == KVM_MP_STATE_HALTED ?
+		return vcpu->arch.mp_state == KVM_MP_STATE_HALTED ?
 		       GUEST_ACTIVITY_HLT : GUEST_ACTIVITY_ACTIVE;
-		break;
-	case GUEST_PDPTR0:
-	case GUEST_PDPTR1:
-	case GUEST_PDPTR2:
-	case GUEST_PDPTR3:
-		return false;
-	case GUEST_BNDCFGS:
-		if (!nested_vmx_has_bndcfgs_field(vcpu))
-			return false;
-		fallthrough;
 	default:
-		*val = nvmx_vmcs_read(f);
-		break;
+		return nvmx_vmcs_read(f);
 	}
-	return true;
 }
 
 /*
@@ -682,13 +644,11 @@ static bool vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	const struct nvmx_field *f;
-	u64 val;
 
 	nvmx_for_each_field(f) {
-		if (!nvmx_exit_saves_field(vmcs12, f))
-			continue;
-		if (vmcs12_l2_value(vcpu, vmcs12, f, &val))
-			nvmx_vmcs12_write(vmcs12, f, val);
+		if (nvmx_exit_saves_field(vmcs12, f))
+			nvmx_vmcs12_write(vmcs12, f,
+					  vmcs12_l2_value(vcpu, vmcs12, f));
 	}
 
 	/* SDM 27.2: "IA-32e mode guest" takes IA32_EFER.LMA */
@@ -815,9 +775,8 @@ static bool load_host_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 
 /*
  * SDM 27.5.1: DR7 = 400H, IA32_DEBUGCTL = 0, the SYSENTER MSRs from their
- * fields, IA32_PAT and IA32_PERF_GLOBAL_CTRL under their load controls.
- * Without "load IA32_PAT" the MSR keeps L2's value, which vmcs01 must then
- * take over too.
+ * fields, IA32_PAT under its load control.  Without "load IA32_PAT" the MSR
+ * keeps L2's value, which vmcs01 must then take over too.
  */
 static bool load_host_msrs(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
@@ -832,12 +791,7 @@ static bool load_host_msrs(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 
 	if (vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT)
 		pat = vmcs12->host_ia32_pat;
-	if (kvm_set_msr(vcpu, MSR_IA32_CR_PAT, pat))
-		return false;
-
-	return !(vmcs12->vm_exit_controls & VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL) ||
-	       !kvm_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL,
-			    vmcs12->host_ia32_perf_global_ctrl);
+	return !kvm_set_msr(vcpu, MSR_IA32_CR_PAT, pat);
 }
 
 /*

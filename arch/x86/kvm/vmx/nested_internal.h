@@ -52,11 +52,14 @@ static inline bool nested_vmx_msr_load_refused(struct kvm_vcpu *vcpu,
 /* nested.c */
 
 /*
- * Outcome of a VMX instruction (SDM 30.2): VMsucceed, or VMfailValid with
- * an error number when there is a current VMCS, else VMfailInvalid.  Both
- * skip the instruction and return 1 for the exit handler.
+ * Outcome of a VMX instruction (SDM 30.2), each skipping the instruction and
+ * returning 1 for the exit handler: VMsucceed; VMfailInvalid, for the
+ * failures the SDM reports without a VMCS to hold an error number;
+ * nested_vmx_fail() is the SDM's VMfail(ErrorNumber): VMfailValid with the
+ * error number when there is a current VMCS, else VMfailInvalid.
  */
 int nested_vmx_succeed(struct kvm_vcpu *vcpu);
+int nested_vmx_fail_invalid(struct kvm_vcpu *vcpu);
 int nested_vmx_fail(struct kvm_vcpu *vcpu, u32 vm_instruction_error);
 
 /* nested_entry.c */
@@ -79,8 +82,8 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
 
 /*
- * Ownership of CR0/CR4 bits for cr_owner.h while L1 or L2 runs: L1's mask
- * and shadow from @vmcs12, L0's mask from the vCPU's guest-owned bits.
+ * The inputs of cr_owner.h's helpers for CR0 or CR4, right whether L1 or L2
+ * runs: L1's mask and shadow from @vmcs12, L0's mask from vmcs01's.
  */
 struct nvmx_cr nested_vmx_cr0_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12);

@@ -62,6 +62,15 @@
 #define SENTINEL_EFER		0x0000000000000d01ull
 #define SENTINEL_DR7		0x0000000000000455ull
 #define SENTINEL_DEBUGCTL	0x0000000000000002ull
+#define SENTINEL_PERF_GLOBAL	0x0000000700000003ull
+#define SENTINEL_TIMER		0x12345678
+#define SENTINEL_INTR_STATUS	0x2051
+#define SENTINEL_PML_INDEX	0x01a5
+#define SENTINEL_BNDCFGS	0x00007fff12345001ull
+
+/* The BNDCFGS controls, SDM 24.8.1 and 24.7.1; vmx.h has no name for them. */
+#define NVMX_ENTRY_LOAD_BNDCFGS	BIT(16)
+#define NVMX_EXIT_CLEAR_BNDCFGS	BIT(23)
 
 /* Selectors in L2's own GDT (l2_gdt), see setup_l2_gdt(). */
 #define SEL_CS		0x30
@@ -211,6 +220,13 @@ asm(".pushsection .text\n"
 	"or %rax, %rdx\n\t"
 	"mov %rdx, %rbx\n"
 	"l2_rd_debugctl_vmcall:\n\t"
+	"vmcall\n\t"
+	"ud2\n\t"
+	".popsection\n");
+
+/* Exits at once. */
+asm(".pushsection .text\n"
+	"l2_vmcall:\n\t"
 	"vmcall\n\t"
 	"ud2\n\t"
 	".popsection\n");
@@ -497,6 +513,44 @@ static void case_debugctl_saved_unwritten(void)
 		     "stock KVM saves IA32_DEBUGCTL into vmcs12 only when L2 writes it with WRMSR");
 }
 
+/*
+ * Fields that an exit saves only under a control L1 left 0, or on a CPU with
+ * a feature, keep what L1 wrote, and VMREAD and VMWRITE reach them:
+ * IA32_PERF_GLOBAL_CTRL and the VMX-preemption timer value (their "save"
+ * exit controls, 27.3.1, 27.3.4), the guest interrupt status and the PML
+ * index (changed only with virtual-interrupt delivery, 29.2, and "enable
+ * PML", 28.2.5), IA32_BNDCFGS on a CPU without the BNDCFGS controls
+ * (27.3.1; saved, so not checked, where L1's CPU has them).  The PDPTEs
+ * are undefined after this exit (27.3.4): not checked.
+ */
+static void case_fields_of_controls_off(void)
+{
+	u32 entry1 = vmx_true_msr(MSR_IA32_VMX_ENTRY_CTLS) >> 32;
+	u32 exit1 = vmx_true_msr(MSR_IA32_VMX_EXIT_CTLS) >> 32;
+	bool bndcfgs = (entry1 & NVMX_ENTRY_LOAD_BNDCFGS) ||
+		       (exit1 & NVMX_EXIT_CLEAR_BNDCFGS);
+
+	vmwrite(GUEST_IA32_PERF_GLOBAL_CTRL, SENTINEL_PERF_GLOBAL);
+	vmwrite(VMX_PREEMPTION_TIMER_VALUE, SENTINEL_TIMER);
+	vmwrite(GUEST_INTR_STATUS, SENTINEL_INTR_STATUS);
+	vmwrite(GUEST_PML_INDEX, SENTINEL_PML_INDEX);
+	vmwrite(GUEST_BNDCFGS, SENTINEL_BNDCFGS);
+	l2_setup(ASM_LABEL(l2_vmcall));
+	if (!l2_launch() || !expect_exit(EXIT_REASON_VMCALL_NR))
+		return;
+	CHECK(GUEST_IA32_PERF_GLOBAL_CTRL, SENTINEL_PERF_GLOBAL,
+	      "27.3.1 (save IA32_PERF_GLOBAL_CTRL = 0)");
+	CHECK(VMX_PREEMPTION_TIMER_VALUE, SENTINEL_TIMER,
+	      "27.3.4 (save VMX-preemption timer value = 0)");
+	CHECK(GUEST_INTR_STATUS, SENTINEL_INTR_STATUS,
+	      "29.2 (virtual-interrupt delivery = 0)");
+	CHECK(GUEST_PML_INDEX, SENTINEL_PML_INDEX, "28.2.5 (enable PML = 0)");
+	if (!bndcfgs)
+		CHECK(GUEST_BNDCFGS, SENTINEL_BNDCFGS,
+		      "27.3.1 (no BNDCFGS controls)");
+	CHECK(GUEST_RIP, ASM_LABEL(l2_vmcall), "27.3.3");
+}
+
 /* 27.3.4 with 27.1: the VMCALL ran in the STI shadow. */
 static void case_blocking_by_sti(void)
 {
@@ -635,6 +689,7 @@ static const struct nvmx_case cases[] = {
 	{ "msrs_dr7_saved", case_msrs_saved },
 	{ "msrs_dr7_not_saved", case_msrs_not_saved },
 	{ "debugctl_saved_unwritten", case_debugctl_saved_unwritten },
+	{ "fields_of_controls_off", case_fields_of_controls_off },
 	{ "blocking_by_sti", case_blocking_by_sti },
 	{ "blocking_by_mov_ss", case_blocking_by_mov_ss },
 	{ "hlt_intr_window", case_hlt_intr_window },
