@@ -28,6 +28,8 @@
 
 #define GP_VECTOR_NR			13
 #define DF_VECTOR_NR			8
+#define DB_VECTOR_NR			1
+#define NVMX_DR6_BS			BIT(14)
 #define NVMX_ACTIVITY_ACTIVE		0
 
 struct nvmx_env {
@@ -43,6 +45,7 @@ enum host_event {
 	INIT_OVER_GP,		/* INIT, and a #GP L1 does not intercept */
 	INIT_OVER_GP_EXIT,	/* INIT, and a #GP L1 intercepts */
 	TRIPLE_FAULT_OVER_DF,	/* a triple fault while a #DF is delivered */
+	INIT_OVER_SINGLE_STEP,	/* INIT, and a single-step #DB trap */
 };
 
 /* L2: stop in the host, then exit to L1; the VMCALL must not be reached. */
@@ -102,12 +105,27 @@ static void case_triple_fault_over_df(void)
 	CHECK(VM_EXIT_INTR_INFO, 0, "27.2.2");
 }
 
+/*
+ * 27.3.4, 24.4.2 Table 24-4: the single-step trap L2's last instruction
+ * raised and INIT overtook is saved as pending (BS), not lost.
+ */
+static void case_init_over_single_step(void)
+{
+	l2_setup(ASM_LABEL(l2_entry));
+	if (!l2_launch() || !expect_exit(EXIT_REASON_INIT_SIGNAL_NR))
+		return;
+	CHECK(GUEST_PENDING_DBG_EXCEPTIONS, NVMX_DR6_BS, "27.3.4");
+	CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
+}
+
 static const struct nvmx_case cases[] = {
 	[INIT_OVER_GP] = { "init_over_pending_exception", case_init_over_gp },
 	[INIT_OVER_GP_EXIT] = { "init_over_exception_exit",
 				case_init_over_gp_exit },
 	[TRIPLE_FAULT_OVER_DF] = { "triple_fault_not_during_delivery",
 				   case_triple_fault_over_df },
+	[INIT_OVER_SINGLE_STEP] = { "init_keeps_single_step_trap",
+				    case_init_over_single_step },
 };
 
 static void run_case(int i)
@@ -143,6 +161,16 @@ static void make_events_pending(enum host_event which)
 		ev.exception.has_error_code = 1;
 		ev.exception.error_code = 0;
 		ev.exception_has_payload = 0;
+		ev.smi.latched_init = 1;
+		break;
+	case INIT_OVER_SINGLE_STEP:
+		ev.flags = KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_SMM;
+		ev.exception.pending = 1;
+		ev.exception.injected = 0;
+		ev.exception.nr = DB_VECTOR_NR;
+		ev.exception.has_error_code = 0;
+		ev.exception_has_payload = 1;
+		ev.exception_payload = NVMX_DR6_BS;
 		ev.smi.latched_init = 1;
 		break;
 	case TRIPLE_FAULT_OVER_DF:

@@ -683,6 +683,23 @@ static void case_hlt_nmi_window(void)
 	hlt_window_case(EXIT_REASON_NMI_WINDOW_NR);
 }
 
+/* 26.7.6 before 26.7.5: with both windows open, the NMI window's exit. */
+static void case_hlt_both_windows(void)
+{
+	if (!hlt_allowed())
+		return;
+	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS, 0) ||
+	    !ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
+			CPU_BASED_NMI_WINDOW_EXITING |
+			CPU_BASED_INTR_WINDOW_EXITING, 0)) {
+		skip("virtual NMIs or window exiting not offered");
+		return;
+	}
+	l2_setup(ASM_LABEL(l2_window));
+	hlt_window_case(EXIT_REASON_NMI_WINDOW_NR);
+}
+
 static const struct nvmx_case cases[] = {
 	{ "gprs_rip_rsp_rflags", case_gprs_rip_rsp_rflags },
 	{ "segments_dtrs_cr3", case_segments },
@@ -694,6 +711,7 @@ static const struct nvmx_case cases[] = {
 	{ "blocking_by_mov_ss", case_blocking_by_mov_ss },
 	{ "hlt_intr_window", case_hlt_intr_window },
 	{ "hlt_nmi_window", case_hlt_nmi_window },
+	{ "hlt_both_windows", case_hlt_both_windows },
 	/* Last: it arms L1's APIC timer. */
 	{ "activity_hlt", case_activity_hlt },
 };
