@@ -911,7 +911,8 @@ static int handle_vmptrst(struct kvm_vcpu *vcpu)
  * VMREAD and VMWRITE (SDM 30.3).  The field encoding is in the register
  * reg2; the value operand is 64 bits in 64-bit mode, 32 bits otherwise.
  * While L1 runs, vmcs12 is complete: the exit that returned to L1 saved
- * every guest field, CR0/CR4 through cr_owner.h (nvmx_cr_guest12()).
+ * every guest field L2 can have changed, CR0/CR4 through cr_owner.h
+ * (nvmx_cr_guest12()), so both work on vmcs12 alone.
  */
 static int nested_vmx_operand_bytes(struct kvm_vcpu *vcpu)
 {

@@ -156,7 +156,10 @@ struct cr_case {
 	enum cr_end end;
 	u64 after_set, after_clear;	/* GUEST_CRx at that exit vs entry */
 	const char *sdm;
-	/* Set where stock KVM is known to end differently: how, and why. */
+	/*
+	 * Set where stock KVM is known to end differently: how, and why.
+	 * Where the deviation is vmx.c's, nvmx, which keeps vmx.c, has it too.
+	 */
 	enum cr_end stock_end;
 	const char *stock_dev;
 };
@@ -200,11 +203,13 @@ static const struct cr_case cases[] = {
 	  END_VMCALL, 0, MP, "25.3 (LMSW)" },
 	/*
 	 * L1 owns TS (shadow 0, real 1), L2 owns MP: LMSW writes TS = 0,
-	 * which matches the shadow, and MP = 1.  Only MP may change.
+	 * which matches the shadow, and MP = 1.  Only MP may change.  The
+	 * write exits to L0 for MP and vmx.c completes it with kvm_lmsw(),
+	 * which loads all of CR0[3:0]: stock and nvmx alike end at VMCALL.
 	 */
 	{ "mp_l2_lmsw_with_ts_l1", 0, OP_LMSW_REG, TS, TS, MP, 0, TS, MP, TS,
 	  END_NM, MP, 0, "25.1.3, 25.3 (LMSW)", END_VMCALL,
-	  "stock KVM's LMSW emulation for L2 clears CR0.TS although L1 owns it" },
+	  "vmx.c's LMSW emulation for L2 clears CR0.TS although L1 owns it (stock and nvmx)" },
 	/* CR0.EM: L0 intercepts it. */
 	{ "em_l1_mov_exits", 0, OP_MOV, EM, 0, EM, 0, EM, EM, 0,
 	  END_CR_EXIT, 0, 0, "25.1.3 (MOV to CR0)" },
