@@ -441,8 +441,43 @@ static bool nested_vmx_l1_wants_entry_failure(u16 reason)
 }
 
 /*
+ * SDM 25.3: an LMSW of L2's that does not exit to L1 leaves the CR0 bits L1
+ * owns unchanged, and L2 goes on reading them from L1's read shadow.  vmx.c
+ * completes an LMSW that exits to L0 with kvm_lmsw(), which loads CR0[3:0]
+ * from the source operand and makes the read shadow the new CR0: right
+ * only when L1 owns none of MP, EM and TS.  Otherwise L0 completes it
+ * here, as vmx.c's MOV to CR0 does for L2.  LMSW only ever sets PE.
+ */
+static bool nested_vmx_l0_completes_lmsw(struct kvm_vcpu *vcpu)
+{
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	unsigned long qual = vmx_get_exit_qual(vcpu);
+	u64 l1 = vmcs12->cr0_guest_host_mask;
+	u64 msw = (qual >> LMSW_SOURCE_DATA_SHIFT) & 0xf;
+	u64 cr0 = kvm_read_cr0(vcpu);
+	u64 val;
+
+	if (((qual >> 4) & 3) != 3 ||
+	    !(l1 & (X86_CR0_MP | X86_CR0_EM | X86_CR0_TS)))
+		return false;
+
+	val = (cr0 & ~0xeULL) | msw;
+	val = (val & ~l1) | (cr0 & l1);
+	if (kvm_set_cr0(vcpu, val)) {
+		kvm_inject_gp(vcpu, 0);
+		return true;
+	}
+	vmcs_writel(CR0_READ_SHADOW, (val & ~l1) |
+		    (vmcs12->cr0_read_shadow & l1));
+	/* A single-step debug exit to userspace is not reported here. */
+	kvm_skip_emulated_instruction(vcpu);
+	return true;
+}
+
+/*
  * Called by vmx.c for every exit while L2 is active.  True: the exit went
- * to L1.  False: L0 handles it as its own, and L2 runs on.  A VMfail of the
+ * to L1, or nvmx completed it for L2 (an LMSW, above).  False: vmx.c
+ * handles it as L0's own, and L2 runs on.  A VMfail of the
  * processor on vmcs02 (vmx->fail) means that nvmx's checks of SDM 26.2
  * let through something the processor refuses: that is L0's failure, which
  * vmx.c reports to userspace as KVM_EXIT_FAIL_ENTRY.
@@ -461,7 +496,8 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 		if (!nested_vmx_l1_wants_entry_failure(reason.basic))
 			return false;
 	} else if (!nested_vmx_l1_wants_exit(vcpu, reason.basic)) {
-		return false;
+		return reason.basic == EXIT_REASON_CR_ACCESS &&
+		       nested_vmx_l0_completes_lmsw(vcpu);
 	}
 
 	nested_vmx_hw_exit_info(vcpu, &info);

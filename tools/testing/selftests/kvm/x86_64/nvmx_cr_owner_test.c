@@ -205,11 +205,12 @@ static const struct cr_case cases[] = {
 	 * L1 owns TS (shadow 0, real 1), L2 owns MP: LMSW writes TS = 0,
 	 * which matches the shadow, and MP = 1.  Only MP may change.  The
 	 * write exits to L0 for MP and vmx.c completes it with kvm_lmsw(),
-	 * which loads all of CR0[3:0]: stock and nvmx alike end at VMCALL.
+	 * which loads all of CR0[3:0]: stock ends at VMCALL with TS clear;
+	 * nvmx gives kvm_lmsw() L1's TS in the source operand.
 	 */
 	{ "mp_l2_lmsw_with_ts_l1", 0, OP_LMSW_REG, TS, TS, MP, 0, TS, MP, TS,
 	  END_NM, MP, 0, "25.1.3, 25.3 (LMSW)", END_VMCALL,
-	  "vmx.c's LMSW emulation for L2 clears CR0.TS although L1 owns it (stock and nvmx)" },
+	  "stock's LMSW emulation for L2 clears CR0.TS although L1 owns it" },
 	/* CR0.EM: L0 intercepts it. */
 	{ "em_l1_mov_exits", 0, OP_MOV, EM, 0, EM, 0, EM, EM, 0,
 	  END_CR_EXIT, 0, 0, "25.1.3 (MOV to CR0)" },

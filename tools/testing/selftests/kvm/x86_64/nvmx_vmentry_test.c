@@ -227,7 +227,5 @@ int main(int argc, char *argv[])
 	deny_filtered_msr_writes(vm);
 	entry_msrs_gpa = addr_gva2gpa(vm, (vm_vaddr_t)entry_msrs);
 	sync_global_to_guest(vm, entry_msrs_gpa);
-	/* Stock's known deviations are XFAIL; nvmx has no such excuse. */
-	nvmx_env.strict |= nvmx_host_module_is_nvmx();
 	return nvmx_host_run(vm, vcpu, nvmx_host_case_message);
 }
