@@ -568,14 +568,19 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 	if (WARN_ON_ONCE(prev == vmcs))
 		return;
 
+	/*
+	 * Preemption puts the vCPU (vmx_vcpu_put()), which restores the
+	 * task's segments from the loaded VMCS's host-state cache: the new
+	 * VMCS must have it before preemption can come.  The other writes
+	 * may follow on another CPU, where vcpu_load() makes @vmcs current.
+	 */
 	cpu = get_cpu();
 	vmx->loaded_vmcs = vmcs;
 	vmx_vcpu_load_vmcs(vcpu, cpu, prev);
-	put_cpu();
-
 	if (vmcs == &vmx->nested.vmcs02 && !vmx->nested.vmcs02_initialized)
 		nested_vmx_init_vmcs02(vmx);
 	nested_vmx_sync_host_state(vmx, prev);
+	put_cpu();
 
 	vcpu->arch.regs_avail &= ~VMX_REGS_LAZY_LOAD_SET;
 	vcpu->arch.regs_dirty &= ~VMX_REGS_LAZY_LOAD_SET;
