@@ -425,14 +425,18 @@ static void nested_vmx_hw_exit_info(struct kvm_vcpu *vcpu,
 }
 
 /*
- * A failed entry into vmcs02 (SDM 26.8) is L1's failed VM entry when the
- * cause is L2's state or a machine check; a failed MSR load is about L0's
- * own list in vmcs02 and stays with L0.
+ * A failed entry into vmcs02 (SDM 26.8) is L1's failed VM entry when L2's
+ * state caused it: nvmx leaves to the processor the guest-state checks on
+ * fields that reach vmcs02 unchanged.  A failed MSR load is about L0's own
+ * list in vmcs02.  A machine check during the entry (SDM 26.9) is an event
+ * of the physical processor, not of the virtual one L1 runs on: vmx.c has
+ * passed it to the host's handler (kvm_machine_check()) and reports the
+ * failed entry to userspace (KVM_EXIT_FAIL_ENTRY), as it does for vmcs01.
+ * Both stay with L0.
  */
 static bool nested_vmx_l1_wants_entry_failure(u16 reason)
 {
-	return reason == EXIT_REASON_INVALID_STATE ||
-	       reason == EXIT_REASON_MCE_DURING_VMENTRY;
+	return reason == EXIT_REASON_INVALID_STATE;
 }
 
 /*
