@@ -199,8 +199,20 @@ static bool nested_vmx_check_event_injection(struct kvm_vcpu *vcpu,
 	    type != INTR_TYPE_PRIV_SW_EXCEPTION)
 		return true;
 
-	return nvmx_rule(len <= 15) &&
-	       (len || nvmx_rule(msrs->misc_low & VMX_MISC_ZERO_LEN_INS));
+	/*
+	 * Software events have a length of 1 to 15, 0 too with
+	 * IA32_VMX_MISC[30], which L1 may lack where the processor has it.
+	 * The limit of 15 is the processor's check for a software interrupt:
+	 * vmcs12's length reaches vmcs02 unchanged, also when KVM cancels
+	 * the entry and injects the event again (vmx_inject_irq() writes the
+	 * length back), and the processor's VMfail is L1's (nested_exit.c).
+	 * A software exception or privileged software exception that KVM
+	 * injects again is rebuilt from its vector (__vmx_complete_interrupts()
+	 * keeps the length only for #BP and #OF): its limit is checked here.
+	 */
+	if (!len)
+		return nvmx_rule(msrs->misc_low & VMX_MISC_ZERO_LEN_INS);
+	return type == INTR_TYPE_SOFT_INTR || nvmx_rule(len <= 15);
 }
 
 /* SDM 26.2.1.3: checks on VM-entry control fields. */
