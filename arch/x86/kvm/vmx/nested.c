@@ -396,8 +396,12 @@ int vmx_set_vmx_msr(struct kvm_vcpu *vcpu, u32 msr_index, u64 data)
 		return data == msrs->cr4_fixed1 ? 0 : -EINVAL;
 	case MSR_IA32_VMX_VMCS_ENUM:
 		/*
-		 * Only a hint to L1 (SDM A.9): VMREAD and VMWRITE go by the
-		 * field table, whatever this says, so any value is harmless.
+		 * SDM A.9: the highest index of any field; VMREAD and VMWRITE
+		 * take no field above it (nested_vmx_operand_field()).  A VMM
+		 * that hides a feature lowers it for the feature's fields
+		 * (QEMU writes 2EH without TSC scaling).  As in 6.1, any value
+		 * is taken: one above the field table's names fields nvmx does
+		 * not have, which VMREAD and VMWRITE still refuse.
 		 */
 		msrs->vmcs_enum = data;
 		return 0;
@@ -709,15 +713,17 @@ static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
 					  gpa_t vmxon_ptr)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct nvmx_vcpu *nv;
 
-	vmx->nested.cached_vmcs12 = kzalloc(VMCS12_SIZE, GFP_KERNEL_ACCOUNT);
-	if (!vmx->nested.cached_vmcs12)
+	/* About 12 KiB, mostly the MSR-load undo log: need not be contiguous */
+	nv = kvzalloc(sizeof(*nv), GFP_KERNEL_ACCOUNT);
+	if (!nv)
 		return -ENOMEM;
 	if (alloc_loaded_vmcs(&vmx->nested.vmcs02)) {
-		kfree(vmx->nested.cached_vmcs12);
-		vmx->nested.cached_vmcs12 = NULL;
+		kvfree(nv);
 		return -ENOMEM;
 	}
+	vmx->nested.cached_vmcs12 = &nv->vmcs12;
 	vmx->nested.vmcs02_initialized = false;
 	/* Never armed (no preemption timer), but vmx.c touches it in L2. */
 	hrtimer_init(&vmx->nested.preemption_timer, CLOCK_MONOTONIC,
@@ -751,7 +757,7 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 	vmx->nested.smm.guest_mode = false;
 
 	free_loaded_vmcs(&vmx->nested.vmcs02);
-	kfree(vmx->nested.cached_vmcs12);
+	kvfree(nvmx_vcpu(vcpu));
 	vmx->nested.cached_vmcs12 = NULL;
 }
 
@@ -919,14 +925,19 @@ static int nested_vmx_operand_bytes(struct kvm_vcpu *vcpu)
 	return is_64_bit_mode(vcpu) ? 8 : 4;
 }
 
-/* NULL: no such field (SDM 24.11.2: encodings are 32 bits). */
+/*
+ * NULL: no such field (SDM 24.11.2: encodings are 32 bits), or none on the
+ * processor L1 is offered, whose highest field index is
+ * IA32_VMX_VMCS_ENUM's (SDM A.9).
+ */
 static const struct nvmx_field *nested_vmx_operand_field(struct kvm_vcpu *vcpu,
 							 u32 info)
 {
 	unsigned long enc = kvm_register_read(vcpu,
 					      vmx_get_instr_info_reg2(info));
+	u64 vmcs_enum = to_vmx(vcpu)->nested.msrs.vmcs_enum;
 
-	if (enc > U32_MAX)
+	if (enc > U32_MAX || NVMX_ENC_INDEX(enc) > NVMX_ENC_INDEX(vmcs_enum))
 		return NULL;
 	return nvmx_vmcs12_field(enc);
 }

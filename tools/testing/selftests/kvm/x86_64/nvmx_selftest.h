@@ -400,22 +400,16 @@ static inline void nvmx_host_message(struct ucall *uc, const char *name)
 }
 
 /*
- * The VM with one vCPU that enters L1 at l1_entry with its VMX pages as the
- * argument (returned in @vmx if not NULL), after the TAP header and plan.
+ * A VM with one vCPU that enters L1 at l1_entry with its VMX pages as the
+ * argument (returned in @vmx if not NULL).
  */
-static inline struct kvm_vm *nvmx_host_create(struct kvm_vcpu **vcpu,
-					      int nr_cases,
-					      struct vmx_pages **vmx)
+static inline struct kvm_vm *nvmx_host_create_vm(struct kvm_vcpu **vcpu,
+						 struct vmx_pages **vmx)
 {
 	const char *strict = getenv("NVMX_STRICT");
 	struct vmx_pages *pages;
 	vm_vaddr_t vmx_gva;
 	struct kvm_vm *vm;
-
-	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-
-	ksft_print_header();
-	ksft_set_plan(nr_cases);
 
 	vm = vm_create_with_one_vcpu(vcpu, (void *)ASM_LABEL(l1_entry));
 	pages = vcpu_alloc_vmx(vm, &vmx_gva);
@@ -428,13 +422,24 @@ static inline struct kvm_vm *nvmx_host_create(struct kvm_vcpu **vcpu,
 	return vm;
 }
 
+/* The TAP header and plan, then nvmx_host_create_vm(). */
+static inline struct kvm_vm *nvmx_host_create(struct kvm_vcpu **vcpu,
+					      int nr_cases,
+					      struct vmx_pages **vmx)
+{
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+
+	ksft_print_header();
+	ksft_set_plan(nr_cases);
+	return nvmx_host_create_vm(vcpu, vmx);
+}
+
 /*
  * Copy nvmx_env into the guest, run L1 to its end, passing each of its
- * messages to @message, and finish the TAP output: a test in which every
- * case was skipped is a skip.
+ * messages to @message, and free the VM.
  */
-static inline int nvmx_host_run(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
-				void (*message)(struct ucall *uc))
+static inline void nvmx_host_run_vm(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+				    void (*message)(struct ucall *uc))
 {
 	struct ucall uc;
 
@@ -454,18 +459,33 @@ static inline int nvmx_host_run(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 			REPORT_GUEST_ASSERT(uc);
 			break;
 		case UCALL_DONE:
-			goto done;
+			kvm_vm_free(vm);
+			return;
 		default:
 			TEST_FAIL("unexpected ucall %lu", uc.cmd);
 		}
 	}
-done:
-	kvm_vm_free(vm);
+}
+
+/*
+ * Finish the TAP output after the last VM: a test in which every case was
+ * skipped is a skip.
+ */
+static inline int nvmx_host_finish(void)
+{
 	if (ksft_get_pass_cnt() + ksft_get_xfail_cnt() == 0 &&
 	    ksft_get_fail_cnt() == 0)
 		ksft_exit_skip("every case was skipped\n");
 	ksft_finished();
 	return 0;
+}
+
+/* nvmx_host_run_vm(), then nvmx_host_finish(). */
+static inline int nvmx_host_run(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+				void (*message)(struct ucall *uc))
+{
+	nvmx_host_run_vm(vm, vcpu, message);
+	return nvmx_host_finish();
 }
 
 /* The case names of a test that uses nvmx_host_main(). */
