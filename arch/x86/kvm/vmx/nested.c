@@ -713,17 +713,15 @@ static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
 					  gpa_t vmxon_ptr)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	struct nvmx_vcpu *nv;
 
-	/* About 12 KiB, mostly the MSR-load undo log: need not be contiguous */
-	nv = kvzalloc(sizeof(*nv), GFP_KERNEL_ACCOUNT);
-	if (!nv)
+	vmx->nested.cached_vmcs12 = kzalloc(VMCS12_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!vmx->nested.cached_vmcs12)
 		return -ENOMEM;
 	if (alloc_loaded_vmcs(&vmx->nested.vmcs02)) {
-		kvfree(nv);
+		kfree(vmx->nested.cached_vmcs12);
+		vmx->nested.cached_vmcs12 = NULL;
 		return -ENOMEM;
 	}
-	vmx->nested.cached_vmcs12 = &nv->vmcs12;
 	vmx->nested.vmcs02_initialized = false;
 	/* Never armed (no preemption timer), but vmx.c touches it in L2. */
 	hrtimer_init(&vmx->nested.preemption_timer, CLOCK_MONOTONIC,
@@ -757,7 +755,7 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 	vmx->nested.smm.guest_mode = false;
 
 	free_loaded_vmcs(&vmx->nested.vmcs02);
-	kvfree(nvmx_vcpu(vcpu));
+	kfree(vmx->nested.cached_vmcs12);
 	vmx->nested.cached_vmcs12 = NULL;
 }
 

@@ -197,19 +197,12 @@ static bool nested_vmx_check_event_injection(struct kvm_vcpu *vcpu,
 		return true;
 
 	/*
-	 * Software events have a length of 1 to 15, 0 too with
-	 * IA32_VMX_MISC[30], which L1 may lack where the processor has it.
-	 * The limit of 15 is the processor's check for a software interrupt:
-	 * vmcs12's length reaches vmcs02 unchanged, also when KVM cancels
-	 * the entry and injects the event again (vmx_inject_irq() writes the
-	 * length back), and the processor's VMfail is L1's (nested_exit.c).
-	 * A software exception or privileged software exception that KVM
-	 * injects again is rebuilt from its vector (__vmx_complete_interrupts()
-	 * keeps the length only for #BP and #OF): its limit is checked here.
+	 * SDM 26.2.1.3: a length of 1 to 15, 0 too with IA32_VMX_MISC[30].
+	 * Checked here, before the guest state (26.3) and the MSR-load list
+	 * (26.4), as the processor orders them, for every software event.
 	 */
-	if (!len)
-		return nvmx_rule(msrs->misc_low & VMX_MISC_ZERO_LEN_INS);
-	return type == INTR_TYPE_SOFT_INTR || nvmx_rule(len <= 15);
+	return nvmx_rule(len <= 15) &&
+	       (len || nvmx_rule(msrs->misc_low & VMX_MISC_ZERO_LEN_INS));
 }
 
 /* SDM 26.2.1.3: checks on VM-entry control fields. */
@@ -618,21 +611,6 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 }
 
 /*
- * KVM writes a change of L1's TSC made while L2 is active (L2 writing
- * IA32_TSC, an MSR-load list entry, a host-side adjustment) into the
- * current VMCS, vmcs02, so vmcs01 takes L1's values back here.
- */
-void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu)
-{
-	vcpu->arch.tsc_offset = vcpu->arch.l1_tsc_offset;
-	vmcs_write64(TSC_OFFSET, vcpu->arch.tsc_offset);
-	if (kvm_caps.has_tsc_control) {
-		vcpu->arch.tsc_scaling_ratio = vcpu->arch.l1_tsc_scaling_ratio;
-		vmcs_write64(TSC_MULTIPLIER, vcpu->arch.tsc_scaling_ratio);
-	}
-}
-
-/*
  * Pin-based controls of vmcs02: L0 keeps its own interception of external
  * interrupts and NMIs (and its virtual NMIs, which then track L2's NMI
  * blocking); L1's requests are added.  No posted interrupts for L2.
@@ -988,31 +966,12 @@ static bool nvmx_msr_loadable_on_entry(struct kvm_vcpu *vcpu,
 }
 
 /*
- * Record the value an MSR-load list entry is about to replace, for
- * nested_vmx_undo_entry().  An MSR that cannot be read (a command MSR such
- * as IA32_PRED_CMD, or one the VMM's filter lets L1 write but not read)
- * holds no value to give back.
- */
-static void nested_vmx_record_msr_undo(struct kvm_vcpu *vcpu,
-				       struct nvmx_l1_undo *u, u32 index)
-{
-	struct vmx_msr_entry *old = &u->msrs[u->nr_msrs];
-
-	if (kvm_get_msr(vcpu, index, &old->value))
-		return;
-	old->index = index;
-	u->nr_msrs++;
-}
-
-/*
  * SDM 26.4: load the VM-entry MSR-load list, in order.  Returns 0 on
- * success, else the 1-based number of the entry that failed.  @max is at
- * most the size of the undo log (struct nvmx_l1_undo).
+ * success, else the 1-based number of the entry that failed.
  */
 static u32 nested_vmx_load_entry_msrs(struct kvm_vcpu *vcpu,
 				      struct vmcs12 *vmcs12)
 {
-	struct nvmx_l1_undo *u = &nvmx_vcpu(vcpu)->undo;
 	u32 max = nested_vmx_max_msr_list(vcpu);
 	u64 gpa = vmcs12->vm_entry_msr_load_addr;
 	struct vmx_msr_entry e;
@@ -1021,10 +980,8 @@ static u32 nested_vmx_load_entry_msrs(struct kvm_vcpu *vcpu,
 	for (i = 0; i < vmcs12->vm_entry_msr_load_count; i++, gpa += sizeof(e)) {
 		if (!nvmx_rule(i < max) ||
 		    !nvmx_rule(!kvm_vcpu_read_guest(vcpu, gpa, &e, sizeof(e))) ||
-		    !nvmx_rule(nvmx_msr_loadable_on_entry(vcpu, &e)))
-			return i + 1;
-		nested_vmx_record_msr_undo(vcpu, u, e.index);
-		if (!nvmx_rule(!kvm_set_msr(vcpu, e.index, e.value)))
+		    !nvmx_rule(nvmx_msr_loadable_on_entry(vcpu, &e)) ||
+		    !nvmx_rule(!kvm_set_msr(vcpu, e.index, e.value)))
 			return i + 1;
 	}
 	return 0;
@@ -1053,10 +1010,9 @@ static void nested_vmx_inject_event02(struct vcpu_vmx *vmx,
 }
 
 /*
- * Give up an entry after vmcs02 was loaded and L2's state partly or wholly
- * installed: back to vmcs01 and L1's TSC.  The caller then gives L1 its
- * state: from vmcs12's host-state area for a VM-entry failure (SDM 26.8),
- * as it was before the instruction for a VMfail (nested_vmx_undo_entry()).
+ * Give up an entry that failed after vmcs02 was loaded and L2's state
+ * partly installed: back to vmcs01 and L1's TSC; the caller then loads
+ * L1's host state from vmcs12 as the VM-entry failure requires (SDM 26.8).
  */
 static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 {
@@ -1066,8 +1022,9 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	kvm_read_cr0(vcpu);
 	kvm_read_cr4(vcpu);
 	leave_guest_mode(vcpu);
+	vcpu->arch.tsc_offset = vcpu->arch.l1_tsc_offset;
+	vcpu->arch.tsc_scaling_ratio = vcpu->arch.l1_tsc_scaling_ratio;
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
-	nested_vmx_restore_l1_tsc(vcpu);
 }
 
 /*
@@ -1112,129 +1069,6 @@ static void nested_vmx_trace_entry(struct kvm_vcpu *vcpu,
 }
 
 /*
- * Record what the entry replaces of L1 in KVM's software state alone
- * (struct nvmx_l1_undo), and the guest MSR fields of vmcs12 that
- * vmx_set_msr() updates while L2 is active.  Nothing here reads the VMCS:
- * this runs on every VMLAUNCH/VMRESUME.
- */
-static void nested_vmx_record_undo(struct kvm_vcpu *vcpu,
-				   struct vmcs12 *vmcs12)
-{
-	struct nvmx_l1_undo *u = &nvmx_vcpu(vcpu)->undo;
-	int i;
-
-	u->efer = vcpu->arch.efer;
-	u->dr7 = vcpu->arch.dr7;
-	u->pat = vcpu->arch.pat;
-	if (!enable_ept) {
-		u->cr3 = kvm_read_cr3(vcpu);
-		if (is_pae_paging(vcpu))
-			for (i = 0; i < ARRAY_SIZE(u->pdptrs); i++)
-				u->pdptrs[i] = kvm_pdptr_read(vcpu, i);
-	}
-
-	u->guest_sysenter_cs = vmcs12->guest_sysenter_cs;
-	u->guest_sysenter_esp = vmcs12->guest_sysenter_esp;
-	u->guest_sysenter_eip = vmcs12->guest_sysenter_eip;
-	u->guest_ia32_debugctl = vmcs12->guest_ia32_debugctl;
-	u->guest_ia32_pat = vmcs12->guest_ia32_pat;
-	u->guest_bndcfgs = vmcs12->guest_bndcfgs;
-	u->nr_msrs = 0;
-}
-
-/*
- * Undo the MSR-load list, last entry first, while L2 is still active: a
- * list that names the same MSR twice then ends with the first old value,
- * and a value vmx.c keeps in the current VMCS goes back into vmcs02, where
- * it came from.  An MSR that refused the value it held a moment ago would
- * keep the list's; IA32_TSC goes back by the ticks since it was read.
- */
-static void nested_vmx_undo_entry_msrs(struct kvm_vcpu *vcpu,
-				       struct nvmx_l1_undo *u)
-{
-	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
-
-	while (u->nr_msrs) {
-		u->nr_msrs--;
-		kvm_set_msr(vcpu, u->msrs[u->nr_msrs].index,
-			    u->msrs[u->nr_msrs].value);
-	}
-
-	vmcs12->guest_sysenter_cs = u->guest_sysenter_cs;
-	vmcs12->guest_sysenter_esp = u->guest_sysenter_esp;
-	vmcs12->guest_sysenter_eip = u->guest_sysenter_eip;
-	vmcs12->guest_ia32_debugctl = u->guest_ia32_debugctl;
-	vmcs12->guest_ia32_pat = u->guest_ia32_pat;
-	vmcs12->guest_bndcfgs = u->guest_bndcfgs;
-}
-
-/*
- * L1's CR0 or CR4 in vmcs01: vmx.c writes the whole register into the read
- * shadow, and the bits L1 owns change in the guest field.
- */
-static unsigned long nvmx_vmcs01_cr(unsigned long l1_owned, u32 shadow,
-				    u32 guest)
-{
-	return (vmcs_readl(shadow) & ~l1_owned) | (vmcs_readl(guest) & l1_owned);
-}
-
-/*
- * L1's EFER, control registers (with the PDPTEs of PAE paging, and its
- * MMU), DR7 and PAT, through the setters the entry used for L2's: CR0 and
- * CR4 from vmcs01, CR3 and the PDPTEs from vmcs01 with EPT, where the
- * processor keeps them, else as nested_vmx_record_undo() found them.
- */
-static void nested_vmx_restore_l1_state(struct kvm_vcpu *vcpu,
-					const struct nvmx_l1_undo *u)
-{
-	unsigned long cr0 = nvmx_vmcs01_cr(vcpu->arch.cr0_guest_owned_bits,
-					   CR0_READ_SHADOW, GUEST_CR0);
-	unsigned long cr4 = nvmx_vmcs01_cr(vcpu->arch.cr4_guest_owned_bits,
-					   CR4_READ_SHADOW, GUEST_CR4);
-	unsigned long cr3 = enable_ept ? vmcs_readl(GUEST_CR3) : u->cr3;
-
-	vmx_set_efer(vcpu, u->efer);
-	vmx_set_cr0(vcpu, cr0);
-	vmx_set_cr4(vcpu, cr4);
-
-	vcpu->arch.cr3 = cr3;
-	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
-	kvm_init_mmu(vcpu);
-	if (!enable_ept && is_pae_paging(vcpu)) {
-		memcpy(vcpu->arch.walk_mmu->pdptrs, u->pdptrs,
-		       sizeof(u->pdptrs));
-		kvm_register_mark_dirty(vcpu, VCPU_EXREG_PDPTR);
-	}
-	kvm_mmu_new_pgd(vcpu, cr3);
-
-	kvm_set_dr(vcpu, 7, u->dr7);
-	vcpu->arch.pat = u->pat;
-	to_vmx(vcpu)->emulation_required = vmx_emulation_required(vcpu);
-}
-
-/*
- * SDM 30.3: a VMLAUNCH/VMRESUME that fails changes nothing but RFLAGS, RIP
- * and vmcs12's VM-instruction error.  Undo nested_vmx_enter_non_root_mode()
- * backwards: the MSR-load list (26.4), guest mode and vmcs02, then what L2's
- * state (26.3.2) replaced.  What the entry wrote into vmcs02 alone needs no
- * undoing, and vmcs01 still holds L1's RIP, RSP, RFLAGS, CR0, CR4,
- * segments, descriptor tables, SYSENTER MSRs, DEBUGCTL, interruptibility
- * and, with EPT, CR3 and PDPTEs: no entry of vmcs01 came between L1's
- * instruction and this.
- */
-void nested_vmx_undo_entry(struct kvm_vcpu *vcpu)
-{
-	struct nvmx_l1_undo *u = &nvmx_vcpu(vcpu)->undo;
-
-	u->pending = false;
-	nested_vmx_undo_entry_msrs(vcpu, u);
-	nested_vmx_abandon_entry(vcpu);
-	nested_vmx_restore_l1_state(vcpu, u);
-	/* What was held back for L2's entry may be L1's to take now */
-	kvm_make_request(KVM_REQ_EVENT, vcpu);
-}
-
-/*
  * Enter VMX non-root operation with vmcs12's guest state.  From VMLAUNCH
  * and VMRESUME (@from_vmentry) after the checks of SDM 26.2 passed: the
  * guest-state checks, the MSR-load list and event injection happen here.
@@ -1252,7 +1086,6 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 		nested_vmx_trace_entry(vcpu, vmcs12);
 		if (!nested_vmx_check_guest_state(vcpu, vmcs12, &qual))
 			goto fail_on_vmcs01;
-		nested_vmx_record_undo(vcpu, vmcs12);
 	}
 
 	/*
@@ -1363,14 +1196,6 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	if (nvmx_enters_hlt(vmcs12))
 		return kvm_emulate_halt_noskip(vcpu);
 
-	/*
-	 * The processor checks vmcs02 itself (SDM 26.1, 26.2) at the next
-	 * hardware entry: until then, L1's instruction may still fail
-	 * (nested_vmx_undo_entry()).  An entry into the HLT state injects
-	 * no event, so nothing of vmcs12's is left to check: it completes
-	 * above, with L2 halted.
-	 */
-	nvmx_vcpu(vcpu)->undo.pending = true;
 	vmx->nested.nested_run_pending = 1;
 	return 1;
 }

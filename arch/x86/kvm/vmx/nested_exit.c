@@ -17,8 +17,6 @@
  *   27.7  on a failure in 27.4 to 27.6: VMX abort, reported as a triple fault
  */
 
-#define pr_fmt(fmt) KBUILD_MODNAME ": nvmx: " fmt
-
 #include <linux/kvm_host.h>
 
 #include <asm/debugreg.h>
@@ -410,7 +408,6 @@ static bool nested_vmx_l1_wants_exit(struct kvm_vcpu *vcpu, u16 reason)
 
 static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 				  const struct nvmx_exit_info *info);
-static void nested_vmx_drop_l2_events(struct kvm_vcpu *vcpu);
 
 /*
  * The exit as the hardware reported it in vmcs02 (SDM 27.2.1 to 27.2.5).
@@ -448,36 +445,17 @@ static bool nested_vmx_l1_wants_entry_failure(u16 reason)
 }
 
 /*
- * The processor refused vmcs02 with VMfailValid (SDM 26.1, 26.2; vmx.c
- * then sets vmx->fail).  At the first entry after L1's VMLAUNCH/VMRESUME,
- * that is L1's instruction failing (SDM 30.3): L1 resumes after it with
- * ZF set, the processor's error number in vmcs12 and nothing else changed
- * (nested_vmx_undo_entry()).  On a later entry L1's instruction has long
- * completed, and only L0 has changed vmcs02's controls and host state
- * since the processor accepted them: the failure is L0's own, with no
- * instruction of L1 to fail, and vmx.c reports it to userspace
- * (KVM_EXIT_FAIL_ENTRY) as it does for vmcs01.
- *
- * A host-side single-step over the failed instruction (KVM_GUESTDBG) is
- * not reported: vmx.c takes true as "handled, run on".
+ * The processor refused vmcs02 with VMfailValid (vmx->fail).  nvmx checks
+ * every vmcs12 field that reaches vmcs02 as SDM 26.2 does, and before the
+ * guest-state checks and the MSR-load list as SDM 26.1 orders them, so
+ * such a failure comes from L0's own fields, not from L1's instruction:
+ * vmx.c reports it to userspace (KVM_EXIT_FAIL_ENTRY), as for vmcs01.
  */
 static bool nested_vmx_vmcs02_vmfail(struct kvm_vcpu *vcpu)
 {
-	u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
-
-	if (!nvmx_vcpu(vcpu)->undo.pending) {
-		pr_warn_once("vmcs02 refused by the processor on a later entry, VM-instruction error %u: reported to userspace (pid %d)\n",
-			     error, current->tgid);
-		return false;
-	}
-
-	pr_warn_once("vmcs02 refused by the processor, VM-instruction error %u: L1's VMLAUNCH/VMRESUME fails with it (pid %d)\n",
-		     error, current->tgid);
-	trace_kvm_nested_vmenter_failed("processor refused vmcs02", error);
-	nested_vmx_drop_l2_events(vcpu);
-	nested_vmx_undo_entry(vcpu);
-	nested_vmx_fail(vcpu, error);
-	return true;
+	pr_warn_once("vmcs02 refused by the processor, VM-instruction error %u: L0's failure, reported to userspace (pid %d)\n",
+		     vmcs_read32(VM_INSTRUCTION_ERROR), current->tgid);
+	return false;
 }
 
 /*
@@ -516,9 +494,8 @@ static bool nested_vmx_l0_completes_lmsw(struct kvm_vcpu *vcpu)
 
 /*
  * Called by vmx.c for every exit while L2 is active.  True: the exit went
- * to L1, L1's instruction failed (a VMfail of vmcs02, above), or nvmx
- * completed the exit for L2 (an LMSW, above).  False: vmx.c handles it as
- * L0's own, and L2 runs on.  Any exit shows the processor accepted vmcs02.
+ * to L1, or nvmx completed it for L2 (an LMSW, above).  False: vmx.c
+ * handles it as L0's own, and L2 runs on.
  */
 bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 {
@@ -528,8 +505,6 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 
 	if (unlikely(vmx->fail))
 		return nested_vmx_vmcs02_vmfail(vcpu);
-
-	nvmx_vcpu(vcpu)->undo.pending = false;
 	trace_kvm_nested_vmexit(vcpu, KVM_ISA_VMX);
 
 	if (reason.failed_vmentry) {
@@ -977,6 +952,22 @@ static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
 
 /* Leave L2 (SDM 27) */
 
+/*
+ * L1's TSC offset and multiplier (SDM 25.3: L2's are L1's composed with
+ * vmcs12's).  KVM writes a change of L1's TSC made while L2 runs (L2 writing
+ * IA32_TSC, a host-side adjustment) into the current VMCS, vmcs02, so
+ * vmcs01 takes L1's values back here.
+ */
+static void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.tsc_offset = vcpu->arch.l1_tsc_offset;
+	vmcs_write64(TSC_OFFSET, vcpu->arch.tsc_offset);
+	if (kvm_caps.has_tsc_control) {
+		vcpu->arch.tsc_scaling_ratio = vcpu->arch.l1_tsc_scaling_ratio;
+		vmcs_write64(TSC_MULTIPLIER, vcpu->arch.tsc_scaling_ratio);
+	}
+}
+
 /* vmx.c's updates of vmcs01 that had to wait while vmcs02 was current. */
 static void nested_vmx_apply_deferred_vmcs01(struct kvm_vcpu *vcpu)
 {
@@ -1050,7 +1041,6 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 	bool msrs_ok = true;
 
 	vmx->nested.nested_run_pending = 0;
-	nvmx_vcpu(vcpu)->undo.pending = false;
 
 	if (entry_failed) {
 		/* SDM 26.8: reason and qualification only; L2 never ran */

@@ -49,63 +49,6 @@ static inline bool nested_vmx_msr_load_refused(struct kvm_vcpu *vcpu,
 	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
 }
 
-/*
- * L1 as its VMLAUNCH/VMRESUME found it, kept until the processor has entered
- * vmcs02 once.  The processor checks vmcs02 (SDM 26.1, 26.2) only after KVM
- * has taken L2's state and run L2's VM-entry MSR-load list; should it refuse
- * vmcs02 with VMfail, L1's instruction fails and L1 must be as it was (SDM
- * 30.3).  vmcs01 still holds L1's guest state, CR0 and CR4 included (in
- * its read shadows); this is what KVM keeps in software alone and the entry
- * replaced (nested_entry.c: nested_vmx_undo_entry()).
- */
-struct nvmx_l1_undo {
-	/* L1's VMLAUNCH/VMRESUME awaits the processor's first entry */
-	bool pending;
-	u64 efer;
-	unsigned long dr7;
-	u64 pat;
-	/* Without EPT only: vmcs01 then holds the shadow root, not these */
-	unsigned long cr3;
-	u64 pdptrs[4];
-	/*
-	 * vmcs12's guest MSR fields, which vmx.c's vmx_set_msr() updates
-	 * along while L2 is active, and so does an MSR-load list entry.
-	 */
-	u32 guest_sysenter_cs;
-	u64 guest_sysenter_esp;
-	u64 guest_sysenter_eip;
-	u64 guest_ia32_debugctl;
-	u64 guest_ia32_pat;
-	u64 guest_bndcfgs;
-	/*
-	 * The MSRs the MSR-load list wrote, in order, with their old values;
-	 * a list has at most 512 entries (nested.c offers IA32_VMX_MISC[27:25]
-	 * = 0, SDM A.6, and userspace can only lower it).
-	 */
-	u32 nr_msrs;
-	struct vmx_msr_entry msrs[VMX_MISC_MSR_LIST_MULTIPLIER];
-};
-
-/*
- * nvmx's own per-vCPU state while L1 is in VMX operation.  struct
- * nested_vmx is upstream's (vmx.h, the seam's contract) and has no room for
- * it, so it is allocated at VMXON around the cache of L1's current VMCS,
- * whose lifetime it shares: nested.cached_vmcs12 points at .vmcs12.
- */
-struct nvmx_vcpu {
-	union {
-		struct vmcs12 vmcs12;
-		u8 vmcs12_region[VMCS12_SIZE];
-	};
-	struct nvmx_l1_undo undo;
-};
-
-/* Only in VMX operation, where get_vmcs12() is not NULL. */
-static inline struct nvmx_vcpu *nvmx_vcpu(struct kvm_vcpu *vcpu)
-{
-	return container_of(get_vmcs12(vcpu), struct nvmx_vcpu, vmcs12);
-}
-
 /* nested.c */
 
 /*
@@ -137,20 +80,6 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
  * masks); TSC_OFFSET, PAT, DR7 and DEBUGCTL of @vmcs are the caller's.
  */
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
-
-/*
- * Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01 (L2's
- * are L1's composed with vmcs12's, SDM 25.3; a change of L1's TSC while L2
- * was active went into vmcs02).
- */
-void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
-
-/*
- * The processor refused vmcs02 with VMfail at its first entry after L1's
- * VMLAUNCH/VMRESUME: leave L2 and give L1 back the state the entry had
- * replaced (struct nvmx_l1_undo).  L2's events are the caller's.
- */
-void nested_vmx_undo_entry(struct kvm_vcpu *vcpu);
 
 /*
  * The inputs of cr_owner.h's helpers for CR0 or CR4, right whether L1 or L2

@@ -8,7 +8,7 @@
  * L2 running and exiting to L1.  The launch state (24.11.3) shows in which
  * of VMLAUNCH and VMRESUME fails with error 4 or 5.  A VMfailValid leaves
  * L1 and vmcs12 as they were but for RFLAGS, RIP and the error (30.2,
- * 30.3), whichever of L0 or the processor under it refused the entry.
+ * 30.3).
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -176,9 +176,8 @@ static void entry_msr_load_filtered(void)
 }
 
 /*
- * A VMfailValid that the processor under L0 may be the one to find: a
- * software interrupt (type 4) injected with an instruction length above 15
- * (26.2.1.3).  The entry would load much of L1's state with other values
+ * A VMfailValid on a control check (26.2.1.3): a software interrupt
+ * (type 4) injected with an instruction length above 15.  The entry would load much of L1's state with other values
  * (CR0, CR3, CR4, EFER, PAT, DR7, TSC offset, FS base, GDTR, and two MSRs
  * through the VM-entry MSR-load list, one of them IA32_SYSENTER_CS, whose
  * vmcs12 field L0 updates along with the MSR while L2 is active).  The
