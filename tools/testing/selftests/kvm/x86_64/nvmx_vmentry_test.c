@@ -177,7 +177,8 @@ static void entry_msr_load_filtered(void)
 
 /*
  * A VMfailValid on a control check (26.2.1.3): a software interrupt
- * (type 4) injected with an instruction length above 15.  The entry would load much of L1's state with other values
+ * (type 4) injected with an instruction length above 15.  The entry would
+ * load much of L1's state with other values
  * (CR0, CR3, CR4, EFER, PAT, DR7, TSC offset, FS base, GDTR, and two MSRs
  * through the VM-entry MSR-load list, one of them IA32_SYSENTER_CS, whose
  * vmcs12 field L0 updates along with the MSR while L2 is active).  The
