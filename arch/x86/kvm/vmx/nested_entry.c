@@ -1022,9 +1022,8 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	kvm_read_cr0(vcpu);
 	kvm_read_cr4(vcpu);
 	leave_guest_mode(vcpu);
-	vcpu->arch.tsc_offset = vcpu->arch.l1_tsc_offset;
-	vcpu->arch.tsc_scaling_ratio = vcpu->arch.l1_tsc_scaling_ratio;
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+	nested_vmx_restore_l1_tsc(vcpu);
 }
 
 /*

@@ -955,10 +955,10 @@ static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
 /*
  * L1's TSC offset and multiplier (SDM 25.3: L2's are L1's composed with
  * vmcs12's).  KVM writes a change of L1's TSC made while L2 runs (L2 writing
- * IA32_TSC, a host-side adjustment) into the current VMCS, vmcs02, so
- * vmcs01 takes L1's values back here.
+ * IA32_TSC, an MSR-load list entry, a host-side adjustment) into the
+ * current VMCS, vmcs02, so vmcs01, current again, takes L1's values back.
  */
-static void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu)
+void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu)
 {
 	vcpu->arch.tsc_offset = vcpu->arch.l1_tsc_offset;
 	vmcs_write64(TSC_OFFSET, vcpu->arch.tsc_offset);

@@ -81,6 +81,9 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
  */
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
 
+/* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
+void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
+
 /*
  * The inputs of cr_owner.h's helpers for CR0 or CR4, right whether L1 or L2
  * runs: L1's mask and shadow from @vmcs12, L0's mask from vmcs01's.
