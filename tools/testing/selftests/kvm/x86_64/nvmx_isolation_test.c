@@ -161,7 +161,6 @@ static void run_l1(bool spec_ctrl, unsigned long hits[NR_PROBES])
 	vm_vaddr_t vmx_gva;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	struct ucall uc;
 	int i;
 
 	vm = vm_create_with_one_vcpu(&vcpu, l1_guest_code);
@@ -174,20 +173,7 @@ static void run_l1(bool spec_ctrl, unsigned long hits[NR_PROBES])
 
 	for (i = 0; i < NR_PROBES; i++)
 		before[i] = probe_hits(probes[i]);
-	vcpu_run(vcpu);
-	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-		    "L1 stopped with exit reason %u (%s)",
-		    vcpu->run->exit_reason,
-		    exit_reason_str(vcpu->run->exit_reason));
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_DONE:
-		break;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT_2(uc, "values: %#lx, %#lx");
-		break;
-	default:
-		TEST_FAIL("unexpected ucall %lu", uc.cmd);
-	}
+	nvmx_run_l1_to_done(vcpu);
 	for (i = 0; i < NR_PROBES; i++)
 		hits[i] = probe_hits(probes[i]) - before[i];
 	kvm_vm_free(vm);

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Which kvm_intel a selftest runs against; shared by every nvmx selftest. */
+/*
+ * Host-side helpers shared by every nvmx selftest: which kvm_intel a test
+ * runs against, and running L1 to its end.
+ */
 #ifndef SELFTEST_KVM_NVMX_MODULE_H
 #define SELFTEST_KVM_NVMX_MODULE_H
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "kvm_util.h"
+#include "ucall_common.h"
 
 /*
  * Whether the kvm_intel under test is nvmx's: its module version (modinfo,
@@ -24,6 +30,30 @@ static inline bool nvmx_host_module_is_nvmx(void)
 		fclose(f);
 	}
 	return !strncmp(version, "nvmx", 4);
+}
+
+/*
+ * Run @vcpu until L1 reports GUEST_DONE; a guest assertion (with its two
+ * values) or any other stop fails the test.
+ */
+static inline void nvmx_run_l1_to_done(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
+		    "L1 stopped with exit reason %u (%s)",
+		    vcpu->run->exit_reason,
+		    exit_reason_str(vcpu->run->exit_reason));
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_DONE:
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT_2(uc, "values: %#lx, %#lx");
+		break;
+	default:
+		TEST_FAIL("unexpected ucall %lu", uc.cmd);
+	}
 }
 
 #endif /* SELFTEST_KVM_NVMX_MODULE_H */

@@ -241,6 +241,28 @@ static inline void report_known(const char *field, u64 expected, u64 actual,
 #define CHECK(field, expected, sdm)	\
 	report(#field, (expected), vmreadz(field), (sdm))
 
+/* The arithmetic flags VMX instructions report with (SDM 30.2). */
+#define F_ARITH			0x08d5ull	/* CF PF AF ZF SF OF */
+
+/*
+ * VMREAD @enc into @val and return RFLAGS right after it (SDM 30.2: how it
+ * ended), below the red zone of the C code around it.
+ */
+static inline u64 nvmx_vmread_rflags(u64 enc, u64 *val)
+{
+	u64 v = 0, rf;
+
+	asm volatile("vmread %[f], %[v]\n\t"
+		     "lea -128(%%rsp), %%rsp\n\t"
+		     "pushf\n\t"
+		     "pop %[rf]\n\t"
+		     "lea 128(%%rsp), %%rsp"
+		     : [rf] "=r"(rf), [v] "+r"(v) : [f] "r"(enc)
+		     : "cc", "memory");
+	*val = v;
+	return rf;
+}
+
 /* An exit this test did not plan for makes the rest of a case meaningless. */
 static inline bool expect_exit(u32 reason)
 {

@@ -28,6 +28,7 @@
 #include "processor.h"
 #include "vmx.h"
 #include "kselftest.h"
+#include "nvmx_module.h"
 
 #define TRACEFS			"/sys/kernel/tracing"
 #define EVENT_ENABLE		"events/kvm/kvm_nested_vmenter/enable"
@@ -147,7 +148,6 @@ int main(int argc, char *argv[])
 	struct kvm_vcpu *vcpu;
 	vm_vaddr_t vmx_gva;
 	struct kvm_vm *vm;
-	struct ucall uc;
 	uint64_t l1_cr3;
 	int n;
 
@@ -167,21 +167,8 @@ int main(int argc, char *argv[])
 	TEST_ASSERT(tracefs_write("trace", "", O_TRUNC) &&
 		    tracefs_write(EVENT_ENABLE, "1\n", 0),
 		    "cannot enable kvm_nested_vmenter");
-	vcpu_run(vcpu);
+	nvmx_run_l1_to_done(vcpu);
 	tracefs_write(EVENT_ENABLE, "0\n", 0);
-	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-		    "L1 stopped with exit reason %u (%s)",
-		    vcpu->run->exit_reason,
-		    exit_reason_str(vcpu->run->exit_reason));
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_DONE:
-		break;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT_2(uc, "exit reason %#lx, VM-instruction error %#lx");
-		break;
-	default:
-		TEST_FAIL("unexpected ucall %lu", uc.cmd);
-	}
 
 	n = read_events(&ev);
 	check("events for one VMLAUNCH", 1, n);

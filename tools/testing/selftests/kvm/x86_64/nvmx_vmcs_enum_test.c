@@ -37,7 +37,6 @@ struct nvmx_env nvmx_env;
 #include "nvmx_selftest.h"
 
 #define F_ZF			0x0040ull
-#define F_ARITH			0x08d5ull	/* CF PF AF ZF SF OF */
 #define ERR_UNSUPPORTED_FIELD	12
 
 /* Encoding layout (24.11.2) */
@@ -55,21 +54,6 @@ struct nvmx_env nvmx_env;
 #define KVM61_MAX_INDEX			0x19
 
 static u8 accepted[NR_ENCODINGS / 8];
-
-static u64 vmread_rflags(u64 enc, u64 *val)
-{
-	u64 v = 0, rf;
-
-	asm volatile("vmread %[f], %[v]\n\t"
-		     "lea -128(%%rsp), %%rsp\n\t"
-		     "pushf\n\t"
-		     "pop %[rf]\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : [rf] "=r"(rf), [v] "+r"(v) : [f] "r"(enc)
-		     : "cc", "memory");
-	*val = v;
-	return rf & F_ARITH;
-}
 
 static bool is_accepted(u32 enc)
 {
@@ -111,7 +95,7 @@ static int scan_encodings(void)
 	for (enc = 0; enc < NR_ENCODINGS; enc++) {
 		if (enc & ENC_RESERVED_BIT12)
 			continue;
-		rflags = vmread_rflags(enc, &val);
+		rflags = nvmx_vmread_rflags(enc, &val) & F_ARITH;
 		if (!rflags) {
 			accepted[enc / 8] |= BIT(enc % 8);
 			if ((int)ENC_INDEX(enc) > max_index)
@@ -154,7 +138,8 @@ static void check_reserved_bits(void)
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(reserved); i++) {
-		rflags = vmread_rflags(GUEST_RIP | reserved[i], &val);
+		rflags = nvmx_vmread_rflags(GUEST_RIP | reserved[i], &val) &
+			 F_ARITH;
 		if (!check_refused(GUEST_RIP | reserved[i], rflags,
 				   "24.11.2, 30.3 VMREAD"))
 			return;

@@ -193,7 +193,6 @@ static void entry_msr_load_filtered(void)
  * launch state is still clear.
  */
 #define F_ZF			0x0040ull
-#define F_ARITH			0x08d5ull	/* CF PF AF ZF SF OF */
 #define EV_SOFT_INT		(4u << 8)
 #define SOFT_INT_VECTOR		0x80
 #define L2_PAT			0x0606060606060606ull
@@ -323,21 +322,6 @@ struct vmcs_image {
 
 static struct vmcs_image image_before, image_after;
 
-static u64 vmread_rflags(u64 enc, u64 *val)
-{
-	u64 v = 0, rf;
-
-	asm volatile("vmread %[f], %[v]\n\t"
-		     "lea -128(%%rsp), %%rsp\n\t"
-		     "pushf\n\t"
-		     "pop %[rf]\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : [rf] "=r"(rf), [v] "+r"(v) : [f] "r"(enc)
-		     : "cc", "memory");
-	*val = v;
-	return rf;
-}
-
 /*
  * Encodings (24.11.2, Appendix B): bit 0 access type, 9:1 index, 11:10
  * type, 12 reserved (0), 14:13 width.
@@ -351,7 +335,7 @@ static void vmcs_image_take(struct vmcs_image *img)
 	img->n = 0;
 	for (enc = 0; enc < 0x8000; enc++) {
 		if ((enc & BIT(12)) || ((enc >> 1) & 0x1ff) > max_index ||
-		    (vmread_rflags(enc, &val) & F_ARITH))
+		    (nvmx_vmread_rflags(enc, &val) & F_ARITH))
 			continue;
 		GUEST_ASSERT(img->n < VMCS_IMAGE_MAX);
 		img->enc[img->n] = enc;
