@@ -144,6 +144,24 @@ void l1_guest_code(struct vmx_pages *vmx)
 
 static struct kvm_vcpu *the_vcpu;
 
+/*
+ * A pending exception @nr (error code 0 if @has_error_code, payload
+ * @payload if not 0) and a latched INIT, as KVM_SET_VCPU_EVENTS sets them.
+ */
+static void pend_exception_and_init(struct kvm_vcpu_events *ev, u8 nr,
+				    bool has_error_code, u64 payload)
+{
+	ev->flags = KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_SMM;
+	ev->exception.pending = 1;
+	ev->exception.injected = 0;
+	ev->exception.nr = nr;
+	ev->exception.has_error_code = has_error_code;
+	ev->exception.error_code = 0;
+	ev->exception_has_payload = payload != 0;
+	ev->exception_payload = payload;
+	ev->smi.latched_init = 1;
+}
+
 /* The events of case @which, on top of what the vCPU has. */
 static void make_events_pending(enum host_event which)
 {
@@ -154,24 +172,10 @@ static void make_events_pending(enum host_event which)
 	switch (which) {
 	case INIT_OVER_GP:
 	case INIT_OVER_GP_EXIT:
-		ev.flags = KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_SMM;
-		ev.exception.pending = 1;
-		ev.exception.injected = 0;
-		ev.exception.nr = GP_VECTOR_NR;
-		ev.exception.has_error_code = 1;
-		ev.exception.error_code = 0;
-		ev.exception_has_payload = 0;
-		ev.smi.latched_init = 1;
+		pend_exception_and_init(&ev, GP_VECTOR_NR, true, 0);
 		break;
 	case INIT_OVER_SINGLE_STEP:
-		ev.flags = KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_SMM;
-		ev.exception.pending = 1;
-		ev.exception.injected = 0;
-		ev.exception.nr = DB_VECTOR_NR;
-		ev.exception.has_error_code = 0;
-		ev.exception_has_payload = 1;
-		ev.exception_payload = NVMX_DR6_BS;
-		ev.smi.latched_init = 1;
+		pend_exception_and_init(&ev, DB_VECTOR_NR, false, NVMX_DR6_BS);
 		break;
 	case TRIPLE_FAULT_OVER_DF:
 		ev.flags = KVM_VCPUEVENT_VALID_TRIPLE_FAULT;

@@ -34,7 +34,6 @@
 #include "nvmx_module.h"
 
 #define NR_ENTRIES	3
-#define TRACEFS		"/sys/kernel/tracing"
 
 static const char * const probes[] = {
 	"nested_vmx_ibpb_for_l1",
@@ -78,21 +77,6 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	GUEST_DONE();
 }
 
-static bool tracefs_write(const char *file, const char *text)
-{
-	char path[256];
-	bool ok;
-	int fd;
-
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | O_APPEND);
-	if (fd < 0)
-		return false;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok;
-}
-
 /* Hits of kprobe event @name (kprobe_profile: "name hits misses"). */
 static unsigned long probe_hits(const char *name)
 {
@@ -100,8 +84,8 @@ static unsigned long probe_hits(const char *name)
 	char event[128];
 	FILE *f;
 
-	f = fopen(TRACEFS "/kprobe_profile", "r");
-	TEST_ASSERT(f, "cannot read " TRACEFS "/kprobe_profile");
+	f = fopen(NVMX_TRACEFS "/kprobe_profile", "r");
+	TEST_ASSERT(f, "cannot read " NVMX_TRACEFS "/kprobe_profile");
 	while (fscanf(f, "%127s %lu %lu", event, &hits, &misses) == 3) {
 		if (!strcmp(event, name)) {
 			fclose(f);
@@ -119,8 +103,8 @@ static bool probe_add(const char *name)
 
 	snprintf(text, sizeof(text), "p:nvmx/%s kvm_intel:%s\n", name, name);
 	snprintf(enable, sizeof(enable), "events/nvmx/%s/enable", name);
-	return tracefs_write("kprobe_events", text) &&
-	       tracefs_write(enable, "1\n");
+	return nvmx_tracefs_write("kprobe_events", text, O_APPEND) &&
+	       nvmx_tracefs_write(enable, "1\n", O_APPEND);
 }
 
 static void probe_del(const char *name)
@@ -129,17 +113,17 @@ static void probe_del(const char *name)
 
 	snprintf(enable, sizeof(enable), "events/nvmx/%s/enable", name);
 	snprintf(text, sizeof(text), "-:nvmx/%s\n", name);
-	tracefs_write(enable, "0\n");
-	tracefs_write("kprobe_events", text);
+	nvmx_tracefs_write(enable, "0\n", O_APPEND);
+	nvmx_tracefs_write("kprobe_events", text, O_APPEND);
 }
 
 static void setup_probes(void)
 {
 	int i;
 
-	if (access(TRACEFS "/kprobe_events", W_OK))
-		mount("nodev", TRACEFS, "tracefs", 0, NULL);
-	TEST_REQUIRE(!access(TRACEFS "/kprobe_events", W_OK));
+	if (access(NVMX_TRACEFS "/kprobe_events", W_OK))
+		mount("nodev", NVMX_TRACEFS, "tracefs", 0, NULL);
+	TEST_REQUIRE(!access(NVMX_TRACEFS "/kprobe_events", W_OK));
 
 	for (i = 0; i < NR_PROBES; i++) {
 		if (probe_add(probes[i]))

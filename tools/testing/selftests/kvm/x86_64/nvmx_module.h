@@ -6,9 +6,11 @@
 #ifndef SELFTEST_KVM_NVMX_MODULE_H
 #define SELFTEST_KVM_NVMX_MODULE_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 #include "ucall_common.h"
@@ -32,6 +34,36 @@ static inline bool nvmx_host_module_is_nvmx(void)
 	return !strncmp(version, "nvmx", 4);
 }
 
+#define NVMX_TRACEFS		"/sys/kernel/tracing"
+
+/* Write @text into tracefs file @file, opened with O_WRONLY | @flags. */
+static inline bool nvmx_tracefs_write(const char *file, const char *text,
+				      int flags)
+{
+	char path[256];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), NVMX_TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | flags);
+	if (fd < 0)
+		return false;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok;
+}
+
+/* Run @vcpu to its next ucall into @uc; any other stop fails the test. */
+static inline u64 nvmx_run_to_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
+{
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
+		    "L1 stopped with exit reason %u (%s)",
+		    vcpu->run->exit_reason,
+		    exit_reason_str(vcpu->run->exit_reason));
+	return get_ucall(vcpu, uc);
+}
+
 /*
  * Run @vcpu until L1 reports GUEST_DONE; a guest assertion (with its two
  * values) or any other stop fails the test.
@@ -40,12 +72,7 @@ static inline void nvmx_run_l1_to_done(struct kvm_vcpu *vcpu)
 {
 	struct ucall uc;
 
-	vcpu_run(vcpu);
-	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-		    "L1 stopped with exit reason %u (%s)",
-		    vcpu->run->exit_reason,
-		    exit_reason_str(vcpu->run->exit_reason));
-	switch (get_ucall(vcpu, &uc)) {
+	switch (nvmx_run_to_ucall(vcpu, &uc)) {
 	case UCALL_DONE:
 		break;
 	case UCALL_ABORT:

@@ -186,19 +186,28 @@ asm(".pushsection .text\n"
 	__addr;								\
 })
 
-static inline int nvmx_l2_run(int launch)
+/*
+ * Call the asm routine of L1's at @fn (ASM_LABEL()), which takes EDI and
+ * returns EAX, clobbering what a C call may.  Step over the red zone: the
+ * call pushes a return address.
+ */
+static inline int nvmx_call_asm(u64 fn, int edi)
 {
 	int ret;
 
-	/* Step over the red zone: the call pushes a return address. */
 	asm volatile("lea -128(%%rsp), %%rsp\n\t"
-		     "call nvmx_l2_run_asm\n\t"
+		     "call *%[fn]\n\t"
 		     "lea 128(%%rsp), %%rsp"
-		     : "=a"(ret), "+D"(launch)
-		     :
+		     : "=a"(ret), "+D"(edi)
+		     : [fn] "r"(fn)
 		     : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory",
 		       "cc");
 	return ret;
+}
+
+static inline int nvmx_l2_run(int launch)
+{
+	return nvmx_call_asm(ASM_LABEL(nvmx_l2_run_asm), launch);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -468,12 +477,7 @@ static inline void nvmx_host_run_vm(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	sync_global_to_guest(vm, nvmx_env);
 
 	for (;;) {
-		vcpu_run(vcpu);
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "L1 stopped with exit reason %u (%s)",
-			    vcpu->run->exit_reason,
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
+		switch (nvmx_run_to_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
 			message(&uc);
 			break;

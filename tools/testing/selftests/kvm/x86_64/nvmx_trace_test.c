@@ -30,7 +30,6 @@
 #include "kselftest.h"
 #include "nvmx_module.h"
 
-#define TRACEFS			"/sys/kernel/tracing"
 #define EVENT_ENABLE		"events/kvm/kvm_nested_vmenter/enable"
 
 /* Guest interrupt status: SVI in bits 15:8, RVI in bits 7:0 (24.4.2). */
@@ -83,21 +82,6 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	GUEST_DONE();
 }
 
-static bool tracefs_write(const char *file, const char *text, int flags)
-{
-	char path[256];
-	bool ok;
-	int fd;
-
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | flags);
-	if (fd < 0)
-		return false;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok;
-}
-
 /* One kvm_nested_vmenter event as its TP_printk() shows it. */
 struct vmenter_event {
 	uint64_t rip, vmcs, nested_rip;
@@ -115,8 +99,8 @@ static int read_events(struct vmenter_event *ev)
 	FILE *f;
 	char *p;
 
-	f = fopen(TRACEFS "/trace", "r");
-	TEST_ASSERT(f, "cannot read " TRACEFS "/trace");
+	f = fopen(NVMX_TRACEFS "/trace", "r");
+	TEST_ASSERT(f, "cannot read " NVMX_TRACEFS "/trace");
 	while (fgets(line, sizeof(line), f)) {
 		p = strstr(line, tag);
 		if (!p)
@@ -152,9 +136,9 @@ int main(int argc, char *argv[])
 	int n;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-	if (access(TRACEFS "/" EVENT_ENABLE, W_OK))
-		mount("nodev", TRACEFS, "tracefs", 0, NULL);
-	TEST_REQUIRE(!access(TRACEFS "/" EVENT_ENABLE, W_OK));
+	if (access(NVMX_TRACEFS "/" EVENT_ENABLE, W_OK))
+		mount("nodev", NVMX_TRACEFS, "tracefs", 0, NULL);
+	TEST_REQUIRE(!access(NVMX_TRACEFS "/" EVENT_ENABLE, W_OK));
 
 	ksft_print_header();
 	ksft_set_plan(8);
@@ -164,11 +148,11 @@ int main(int argc, char *argv[])
 	vcpu_args_set(vcpu, 1, vmx_gva);
 	l1_cr3 = vm->pgd;
 
-	TEST_ASSERT(tracefs_write("trace", "", O_TRUNC) &&
-		    tracefs_write(EVENT_ENABLE, "1\n", 0),
+	TEST_ASSERT(nvmx_tracefs_write("trace", "", O_TRUNC) &&
+		    nvmx_tracefs_write(EVENT_ENABLE, "1\n", 0),
 		    "cannot enable kvm_nested_vmenter");
 	nvmx_run_l1_to_done(vcpu);
-	tracefs_write(EVENT_ENABLE, "0\n", 0);
+	nvmx_tracefs_write(EVENT_ENABLE, "0\n", 0);
 
 	n = read_events(&ev);
 	check("events for one VMLAUNCH", 1, n);

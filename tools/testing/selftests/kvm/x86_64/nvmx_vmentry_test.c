@@ -261,17 +261,8 @@ asm(".pushsection .text\n"
 
 static int vmfail_probe(int launch)
 {
-	int ret;
-
 	vmfail_next_insn_runs = 0;
-	asm volatile("lea -128(%%rsp), %%rsp\n\t"
-		     "call vmfail_probe_asm\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : "=a"(ret), "+D"(launch)
-		     :
-		     : "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory",
-		       "cc");
-	return ret;
+	return nvmx_call_asm(ASM_LABEL(vmfail_probe_asm), launch);
 }
 
 /* What of L1 the refused entry would load (26.3.2, 26.4). */
