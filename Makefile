@@ -33,6 +33,8 @@ RESULTS		:= $(B)/results
 STOCK_KO	:= $(B)/image/lib/modules/$(KREL)/kernel/arch/x86/kvm/kvm-intel.ko
 EXPECT		:= tools/testing/nvmx/expectations
 KNOWN		:= tools/testing/nvmx/known-failures
+L1_PLAN		:= tools/testing/nvmx/l1-linux
+L1_EXPECT	:= tools/testing/nvmx/l1-linux-expectations
 KSFT		:= $(UPSTREAM)/tools/testing/selftests/kvm
 JOBS		?= $(shell nproc)
 
@@ -50,19 +52,28 @@ KVM		?= 0
 # (once each: "TEST[PARAMS]" there is TEST run with other module parameters).
 NVMX_TESTS	:= $(notdir $(basename $(wildcard tools/testing/selftests/kvm/x86_64/*.c)))
 EMU_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ && $$1 !~ /\[/ { print $$1 }' $(EXPECT))
+# The L2 workloads of the Linux-as-L1 run, and every upstream program to
+# build, as its path under the selftests directory (x86_64/NAME or NAME;
+# known once upstream is extracted).
+L1_TESTS	:= $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' $(L1_PLAN))
+ksft_prog	= $(if $(wildcard $(KSFT)/x86_64/$(1).c),x86_64/$(1),$(1))
+SELFTEST_PROGS	= $(sort $(addprefix x86_64/,$(EMU_TESTS)) $(foreach t,$(L1_TESTS),$(call ksft_prog,$(t))))
 
 # Files of ours that the static checks look at.
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
 .PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
-	vmxhost vmxhost-locked run check summary load unload native-test clean help
+	vmxhost vmxhost-locked l1-linux l1-linux-locked run check summary load unload native-test clean help
 
 all: modules
 
 help:
 	@echo 'make run          build, boot the emulated VMX host, run the nested selftests with'
 	@echo '                  ours and with stock, print the table'
-	@echo 'make check        every test: unit, static, faithful build, emulated host; N passed, N failed'
+	@echo 'make check        every test: unit, static, faithful build, emulated host, Linux as L1;'
+	@echo '                  N passed, N failed'
+	@echo 'make l1-linux     in the emulated host, QEMU/KVM on stock and on ours (L0) boots Debian'"'"'s'
+	@echo '                  kernel as L1, which runs KVM selftests as L2 workloads; print the table'
 	@echo 'make fresh-test   bootstrap a fresh Debian 12 root, clone this repository into it, make run there'
 	@echo 'make apt-check    would a fresh machine install today (and after the pinned ABI leaves the archive)'
 	@echo 'make modules      build kvm-intel.ko (KVM=1: kvm.ko too) into $(KMOD)'
@@ -98,7 +109,7 @@ abi: modules-stock
 	@$(NVMX)/vmcs12-abi.sh $(KMOD_STOCK) $(B)/abi | tee $(RESULTS)/abi.tap
 
 selftests: upstream
-	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx'
+	@echo '[build] selftests (static): $(words $(EMU_TESTS)) upstream/nested, $(words $(NVMX_TESTS)) nvmx, $(words $(L1_TESTS)) L2 workloads'
 	@for t in $(NVMX_TESTS:=.c) $(notdir $(wildcard tools/testing/selftests/kvm/x86_64/nvmx_*.h)); do \
 		ln -sfn $(CURDIR)/tools/testing/selftests/kvm/x86_64/$$t $(KSFT)/x86_64/$$t; done
 	@# lib.mk does not track our headers: rebuild our tests when one changed.
@@ -106,9 +117,9 @@ selftests: upstream
 		for h in tools/testing/selftests/kvm/x86_64/nvmx_*.h; do \
 			[ $$h -nt $$b ] && rm -f $$b && break; done; done; true
 	@s=$$SECONDS; $(MAKE) -s -C $(KSFT) -j$(JOBS) OUTPUT=$(SELFTESTS) LDFLAGS=-static \
-		TEST_GEN_PROGS_x86_64="$(addprefix x86_64/,$(EMU_TESTS))" \
+		TEST_GEN_PROGS_x86_64="$(SELFTEST_PROGS)" \
 		TEST_GEN_PROGS_EXTENDED_x86_64= \
-		$(addprefix $(SELFTESTS)/x86_64/,$(EMU_TESTS)) && \
+		$(addprefix $(SELFTESTS)/,$(SELFTEST_PROGS)) && \
 		echo "[build] selftests in $(SELFTESTS)/x86_64 ($$((SECONDS - s))s)"
 
 unit:
@@ -135,9 +146,25 @@ vmxhost-locked: modules selftests
 		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" { t = $$1; sub(/\[.*/, "", t); \
 			if (only == "" || $$1 in want || t in want) print $$1, 60 }' \
 		$(EXPECT) >$(B)/plan
-	@$(NVMX)/vmxhost/run-phases.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 $(B)/plan $(B)/vmxhost
+	@$(NVMX)/vmxhost/run-phases.sh $(NVMX)/vmxhost/run.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 \
+		$(B)/plan $(B)/vmxhost
 	@$(NVMX)/vmxhost/judge.sh $(B)/vmxhost $(EXPECT) $(KNOWN) $(B)/plan | tee $(B)/vmxhost/table
 	@cp $(B)/vmxhost/results $(RESULTS)/vmxhost.results
+
+# Linux as L1: in the emulated VMX host, QEMU with KVM on the stock
+# kvm-intel.ko and on ours (L0, nested=1, one boot each) boots Debian's
+# kernel as L1, whose stock KVM runs the workloads of $(L1_PLAN) as L2.
+# Workloads that fail with both L0 modules are in $(L1_EXPECT).
+l1-linux:
+	@mkdir -p $(B)
+	@flock $(B)/.vmxhost.lock $(MAKE) -s l1-linux-locked
+
+l1-linux-locked: modules selftests
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/vmxhost/run-phases.sh $(NVMX)/vmxhost/l1-run.sh $(B) $(KMOD) $(SELFTESTS) \
+		$(L1_PLAN) $(B)/l1-linux
+	@$(NVMX)/vmxhost/l1-judge.sh $(B)/l1-linux $(L1_PLAN) $(L1_EXPECT) | tee $(B)/l1-linux/table
+	@cp $(B)/l1-linux/results $(RESULTS)/l1-linux.results
 
 run:
 	@rm -rf $(RESULTS)
@@ -155,8 +182,8 @@ fresh-test:
 
 check:
 	@rm -rf $(RESULTS)
-	@$(MAKE) -s deps && $(MAKE) -s -k apt-check unit static faithful abi vmxhost; \
-		$(NVMX)/summary.sh $(RESULTS) apt-check unit static faithful abi vmxhost
+	@$(MAKE) -s deps && $(MAKE) -s -k apt-check unit static faithful abi vmxhost l1-linux; \
+		$(NVMX)/summary.sh $(RESULTS) apt-check unit static faithful abi vmxhost l1-linux
 
 # On a real VMX host.
 load: modules

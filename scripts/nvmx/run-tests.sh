@@ -6,7 +6,8 @@
 # natively on a real VMX host (make native-test), so both report alike.
 #
 # Usage: run-tests.sh PHASE PLAN TESTDIR
-#   PLAN: lines "TEST TIMEOUT_SECONDS"; '#' starts a comment.  A TEST
+#   PLAN: lines "TEST TIMEOUT_SECONDS [ARGS...]"; '#' starts a comment.
+#   TEST runs with ARGS as its command line (split at blanks).  A TEST
 #   "NAME[PARAMS]" runs the program NAME (the emulated host's /init has
 #   loaded kvm-intel with PARAMS) and is reported under the whole name.
 #   Besides TAP it prints "# nvmx-begin PHASE/TEST" before a test starts (so
@@ -26,11 +27,11 @@ n=0
 total=$(grep -cv '^[[:space:]]*\(#\|$\)' "$plan")
 echo "TAP version 13"
 echo "1..$total"
-grep -v '^[[:space:]]*\(#\|$\)' "$plan" | while read -r t limit; do
+grep -v '^[[:space:]]*\(#\|$\)' "$plan" | while read -r t limit args; do
 	n=$((n + 1))
 	echo "# nvmx-begin $phase/$t"
 	t0=$(uptime_cs)
-	timeout -s KILL "$limit" "$dir/${t%%\[*}" >"$out" 2>&1 </dev/null
+	timeout -s KILL "$limit" "$dir/${t%%\[*}" $args >"$out" 2>&1 </dev/null
 	rc=$?
 	t1=$(uptime_cs)
 	sed 's/^/# /' "$out"

@@ -23,30 +23,9 @@ rm -f "$run/bench"
 log=$run/console.txt
 tr -d '\r' <"$run/console.log" >"$log" 2>/dev/null || : >"$log"
 
+. "$(dirname "$0")/judge-lib.sh"
+
 emit() { printf '%s %s %s\n' "$1" "$2" "${3:-}" >>"$res"; }
-
-# Test names are matched as plain strings: a name like "t[ept=0]" (a test
-# run again with other module parameters, see init) is no pattern.
-
-# result PHASE TEST: pass, skip:REASON, fail:DETAIL, hang or notrun.
-result() {
-	local line
-	line=$(awk -v name="$1/$2" '
-		$1 == "ok" && $3 == name { line = $0 }
-		$1 == "not" && $2 == "ok" && $4 == name { line = $0 }
-		END { print line }' "$log")
-	case $line in
-	"not ok "*) echo "fail:${line#*# }" ;;
-	*"# SKIP"*) echo "skip:${line#*# SKIP }" ;;
-	ok*) echo pass ;;
-	*)	if grep -aqxF "# nvmx-begin $1/$2" "$log"; then echo hang; else echo notrun; fi ;;
-	esac
-}
-
-seconds() {	# seconds PHASE TEST: emulated seconds the test took
-	awk -v name="$1/$2" '$1 == "#" && $2 == "nvmx-time" && $3 == name { t = $4 }
-		END { print t }' "$log"
-}
 
 is_known_failure() { grep -v '^#' "$known" | awk '{ print $1 }' | grep -qxF "$1"; }
 
@@ -71,11 +50,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$expect" | while read -r t where base why; do
 	o=$(result ours "$t")
 	ts=$(seconds stock "$t")
 	to=$(seconds ours "$t")
-	ratio=
-	if [ -n "$ts" ] && [ -n "$to" ]; then
-		ratio=$(awk -v a="$to" -v b="$ts" 'BEGIN { if (b > 0) printf "%.2f", a / b }')
-	fi
-	printf "$fmt" "$t" "${o%%:*}" "${s%%:*}" "$to" "$ts" "$ratio"
+	printf "$fmt" "$t" "${o%%:*}" "${s%%:*}" "$to" "$ts" "$(ratio "$to" "$ts")"
 
 	# The stock result must still be the recorded baseline.
 	if [ "${s%%:*}" = "$base" ]; then
@@ -115,7 +90,7 @@ for name in $(awk '/^# # nvmx-bench / { print $4 }' "$log" | sort -u); do
 	s=$(bench stock "$name")
 	o=$(bench ours "$name")
 	if [ -n "$s" ] && [ -n "$o" ]; then
-		r=$(awk -v a="$o" -v b="$s" 'BEGIN { if (b > 0) printf "%.2f", a / b }')
+		r=$(ratio "$o" "$s")
 		printf 'bench %s: ours %s, stock %s, ratio %s\n' "$name" "$o" "$s" "$r"
 		echo "bench $name $o $s $r" >>"$run/bench"
 	fi
@@ -132,7 +107,6 @@ fi
 # The kernel log from the first module load on must show no WARN, BUG, Oops,
 # general protection fault, lockup or RCU stall.  Each is charged to the phase
 # (module) that was loaded when it appeared.
-bad='WARNING:|BUG:|kernel BUG|Oops|general protection fault|soft lockup|hard LOCKUP|rcu.*stall|Kernel panic|Call Trace:'
 awk -v bad="$bad" '
 	/nvmx-phase-end: / { phase = "" }
 	/nvmx-phase: [a-z]+/ { match($0, /nvmx-phase: [a-z]+/); phase = substr($0, RSTART + 12, RLENGTH - 12) }

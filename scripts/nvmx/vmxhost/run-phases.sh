@@ -15,10 +15,13 @@
 # One pair of emulators at a time on the machine: a lock serialises runs
 # from every tree.  NVMX_SERIAL=1 boots the two one after the other.
 #
-# Usage: run-phases.sh BUILD_DIR OURS_KMOD_DIR SELFTEST_DIR PLAN OUT_DIR
+# Usage: run-phases.sh RUNNER BUILD_DIR OURS_KMOD_DIR SELFTEST_DIR PLAN OUT_DIR
+#   RUNNER boots one module (NVMX_PHASES): run.sh (the selftests) or
+#   l1-run.sh (Linux as L1), with the arguments that follow it.
 set -euo pipefail
 
-here=$(dirname "$0")
+runner=$1
+shift
 out=$5
 phases="stock ours"
 mkdir -p "$out"
@@ -26,13 +29,13 @@ mkdir -p "$out"
 
 exec 9>/tmp/nvmx-emulator.lock
 if ! flock -n 9; then
-	echo "[vmxhost] waiting for another emulator run to finish"
+	echo "[$(basename "$runner" .sh)] waiting for another emulator run to finish"
 	flock 9
 fi
 
 pids=
 for phase in $phases; do
-	NVMX_PHASES=$phase "$here/run.sh" "$1" "$2" "$3" "$4" "$out/$phase" &
+	NVMX_PHASES=$phase "$runner" "$1" "$2" "$3" "$4" "$out/$phase" &
 	pids="$pids $!"
 	[ -n "${NVMX_SERIAL:-}" ] && wait $!
 done

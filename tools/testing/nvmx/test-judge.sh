@@ -13,6 +13,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
+what=judge
+. "$top/tools/testing/nvmx/tap-lib.sh"
 
 cat >"$tmp/expect" <<'X'
 # test where stock reason
@@ -53,18 +55,6 @@ check() {
 	echo "$status" >"$tmp/run/emulator.status"
 	"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
 	expect "$name" "$want" "$tmp/run/results"
-}
-
-# expect NAME 'GREP-E PATTERN' FILE: one TAP line, ok when FILE has a match.
-expect() {
-	n=$((n + 1))
-	if grep -qE "$2" "$3"; then
-		echo "ok $n - judge: $1"
-	else
-		echo "not ok $n - judge: $1 (no line matching '$2')"
-		sed 's/^/# /' "$3"
-		failed=1
-	fi
 }
 
 echo "TAP version 13"

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by the judges of the emulated VMX host's runs (judge.sh,
+# l1-judge.sh): run-tests.sh's TAP read back from a console log ($log, CR
+# stripped), and the kernel messages that fail a run.
+
+# A WARN, BUG, Oops, general protection fault, lockup or RCU stall.
+bad='WARNING:|BUG:|kernel BUG|Oops|general protection fault|soft lockup|hard LOCKUP|rcu.*stall|Kernel panic|Call Trace:'
+
+# Test names are matched as plain strings: a name like "t[ept=0]" (a test
+# run again with other module parameters, see init) is no pattern.
+
+# result PHASE TEST: pass, skip:REASON, fail:DETAIL, hang or notrun.
+result() {
+	local line
+	line=$(awk -v name="$1/$2" '
+		$1 == "ok" && $3 == name { line = $0 }
+		$1 == "not" && $2 == "ok" && $4 == name { line = $0 }
+		END { print line }' "$log")
+	case $line in
+	"not ok "*) echo "fail:${line#*# }" ;;
+	*"# SKIP"*) echo "skip:${line#*# SKIP }" ;;
+	ok*) echo pass ;;
+	*)	if grep -aqxF "# nvmx-begin $1/$2" "$log"; then echo hang; else echo notrun; fi ;;
+	esac
+}
+
+seconds() {	# seconds PHASE TEST: emulated seconds the test took
+	awk -v name="$1/$2" '$1 == "#" && $2 == "nvmx-time" && $3 == name { t = $4 }
+		END { print t }' "$log"
+}
+
+ratio() {	# ratio A B: A / B with two decimals, nothing when either is missing
+	[ -n "$1" ] && [ -n "$2" ] || return 0
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
+}
