@@ -23,12 +23,13 @@ tag="l1-linux $phase"
 runner_args "$@"
 die() { printf '[%s] error: %s\n' "$tag" "$*" >&2; exit 1; }
 
-# L1: 2 CPUs (the workloads with several vCPUs run them side by side), 512
-# MB.  Its time limit, in L0's clock: the boot and the workloads' own limits.
-smp=2
+# L1: 2 CPUs (NVMX_L1_SMP; the workloads with several vCPUs run them side
+# by side), 512 MB.  Its time limit, in L0's clock: the boot and the
+# workloads' own limits.
+smp=${NVMX_L1_SMP:-2}
 mem=512
 budget=$(awk '!/^[[:space:]]*(#|$)/ { s += $2 } END { print s + 0 }' "$plan")
-l1limit=$((120 + budget))
+l1limit=$((60 + budget))
 # Wall time for the whole machine: L0's boot (~2 min with the QEMU payload)
 # and L1's limit, with margin.
 limit=${NVMX_EMU_TIMEOUT:-$((240 + 2 * l1limit))}
@@ -61,7 +62,7 @@ kvm_modules "$r/nvmx/modules" "$phase"
 z=$img/boot/vmlinuz-$KREL
 off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$z" | head -n 1 | cut -d: -f1)
 [ -n "$off" ] || die "no xz payload in $z"
-tail -c +$((off + 1)) "$z" | xz -dcq --single-stream >"$r/nvmx/l1/vmlinux" ||
+xz -dcq --single-stream <(tail -c +$((off + 1)) "$z") >"$r/nvmx/l1/vmlinux" ||
 	die "cannot decompress the payload of $z"
 initramfs "$l1" "$r/nvmx/l1/initrd"
 
