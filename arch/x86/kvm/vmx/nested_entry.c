@@ -705,32 +705,37 @@ static void nested_vmx_merge_msr_intercept(struct kvm_vcpu *vcpu,
 					   bool write)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	unsigned long *l0 = vmx->vmcs01.msr_bitmap;
+	unsigned long *bitmap01 = vmx->vmcs01.msr_bitmap;
 	unsigned long *bitmap02 = vmx->nested.vmcs02.msr_bitmap;
 	bool exits;
 
-	exits = write ? vmx_test_msr_bitmap_write(l0, msr) :
-			vmx_test_msr_bitmap_read(l0, msr);
-	exits = exits || nvmx_l1_msr_bitmap_exits(vcpu, vmcs12, msr, write);
-
-	if (write && exits)
-		vmx_set_msr_bitmap_write(bitmap02, msr);
-	else if (write)
-		vmx_clear_msr_bitmap_write(bitmap02, msr);
-	else if (exits)
-		vmx_set_msr_bitmap_read(bitmap02, msr);
-	else
-		vmx_clear_msr_bitmap_read(bitmap02, msr);
+	if (write) {
+		exits = vmx_test_msr_bitmap_write(bitmap01, msr) ||
+			nvmx_l1_msr_bitmap_exits(vcpu, vmcs12, msr, true);
+		if (exits)
+			vmx_set_msr_bitmap_write(bitmap02, msr);
+		else
+			vmx_clear_msr_bitmap_write(bitmap02, msr);
+	} else {
+		exits = vmx_test_msr_bitmap_read(bitmap01, msr) ||
+			nvmx_l1_msr_bitmap_exits(vcpu, vmcs12, msr, false);
+		if (exits)
+			vmx_set_msr_bitmap_read(bitmap02, msr);
+		else
+			vmx_clear_msr_bitmap_read(bitmap02, msr);
+	}
 }
 
 /*
  * SDM 24.6.9: vmcs02's MSR bitmap.  Every bit outside nvmx_l2_msrs stays
- * set, as alloc_loaded_vmcs() left it.  Built at every entry: L1 may have
- * rewritten its bitmap since the last one, and SDM 24.11.4 lets the
- * processor read it at VM entry, as L0 does here.  vmcs01's bitmap changes
- * while L2 runs (vmx.c's force_msr_bitmap_recalc) reach vmcs02 at the next
- * entry: until then L2 exits for an MSR vmx.c has just stopped intercepting,
- * and an MSR filter set meanwhile applies to L2 from that entry on.
+ * set, as alloc_loaded_vmcs() left it.  Built at every entry, from L1's
+ * bitmap as it is then: SDM 24.11.4 has software change the bitmap only
+ * while no processor is in VMX non-root operation with a VMCS that
+ * references it, so L1 changes it between entries and L0 need not track
+ * it.  vmcs01's bitmap changes while L2 runs (vmx.c's
+ * force_msr_bitmap_recalc) reach vmcs02 at the next entry: until then L2
+ * exits for an MSR vmx.c has just stopped intercepting, and an MSR filter
+ * set meanwhile applies to L2 from that entry on.
  */
 static void nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
