@@ -696,34 +696,31 @@ static const struct nvmx_l2_msr {
 };
 
 /*
- * SDM 25.1.3: an RDMSR (or WRMSR, @write) of @msr exits if its bit is set.
- * vmcs02's bit is clear only if neither L0 (vmcs01's bitmap) nor L1
- * (vmcs12's) intercepts the access.
+ * SDM 25.1.3: L2's RDMSR of @msr exits if L0's bit (vmcs01's bitmap) or
+ * L1's (vmcs12's) is set.  L1's bitmap has the layout of the processor's,
+ * which vmx.h's helpers read.
  */
-static void nested_vmx_merge_msr_intercept(struct kvm_vcpu *vcpu,
-					   struct vmcs12 *vmcs12, u32 msr,
-					   bool write)
+static void nvmx_merge_msr_read(unsigned long *bitmap02,
+				unsigned long *bitmap01,
+				unsigned long *bitmap12, u32 msr)
 {
-	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	unsigned long *bitmap01 = vmx->vmcs01.msr_bitmap;
-	unsigned long *bitmap02 = vmx->nested.vmcs02.msr_bitmap;
-	bool exits;
+	if (vmx_test_msr_bitmap_read(bitmap01, msr) ||
+	    vmx_test_msr_bitmap_read(bitmap12, msr))
+		vmx_set_msr_bitmap_read(bitmap02, msr);
+	else
+		vmx_clear_msr_bitmap_read(bitmap02, msr);
+}
 
-	if (write) {
-		exits = vmx_test_msr_bitmap_write(bitmap01, msr) ||
-			nvmx_l1_msr_bitmap_exits(vcpu, vmcs12, msr, true);
-		if (exits)
-			vmx_set_msr_bitmap_write(bitmap02, msr);
-		else
-			vmx_clear_msr_bitmap_write(bitmap02, msr);
-	} else {
-		exits = vmx_test_msr_bitmap_read(bitmap01, msr) ||
-			nvmx_l1_msr_bitmap_exits(vcpu, vmcs12, msr, false);
-		if (exits)
-			vmx_set_msr_bitmap_read(bitmap02, msr);
-		else
-			vmx_clear_msr_bitmap_read(bitmap02, msr);
-	}
+/* SDM 25.1.3: the same for L2's WRMSR of @msr. */
+static void nvmx_merge_msr_write(unsigned long *bitmap02,
+				 unsigned long *bitmap01,
+				 unsigned long *bitmap12, u32 msr)
+{
+	if (vmx_test_msr_bitmap_write(bitmap01, msr) ||
+	    vmx_test_msr_bitmap_write(bitmap12, msr))
+		vmx_set_msr_bitmap_write(bitmap02, msr);
+	else
+		vmx_clear_msr_bitmap_write(bitmap02, msr);
 }
 
 /*
@@ -735,21 +732,30 @@ static void nested_vmx_merge_msr_intercept(struct kvm_vcpu *vcpu,
  * it.  vmcs01's bitmap changes while L2 runs (vmx.c's
  * force_msr_bitmap_recalc) reach vmcs02 at the next entry: until then L2
  * exits for an MSR vmx.c has just stopped intercepting, and an MSR filter
- * set meanwhile applies to L2 from that entry on.
+ * set meanwhile applies to L2 from that entry on.  False if L1's bitmap
+ * cannot be mapped: vmcs02 then does without, and every RDMSR/WRMSR exits
+ * to be decided by the exit path.
  */
-static void nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
+static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	unsigned long *bitmap01 = vmx->vmcs01.msr_bitmap;
+	unsigned long *bitmap02 = vmx->nested.vmcs02.msr_bitmap;
 	const struct nvmx_l2_msr *m;
+	struct kvm_host_map map;
+
+	if (kvm_vcpu_map(vcpu, gpa_to_gfn(vmcs12->msr_bitmap), &map))
+		return false;
 
 	for (m = nvmx_l2_msrs; m < nvmx_l2_msrs + ARRAY_SIZE(nvmx_l2_msrs); m++) {
 		if (m->type & MSR_TYPE_R)
-			nested_vmx_merge_msr_intercept(vcpu, vmcs12, m->msr,
-						       false);
+			nvmx_merge_msr_read(bitmap02, bitmap01, map.hva, m->msr);
 		if (m->type & MSR_TYPE_W)
-			nested_vmx_merge_msr_intercept(vcpu, vmcs12, m->msr,
-						       true);
+			nvmx_merge_msr_write(bitmap02, bitmap01, map.hva, m->msr);
 	}
+	kvm_vcpu_unmap(vcpu, &map, false);
+	return true;
 }
 
 /* Secondary controls vmcs02 takes from vmcs01: L0's own mechanisms. */
@@ -819,8 +825,9 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 
 	pin_controls_set(vmx, nested_vmx_pin_controls02(vmx, vmcs12));
 	exec_controls_set(vmx, nested_vmx_exec_controls02(vmx, vmcs12));
-	if (exec_controls_get(vmx) & CPU_BASED_USE_MSR_BITMAPS)
-		nested_vmx_prepare_msr_bitmap02(&vmx->vcpu, vmcs12);
+	if ((exec_controls_get(vmx) & CPU_BASED_USE_MSR_BITMAPS) &&
+	    !nested_vmx_prepare_msr_bitmap02(&vmx->vcpu, vmcs12))
+		exec_controls_clearbit(vmx, CPU_BASED_USE_MSR_BITMAPS);
 	if (cpu_has_secondary_exec_ctrls())
 		secondary_exec_controls_set(vmx, secondary);
 	nested_vmx_entry_exit_controls02(vmx);

@@ -170,17 +170,35 @@ static bool nested_vmx_l1_wants_io(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 25.1.3: RDMSR/WRMSR exit unless MSR bitmaps are in use and the bit
- * for ECX is clear.  One of L2's reaches L0 when L0 or L1 intercepts it
- * (vmcs02's bitmap has both, nested_entry.c): it is L1's exactly when L1's
- * bitmap says so; otherwise vmx.c completes it for L2.
+ * SDM 24.6.9, 25.1.3: RDMSR/WRMSR exit unless MSR bitmaps are in use and
+ * the bit for ECX is clear.  The page holds four 1 KiB bitmaps: read-low
+ * (MSRs 0-1FFFH), read-high (C0000000H-C0001FFFH), write-low, write-high;
+ * an MSR in neither range always exits.  One of L2's reaches L0 when L0 or
+ * L1 intercepts it (vmcs02's bitmap merges both, nested_entry.c): it is
+ * L1's exactly when L1's bitmap says so, else vmx.c completes it for L2.
  */
 static bool nested_vmx_l1_wants_msr(struct kvm_vcpu *vcpu,
 				    struct vmcs12 *vmcs12, bool write)
 {
-	return !nested_cpu_has(vmcs12, CPU_BASED_USE_MSR_BITMAPS) ||
-	       nvmx_l1_msr_bitmap_exits(vcpu, vmcs12, kvm_rcx_read(vcpu),
-					write);
+	u32 msr = kvm_rcx_read(vcpu);
+	unsigned int offset;
+	u8 byte;
+
+	if (!nested_cpu_has(vmcs12, CPU_BASED_USE_MSR_BITMAPS))
+		return true;
+	if (msr <= 0x1fff)
+		offset = 0;
+	else if (msr - 0xc0000000 <= 0x1fff)
+		offset = 1024;
+	else
+		return true;
+	if (write)
+		offset += 2048;
+	offset += (msr & 0x1fff) / 8;
+
+	if (kvm_vcpu_read_guest(vcpu, vmcs12->msr_bitmap + offset, &byte, 1))
+		return true;
+	return byte & BIT(msr & 7);
 }
 
 /*

@@ -14,7 +14,7 @@
 
 /*
  * Rules both MSR lists share, VM entry's load list (SDM 26.4) and VM exit's
- * store and load lists (SDM 27.4, 27.6), and L1's MSR bitmap.
+ * store and load lists (SDM 27.4, 27.6).
  */
 
 /* The most entries a list may have: IA32_VMX_MISC bits 27:25 (SDM A.6). */
@@ -47,36 +47,6 @@ static inline bool nested_vmx_msr_load_refused(struct kvm_vcpu *vcpu,
 {
 	return e->reserved || nested_vmx_msr_load_forbidden(e->index) ||
 	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
-}
-
-/*
- * SDM 24.6.9, 25.1.3: whether L1's MSR bitmap makes an RDMSR (or a WRMSR,
- * @write) of @msr by L2 exit, vmcs12 using MSR bitmaps.  The page holds four
- * 1-KByte bitmaps: read-low (MSRs 0-1FFFH), read-high (C0000000H-C0001FFFH),
- * write-low, write-high; an MSR in neither range always exits.  A page L0
- * cannot read exits too: L1 is the one to sort that out.  Read when vmcs02's
- * bitmap is built and when an MSR exit of L2's is reflected.
- */
-static inline bool nvmx_l1_msr_bitmap_exits(struct kvm_vcpu *vcpu,
-					    struct vmcs12 *vmcs12, u32 msr,
-					    bool write)
-{
-	unsigned int offset;
-	u8 byte;
-
-	if (msr <= 0x1fff)
-		offset = 0;
-	else if (msr - 0xc0000000 <= 0x1fff)
-		offset = 1024;
-	else
-		return true;
-	if (write)
-		offset += 2048;
-	offset += (msr & 0x1fff) / 8;
-
-	if (kvm_vcpu_read_guest(vcpu, vmcs12->msr_bitmap + offset, &byte, 1))
-		return true;
-	return byte & BIT(msr & 7);
 }
 
 /* nested.c */
