@@ -525,6 +525,8 @@ static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
 	vmcs_writel(HOST_GS_BASE, 0);
 	vmx_set_constant_host_state(vmx);
 
+	if (cpu_has_vmx_msr_bitmap())
+		vmcs_write64(MSR_BITMAP, __pa(vmx->nested.vmcs02.msr_bitmap));
 	vmcs_write64(VM_EXIT_MSR_LOAD_ADDR, __pa(vmx->msr_autoload.host.val));
 	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, __pa(vmx->msr_autoload.guest.val));
 	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
@@ -625,24 +627,135 @@ static u32 nested_vmx_pin_controls02(struct vcpu_vmx *vmx,
 
 /*
  * Primary processor-based controls of vmcs02: exiting is the union of L0's
- * and L1's.  Every I/O instruction and every MSR access exits to L0, which
- * then consults L1's bitmaps; with no TPR shadow for L2, CR8 accesses exit
- * so that L0 serves them from L1's local APIC.  The window exits are L1's
- * until KVM asks for its own.
+ * and L1's.  Every I/O instruction exits to L0, which then consults L1's
+ * bitmaps; MSR accesses go through vmcs02's own MSR bitmap when L0 and L1
+ * both use one, and otherwise all exit.  With no TPR shadow for L2, CR8
+ * accesses exit so that L0 serves them from L1's local APIC.  The window
+ * exits are L1's until KVM asks for its own.
  */
 static u32 nested_vmx_exec_controls02(struct vcpu_vmx *vmx,
 				      struct vmcs12 *vmcs12)
 {
 	u32 l0 = __exec_controls_get(&vmx->vmcs01);
 	u32 l1 = vmcs12->cpu_based_vm_exec_control;
+	u32 msr_bitmaps = l0 & l1 & CPU_BASED_USE_MSR_BITMAPS;
 
 	l0 &= ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING |
-		CPU_BASED_TPR_SHADOW | CPU_BASED_ACTIVATE_TERTIARY_CONTROLS);
+		CPU_BASED_TPR_SHADOW | CPU_BASED_ACTIVATE_TERTIARY_CONTROLS |
+		CPU_BASED_USE_MSR_BITMAPS);
 	l1 &= ~(CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS);
 
-	return ((l0 | l1) & ~CPU_BASED_USE_MSR_BITMAPS) |
-	       CPU_BASED_UNCOND_IO_EXITING | CPU_BASED_CR8_LOAD_EXITING |
-	       CPU_BASED_CR8_STORE_EXITING;
+	return l0 | l1 | msr_bitmaps | CPU_BASED_UNCOND_IO_EXITING |
+	       CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING;
+}
+
+/*
+ * The MSRs an RDMSR or WRMSR of L2's may reach without a VM exit, in the
+ * directions vmx.c gets right while vmcs02 is the current VMCS:
+ *
+ * - FS_BASE, GS_BASE, SYSENTER_CS/ESP/EIP are guest-state fields: the entry
+ *   loads them into vmcs02, the processor saves them at every exit (SDM
+ *   27.3.1, 27.3.2) and the exit copies them into vmcs12.
+ * - KERNEL_GS_BASE and SPEC_CTRL are in no VMCS field: VM entries and exits
+ *   leave them alone, so L1 and L2 share the register, as on a processor.
+ *   vmx.c keeps the guest's value in the register while the guest's state
+ *   is loaded and reads it back, whichever VMCS is current: KERNEL_GS_BASE
+ *   when it switches to the host's state, SPEC_CTRL after every exit whose
+ *   current VMCS lets writes through (VMX_RUN_SAVE_SPEC_CTRL).
+ * - PRED_CMD writes are a command (IBPB), with no state to keep.
+ * - TSC reads: vmcs02 holds L2's TSC offset (L0's and L1's composed), so
+ *   the processor returns L2's TSC (SDM 25.3), as vmx.c's RDMSR would.
+ * - The core C-state residency counters are read-only and the same for
+ *   L1 and L2; L0 lets them through only when the VMM lets the guest own
+ *   C-states.
+ *
+ * Always intercepted: the x2APIC MSRs (vmcs02 does not virtualize x2APIC:
+ * L2 would reach the physical APIC, not L1's), XFD and XFD_ERR (tied to
+ * KVM's #NM and FPU handling, and absent from the emulated CPU that tests
+ * run on), the LBR and Intel PT MSRs (KVM switches their interception in
+ * vmcs01 as its perf events and L1's RTIT_CTL come and go), and FLUSH_CMD,
+ * which 6.1's vmx.c intercepts for L1 as well.
+ */
+static const struct nvmx_l2_msr {
+	u32 msr;
+	u8 type;	/* MSR_TYPE_R, MSR_TYPE_W or both */
+} nvmx_l2_msrs[] = {
+	{ MSR_FS_BASE,			MSR_TYPE_RW },
+	{ MSR_GS_BASE,			MSR_TYPE_RW },
+	{ MSR_KERNEL_GS_BASE,		MSR_TYPE_RW },
+	{ MSR_IA32_SYSENTER_CS,		MSR_TYPE_RW },
+	{ MSR_IA32_SYSENTER_ESP,	MSR_TYPE_RW },
+	{ MSR_IA32_SYSENTER_EIP,	MSR_TYPE_RW },
+	{ MSR_IA32_SPEC_CTRL,		MSR_TYPE_RW },
+	{ MSR_IA32_PRED_CMD,		MSR_TYPE_W },
+	{ MSR_IA32_TSC,			MSR_TYPE_R },
+	{ MSR_CORE_C1_RES,		MSR_TYPE_R },
+	{ MSR_CORE_C3_RESIDENCY,	MSR_TYPE_R },
+	{ MSR_CORE_C6_RESIDENCY,	MSR_TYPE_R },
+	{ MSR_CORE_C7_RESIDENCY,	MSR_TYPE_R },
+};
+
+/*
+ * SDM 25.1.3: L2's RDMSR of @msr exits if L0's bit (vmcs01's bitmap) or
+ * L1's (vmcs12's) is set.  L1's bitmap has the layout of the processor's,
+ * which vmx.h's helpers read.
+ */
+static void nvmx_merge_msr_read(unsigned long *bitmap02,
+				unsigned long *bitmap01,
+				unsigned long *bitmap12, u32 msr)
+{
+	if (vmx_test_msr_bitmap_read(bitmap01, msr) ||
+	    vmx_test_msr_bitmap_read(bitmap12, msr))
+		vmx_set_msr_bitmap_read(bitmap02, msr);
+	else
+		vmx_clear_msr_bitmap_read(bitmap02, msr);
+}
+
+/* SDM 25.1.3: the same for L2's WRMSR of @msr. */
+static void nvmx_merge_msr_write(unsigned long *bitmap02,
+				 unsigned long *bitmap01,
+				 unsigned long *bitmap12, u32 msr)
+{
+	if (vmx_test_msr_bitmap_write(bitmap01, msr) ||
+	    vmx_test_msr_bitmap_write(bitmap12, msr))
+		vmx_set_msr_bitmap_write(bitmap02, msr);
+	else
+		vmx_clear_msr_bitmap_write(bitmap02, msr);
+}
+
+/*
+ * SDM 24.6.9: vmcs02's MSR bitmap.  Every bit outside nvmx_l2_msrs stays
+ * set, as alloc_loaded_vmcs() left it.  Built at every entry, from L1's
+ * bitmap as it is then: SDM 24.11.4 has software change the bitmap only
+ * while no processor is in VMX non-root operation with a VMCS that
+ * references it, so L1 changes it between entries and L0 need not track
+ * it.  vmcs01's bitmap changes while L2 runs (vmx.c's
+ * force_msr_bitmap_recalc) reach vmcs02 at the next entry: until then L2
+ * exits for an MSR vmx.c has just stopped intercepting, and an MSR filter
+ * set meanwhile applies to L2 from that entry on.  False if L1's bitmap
+ * cannot be mapped: vmcs02 then does without, and every RDMSR/WRMSR exits
+ * to be decided by the exit path.
+ */
+static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	unsigned long *bitmap01 = vmx->vmcs01.msr_bitmap;
+	unsigned long *bitmap02 = vmx->nested.vmcs02.msr_bitmap;
+	const struct nvmx_l2_msr *m;
+	struct kvm_host_map map;
+
+	if (kvm_vcpu_map(vcpu, gpa_to_gfn(vmcs12->msr_bitmap), &map))
+		return false;
+
+	for (m = nvmx_l2_msrs; m < nvmx_l2_msrs + ARRAY_SIZE(nvmx_l2_msrs); m++) {
+		if (m->type & MSR_TYPE_R)
+			nvmx_merge_msr_read(bitmap02, bitmap01, map.hva, m->msr);
+		if (m->type & MSR_TYPE_W)
+			nvmx_merge_msr_write(bitmap02, bitmap01, map.hva, m->msr);
+	}
+	kvm_vcpu_unmap(vcpu, &map, false);
+	return true;
 }
 
 /* Secondary controls vmcs02 takes from vmcs01: L0's own mechanisms. */
@@ -712,6 +825,9 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 
 	pin_controls_set(vmx, nested_vmx_pin_controls02(vmx, vmcs12));
 	exec_controls_set(vmx, nested_vmx_exec_controls02(vmx, vmcs12));
+	if ((exec_controls_get(vmx) & CPU_BASED_USE_MSR_BITMAPS) &&
+	    !nested_vmx_prepare_msr_bitmap02(&vmx->vcpu, vmcs12))
+		exec_controls_clearbit(vmx, CPU_BASED_USE_MSR_BITMAPS);
 	if (cpu_has_secondary_exec_ctrls())
 		secondary_exec_controls_set(vmx, secondary);
 	nested_vmx_entry_exit_controls02(vmx);

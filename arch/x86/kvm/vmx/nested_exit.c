@@ -173,7 +173,9 @@ static bool nested_vmx_l1_wants_io(struct kvm_vcpu *vcpu,
  * SDM 24.6.9, 25.1.3: RDMSR/WRMSR exit unless MSR bitmaps are in use and
  * the bit for ECX is clear.  The page holds four 1 KiB bitmaps: read-low
  * (MSRs 0-1FFFH), read-high (C0000000H-C0001FFFH), write-low, write-high;
- * an MSR in neither range always exits.
+ * an MSR in neither range always exits.  One of L2's reaches L0 when L0 or
+ * L1 intercepts it (vmcs02's bitmap merges both, nested_entry.c): it is
+ * L1's exactly when L1's bitmap says so, else vmx.c completes it for L2.
  */
 static bool nested_vmx_l1_wants_msr(struct kvm_vcpu *vcpu,
 				    struct vmcs12 *vmcs12, bool write)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,6 +52,35 @@ static inline bool nvmx_tracefs_write(const char *file, const char *text,
 	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
 	close(fd);
 	return ok;
+}
+
+/*
+ * The vCPU statistic @name from KVM's binary stats (KVM_GET_STATS_FD), e.g.
+ * "exits": the hardware VM exits KVM handled for the vCPU, whichever of L1
+ * and L2 was running.
+ */
+static inline u64 nvmx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
+{
+	int fd = vcpu_get_stats_fd(vcpu);
+	struct kvm_stats_header header;
+	struct kvm_stats_desc *descs, *desc;
+	u64 value = 0;
+	bool found = false;
+	u32 i;
+
+	read_stats_header(fd, &header);
+	descs = read_stats_descriptors(fd, &header);
+	for (i = 0; i < header.num_desc && !found; i++) {
+		desc = get_stats_descriptor(descs, i, &header);
+		if (strcmp(desc->name, name))
+			continue;
+		read_stat_data(fd, &header, desc, &value, 1);
+		found = true;
+	}
+	free(descs);
+	close(fd);
+	TEST_ASSERT(found, "no vCPU statistic \"%s\"", name);
+	return value;
 }
 
 /* Run @vcpu to its next ucall into @uc; any other stop fails the test. */

@@ -38,6 +38,7 @@ enum nvmx_msg {
 	NVMX_MSG_CASE_END,
 	NVMX_MSG_SNAPSHOT,	/* nvmx_load_host_state_test's host-state stub */
 	NVMX_MSG_HOST_EVENT,	/* nvmx_events_test: L2 asks for events */
+	NVMX_MSG_EXITS,		/* nvmx_msr_bitmap_test: the vCPU's exit count */
 };
 
 enum nvmx_verdict {
