@@ -1284,9 +1284,19 @@ void nested_mark_vmcs12_pages_dirty(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * KVM's walk of L1's EPT is about to set a dirty flag in it for L2's write
+ * (SDM 28.3.5): with "enable PML" the processor would also log the
+ * guest-physical address (SDM 28.3.6).  L1 is not offered PML: nothing to
+ * log.  (kvm.ko's EPT walker calls this for every such flag.)
+ */
+static int nested_vmx_write_log_dirty(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	return 0;
+}
+
+/*
  * No nested state save/restore yet (KVM_CAP_NESTED_STATE reads 0), no
- * enlightened VMCS; write_log_dirty serves nested EPT only and
- * get_nested_state_pages is requested by set_state only.
+ * enlightened VMCS; get_nested_state_pages is requested by set_state only.
  */
 struct kvm_x86_nested_ops vmx_nested_ops = {
 	.leave_nested = vmx_leave_nested,
@@ -1294,4 +1304,5 @@ struct kvm_x86_nested_ops vmx_nested_ops = {
 	.check_events = nested_vmx_check_events,
 	.has_events = nested_vmx_has_events,
 	.triple_fault = nested_vmx_triple_fault,
+	.write_log_dirty = nested_vmx_write_log_dirty,
 };
