@@ -10,9 +10,17 @@
  * The emulated host's TSC follows its instruction count, so the figure
  * repeats from run to run and ours/stock compares the two modules' cost.
  *
- * Output: "# nvmx-bench cpuid_roundtrip <cycles per round trip>".  The test
- * passes only if all NR_ROUNDTRIPS exits arrived with reason 10 (CPUID,
- * Appendix C) at the CPUID and the loop ended with the VMCALL.
+ * The loop runs twice: with "enable VPID" 0 in vmcs12, where every VM entry
+ * and exit invalidates the guest's linear mappings (SDM 28.3.3.1), and, when
+ * L1 is offered VPID, with VPID 1, where neither does.  The host counts the
+ * guest TLB flushes KVM makes over each loop (vCPU statistic "tlb_flush").
+ *
+ * Output: "# nvmx-bench cpuid_roundtrip <cycles per round trip>" (VPID 0),
+ * "cpuid_roundtrip_vpid" (VPID 1), and "tlb_flush_per_1k_roundtrips" and
+ * "tlb_flush_per_1k_roundtrips_vpid".  Each loop passes only if all
+ * NR_ROUNDTRIPS exits arrived with reason 10 (CPUID, Appendix C) at the
+ * CPUID and the loop ended with the VMCALL; the VPID loop is reported as
+ * skipped when L1 is not offered VPID.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -22,6 +30,8 @@
 #include "processor.h"
 #include "vmx.h"
 #include "kselftest.h"
+
+#include "nvmx_module.h"
 
 #define NR_ROUNDTRIPS	2000
 
@@ -50,15 +60,34 @@ L2_LABEL(l2_bench_end);
 
 static uint8_t l2_stack[4096] __aligned(16);
 
-static void l1_guest_code(struct vmx_pages *vmx)
+/* SDM A.3.3, A.10: L1 may set "enable VPID", and INVVPID exists. */
+static bool l1_has_vpid(void)
+{
+	uint64_t ctls2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+
+	return (ctls2 >> 32) & SECONDARY_EXEC_ENABLE_VPID;
+}
+
+/* One loop of NR_ROUNDTRIPS CPUID round trips; reports cycles and exits. */
+static void l1_bench_loop(struct vmx_pages *vmx, bool vpid)
 {
 	uint64_t t0, t1, exits = 0;
 	uint32_t reason;
 
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
 	GUEST_ASSERT(load_vmcs(vmx));
 	prepare_vmcs(vmx, (void *)l2_bench, l2_stack + sizeof(l2_stack));
+	if (vpid) {
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+			vmreadz(CPU_BASED_VM_EXEC_CONTROL) |
+			CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+		vmwrite(SECONDARY_VM_EXEC_CONTROL,
+			vmreadz(SECONDARY_VM_EXEC_CONTROL) |
+			SECONDARY_EXEC_ENABLE_VPID);
+		vmwrite(VIRTUAL_PROCESSOR_ID, 1);
+	}
 
+	/* The host samples its counters here and at the next sync. */
+	GUEST_SYNC_ARGS(1, vpid, 0, 0, 0);
 	GUEST_ASSERT(!vmlaunch());
 	t0 = rdtsc();
 	for (;;) {
@@ -79,15 +108,47 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	GUEST_ASSERT_2(vmreadz(GUEST_RIP) == (uint64_t)l2_bench_end,
 		       vmreadz(GUEST_RIP), exits);
 	GUEST_ASSERT_1(exits == NR_ROUNDTRIPS, exits);
-	GUEST_SYNC_ARGS(0, t1 - t0, exits, 0, 0);
+	GUEST_SYNC_ARGS(2, vpid, t1 - t0, exits, 0);
+}
+
+static void l1_guest_code(struct vmx_pages *vmx)
+{
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	l1_bench_loop(vmx, false);
+	if (l1_has_vpid())
+		l1_bench_loop(vmx, true);
 	GUEST_DONE();
+}
+
+/* What the host measured of one loop. */
+struct loop_result {
+	bool ran;
+	uint64_t cycles, exits, flushes;
+};
+
+static void report_loop(const char *name, const struct loop_result *r)
+{
+	if (!r->ran) {
+		ksft_test_result_skip("%s: L1 is not offered VPID\n", name);
+		return;
+	}
+	ksft_print_msg("nvmx-bench %s %lu\n", name, r->cycles / NR_ROUNDTRIPS);
+	ksft_print_msg("nvmx-bench tlb_flush_per_1k_roundtrips%s %lu\n",
+		       name + strlen("cpuid_roundtrip"),
+		       r->flushes * 1000 / NR_ROUNDTRIPS);
+	TEST_ASSERT(r->exits == NR_ROUNDTRIPS, "%s: %lu CPUID exits, expected %d",
+		    name, r->exits, NR_ROUNDTRIPS);
+	ksft_test_result_pass("%s: %d CPUID exits (reason 10), %lu TSC cycles, %lu guest TLB flushes\n",
+			      name, NR_ROUNDTRIPS, r->cycles, r->flushes);
 }
 
 int main(int argc, char *argv[])
 {
-	uint64_t cycles = 0, exits = 0;
+	struct loop_result loops[2] = {};
+	uint64_t flushes0 = 0;
 	vm_vaddr_t vmx_gva;
 	struct kvm_vcpu *vcpu;
+	struct loop_result *r;
 	struct kvm_vm *vm;
 	struct ucall uc;
 
@@ -98,7 +159,7 @@ int main(int argc, char *argv[])
 	vcpu_args_set(vcpu, 1, vmx_gva);
 
 	ksft_print_header();
-	ksft_set_plan(1);
+	ksft_set_plan(2);
 
 	for (;;) {
 		vcpu_run(vcpu);
@@ -107,8 +168,15 @@ int main(int argc, char *argv[])
 			    exit_reason_str(vcpu->run->exit_reason));
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
-			cycles = uc.args[2];
-			exits = uc.args[3];
+			r = &loops[!!uc.args[2]];
+			if (uc.args[1] == 1) {
+				flushes0 = nvmx_vcpu_stat(vcpu, "tlb_flush");
+				break;
+			}
+			r->ran = true;
+			r->cycles = uc.args[3];
+			r->exits = uc.args[4];
+			r->flushes = nvmx_vcpu_stat(vcpu, "tlb_flush") - flushes0;
 			break;
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT_2(uc, "values: %#lx, %#lx");
@@ -121,11 +189,9 @@ int main(int argc, char *argv[])
 	}
 done:
 	kvm_vm_free(vm);
-	TEST_ASSERT(exits == NR_ROUNDTRIPS, "%lu CPUID exits, expected %d",
-		    exits, NR_ROUNDTRIPS);
-	ksft_print_msg("nvmx-bench cpuid_roundtrip %lu\n", cycles / NR_ROUNDTRIPS);
-	ksft_test_result_pass("cpuid_roundtrip: %d CPUID exits (reason 10), %lu TSC cycles\n",
-			      NR_ROUNDTRIPS, cycles);
+	TEST_ASSERT(loops[0].ran, "the loop with VPID 0 never ended");
+	report_loop("cpuid_roundtrip", &loops[0]);
+	report_loop("cpuid_roundtrip_vpid", &loops[1]);
 	ksft_finished();
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -81,6 +82,35 @@ static inline void nvmx_run_l1_to_done(struct kvm_vcpu *vcpu)
 	default:
 		TEST_FAIL("unexpected ucall %lu", uc.cmd);
 	}
+}
+
+/*
+ * A vCPU statistic of KVM's binary stats (Documentation/virt/kvm/api.rst,
+ * KVM_GET_STATS_FD), by name: "exits", "tlb_flush", ...  Fails the test if
+ * the kernel has no such statistic.
+ */
+static inline u64 nvmx_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
+{
+	struct kvm_stats_header header;
+	struct kvm_stats_desc *descs, *d;
+	int fd = vcpu_get_stats_fd(vcpu);
+	u64 value = 0;
+	bool found = false;
+	u32 i;
+
+	read_stats_header(fd, &header);
+	descs = read_stats_descriptors(fd, &header);
+	for (i = 0; i < header.num_desc && !found; i++) {
+		d = get_stats_descriptor(descs, i, &header);
+		if (strcmp(d->name, name))
+			continue;
+		read_stat_data(fd, &header, d, &value, 1);
+		found = true;
+	}
+	free(descs);
+	close(fd);
+	TEST_ASSERT(found, "no vCPU statistic \"%s\"", name);
+	return value;
 }
 
 #endif /* SELFTEST_KVM_NVMX_MODULE_H */
