@@ -138,7 +138,7 @@ static void report_loop(const char *name, const struct loop_result *r)
 		       r->flushes * 1000 / NR_ROUNDTRIPS);
 	TEST_ASSERT(r->exits == NR_ROUNDTRIPS, "%s: %lu CPUID exits, expected %d",
 		    name, r->exits, NR_ROUNDTRIPS);
-	ksft_test_result_pass("%s: %d CPUID exits (reason 10), %lu TSC cycles, %lu guest TLB flushes\n",
+	ksft_test_result_pass("%s: %d CPUID exits (reason 10), %lu TSC cycles, %lu TLB flushes\n",
 			      name, NR_ROUNDTRIPS, r->cycles, r->flushes);
 }
 
