@@ -100,16 +100,13 @@ bool nested_vmx_eptp_valid(struct kvm_vcpu *vcpu, u64 eptp)
 	u64 mt = eptp & VMX_EPTP_MT_MASK;
 	u64 pwl = eptp & VMX_EPTP_PWL_MASK;
 
-	return nvmx_rule((mt == VMX_EPTP_MT_UC && (caps & VMX_EPTP_UC_BIT)) ||
-			 (mt == VMX_EPTP_MT_WB && (caps & VMX_EPTP_WB_BIT))) &&
-	       nvmx_rule((pwl == VMX_EPTP_PWL_4 &&
-			  (caps & VMX_EPT_PAGE_WALK_4_BIT)) ||
-			 (pwl == VMX_EPTP_PWL_5 &&
-			  (caps & VMX_EPT_PAGE_WALK_5_BIT))) &&
-	       nvmx_rule(!(eptp & VMX_EPTP_AD_ENABLE_BIT) ||
-			 (caps & VMX_EPT_AD_BIT)) &&
-	       nvmx_rule(!(eptp & GENMASK_ULL(11, 7))) &&
-	       nvmx_rule(kvm_vcpu_is_legal_gpa(vcpu, eptp));
+	return ((mt == VMX_EPTP_MT_UC && (caps & VMX_EPTP_UC_BIT)) ||
+		(mt == VMX_EPTP_MT_WB && (caps & VMX_EPTP_WB_BIT))) &&
+	       ((pwl == VMX_EPTP_PWL_4 && (caps & VMX_EPT_PAGE_WALK_4_BIT)) ||
+		(pwl == VMX_EPTP_PWL_5 && (caps & VMX_EPT_PAGE_WALK_5_BIT))) &&
+	       (!(eptp & VMX_EPTP_AD_ENABLE_BIT) || (caps & VMX_EPT_AD_BIT)) &&
+	       !(eptp & GENMASK_ULL(11, 7)) &&
+	       kvm_vcpu_is_legal_gpa(vcpu, eptp);
 }
 
 /*
@@ -125,7 +122,7 @@ static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 		return false;
 
 	if (nested_cpu_has_ept(vmcs12) &&
-	    !nested_vmx_eptp_valid(vcpu, vmcs12->ept_pointer))
+	    !nvmx_rule(nested_vmx_eptp_valid(vcpu, vmcs12->ept_pointer)))
 		return false;
 
 	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) ||
