@@ -86,13 +86,14 @@ MODULE_INFO(nvmx_abi, "Debian " NVMX_KREL " " NVMX_KDEBVER);
 /*
  * EPT and VPID capabilities (SDM A.10) as the processor has them, for the
  * EPT paging-structure formats KVM's shadow EPT walks (execute-only, 4- or
- * 5-level, UC/WB, 2-MByte/1-GByte pages, accessed/dirty flags when L0
+ * 5-level, write-back (the memory type KVM reads L1's EPT with),
+ * 2-MByte/1-GByte pages, accessed/dirty flags when L0
  * uses them); INVEPT and INVVPID of every type are emulated.
  */
 #define NVMX_EPT_HW_CAPS	(VMX_EPT_EXECUTE_ONLY_BIT |		\
 				 VMX_EPT_PAGE_WALK_4_BIT |		\
 				 VMX_EPT_PAGE_WALK_5_BIT |		\
-				 VMX_EPTP_UC_BIT | VMX_EPTP_WB_BIT |	\
+				 VMX_EPTP_WB_BIT |			\
 				 VMX_EPT_2MB_PAGE_BIT |			\
 				 VMX_EPT_1GB_PAGE_BIT)
 #define NVMX_INVEPT_CAPS	(VMX_EPT_INVEPT_BIT |			\
@@ -171,7 +172,7 @@ static u64 nvmx_basic(struct vmcs_config *vmcs_conf)
  * (kvm_init_shadow_ept_mmu), every VPID of L2 maps to one of L0's, and
  * unrestricted guest needs EPT (SDM 26.2.1.1).  No VM functions.
  */
-static u32 nvmx_exec2_offered(struct nested_vmx_msrs *msrs, u32 ept_caps)
+static u32 nvmx_exec2_offered(void)
 {
 	u32 offered = NVMX_EXEC2_OFFERED;
 
@@ -179,16 +180,24 @@ static u32 nvmx_exec2_offered(struct nested_vmx_msrs *msrs, u32 ept_caps)
 		offered |= SECONDARY_EXEC_ENABLE_EPT;
 		if (enable_unrestricted_guest)
 			offered |= SECONDARY_EXEC_UNRESTRICTED_GUEST;
+	}
+	if (enable_vpid)
+		offered |= SECONDARY_EXEC_ENABLE_VPID;
+	return offered;
+}
+
+/* SDM A.10: IA32_VMX_EPT_VPID_CAP for what nvmx_exec2_offered() gives. */
+static void nvmx_setup_ept_vpid_caps(struct nested_vmx_msrs *msrs,
+				     u32 ept_caps)
+{
+	if (msrs->secondary_ctls_high & SECONDARY_EXEC_ENABLE_EPT) {
 		msrs->ept_caps = (ept_caps & NVMX_EPT_HW_CAPS) |
 				 NVMX_INVEPT_CAPS;
 		if (enable_ept_ad_bits)
 			msrs->ept_caps |= ept_caps & VMX_EPT_AD_BIT;
 	}
-	if (enable_vpid) {
-		offered |= SECONDARY_EXEC_ENABLE_VPID;
+	if (msrs->secondary_ctls_high & SECONDARY_EXEC_ENABLE_VPID)
 		msrs->vpid_caps = NVMX_INVVPID_CAPS;
-	}
-	return offered;
 }
 
 /*
@@ -213,8 +222,9 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 	if (!(msrs->pinbased_ctls_high & PIN_BASED_VIRTUAL_NMIS))
 		msrs->procbased_ctls_high &= ~CPU_BASED_NMI_WINDOW_EXITING;
 	nvmx_setup_ctls(&msrs->secondary_ctls_low, &msrs->secondary_ctls_high,
-			0, 0, nvmx_exec2_offered(msrs, ept_caps),
+			0, 0, nvmx_exec2_offered(),
 			vmcs_conf->cpu_based_2nd_exec_ctrl);
+	nvmx_setup_ept_vpid_caps(msrs, ept_caps);
 	nvmx_setup_ctls(&msrs->exit_ctls_low, &msrs->exit_ctls_high,
 			VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR,
 			VM_EXIT_SAVE_DEBUG_CONTROLS, NVMX_EXIT_OFFERED,
@@ -1109,18 +1119,12 @@ static bool nvmx_invept_type_ok(struct kvm_vcpu *vcpu, unsigned long type)
 		(caps & VMX_EPT_EXTENT_GLOBAL_BIT));
 }
 
-/* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
-static bool nvmx_ept_same_ep4ta(u64 a, u64 b)
-{
-	return !((a ^ b) & GENMASK_ULL(51, 12));
-}
-
 /*
  * The guest-physical and combined mappings INVEPT invalidates are KVM's
- * shadow EPT tables for L2 (and the hardware TLB entries tagged with their
- * roots): single-context frees the roots built from an EPTP with the same
- * EPT PML4 table address (SDM 28.3.3.1), global every root.  They are
- * rebuilt from L1's EPT as L2 touches memory again.
+ * shadow EPT tables for L2: single-context frees the roots built from an
+ * EPTP with the same EPT PML4 table address (SDM 28.3.3.1), global every
+ * root.  They are rebuilt from L1's EPT as L2 touches memory again, and
+ * loading a new root flushes the processor's TLB for it.
  */
 static void nested_vmx_invept_roots(struct kvm_vcpu *vcpu, u64 eptp,
 				    bool global)
@@ -1161,7 +1165,8 @@ static int handle_invept(struct kvm_vcpu *vcpu)
 		return ret;
 
 	/* Single-context: an EPTP that VM entry would refuse fails. */
-	if (type == VMX_EPT_EXTENT_CONTEXT && !nested_vmx_eptp_valid(vcpu, desc.lo))
+	if (type == VMX_EPT_EXTENT_CONTEXT &&
+	    !nested_vmx_eptp_valid(vcpu, desc.lo))
 		return nested_vmx_fail(vcpu,
 				       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
 
@@ -1222,7 +1227,7 @@ static int handle_invvpid(struct kvm_vcpu *vcpu)
 	/* Types 0 to 3 are IA32_VMX_EPT_VPID_CAP bits 40 to 43. */
 	type = nested_vmx_inv_type(vcpu);
 	if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL ||
-	    !(msrs->vpid_caps & BIT(type + 8)))
+	    !(msrs->vpid_caps & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type)))
 		return nested_vmx_fail(vcpu,
 				       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
 	if (!nested_vmx_read_operand(vcpu, &desc, sizeof(desc), &ret))

@@ -9,11 +9,11 @@
  * state through KVM's setters, process the VM-entry MSR-load list (SDM 26.4)
  * and leave the actual entry to vmx.c's run loop (nested_run_pending).
  *
- * L1 gets neither EPT nor VPID: L2 runs in L1's guest-physical space, with
- * L1's VPID, on a root of KVM's MMU tagged as L2's; the guest's TLB is
- * flushed, unsync'd shadow pages included, on every entry (and by
- * nested_exit.c on every exit), as the SDM requires for VM entries without
- * VPID.
+ * Without EPT in vmcs12, L2 runs in L1's guest-physical space on a root of
+ * KVM's MMU tagged as L2's; with it, on KVM's shadow of L1's EPT.  Without
+ * VPID in vmcs12, L2 runs with L1's VPID and the guest's TLB is flushed,
+ * unsync'd shadow pages included, on every entry (and by nested_exit.c on
+ * every exit); with it, on vpid02 (SDM 28.3.3.1).
  */
 
 #include <linux/kvm_host.h>
@@ -916,7 +916,8 @@ static int nvmx_ept_huge_page_level(struct kvm_vcpu *vcpu)
  * L2's guest-physical space is L1's EPT (SDM 28.2): KVM's MMU shadows it
  * (guest_mmu, rooted at vmcs12's EPTP, whose faults become EPT violations
  * and misconfigurations for L1), and walks L2's own page tables through it
- * (nested_mmu).  load_host_cr3() of the exit path puts root_mmu back.
+ * (nested_mmu).  Every way out of guest mode puts root_mmu back
+ * (nested_vmx_restore_l1_mmu()).
  */
 static void nested_vmx_init_ept_mmu(struct kvm_vcpu *vcpu,
 				    struct vmcs12 *vmcs12)
@@ -1053,7 +1054,8 @@ static void nested_vmx_load_rip_and_state02(struct kvm_vcpu *vcpu,
  * VM-entry failure qualification (SDM 26.8).
  */
 static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
-					  struct vmcs12 *vmcs12, u32 *qual)
+					  struct vmcs12 *vmcs12,
+					  bool from_vmentry, u32 *qual)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -1067,9 +1069,14 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 	if (!nested_vmx_load_cr3(vcpu, vmcs12))
 		return false;
 
+	/*
+	 * State KVM cannot run on hardware is refused at VMLAUNCH/VMRESUME.
+	 * From RSM it was L2's when SMM was entered: vmx.c then ends L2 with
+	 * a triple fault for L1, as if L2 had reached that state itself.
+	 */
 	*qual = ENTRY_FAIL_DEFAULT;
 	vmx->emulation_required = vmx_emulation_required(vcpu);
-	return nvmx_rule(!vmx->emulation_required);
+	return !from_vmentry || nvmx_rule(!vmx->emulation_required);
 }
 
 /*
@@ -1140,6 +1147,7 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	kvm_read_cr0(vcpu);
 	kvm_read_cr4(vcpu);
 	leave_guest_mode(vcpu);
+	nested_vmx_restore_l1_mmu(vcpu);
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
 	nested_vmx_restore_l1_tsc(vcpu);
 }
@@ -1246,7 +1254,7 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	nested_vmx_prepare_controls02(vmx, vmcs12);
 	nested_vmx_prepare_exceptions02(vcpu, vmcs12);
 	nested_vmx_prepare_tsc02(vcpu);
-	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, &qual))
+	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, from_vmentry, &qual))
 		goto fail_on_vmcs02;
 
 	if (from_vmentry) {

@@ -412,7 +412,9 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 
 /*
  * The exit as the hardware reported it in vmcs02 (SDM 27.2.1 to 27.2.5).
- * No EPT for L1, so no guest-physical address: L1's field keeps its value.
+ * Exits L1 gets from the processor's own exits never carry a guest-physical
+ * address: EPT violations and misconfigurations of vmcs02 are L0's, and
+ * those of L1's EPT come from nested_vmx_ept_inject_page_fault().
  */
 static void nested_vmx_hw_exit_info(struct kvm_vcpu *vcpu,
 				    struct nvmx_exit_info *info)
@@ -530,17 +532,47 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
  * was the processor's EPT violation on vmcs02; for an access L0 emulated
  * for L2, no linear address is reported.
  */
-static unsigned long nvmx_ept_violation_qual(struct kvm_vcpu *vcpu, bool hw)
+static unsigned long nvmx_ept_violation_qual(struct kvm_vcpu *vcpu, bool hw,
+					     bool nmi_unblocked)
 {
 	unsigned long qual = vcpu->arch.exit_qualification;
 
 	if (!hw)
 		return qual & ~(EPT_VIOLATION_GVA_IS_VALID |
 				EPT_VIOLATION_GVA_TRANSLATED);
-	/* Bit 12 is undefined for an exit during event delivery */
-	if (to_vmx(vcpu)->idt_vectoring_info & VECTORING_INFO_VALID_MASK)
-		return qual;
-	return qual | (vmx_get_exit_qual(vcpu) & INTR_INFO_UNBLOCK_NMI);
+	return nmi_unblocked ? qual | INTR_INFO_UNBLOCK_NMI : qual;
+}
+
+/*
+ * SDM 27.1: an EPT violation or misconfiguration of an IRET that unblocked
+ * NMIs leaves them unblocked as the exit saves L2's state.  The processor
+ * said so for its EPT violation on vmcs02 (bit 12, undefined during event
+ * delivery), and vmx.c blocked NMIs again there to retry the IRET itself.
+ */
+static bool nvmx_iret_unblocked_nmi(struct kvm_vcpu *vcpu, bool hw)
+{
+	if (!hw || (to_vmx(vcpu)->idt_vectoring_info & VECTORING_INFO_VALID_MASK))
+		return false;
+	return vmx_get_exit_qual(vcpu) & INTR_INFO_UNBLOCK_NMI;
+}
+
+/*
+ * SDM 28.3.3.1: an EPT violation invalidates the guest-physical mappings
+ * of its address for the current EP4TA.  KVM dropped the current root's
+ * (kvm_inject_emulated_page_fault()); the cached roots of EPTPs with the
+ * same EP4TA hold them too.
+ */
+static void nested_vmx_ept_invalidate_gpa(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	u64 eptp = get_vmcs12(vcpu)->ept_pointer;
+	unsigned int i;
+
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+		if (VALID_PAGE(mmu->prev_roots[i].hpa) &&
+		    nvmx_ept_same_ep4ta(mmu->prev_roots[i].pgd, eptp))
+			kvm_mmu_invalidate_gva(vcpu, mmu, gpa,
+					       mmu->prev_roots[i].hpa);
 }
 
 void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
@@ -550,6 +582,7 @@ void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 	struct nvmx_exit_info info = {};
 	bool hw = !vmx->exit_reason.failed_vmentry &&
 		  vmx->exit_reason.basic == EXIT_REASON_EPT_VIOLATION;
+	bool nmi_unblocked = nvmx_iret_unblocked_nmi(vcpu, hw);
 
 	if (hw)
 		nested_vmx_hw_exit_info(vcpu, &info);
@@ -559,16 +592,12 @@ void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 		info.qual = 0;
 	} else {
 		info.reason = EXIT_REASON_EPT_VIOLATION;
-		info.qual = nvmx_ept_violation_qual(vcpu, hw);
+		info.qual = nvmx_ept_violation_qual(vcpu, hw, nmi_unblocked);
+		nested_vmx_ept_invalidate_gpa(vcpu, fault->address);
 	}
 	info.gpa = fault->address;
 
-	/*
-	 * SDM 27.3.4: an EPT violation of an IRET that unblocked NMIs leaves
-	 * them unblocked as the exit saves L2's state; vmx.c blocked them
-	 * again in vmcs02 to retry the IRET itself.
-	 */
-	if (info.qual & INTR_INFO_UNBLOCK_NMI)
+	if (nmi_unblocked)
 		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO,
 				GUEST_INTR_STATE_NMI);
 
@@ -879,6 +908,16 @@ static void load_host_efer_cr0_cr4(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * L1's own paging, out of L1's EPT for L2 if the entry went there; the
+ * caller then gives the MMU L1's paging mode (kvm_init_mmu()).
+ */
+void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.mmu = &vcpu->arch.root_mmu;
+	vcpu->arch.walk_mmu = &vcpu->arch.root_mmu;
+}
+
+/*
  * SDM 27.5.1, 27.5.4: CR3 without bits 63:52 and those beyond the physical
  * address width; with PAE paging outside IA-32e mode, the PDPTEs from it.
  * Then the MMU takes the new paging mode and root.
@@ -887,9 +926,7 @@ static bool load_host_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	unsigned long cr3 = vmcs12->host_cr3 & ~vcpu->arch.reserved_gpa_bits;
 
-	/* L1's own paging: out of L1's EPT for L2, if the entry went there */
-	vcpu->arch.mmu = &vcpu->arch.root_mmu;
-	vcpu->arch.walk_mmu = &vcpu->arch.root_mmu;
+	nested_vmx_restore_l1_mmu(vcpu);
 	vcpu->arch.cr3 = cr3;
 	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
 	kvm_init_mmu(vcpu);

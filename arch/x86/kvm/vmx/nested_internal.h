@@ -51,8 +51,9 @@ static inline bool nested_vmx_msr_load_refused(struct kvm_vcpu *vcpu,
 
 /*
  * Does L2 have TLB entries of its own (SDM 28.3.3.1)?  With "enable VPID"
- * in vmcs12 it runs on vpid02, apart from L1's; nested entries and exits
- * then invalidate nothing.  Otherwise it shares L1's, flushed by both.
+ * in vmcs12 it runs on vpid02, apart from L1's; nested exits then
+ * invalidate nothing, and entries only when the VPID changes.  Otherwise
+ * it shares L1's, flushed by both.
  */
 static inline bool nested_vmx_l2_tagged(struct kvm_vcpu *vcpu,
 					struct vmcs12 *vmcs12)
@@ -120,6 +121,15 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
  */
 void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 			      u32 exit_reason, unsigned long exit_qual);
+
+/* Leaving guest mode: the MMU L1's own paging runs on. */
+void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
+
+/* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
+static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)
+{
+	return !((a ^ b) & GENMASK_ULL(51, 12));
+}
 
 /*
  * KVM's shadow EPT MMU found no translation, or a forbidden one, in L1's
