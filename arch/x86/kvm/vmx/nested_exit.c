@@ -571,8 +571,7 @@ static void nested_vmx_ept_invalidate_gpa(struct kvm_vcpu *vcpu, gpa_t gpa)
 	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
 		if (VALID_PAGE(mmu->prev_roots[i].hpa) &&
 		    nvmx_ept_same_ep4ta(mmu->prev_roots[i].pgd, eptp))
-			kvm_mmu_invalidate_gva(vcpu, mmu, gpa,
-					       mmu->prev_roots[i].hpa);
+			mmu->invlpg(vcpu, gpa, mmu->prev_roots[i].hpa);
 }
 
 void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
