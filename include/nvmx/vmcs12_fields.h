@@ -15,6 +15,7 @@
  *           encoding and the unit tests hold them to it
  * sync      what a nested VM exit does to the field (enum nvmx_sync)
  * save_ctl  for NVMX_SYNC_SAVE_CTL the VM-exit control that saves the field,
+ *           for NVMX_SYNC_SAVE_EXEC2 the secondary processor-based control,
  *           else 0
  *
  * The nvmx_fields[] array, the VMREAD/VMWRITE lookup and the exit path's
@@ -114,6 +115,11 @@ enum nvmx_sync {
 	/* Guest state saved only when the VM-exit control .save_ctl is 1. */
 	NVMX_SYNC_SAVE_CTL,
 	/*
+	 * Guest state saved only when the secondary processor-based control
+	 * .save_ctl is 1 (and the secondary controls are activated).
+	 */
+	NVMX_SYNC_SAVE_EXEC2,
+	/*
 	 * Exit information: written only when an exit is reflected to L1
 	 * (27.2); vm_instruction_error is written by VMfailValid instead.
 	 */
@@ -124,6 +130,10 @@ enum nvmx_sync {
 #define NVMX_EXIT_SAVE_DEBUG_CONTROLS	BIT(2)	/* DR7, IA32_DEBUGCTL */
 #define NVMX_EXIT_SAVE_IA32_PAT		BIT(18)
 #define NVMX_EXIT_SAVE_IA32_EFER	BIT(20)
+
+/* Controls that decide whether an exit saves guest state (SDM 27.3.4). */
+#define NVMX_EXEC_ACTIVATE_SECONDARY	BIT(31)
+#define NVMX_EXEC2_ENABLE_EPT		BIT(1)	/* the PDPTEs */
 
 /*
  * L1's VMCS as KVM keeps it: in the cached copy and in the nested-state
@@ -361,6 +371,10 @@ static inline bool nvmx_exit_saves_field(const struct vmcs12 *vmcs12,
 		return true;
 	case NVMX_SYNC_SAVE_CTL:
 		return vmcs12->vm_exit_controls & f->save_ctl;
+	case NVMX_SYNC_SAVE_EXEC2:
+		return (vmcs12->cpu_based_vm_exec_control &
+			NVMX_EXEC_ACTIVATE_SECONDARY) &&
+		       (vmcs12->secondary_vm_exec_control & f->save_ctl);
 	default:
 		return false;
 	}

@@ -51,12 +51,16 @@ NVMX_VMCS12_FIELD(guest_ia32_efer, 0x2806, NVMX_W64, NVMX_GUEST,
 NVMX_VMCS12_FIELD(guest_ia32_perf_global_ctrl, 0x2808, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 /*
  * Saved under "enable EPT" with PAE paging, undefined otherwise (SDM
- * 27.3.4).  L1 is not offered EPT: the fields keep L1's values.
+ * 27.3.4): the exit path keeps L1's values when L2 is not in PAE paging.
  */
-NVMX_VMCS12_FIELD(guest_pdptr0, 0x280a, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
-NVMX_VMCS12_FIELD(guest_pdptr1, 0x280c, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
-NVMX_VMCS12_FIELD(guest_pdptr2, 0x280e, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
-NVMX_VMCS12_FIELD(guest_pdptr3, 0x2810, NVMX_W64, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
+NVMX_VMCS12_FIELD(guest_pdptr0, 0x280a, NVMX_W64, NVMX_GUEST,
+		  NVMX_SYNC_SAVE_EXEC2, NVMX_EXEC2_ENABLE_EPT)
+NVMX_VMCS12_FIELD(guest_pdptr1, 0x280c, NVMX_W64, NVMX_GUEST,
+		  NVMX_SYNC_SAVE_EXEC2, NVMX_EXEC2_ENABLE_EPT)
+NVMX_VMCS12_FIELD(guest_pdptr2, 0x280e, NVMX_W64, NVMX_GUEST,
+		  NVMX_SYNC_SAVE_EXEC2, NVMX_EXEC2_ENABLE_EPT)
+NVMX_VMCS12_FIELD(guest_pdptr3, 0x2810, NVMX_W64, NVMX_GUEST,
+		  NVMX_SYNC_SAVE_EXEC2, NVMX_EXEC2_ENABLE_EPT)
 /*
  * Saved by a processor that offers "load IA32_BNDCFGS" or "clear
  * IA32_BNDCFGS" (SDM 27.3.1).  L1 is offered neither: the field keeps L1's

@@ -327,7 +327,8 @@ static bool test_sync_by_class(void)
 
 /*
  * Guest state: saved on every exit (SDM 27.3) except the fields below, which
- * the SDM saves only under a VM-exit control (27.3.1), or which no exit of
+ * the SDM saves only under a VM-exit control (27.3.1) or under "enable EPT"
+ * (the PDPTEs, 27.3.4), or which no exit of
  * ours writes: the VMCS link pointer, and fields saved only under a control
  * or feature that L1 is not offered.
  */
@@ -343,10 +344,10 @@ static const struct {
 	{ "vmx_preemption_timer_value", NVMX_SYNC_NEVER, 0 },
 	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_NEVER, 0 },
 	{ "guest_bndcfgs", NVMX_SYNC_NEVER, 0 },
-	{ "guest_pdptr0", NVMX_SYNC_NEVER, 0 },
-	{ "guest_pdptr1", NVMX_SYNC_NEVER, 0 },
-	{ "guest_pdptr2", NVMX_SYNC_NEVER, 0 },
-	{ "guest_pdptr3", NVMX_SYNC_NEVER, 0 },
+	{ "guest_pdptr0", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
+	{ "guest_pdptr1", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
+	{ "guest_pdptr2", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
+	{ "guest_pdptr3", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
 	{ "guest_intr_status", NVMX_SYNC_NEVER, 0 },
 	{ "guest_pml_index", NVMX_SYNC_NEVER, 0 },
 	{ "vmcs_link_pointer", NVMX_SYNC_NEVER, 0 },
@@ -727,7 +728,11 @@ static bool test_exit_saves_field(void)
 		{ 0x2808, 1u << 30, 0, 0, false },	/* perf global ctrl */
 		{ 0x0810, 0, 1u << 31, 1u << 9, false },	/* intr status */
 		{ 0x0812, 0, 1u << 31, 1u << 17, false },	/* PML index */
-		{ 0x280a, 0, 1u << 31, 1u << 1, false },	/* PDPTE0, EPT */
+		/* PDPTEs: under "enable EPT", with secondary controls on */
+		{ 0x280a, 0, 1u << 31, 1u << 1, true },
+		{ 0x2810, 0, 1u << 31, 1u << 1, true },
+		{ 0x280a, 0, 0, 1u << 1, false },
+		{ 0x280a, ~0u, 1u << 31, ~(1u << 1), false },
 		{ 0x2812, ~0u, ~0u, ~0u, false },	/* BNDCFGS */
 		{ 0x2800, ~0u, ~0u, ~0u, false },	/* link pointer */
 		{ 0x4402, ~0u, ~0u, ~0u, false },	/* exit reason */

@@ -83,6 +83,28 @@ MODULE_INFO(nvmx_abi, "Debian " NVMX_KREL " " NVMX_KDEBVER);
 				 SECONDARY_EXEC_RDRAND_EXITING |	\
 				 SECONDARY_EXEC_RDSEED_EXITING |	\
 				 SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE)
+/*
+ * EPT and VPID capabilities (SDM A.10) as the processor has them, for the
+ * EPT paging-structure formats KVM's shadow EPT walks (execute-only, 4- or
+ * 5-level, write-back (the memory type KVM reads L1's EPT with),
+ * 2-MByte/1-GByte pages, accessed/dirty flags when L0
+ * uses them); INVEPT and INVVPID of every type are emulated.
+ */
+#define NVMX_EPT_HW_CAPS	(VMX_EPT_EXECUTE_ONLY_BIT |		\
+				 VMX_EPT_PAGE_WALK_4_BIT |		\
+				 VMX_EPT_PAGE_WALK_5_BIT |		\
+				 VMX_EPTP_WB_BIT |			\
+				 VMX_EPT_2MB_PAGE_BIT |			\
+				 VMX_EPT_1GB_PAGE_BIT)
+#define NVMX_INVEPT_CAPS	(VMX_EPT_INVEPT_BIT |			\
+				 VMX_EPT_EXTENT_CONTEXT_BIT |		\
+				 VMX_EPT_EXTENT_GLOBAL_BIT)
+#define NVMX_INVVPID_CAPS	(VMX_VPID_INVVPID_BIT |			\
+				 VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT |	\
+				 VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT |	\
+				 VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT |	\
+				 VMX_VPID_EXTENT_SINGLE_NON_GLOBAL_BIT)
+
 /* PAT and EFER are saved and loaded in software on both sides. */
 #define NVMX_EXIT_OFFERED	(VM_EXIT_SAVE_DEBUG_CONTROLS |		\
 				 VM_EXIT_HOST_ADDR_SPACE_SIZE |		\
@@ -145,9 +167,43 @@ static u64 nvmx_basic(struct vmcs_config *vmcs_conf)
 }
 
 /*
+ * L0's own translation mechanisms, offered when L0 uses them (SDM A.10;
+ * @ept_caps are the processor's): L2's EPT is shadowed by KVM's MMU
+ * (kvm_init_shadow_ept_mmu), every VPID of L2 maps to one of L0's, and
+ * unrestricted guest needs EPT (SDM 26.2.1.1).  No VM functions.
+ */
+static u32 nvmx_exec2_offered(void)
+{
+	u32 offered = NVMX_EXEC2_OFFERED;
+
+	if (enable_ept) {
+		offered |= SECONDARY_EXEC_ENABLE_EPT;
+		if (enable_unrestricted_guest)
+			offered |= SECONDARY_EXEC_UNRESTRICTED_GUEST;
+	}
+	if (enable_vpid)
+		offered |= SECONDARY_EXEC_ENABLE_VPID;
+	return offered;
+}
+
+/* SDM A.10: IA32_VMX_EPT_VPID_CAP for what nvmx_exec2_offered() gives. */
+static void nvmx_setup_ept_vpid_caps(struct nested_vmx_msrs *msrs,
+				     u32 ept_caps)
+{
+	if (msrs->secondary_ctls_high & SECONDARY_EXEC_ENABLE_EPT) {
+		msrs->ept_caps = (ept_caps & NVMX_EPT_HW_CAPS) |
+				 NVMX_INVEPT_CAPS;
+		if (enable_ept_ad_bits)
+			msrs->ept_caps |= ept_caps & VMX_EPT_AD_BIT;
+	}
+	if (msrs->secondary_ctls_high & SECONDARY_EXEC_ENABLE_VPID)
+		msrs->vpid_caps = NVMX_INVVPID_CAPS;
+}
+
+/*
  * Build L1's capability MSRs: exactly what nvmx implements (see
  * Documentation/nvmx/design.rst), limited to what L0's processor allows in
- * vmcs02.  No EPT, VPID or VM functions: @ept_caps is not used.
+ * vmcs02.
  */
 void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 {
@@ -166,8 +222,9 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 	if (!(msrs->pinbased_ctls_high & PIN_BASED_VIRTUAL_NMIS))
 		msrs->procbased_ctls_high &= ~CPU_BASED_NMI_WINDOW_EXITING;
 	nvmx_setup_ctls(&msrs->secondary_ctls_low, &msrs->secondary_ctls_high,
-			0, 0, NVMX_EXEC2_OFFERED,
+			0, 0, nvmx_exec2_offered(),
 			vmcs_conf->cpu_based_2nd_exec_ctrl);
+	nvmx_setup_ept_vpid_caps(msrs, ept_caps);
 	nvmx_setup_ctls(&msrs->exit_ctls_low, &msrs->exit_ctls_high,
 			VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR,
 			VM_EXIT_SAVE_DEBUG_CONTROLS, NVMX_EXIT_OFFERED,
@@ -187,7 +244,10 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 
 	msrs->basic = nvmx_basic(vmcs_conf);
 
-	/* SDM A.7, A.8: no unrestricted guest for L1, so PE and PG stay 1. */
+	/*
+	 * SDM A.7, A.8: PE and PG read as fixed to 1 even with unrestricted
+	 * guest, whose VM entries alone exempt them (nested_guest_cr0_valid).
+	 */
 	msrs->cr0_fixed0 = X86_CR0_PE | X86_CR0_NE | X86_CR0_PG;
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, msrs->cr0_fixed1);
 	msrs->cr4_fixed0 = X86_CR4_VMXE;
@@ -723,6 +783,9 @@ static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
 		return -ENOMEM;
 	}
 	vmx->nested.vmcs02_initialized = false;
+	/* 0 when L0 runs without VPIDs or has none left: L2 then uses L1's */
+	vmx->nested.vpid02 = allocate_vpid();
+	vmx->nested.last_vpid = 0;
 	/* Never armed (no preemption timer), but vmx.c touches it in L2. */
 	hrtimer_init(&vmx->nested.preemption_timer, CLOCK_MONOTONIC,
 		     HRTIMER_MODE_ABS_PINNED);
@@ -757,6 +820,10 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 	free_loaded_vmcs(&vmx->nested.vmcs02);
 	kfree(vmx->nested.cached_vmcs12);
 	vmx->nested.cached_vmcs12 = NULL;
+	free_vpid(vmx->nested.vpid02);
+	vmx->nested.vpid02 = 0;
+	/* L2's shadow EPT tables belong to this VMX operation */
+	kvm_mmu_free_roots(vcpu->kvm, &vcpu->arch.guest_mmu, KVM_MMU_ROOTS_ALL);
 }
 
 static int handle_vmxon(struct kvm_vcpu *vcpu)
@@ -1013,9 +1080,167 @@ static int handle_vmresume(struct kvm_vcpu *vcpu)
 }
 
 /*
- * INVEPT, INVVPID and VMFUNC: #UD, as on a processor whose capability MSRs
- * report no EPT, no VPID and no VM functions (SDM 30.3).
+ * INVEPT and INVVPID (SDM 30.3): the type in the register operand reg2, a
+ * 128-bit descriptor in memory.  #UD when L1 is not offered the instruction,
+ * then the usual faults; an unsupported type fails before the descriptor is
+ * read.
  */
+struct nvmx_inv_desc {
+	u64 lo;		/* INVEPT: the EPTP; INVVPID: the VPID in bits 15:0 */
+	u64 hi;		/* INVVPID: the linear address */
+};
+
+static bool nested_vmx_inv_offered(struct kvm_vcpu *vcpu, u32 control,
+				   bool cap)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+
+	if ((msrs->secondary_ctls_high & control) && cap)
+		return nested_vmx_check_permission(vcpu);
+	kvm_queue_exception(vcpu, UD_VECTOR);
+	return false;
+}
+
+static unsigned long nested_vmx_inv_type(struct kvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+
+	return kvm_register_read(vcpu, vmx_get_instr_info_reg2(info));
+}
+
+/* INVEPT types 1 and 2 are IA32_VMX_EPT_VPID_CAP bits 25 and 26. */
+static bool nvmx_invept_type_ok(struct kvm_vcpu *vcpu, unsigned long type)
+{
+	u32 caps = to_vmx(vcpu)->nested.msrs.ept_caps;
+
+	return (type == VMX_EPT_EXTENT_CONTEXT &&
+		(caps & VMX_EPT_EXTENT_CONTEXT_BIT)) ||
+	       (type == VMX_EPT_EXTENT_GLOBAL &&
+		(caps & VMX_EPT_EXTENT_GLOBAL_BIT));
+}
+
+/*
+ * The guest-physical and combined mappings INVEPT invalidates are KVM's
+ * shadow EPT tables for L2: single-context frees the roots built from an
+ * EPTP with the same EPT PML4 table address (SDM 28.3.3.1), global every
+ * root.  They are rebuilt from L1's EPT as L2 touches memory again, and
+ * loading a new root flushes the processor's TLB for it.
+ */
+static void nested_vmx_invept_roots(struct kvm_vcpu *vcpu, u64 eptp,
+				    bool global)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	unsigned long roots = 0;
+	unsigned int i;
+
+	if (global) {
+		roots = KVM_MMU_ROOTS_ALL;
+	} else {
+		if (nvmx_ept_same_ep4ta(mmu->root.pgd, eptp))
+			roots |= KVM_MMU_ROOT_CURRENT;
+		for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+			if (nvmx_ept_same_ep4ta(mmu->prev_roots[i].pgd, eptp))
+				roots |= KVM_MMU_ROOT_PREVIOUS(i);
+	}
+	if (roots)
+		kvm_mmu_free_roots(vcpu->kvm, mmu, roots);
+}
+
+static int handle_invept(struct kvm_vcpu *vcpu)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+	struct nvmx_inv_desc desc;
+	unsigned long type;
+	int ret;
+
+	if (!nested_vmx_inv_offered(vcpu, SECONDARY_EXEC_ENABLE_EPT,
+				    msrs->ept_caps & VMX_EPT_INVEPT_BIT))
+		return 1;
+
+	type = nested_vmx_inv_type(vcpu);
+	if (!nvmx_invept_type_ok(vcpu, type))
+		return nested_vmx_fail(vcpu,
+				       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	if (!nested_vmx_read_operand(vcpu, &desc, sizeof(desc), &ret))
+		return ret;
+
+	/* Single-context: an EPTP that VM entry would refuse fails. */
+	if (type == VMX_EPT_EXTENT_CONTEXT &&
+	    !nested_vmx_eptp_valid(vcpu, desc.lo))
+		return nested_vmx_fail(vcpu,
+				       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+
+	nested_vmx_invept_roots(vcpu, desc.lo, type == VMX_EPT_EXTENT_GLOBAL);
+	return nested_vmx_succeed(vcpu);
+}
+
+/*
+ * INVVPID's checks on the descriptor (SDM 30.3): bits 63:16 reserved; a
+ * VPID of 0 for every type but all-contexts; a canonical linear address
+ * for individual-address.
+ */
+static bool nvmx_invvpid_desc_ok(struct kvm_vcpu *vcpu, unsigned long type,
+				 const struct nvmx_inv_desc *desc)
+{
+	if (desc->lo >> 16)
+		return false;
+	if (type == VMX_VPID_EXTENT_ALL_CONTEXT)
+		return true;
+	if (!desc->lo)
+		return false;
+	return type != VMX_VPID_EXTENT_INDIVIDUAL_ADDR ||
+	       !is_noncanonical_address(desc->hi, vcpu);
+}
+
+/*
+ * Every VPID of L1's guests maps to vpid02, so any INVVPID invalidates
+ * vpid02's linear and combined mappings (more than asked for is allowed,
+ * SDM 28.3.3.3).  Without vpid02, L2 shares L1's VPID and every nested
+ * entry and exit flush it already.  With shadow paging, L2's linear
+ * mappings are also KVM's shadow tables for L2's page tables: those roots
+ * are dropped and rebuilt from L2's page tables.
+ */
+static void nested_vmx_invvpid_flush(struct kvm_vcpu *vcpu, unsigned long type,
+				     const struct nvmx_inv_desc *desc)
+{
+	u16 vpid02 = to_vmx(vcpu)->nested.vpid02;
+
+	if (vpid02 && type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR)
+		vpid_sync_vcpu_addr(vpid02, desc->hi);
+	else if (vpid02)
+		vpid_sync_context(vpid02);
+	if (!enable_ept)
+		kvm_mmu_free_guest_mode_roots(vcpu->kvm, &vcpu->arch.root_mmu);
+}
+
+static int handle_invvpid(struct kvm_vcpu *vcpu)
+{
+	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
+	struct nvmx_inv_desc desc;
+	unsigned long type;
+	int ret;
+
+	if (!nested_vmx_inv_offered(vcpu, SECONDARY_EXEC_ENABLE_VPID,
+				    msrs->vpid_caps & VMX_VPID_INVVPID_BIT))
+		return 1;
+
+	/* Types 0 to 3 are IA32_VMX_EPT_VPID_CAP bits 40 to 43. */
+	type = nested_vmx_inv_type(vcpu);
+	if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL ||
+	    !(msrs->vpid_caps & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type)))
+		return nested_vmx_fail(vcpu,
+				       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	if (!nested_vmx_read_operand(vcpu, &desc, sizeof(desc), &ret))
+		return ret;
+	if (!nvmx_invvpid_desc_ok(vcpu, type, &desc))
+		return nested_vmx_fail(vcpu,
+				       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+
+	nested_vmx_invvpid_flush(vcpu, type, &desc);
+	return nested_vmx_succeed(vcpu);
+}
+
+/* VMFUNC: #UD, as on a processor that reports no VM functions (SDM 30.3). */
 static int handle_vmx_insn_not_offered(struct kvm_vcpu *vcpu)
 {
 	kvm_queue_exception(vcpu, UD_VECTOR);
@@ -1033,8 +1258,8 @@ __init int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[])
 	exit_handlers[EXIT_REASON_VMWRITE] = handle_vmwrite;
 	exit_handlers[EXIT_REASON_VMLAUNCH] = handle_vmlaunch;
 	exit_handlers[EXIT_REASON_VMRESUME] = handle_vmresume;
-	exit_handlers[EXIT_REASON_INVEPT] = handle_vmx_insn_not_offered;
-	exit_handlers[EXIT_REASON_INVVPID] = handle_vmx_insn_not_offered;
+	exit_handlers[EXIT_REASON_INVEPT] = handle_invept;
+	exit_handlers[EXIT_REASON_INVVPID] = handle_invvpid;
 	exit_handlers[EXIT_REASON_VMFUNC] = handle_vmx_insn_not_offered;
 	return 0;
 }
@@ -1064,9 +1289,19 @@ void nested_mark_vmcs12_pages_dirty(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * KVM's walk of L1's EPT is about to set a dirty flag in it for L2's write
+ * (SDM 28.3.5): with "enable PML" the processor would also log the
+ * guest-physical address (SDM 28.3.6).  L1 is not offered PML: nothing to
+ * log.  (kvm.ko's EPT walker calls this for every such flag.)
+ */
+static int nested_vmx_write_log_dirty(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	return 0;
+}
+
+/*
  * No nested state save/restore yet (KVM_CAP_NESTED_STATE reads 0), no
- * enlightened VMCS; write_log_dirty serves nested EPT only and
- * get_nested_state_pages is requested by set_state only.
+ * enlightened VMCS; get_nested_state_pages is requested by set_state only.
  */
 struct kvm_x86_nested_ops vmx_nested_ops = {
 	.leave_nested = vmx_leave_nested,
@@ -1074,4 +1309,5 @@ struct kvm_x86_nested_ops vmx_nested_ops = {
 	.check_events = nested_vmx_check_events,
 	.has_events = nested_vmx_has_events,
 	.triple_fault = nested_vmx_triple_fault,
+	.write_log_dirty = nested_vmx_write_log_dirty,
 };

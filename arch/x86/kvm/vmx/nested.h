@@ -125,12 +125,15 @@ static inline bool nested_cpu_has_encls_exit(struct vmcs12 *vmcs12)
 }
 
 /*
- * The VPID vmcs02 tags L2's translations with.  nvmx allocates none for L2:
- * L2 runs with L1's, which nested_entry.c flushes at every nested entry.
+ * The VPID vmcs02 tags L2's translations with while vmcs12 enables VPID
+ * (vmx.c asks only then): one of L0's own, allocated at VMXON, for every
+ * VPID L1 gives its guests; L1's when none was left to allocate.
  */
 static inline u16 nested_get_vpid02(struct kvm_vcpu *vcpu)
 {
-	return to_vmx(vcpu)->vpid;
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	return vmx->nested.vpid02 ? vmx->nested.vpid02 : vmx->vpid;
 }
 
 /* SDM 25.6.11: accessed/dirty flags enabled in the EPTP that L1 gave L2. */

@@ -9,11 +9,11 @@
  * state through KVM's setters, process the VM-entry MSR-load list (SDM 26.4)
  * and leave the actual entry to vmx.c's run loop (nested_run_pending).
  *
- * L1 gets neither EPT nor VPID: L2 runs in L1's guest-physical space, with
- * L1's VPID, on a root of KVM's MMU tagged as L2's; the guest's TLB is
- * flushed, unsync'd shadow pages included, on every entry (and by
- * nested_exit.c on every exit), as the SDM requires for VM entries without
- * VPID.
+ * Without EPT in vmcs12, L2 runs in L1's guest-physical space on a root of
+ * KVM's MMU tagged as L2's; with it, on KVM's shadow of L1's EPT.  Without
+ * VPID in vmcs12, L2 runs with L1's VPID and the guest's TLB is flushed,
+ * unsync'd shadow pages included, on every entry (and by nested_exit.c on
+ * every exit); with it, on vpid02 (SDM 28.3.3.1).
  */
 
 #include <linux/kvm_host.h>
@@ -89,6 +89,46 @@ static bool nvmx_host_64bit(struct vmcs12 *vmcs12)
 	return vmcs12->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
 }
 
+/*
+ * SDM 26.2.1.1: the EPTP of "enable EPT": a memory type and a page-walk
+ * length IA32_VMX_EPT_VPID_CAP reports, accessed/dirty flags only where it
+ * reports them, bits 11:7 and those beyond the physical-address width 0.
+ */
+bool nested_vmx_eptp_valid(struct kvm_vcpu *vcpu, u64 eptp)
+{
+	u32 caps = to_vmx(vcpu)->nested.msrs.ept_caps;
+	u64 mt = eptp & VMX_EPTP_MT_MASK;
+	u64 pwl = eptp & VMX_EPTP_PWL_MASK;
+
+	return ((mt == VMX_EPTP_MT_UC && (caps & VMX_EPTP_UC_BIT)) ||
+		(mt == VMX_EPTP_MT_WB && (caps & VMX_EPTP_WB_BIT))) &&
+	       ((pwl == VMX_EPTP_PWL_4 && (caps & VMX_EPT_PAGE_WALK_4_BIT)) ||
+		(pwl == VMX_EPTP_PWL_5 && (caps & VMX_EPT_PAGE_WALK_5_BIT))) &&
+	       (!(eptp & VMX_EPTP_AD_ENABLE_BIT) || (caps & VMX_EPT_AD_BIT)) &&
+	       !(eptp & GENMASK_ULL(11, 7)) &&
+	       kvm_vcpu_is_legal_gpa(vcpu, eptp);
+}
+
+/*
+ * SDM 26.2.1.1: the controls of the secondary field that name a structure
+ * or depend on each other: VPID 0 is L1's own, EPT needs a valid EPTP, and
+ * unrestricted guest needs EPT.
+ */
+static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	if (nested_cpu_has_vpid(vmcs12) &&
+	    !nvmx_rule(vmcs12->virtual_processor_id != 0))
+		return false;
+
+	if (nested_cpu_has_ept(vmcs12) &&
+	    !nvmx_rule(nested_vmx_eptp_valid(vcpu, vmcs12->ept_pointer)))
+		return false;
+
+	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) ||
+	       nvmx_rule(nested_cpu_has_ept(vmcs12));
+}
+
 /* SDM 26.2.1.1: checks on VM-execution control fields. */
 static bool nested_vmx_check_exec_controls(struct kvm_vcpu *vcpu,
 					   struct vmcs12 *vmcs12)
@@ -126,6 +166,9 @@ static bool nested_vmx_check_exec_controls(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(!(pin & PIN_BASED_VIRTUAL_NMIS)))
 		return false;
 
+	if (!nested_vmx_check_exec2_controls(vcpu, vmcs12))
+		return false;
+
 	return (pin & PIN_BASED_VIRTUAL_NMIS) ||
 	       nvmx_rule(!(exec & CPU_BASED_NMI_WINDOW_EXITING));
 }
@@ -151,11 +194,15 @@ static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
 
 /*
  * SDM 26.2.1.3: the deliver-error-code bit must be set exactly for hardware
- * exceptions that push an error code (L2 never starts in real mode: L1 gets
- * no "unrestricted guest").
+ * exceptions that push an error code, and not at all for an L2 that starts
+ * in real mode (unrestricted guest with CR0.PE 0).
  */
 static bool nvmx_event_needs_error_code(struct vmcs12 *vmcs12)
 {
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
+	    !(vmcs12->guest_cr0 & X86_CR0_PE))
+		return false;
+
 	return nvmx_event_type(vmcs12) == INTR_TYPE_HARD_EXCEPTION &&
 	       x86_exception_has_error_code(nvmx_event_vector(vmcs12));
 }
@@ -773,16 +820,19 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 			  SECONDARY_EXEC_NOTIFY_VM_EXITING)
 
 /*
- * Secondary controls vmcs02 takes from vmcs12: exiting L1 asks for, and
+ * Secondary controls vmcs02 takes from vmcs12: exiting L1 asks for,
  * instructions L1 lets L2 execute (vmx.c offers these to L1 only when L1's
- * CPUID has the feature, i.e. when vmcs01 enables it too).
+ * CPUID has the feature, i.e. when vmcs01 enables it too), and the guest
+ * states L1 lets L2 run in (unrestricted guest, offered only when vmcs01
+ * has it).
  */
 #define NVMX_SEC_FROM_L1 (SECONDARY_EXEC_RDRAND_EXITING |		\
 			  SECONDARY_EXEC_RDSEED_EXITING |		\
 			  SECONDARY_EXEC_ENABLE_RDTSCP |		\
 			  SECONDARY_EXEC_ENABLE_INVPCID |		\
 			  SECONDARY_EXEC_XSAVES |			\
-			  SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE)
+			  SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE |	\
+			  SECONDARY_EXEC_UNRESTRICTED_GUEST)
 
 static u32 nested_vmx_secondary_controls02(struct vcpu_vmx *vmx,
 					   struct vmcs12 *vmcs12)
@@ -960,18 +1010,87 @@ static void nested_vmx_load_cr_efer02(struct kvm_vcpu *vcpu,
 	vmcs_writel(CR4_READ_SHADOW, nvmx_cr_shadow02(&cr4, vmcs12->guest_cr4));
 }
 
+/* The root of L1's EPT for L2, as KVM's shadow EPT MMU walks it. */
+static unsigned long nested_ept_get_eptp(struct kvm_vcpu *vcpu)
+{
+	return get_vmcs12(vcpu)->ept_pointer;
+}
+
+/* The largest page L1's EPT may map, from what L1 is offered (SDM A.10). */
+static int nvmx_ept_huge_page_level(struct kvm_vcpu *vcpu)
+{
+	u32 caps = to_vmx(vcpu)->nested.msrs.ept_caps;
+
+	if (caps & VMX_EPT_1GB_PAGE_BIT)
+		return PG_LEVEL_1G;
+	if (caps & VMX_EPT_2MB_PAGE_BIT)
+		return PG_LEVEL_2M;
+	return PG_LEVEL_4K;
+}
+
+/*
+ * L2's guest-physical space is L1's EPT (SDM 28.2): KVM's MMU shadows it
+ * (guest_mmu, rooted at vmcs12's EPTP, whose faults become EPT violations
+ * and misconfigurations for L1), and walks L2's own page tables through it
+ * (nested_mmu).  Every way out of guest mode puts root_mmu back
+ * (nested_vmx_restore_l1_mmu()).
+ */
+static void nested_vmx_init_ept_mmu(struct kvm_vcpu *vcpu,
+				    struct vmcs12 *vmcs12)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	u32 caps = to_vmx(vcpu)->nested.msrs.ept_caps;
+
+	vcpu->arch.mmu = mmu;
+	kvm_init_shadow_ept_mmu(vcpu, caps & VMX_EPT_EXECUTE_ONLY_BIT,
+				nvmx_ept_huge_page_level(vcpu),
+				nested_ept_ad_enabled(vcpu),
+				vmcs12->ept_pointer);
+	mmu->get_guest_pgd = nested_ept_get_eptp;
+	mmu->inject_page_fault = nested_vmx_ept_inject_page_fault;
+	mmu->get_pdptr = kvm_pdptr_read;
+	vcpu->arch.walk_mmu = &vcpu->arch.nested_mmu;
+}
+
+/*
+ * SDM 26.3.2.4: with EPT, PAE paging takes its PDPTEs from the guest-state
+ * fields, not from memory; the processor checks them on vmcs02 (SDM
+ * 26.3.1.6), where vmx.c writes them before the entry.
+ */
+static void nested_vmx_load_pdptes12(struct kvm_vcpu *vcpu,
+				     struct vmcs12 *vmcs12)
+{
+	u64 *pdptrs = vcpu->arch.walk_mmu->pdptrs;
+
+	pdptrs[0] = vmcs12->guest_pdptr0;
+	pdptrs[1] = vmcs12->guest_pdptr1;
+	pdptrs[2] = vmcs12->guest_pdptr2;
+	pdptrs[3] = vmcs12->guest_pdptr3;
+	kvm_register_mark_dirty(vcpu, VCPU_EXREG_PDPTR);
+}
+
 /*
  * SDM 26.3.2.1 and 26.3.1.6: CR3, and the PDPTEs when L2 uses PAE paging.
- * L2 has no EPT of L1's, so its guest-physical space is L1's: KVM's MMU
- * gets a root for the L2 role (guest mode) over the same memory.
+ * Without EPT in vmcs12, L2's guest-physical space is L1's: KVM's MMU
+ * gets a root for the L2 role (guest mode) over the same memory, found by
+ * CR3.  With EPT the root follows the EPTP, and CR3 goes to vmcs02.
  */
 static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	unsigned long cr3 = vmcs12->guest_cr3;
+	bool ept = nested_cpu_has_ept(vmcs12);
 
+	if (ept)
+		nested_vmx_init_ept_mmu(vcpu, vmcs12);
 	vcpu->arch.cr3 = cr3;
 	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
 	kvm_init_mmu(vcpu);
+
+	if (ept) {
+		if (is_pae_paging(vcpu))
+			nested_vmx_load_pdptes12(vcpu, vmcs12);
+		return true;
+	}
 
 	if (is_pae_paging(vcpu) && !nvmx_rule(load_pdptrs(vcpu, cr3)))
 		return false;
@@ -1051,7 +1170,8 @@ static void nested_vmx_load_rip_and_state02(struct kvm_vcpu *vcpu,
  * VM-entry failure qualification (SDM 26.8).
  */
 static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
-					  struct vmcs12 *vmcs12, u32 *qual)
+					  struct vmcs12 *vmcs12,
+					  bool from_vmentry, u32 *qual)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -1065,9 +1185,14 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 	if (!nested_vmx_load_cr3(vcpu, vmcs12))
 		return false;
 
+	/*
+	 * State KVM cannot run on hardware is refused at VMLAUNCH/VMRESUME.
+	 * From RSM it was L2's when SMM was entered: vmx.c then ends L2 with
+	 * a triple fault for L1, as if L2 had reached that state itself.
+	 */
 	*qual = ENTRY_FAIL_DEFAULT;
 	vmx->emulation_required = vmx_emulation_required(vcpu);
-	return nvmx_rule(!vmx->emulation_required);
+	return !from_vmentry || nvmx_rule(!vmx->emulation_required);
 }
 
 /*
@@ -1138,8 +1263,38 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	kvm_read_cr0(vcpu);
 	kvm_read_cr4(vcpu);
 	leave_guest_mode(vcpu);
+	nested_vmx_restore_l1_mmu(vcpu);
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
 	nested_vmx_restore_l1_tsc(vcpu);
+}
+
+/*
+ * SDM 28.3.3.1: the VPID vmcs02 runs L2 with, and the TLB at VM entry.
+ *
+ * With "enable VPID" 0 in vmcs12 (or no vpid02 to give L2), L2 runs on
+ * L1's VPID, and the entry invalidates the linear and combined mappings of
+ * VPID 0000H, L1's and L2's alike.  That is a flush of the guest's whole
+ * TLB: with shadow paging it syncs the shadow pages left unsync'd (a
+ * "current" flush would not), and it is serviced in L2's context, before
+ * L2 runs.
+ *
+ * With "enable VPID" 1, L2 runs on vpid02 and the entry invalidates
+ * nothing, except that vpid02 holds the translations of the VPID that L1
+ * gave L2 last time (nested.last_vpid, 0 when L2 ran on L1's): another VPID
+ * starts empty.  VIRTUAL_PROCESSOR_ID is written only when it changes.
+ */
+static void nested_vmx_entry_tlb(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u16 vpid12 = nested_vmx_l2_tagged(vcpu, vmcs12) ?
+		     vmcs12->virtual_processor_id : 0;
+
+	if (!vpid12 || vpid12 != vmx->nested.last_vpid)
+		kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
+	if (!vpid12 != !vmx->nested.last_vpid)
+		vmcs_write16(VIRTUAL_PROCESSOR_ID,
+			     vpid12 ? vmx->nested.vpid02 : vmx->vpid);
+	vmx->nested.last_vpid = vpid12;
 }
 
 /*
@@ -1215,7 +1370,7 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	nested_vmx_prepare_controls02(vmx, vmcs12);
 	nested_vmx_prepare_exceptions02(vcpu, vmcs12);
 	nested_vmx_prepare_tsc02(vcpu);
-	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, &qual))
+	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, from_vmentry, &qual))
 		goto fail_on_vmcs02;
 
 	if (from_vmentry) {
@@ -1229,14 +1384,7 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 	}
 
-	/*
-	 * SDM 28.3.3.1: with "enable VPID" 0, VM entry invalidates the linear
-	 * and combined mappings of VPID 0000H, L1's and L2's alike.  That is
-	 * a flush of the guest's whole TLB: with shadow paging it syncs the
-	 * shadow pages left unsync'd (a "current" flush would not), and it is
-	 * serviced in L2's context, before L2 runs.
-	 */
-	kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
+	nested_vmx_entry_tlb(vcpu, vmcs12);
 	nested_vmx_hide_l1d_from_l2(vcpu);
 	kvm_make_request(KVM_REQ_EVENT, vcpu);
 	return NVMX_VMENTRY_SUCCESS;

@@ -48,6 +48,7 @@ struct nvmx_exit_info {
 	u32 insn_info;
 	unsigned long qual;
 	unsigned long linear_address;
+	u64 gpa;		/* EPT violations and misconfigurations */
 };
 
 /* A field of the current VMCS (vmcs02 on the exit path) at its width. */
@@ -413,7 +414,9 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 
 /*
  * The exit as the hardware reported it in vmcs02 (SDM 27.2.1 to 27.2.5).
- * No EPT for L1, so no guest-physical address: L1's field keeps its value.
+ * Exits L1 gets from the processor's own exits never carry a guest-physical
+ * address: EPT violations and misconfigurations of vmcs02 are L0's, and
+ * those of L1's EPT come from nested_vmx_ept_inject_page_fault().
  */
 static void nested_vmx_hw_exit_info(struct kvm_vcpu *vcpu,
 				    struct nvmx_exit_info *info)
@@ -522,6 +525,86 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 	return true;
 }
 
+/*
+ * SDM 27.2.1, Table 27-7: the exit qualification of an EPT violation of
+ * L1's EPT.  KVM's walk of L1's EPT gives the access (bits 2:0) and the
+ * permissions the translation has (bits 5:3), and keeps bits 7 and 8 of
+ * the exit that caused the walk (vcpu->arch.exit_qualification).  Those and
+ * bit 12 (NMI unblocking by IRET) describe L2's access only when that exit
+ * was the processor's EPT violation on vmcs02; for an access L0 emulated
+ * for L2, no linear address is reported.
+ */
+static unsigned long nvmx_ept_violation_qual(struct kvm_vcpu *vcpu, bool hw,
+					     bool nmi_unblocked)
+{
+	unsigned long qual = vcpu->arch.exit_qualification;
+
+	if (!hw)
+		return qual & ~(EPT_VIOLATION_GVA_IS_VALID |
+				EPT_VIOLATION_GVA_TRANSLATED);
+	return nmi_unblocked ? qual | INTR_INFO_UNBLOCK_NMI : qual;
+}
+
+/*
+ * SDM 27.1: an EPT violation or misconfiguration of an IRET that unblocked
+ * NMIs leaves them unblocked as the exit saves L2's state.  The processor
+ * said so for its EPT violation on vmcs02 (bit 12, undefined during event
+ * delivery), and vmx.c blocked NMIs again there to retry the IRET itself.
+ */
+static bool nvmx_iret_unblocked_nmi(struct kvm_vcpu *vcpu, bool hw)
+{
+	if (!hw || (to_vmx(vcpu)->idt_vectoring_info & VECTORING_INFO_VALID_MASK))
+		return false;
+	return vmx_get_exit_qual(vcpu) & INTR_INFO_UNBLOCK_NMI;
+}
+
+/*
+ * SDM 28.3.3.1: an EPT violation invalidates the guest-physical mappings
+ * of its address for the current EP4TA.  KVM dropped the current root's
+ * (kvm_inject_emulated_page_fault()); the cached roots of EPTPs with the
+ * same EP4TA hold them too.
+ */
+static void nested_vmx_ept_invalidate_gpa(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	u64 eptp = get_vmcs12(vcpu)->ept_pointer;
+	unsigned int i;
+
+	for (i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+		if (VALID_PAGE(mmu->prev_roots[i].hpa) &&
+		    nvmx_ept_same_ep4ta(mmu->prev_roots[i].pgd, eptp))
+			mmu->invlpg(vcpu, gpa, mmu->prev_roots[i].hpa);
+}
+
+void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
+				      struct x86_exception *fault)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct nvmx_exit_info info = {};
+	bool hw = !vmx->exit_reason.failed_vmentry &&
+		  vmx->exit_reason.basic == EXIT_REASON_EPT_VIOLATION;
+	bool nmi_unblocked = nvmx_iret_unblocked_nmi(vcpu, hw);
+
+	if (hw)
+		nested_vmx_hw_exit_info(vcpu, &info);
+
+	if (fault->error_code & PFERR_RSVD_MASK) {
+		info.reason = EXIT_REASON_EPT_MISCONFIG;
+		info.qual = 0;
+	} else {
+		info.reason = EXIT_REASON_EPT_VIOLATION;
+		info.qual = nvmx_ept_violation_qual(vcpu, hw, nmi_unblocked);
+		nested_vmx_ept_invalidate_gpa(vcpu, fault->address);
+	}
+	info.gpa = fault->address;
+
+	if (nmi_unblocked)
+		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO,
+				GUEST_INTR_STATE_NMI);
+
+	nested_vmx_exit_to_l1(vcpu, &info);
+}
+
 /* Save L2's state into vmcs12 (SDM 27.2, 27.3) */
 
 /*
@@ -613,6 +696,13 @@ static bool nvmx_exit_may_interrupt_delivery(const struct nvmx_exit_info *info)
 		 (info->intr_info & INTR_INFO_VECTOR_MASK) == DF_VECTOR);
 }
 
+/* SDM 27.2.1: the exits that report a guest-physical address. */
+static bool nvmx_exit_has_gpa(const struct nvmx_exit_info *info)
+{
+	return info->reason == EXIT_REASON_EPT_VIOLATION ||
+	       info->reason == EXIT_REASON_EPT_MISCONFIG;
+}
+
 /* SDM 27.2: the exit-information fields, for an exit L1 sees. */
 static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
 				  struct vmcs12 *vmcs12,
@@ -626,6 +716,8 @@ static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
 	vmcs12->vm_exit_instruction_len = info->insn_len;
 	vmcs12->vmx_instruction_info = info->insn_info;
 	vmcs12->guest_linear_address = info->linear_address;
+	if (nvmx_exit_has_gpa(info))
+		vmcs12->guest_physical_address = info->gpa;
 	if (nvmx_exit_may_interrupt_delivery(info))
 		vmcs12_save_idt_vectoring(vcpu, vmcs12);
 	else
@@ -665,6 +757,14 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 				    GUEST_CR4);
 	case GUEST_CR3:
 		return kvm_read_cr3(vcpu);
+	case GUEST_PDPTR0:
+	case GUEST_PDPTR1:
+	case GUEST_PDPTR2:
+	case GUEST_PDPTR3:
+		/* SDM 27.3.4: undefined unless L2 uses PAE paging: kept */
+		if (!is_pae_paging(vcpu))
+			return nvmx_vmcs12_read(vmcs12, f);
+		return kvm_pdptr_read(vcpu, (f->encoding - GUEST_PDPTR0) / 2);
 	case GUEST_RSP:
 		return kvm_rsp_read(vcpu);
 	case GUEST_RIP:
@@ -809,6 +909,16 @@ static void load_host_efer_cr0_cr4(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * L1's own paging, out of L1's EPT for L2 if the entry went there; the
+ * caller then gives the MMU L1's paging mode (kvm_init_mmu()).
+ */
+void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu)
+{
+	vcpu->arch.mmu = &vcpu->arch.root_mmu;
+	vcpu->arch.walk_mmu = &vcpu->arch.root_mmu;
+}
+
+/*
  * SDM 27.5.1, 27.5.4: CR3 without bits 63:52 and those beyond the physical
  * address width; with PAE paging outside IA-32e mode, the PDPTEs from it.
  * Then the MMU takes the new paging mode and root.
@@ -817,6 +927,7 @@ static bool load_host_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	unsigned long cr3 = vmcs12->host_cr3 & ~vcpu->arch.reserved_gpa_bits;
 
+	nested_vmx_restore_l1_mmu(vcpu);
 	vcpu->arch.cr3 = cr3;
 	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
 	kvm_init_mmu(vcpu);
@@ -947,9 +1058,11 @@ static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
 	/*
 	 * SDM 28.3.3.1: without VPID, exits invalidate the linear and
 	 * combined mappings of VPID 0000H: a flush of L1's whole TLB, in
-	 * L1's context, unsync'd shadow pages included.
+	 * L1's context, unsync'd shadow pages included.  With VPID, L2's
+	 * translations are tagged apart from L1's, and nothing is flushed.
 	 */
-	kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
+	if (!nested_vmx_l2_tagged(vcpu, vmcs12))
+		kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
 }
 
 /* Leave L2 (SDM 27) */

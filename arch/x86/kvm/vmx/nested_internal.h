@@ -49,6 +49,18 @@ static inline bool nested_vmx_msr_load_refused(struct kvm_vcpu *vcpu,
 	       !kvm_msr_allowed(vcpu, e->index, KVM_MSR_FILTER_WRITE);
 }
 
+/*
+ * Does L2 have TLB entries of its own (SDM 28.3.3.1)?  With "enable VPID"
+ * in vmcs12 it runs on vpid02, apart from L1's; nested exits then
+ * invalidate nothing, and entries only when the VPID changes.  Otherwise
+ * it shares L1's, flushed by both.
+ */
+static inline bool nested_vmx_l2_tagged(struct kvm_vcpu *vcpu,
+					struct vmcs12 *vmcs12)
+{
+	return nested_cpu_has_vpid(vmcs12) && to_vmx(vcpu)->nested.vpid02;
+}
+
 /* nested.c */
 
 /*
@@ -81,6 +93,12 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch);
  */
 void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
 
+/*
+ * SDM 26.2.1.1: an EPTP VM entry accepts (INVEPT single-context refuses the
+ * others, SDM 30.3).
+ */
+bool nested_vmx_eptp_valid(struct kvm_vcpu *vcpu, u64 eptp);
+
 /* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
 void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
 
@@ -103,6 +121,23 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
  */
 void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 			      u32 exit_reason, unsigned long exit_qual);
+
+/* Leaving guest mode: the MMU L1's own paging runs on. */
+void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
+
+/* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
+static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)
+{
+	return !((a ^ b) & GENMASK_ULL(51, 12));
+}
+
+/*
+ * KVM's shadow EPT MMU found no translation, or a forbidden one, in L1's
+ * EPT for L2 (guest_mmu's inject_page_fault): an EPT violation or
+ * misconfiguration exit to L1 (SDM 28.3.3).
+ */
+void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
+				      struct x86_exception *fault);
 
 /* Members of vmx_nested_ops (struct kvm_x86_nested_ops, kvm_host.h). */
 bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,

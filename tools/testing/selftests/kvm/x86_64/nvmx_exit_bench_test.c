@@ -10,14 +10,20 @@
  * The emulated host's TSC follows its instruction count, so the figure
  * repeats from run to run and ours/stock compares the two modules' cost.
  *
- * The loop runs twice: with L1's default controls, and with "use MSR
- * bitmaps" (L1's bitmap all clear), as a real L1 runs its guests, which
- * has L0 build vmcs02's MSR bitmap at every entry.
+ * The loop runs three times: with L1's default controls, where "enable
+ * VPID" is 0 and every VM entry and exit invalidates the guest's linear
+ * mappings (SDM 28.3.3.1); with "use MSR bitmaps" (L1's bitmap all clear),
+ * as a real L1 runs its guests, which has L0 build vmcs02's MSR bitmap at
+ * every entry; and, when L1 is offered VPID, with VPID 1, where neither
+ * entry nor exit invalidates anything.  The host counts the guest TLB
+ * flushes KVM makes over each loop (vCPU statistic "tlb_flush").
  *
- * Output: "# nvmx-bench cpuid_roundtrip <cycles per round trip>" and
- * "# nvmx-bench cpuid_roundtrip_msr_bitmaps <cycles>".  Each passes only if
- * all NR_ROUNDTRIPS exits arrived with reason 10 (CPUID, Appendix C) at the
- * CPUID and the loop ended with the VMCALL.
+ * Output, per loop: "# nvmx-bench cpuid_roundtrip<suffix> <cycles per round
+ * trip>" and "# nvmx-bench tlb_flush_per_1k_roundtrips<suffix> <flushes>",
+ * with suffix "", "_msr_bitmaps" and "_vpid".  Each loop passes only if all
+ * NR_ROUNDTRIPS exits arrived with reason 10 (CPUID, Appendix C) at the
+ * CPUID and the loop ended with the VMCALL; the VPID loop is reported as
+ * skipped when L1 is not offered VPID.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -27,6 +33,8 @@
 #include "processor.h"
 #include "vmx.h"
 #include "kselftest.h"
+
+#include "nvmx_module.h"
 
 #define NR_ROUNDTRIPS	2000
 
@@ -55,18 +63,50 @@ L2_LABEL(l2_bench_end);
 
 static uint8_t l2_stack[4096] __aligned(16);
 
-/* Run the loop, with or without MSR bitmaps, and send its cycles. */
-static void l1_roundtrips(struct vmx_pages *vmx, bool msr_bitmaps)
+/* SDM A.3.3, A.10: L1 may set "enable VPID", and INVVPID exists. */
+static bool l1_has_vpid(void)
+{
+	uint64_t ctls2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+
+	return (ctls2 >> 32) & SECONDARY_EXEC_ENABLE_VPID;
+}
+
+/* The three loops, in the order L1 runs them. */
+enum bench_loop { LOOP_PLAIN, LOOP_MSR_BITMAPS, LOOP_VPID, NR_LOOPS };
+
+static const char *const loop_suffix[NR_LOOPS] = {
+	"", "_msr_bitmaps", "_vpid"
+};
+
+/* L1's controls for @loop on top of prepare_vmcs()'s. */
+static void l1_loop_controls(enum bench_loop loop)
+{
+	if (loop == LOOP_MSR_BITMAPS)
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+			vmreadz(CPU_BASED_VM_EXEC_CONTROL) |
+			CPU_BASED_USE_MSR_BITMAPS);
+	if (loop != LOOP_VPID)
+		return;
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		vmreadz(CPU_BASED_VM_EXEC_CONTROL) |
+		CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+	vmwrite(SECONDARY_VM_EXEC_CONTROL,
+		vmreadz(SECONDARY_VM_EXEC_CONTROL) | SECONDARY_EXEC_ENABLE_VPID);
+	vmwrite(VIRTUAL_PROCESSOR_ID, 1);
+}
+
+/* One loop of NR_ROUNDTRIPS CPUID round trips; reports cycles and exits. */
+static void l1_bench_loop(struct vmx_pages *vmx, enum bench_loop loop)
 {
 	uint64_t t0, t1, exits = 0;
 	uint32_t reason;
 
 	GUEST_ASSERT(load_vmcs(vmx));
 	prepare_vmcs(vmx, (void *)l2_bench, l2_stack + sizeof(l2_stack));
-	if (msr_bitmaps)
-		vmwrite(CPU_BASED_VM_EXEC_CONTROL,
-			vmreadz(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_USE_MSR_BITMAPS);
+	l1_loop_controls(loop);
 
+	/* The host samples its counters here and at the next sync. */
+	GUEST_SYNC_ARGS(1, loop, 0, 0, 0);
 	GUEST_ASSERT(!vmlaunch());
 	t0 = rdtsc();
 	for (;;) {
@@ -87,38 +127,54 @@ static void l1_roundtrips(struct vmx_pages *vmx, bool msr_bitmaps)
 	GUEST_ASSERT_2(vmreadz(GUEST_RIP) == (uint64_t)l2_bench_end,
 		       vmreadz(GUEST_RIP), exits);
 	GUEST_ASSERT_1(exits == NR_ROUNDTRIPS, exits);
-	GUEST_SYNC_ARGS(msr_bitmaps, t1 - t0, exits, 0, 0);
+	GUEST_SYNC_ARGS(2, loop, t1 - t0, exits, 0);
 }
 
 static void l1_guest_code(struct vmx_pages *vmx)
 {
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	l1_roundtrips(vmx, false);
-	l1_roundtrips(vmx, true);
+	l1_bench_loop(vmx, LOOP_PLAIN);
+	l1_bench_loop(vmx, LOOP_MSR_BITMAPS);
+	if (l1_has_vpid())
+		l1_bench_loop(vmx, LOOP_VPID);
 	GUEST_DONE();
 }
 
-static const char *const bench_name[2] = {
-	"cpuid_roundtrip", "cpuid_roundtrip_msr_bitmaps"
+/* What the host measured of one loop. */
+struct loop_result {
+	bool ran;
+	uint64_t cycles, exits, flushes;
 };
 
-/* Report the loop L1 ran @msr_bitmaps with, in @cycles for @exits exits. */
-static void host_result(uint64_t msr_bitmaps, uint64_t cycles, uint64_t exits)
+static void report_loop(enum bench_loop loop, const struct loop_result *r)
 {
-	const char *name = bench_name[!!msr_bitmaps];
+	const char *suffix = loop_suffix[loop];
 
-	TEST_ASSERT(exits == NR_ROUNDTRIPS, "%s: %lu CPUID exits, expected %d",
-		    name, exits, NR_ROUNDTRIPS);
-	ksft_print_msg("nvmx-bench %s %lu\n", name, cycles / NR_ROUNDTRIPS);
-	ksft_test_result_pass("%s: %d CPUID exits (reason 10), %lu TSC cycles\n",
-			      name, NR_ROUNDTRIPS, cycles);
+	if (!r->ran) {
+		ksft_test_result_skip("cpuid_roundtrip%s: L1 is not offered VPID\n",
+				      suffix);
+		return;
+	}
+	TEST_ASSERT(r->exits == NR_ROUNDTRIPS,
+		    "cpuid_roundtrip%s: %lu CPUID exits, expected %d",
+		    suffix, r->exits, NR_ROUNDTRIPS);
+	ksft_print_msg("nvmx-bench cpuid_roundtrip%s %lu\n", suffix,
+		       r->cycles / NR_ROUNDTRIPS);
+	ksft_print_msg("nvmx-bench tlb_flush_per_1k_roundtrips%s %lu\n", suffix,
+		       r->flushes * 1000 / NR_ROUNDTRIPS);
+	ksft_test_result_pass("cpuid_roundtrip%s: %d CPUID exits (reason 10), %lu TSC cycles, %lu TLB flushes\n",
+			      suffix, NR_ROUNDTRIPS, r->cycles, r->flushes);
 }
 
 int main(int argc, char *argv[])
 {
+	struct loop_result loops[NR_LOOPS] = {};
+	uint64_t flushes0 = 0;
 	vm_vaddr_t vmx_gva;
 	struct kvm_vcpu *vcpu;
+	struct loop_result *r;
 	struct kvm_vm *vm;
+	int i;
 	struct ucall uc;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
@@ -128,7 +184,7 @@ int main(int argc, char *argv[])
 	vcpu_args_set(vcpu, 1, vmx_gva);
 
 	ksft_print_header();
-	ksft_set_plan(2);
+	ksft_set_plan(NR_LOOPS);
 
 	for (;;) {
 		vcpu_run(vcpu);
@@ -137,7 +193,16 @@ int main(int argc, char *argv[])
 			    exit_reason_str(vcpu->run->exit_reason));
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
-			host_result(uc.args[1], uc.args[2], uc.args[3]);
+			TEST_ASSERT(uc.args[2] < NR_LOOPS, "loop %lu", uc.args[2]);
+			r = &loops[uc.args[2]];
+			if (uc.args[1] == 1) {
+				flushes0 = nvmx_vcpu_stat(vcpu, "tlb_flush");
+				break;
+			}
+			r->ran = true;
+			r->cycles = uc.args[3];
+			r->exits = uc.args[4];
+			r->flushes = nvmx_vcpu_stat(vcpu, "tlb_flush") - flushes0;
 			break;
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT_2(uc, "values: %#lx, %#lx");
@@ -150,6 +215,10 @@ int main(int argc, char *argv[])
 	}
 done:
 	kvm_vm_free(vm);
+	TEST_ASSERT(loops[LOOP_PLAIN].ran && loops[LOOP_MSR_BITMAPS].ran,
+		    "a loop L1 always runs never ended");
+	for (i = 0; i < NR_LOOPS; i++)
+		report_loop(i, &loops[i]);
 	ksft_finished();
 	return 0;
 }
