@@ -162,7 +162,7 @@ static void report_loop(enum bench_loop loop, const struct loop_result *r)
 		       r->cycles / NR_ROUNDTRIPS);
 	ksft_print_msg("nvmx-bench tlb_flush_per_1k_roundtrips%s %lu\n", suffix,
 		       r->flushes * 1000 / NR_ROUNDTRIPS);
-	ksft_test_result_pass("cpuid_roundtrip%s: %d CPUID exits (reason 10), %lu TSC cycles, %lu TLB flushes\n",
+	ksft_test_result_pass("cpuid_roundtrip%s: %d CPUID exits, %lu cycles, %lu TLB flushes\n",
 			      suffix, NR_ROUNDTRIPS, r->cycles, r->flushes);
 }
 
