@@ -85,33 +85,23 @@ static inline u64 nvmx_ept_vpid_cap(void)
 }
 
 /*
- * A capability issue 9 requires: its absence fails the case ("offered"
- * expected 1, got 0) instead of skipping it.
+ * Capability bits issue 9 requires: a missing one fails the case (the
+ * bits wanted, against those offered) instead of skipping it.
  */
-static inline bool nvmx_need(const char *what, bool offered)
+static inline bool nvmx_need_bits(const char *what, u64 need, u64 have)
 {
-	report(what, 1, offered, "A.3.3, A.10 (issue 9 requires it)");
-	return offered;
+	report(what, need, have & need, "A.3.3, A.10 (issue 9 requires it)");
+	return (have & need) == need;
 }
 
 static inline bool nvmx_need_ctls2(u32 bits, const char *what)
 {
-	return nvmx_need(what, (nvmx_ctls2_may1() & bits) == bits);
+	return nvmx_need_bits(what, bits, nvmx_ctls2_may1());
 }
 
 static inline bool nvmx_need_cap(u64 bits, const char *what)
 {
-	return nvmx_need(what, (nvmx_ept_vpid_cap() & bits) == bits);
-}
-
-/* Set @bits in the secondary controls, failing the case if not allowed. */
-static inline bool nvmx_ctls2_set(u32 bits, const char *what)
-{
-	if (!nvmx_need_ctls2(bits, what))
-		return false;
-	vmwrite(SECONDARY_VM_EXEC_CONTROL,
-		vmreadz(SECONDARY_VM_EXEC_CONTROL) | bits);
-	return true;
+	return nvmx_need_bits(what, bits, nvmx_ept_vpid_cap());
 }
 
 /* L1's physical-address width (CPUID.80000008H:EAX[7:0]). */
@@ -135,17 +125,11 @@ static inline u64 nvmx_eptp(u64 root, bool ad)
  */
 static inline bool nvmx_need_ept(void)
 {
-	bool ok = nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_EPT,
-				  "enable EPT allowed (PROCBASED_CTLS2[33])");
-
-	ok &= nvmx_need_cap(EPT_CAP_PWL4, "EPT page-walk length 4 (EPT_VPID_CAP[6])");
-	ok &= nvmx_need_cap(EPT_CAP_WB, "EPT memory type WB (EPT_VPID_CAP[14])");
-	ok &= nvmx_need_cap(EPT_CAP_INVEPT, "INVEPT (EPT_VPID_CAP[20])");
-	ok &= nvmx_need_cap(EPT_CAP_INVEPT_SINGLE,
-			    "INVEPT single-context (EPT_VPID_CAP[25])");
-	ok &= nvmx_need_cap(EPT_CAP_INVEPT_GLOBAL,
-			    "INVEPT all-context (EPT_VPID_CAP[26])");
-	return ok;
+	return nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_EPT,
+			       "enable EPT allowed (PROCBASED_CTLS2[33])") &&
+	       nvmx_need_cap(EPT_CAP_PWL4 | EPT_CAP_WB | EPT_CAP_INVEPT |
+			     EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_GLOBAL,
+			     "EPT_VPID_CAP: 4 levels, WB, INVEPT single, global (6, 14, 20, 25, 26)");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -496,6 +480,14 @@ static inline void nvmx_inv_cpl1(bool invvpid)
 	report("vector raised at CPL 1", GP_VECTOR, v, "30.3 (CPL > 0)");
 	if (v == GP_VECTOR)
 		report("#GP error code", 0, nvmx_exc_error, "30.3");
+}
+
+/* Host: what L1 is offered, for the log. */
+static inline void nvmx_host_print_caps(struct kvm_vcpu *vcpu)
+{
+	ksft_print_msg("L1's IA32_VMX_PROCBASED_CTLS2 0x%lx, IA32_VMX_EPT_VPID_CAP 0x%lx\n",
+		       vcpu_get_msr(vcpu, MSR_IA32_VMX_PROCBASED_CTLS2),
+		       vcpu_get_msr(vcpu, MSR_IA32_VMX_EPT_VPID_CAP));
 }
 
 /*

@@ -408,6 +408,7 @@ int main(int argc, char *argv[])
 
 	nvmx_case_name = case_name;
 	vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
+	nvmx_host_print_caps(vcpu);
 	page = vm_vaddr_alloc_page(vm);
 	TEST_ASSERT(len < OFF_DATA16, "L2's code too long");
 	memcpy(addr_gva2hva(vm, page), (void *)code, len);

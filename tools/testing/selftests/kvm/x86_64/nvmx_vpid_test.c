@@ -97,19 +97,13 @@ struct vpid_case {
  */
 static bool need_vpid(void)
 {
-	bool ok = nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_VPID,
-				  "enable VPID allowed (PROCBASED_CTLS2[37])");
-
-	ok &= nvmx_need_cap(VPID_CAP_INVVPID, "INVVPID (EPT_VPID_CAP[32])");
-	ok &= nvmx_need_cap(VPID_CAP_TYPE(INVVPID_ADDR),
-			    "INVVPID individual-address (EPT_VPID_CAP[40])");
-	ok &= nvmx_need_cap(VPID_CAP_TYPE(INVVPID_SINGLE),
-			    "INVVPID single-context (EPT_VPID_CAP[41])");
-	ok &= nvmx_need_cap(VPID_CAP_TYPE(INVVPID_ALL),
-			    "INVVPID all-context (EPT_VPID_CAP[42])");
-	ok &= nvmx_need_cap(VPID_CAP_TYPE(INVVPID_SINGLE_NONGLOBAL),
-			    "INVVPID single-context retaining globals (EPT_VPID_CAP[43])");
-	return ok;
+	return nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_VPID,
+			       "enable VPID allowed (PROCBASED_CTLS2[37])") &&
+	       nvmx_need_cap(VPID_CAP_INVVPID | VPID_CAP_TYPE(INVVPID_ADDR) |
+			     VPID_CAP_TYPE(INVVPID_SINGLE) |
+			     VPID_CAP_TYPE(INVVPID_ALL) |
+			     VPID_CAP_TYPE(INVVPID_SINGLE_NONGLOBAL),
+			     "EPT_VPID_CAP: INVVPID and its types 0-3 (32, 40-43)");
 }
 
 /* Turn VPID on for L2 with @vpid. */
@@ -406,10 +400,12 @@ int main(int argc, char *argv[])
 			i++;
 		if (i == case_base)
 			continue;
-		if (g == G_FULL)
+		if (g == G_FULL) {
 			vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
-		else
+			nvmx_host_print_caps(vcpu);
+		} else {
 			vm = nvmx_host_create_vm(&vcpu, NULL);
+		}
 		setup_vm(vm, vcpu);
 		nvmx_env.cut_ok = nvmx_host_cut_caps(vcpu, &cuts[g]);
 		nvmx_env.first = case_base;
