@@ -118,18 +118,25 @@ static inline u64 nvmx_eptp(u64 root, bool ad)
 	return root | EPTP_MT_WB | EPTP_PWL4 | (ad ? EPTP_AD : 0);
 }
 
-/*
- * What every EPT case needs: "enable EPT", a 4-level walk, the WB memory
- * type, INVEPT with both its types (issue 9: INVEPT single-context and
- * global).
- */
-static inline bool nvmx_need_ept(void)
+/* An EPT for L2 at all: "enable EPT", a 4-level walk, the WB memory type. */
+static inline bool nvmx_need_ept_walk(void)
 {
 	return nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_EPT,
 			       "enable EPT allowed (PROCBASED_CTLS2[33])") &&
-	       nvmx_need_cap(EPT_CAP_PWL4 | EPT_CAP_WB | EPT_CAP_INVEPT |
-			     EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_GLOBAL,
-			     "EPT_VPID_CAP: 4 levels, WB, INVEPT single, global (6, 14, 20, 25, 26)");
+	       nvmx_need_cap(EPT_CAP_PWL4 | EPT_CAP_WB,
+			     "EPT_VPID_CAP: 4 levels, WB (6, 14)");
+}
+
+/*
+ * What a case that changes the EPT needs besides: INVEPT with both its
+ * types (issue 9: INVEPT single-context and global).
+ */
+static inline bool nvmx_need_ept(void)
+{
+	return nvmx_need_ept_walk() &&
+	       nvmx_need_cap(EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE |
+			     EPT_CAP_INVEPT_GLOBAL,
+			     "EPT_VPID_CAP: INVEPT single-context, global (20, 25, 26)");
 }
 
 /* ---------------------------------------------------------------------- */

@@ -164,7 +164,7 @@ static bool ug_begin(bool ug, bool ept)
 	u32 sec = 0;
 
 	if (ept) {
-		if (!nvmx_need_ept())
+		if (!nvmx_need_ept_walk())
 			return false;
 		sec |= SECONDARY_EXEC_ENABLE_EPT;
 		vmwrite(EPT_POINTER, nvmx_eptp(nvmx_env.root, false));
