@@ -289,16 +289,20 @@ static inline void skip(const char *why)
 
 static inline u64 vmx_true_msr(u32 msr)
 {
-	/* IA32_VMX_BASIC[55]: the TRUE_* capability MSRs exist (A.1). */
-	if (rdmsr(MSR_IA32_VMX_BASIC) & (1ull << 55))
-		return rdmsr(msr == MSR_IA32_VMX_EXIT_CTLS ?
-			     MSR_IA32_VMX_TRUE_EXIT_CTLS :
-			     msr == MSR_IA32_VMX_ENTRY_CTLS ?
-			     MSR_IA32_VMX_TRUE_ENTRY_CTLS :
-			     msr == MSR_IA32_VMX_PINBASED_CTLS ?
-			     MSR_IA32_VMX_TRUE_PINBASED_CTLS :
-			     MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
-	return rdmsr(msr);
+	/*
+	 * IA32_VMX_BASIC[55]: the TRUE_* capability MSRs exist (A.1); the
+	 * secondary controls have none (A.3.3).
+	 */
+	if (msr == MSR_IA32_VMX_PROCBASED_CTLS2 ||
+	    !(rdmsr(MSR_IA32_VMX_BASIC) & (1ull << 55)))
+		return rdmsr(msr);
+	return rdmsr(msr == MSR_IA32_VMX_EXIT_CTLS ?
+		     MSR_IA32_VMX_TRUE_EXIT_CTLS :
+		     msr == MSR_IA32_VMX_ENTRY_CTLS ?
+		     MSR_IA32_VMX_TRUE_ENTRY_CTLS :
+		     msr == MSR_IA32_VMX_PINBASED_CTLS ?
+		     MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+		     MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
 }
 
 /*
