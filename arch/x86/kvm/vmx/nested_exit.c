@@ -542,6 +542,14 @@ static unsigned long nvmx_ept_violation_qual(struct kvm_vcpu *vcpu, bool hw,
 	if (!hw)
 		return qual & ~(EPT_VIOLATION_GVA_IS_VALID |
 				EPT_VIOLATION_GVA_TRANSLATED);
+	/*
+	 * Table 27-7, note 1: with accessed/dirty flags on in L1's EPTP, an
+	 * access to a guest paging-structure entry is a write as well as a
+	 * read, and reports both.
+	 */
+	if (nested_ept_ad_enabled(vcpu) && (qual & EPT_VIOLATION_GVA_IS_VALID) &&
+	    !(qual & EPT_VIOLATION_GVA_TRANSLATED))
+		qual |= EPT_VIOLATION_ACC_READ | EPT_VIOLATION_ACC_WRITE;
 	return nmi_unblocked ? qual | INTR_INFO_UNBLOCK_NMI : qual;
 }
 
