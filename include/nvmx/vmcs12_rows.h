@@ -208,8 +208,9 @@ NVMX_VMCS12_FIELD(host_fs_selector, 0x0c08, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER
 NVMX_VMCS12_FIELD(host_gs_selector, 0x0c0a, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 NVMX_VMCS12_FIELD(host_tr_selector, 0x0c0c, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0)
 /*
- * Changes only with "enable PML" (SDM 28.2.5), which L1 is not offered: the
- * field keeps L1's value.
+ * Changes only with "enable PML" (SDM 28.2.5), whose logging L0 does for L2
+ * in software, decrementing vmcs12's field itself (vmcs02 never enables
+ * PML): no exit has anything to save, and vmcs02's field is not L2's.
  */
 NVMX_VMCS12_FIELD(guest_pml_index, 0x0812, NVMX_W16, NVMX_GUEST, NVMX_SYNC_NEVER, 0)
 

@@ -329,8 +329,9 @@ static bool test_sync_by_class(void)
  * Guest state: saved on every exit (SDM 27.3) except the fields below, which
  * the SDM saves only under a VM-exit control (27.3.1) or under "enable EPT"
  * (the PDPTEs, 27.3.4), or which no exit of
- * ours writes: the VMCS link pointer, and fields saved only under a control
- * or feature that L1 is not offered.
+ * ours writes: the VMCS link pointer, fields saved only under a control
+ * or feature that L1 is not offered, and the PML index, which L0's
+ * emulated logging keeps in vmcs12 itself.
  */
 static const struct {
 	const char *name;

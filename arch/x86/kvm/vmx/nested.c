@@ -170,14 +170,17 @@ static u64 nvmx_basic(struct vmcs_config *vmcs_conf)
  * L0's own translation mechanisms, offered when L0 uses them (SDM A.10;
  * @ept_caps are the processor's): L2's EPT is shadowed by KVM's MMU
  * (kvm_init_shadow_ept_mmu), every VPID of L2 maps to one of L0's, and
- * unrestricted guest needs EPT (SDM 26.2.1.1).  No VM functions.
+ * unrestricted guest needs EPT (SDM 26.2.1.1).  "Enable VM functions" rides
+ * on EPT and on the processor's allowing it in vmcs02, where it makes every
+ * VMFUNC of L2 exit to L0 (nvmx_setup_emulated_exec2()).
  */
 static u32 nvmx_exec2_offered(void)
 {
 	u32 offered = NVMX_EXEC2_OFFERED;
 
 	if (enable_ept) {
-		offered |= SECONDARY_EXEC_ENABLE_EPT;
+		offered |= SECONDARY_EXEC_ENABLE_EPT |
+			   SECONDARY_EXEC_ENABLE_VMFUNC;
 		if (enable_unrestricted_guest)
 			offered |= SECONDARY_EXEC_UNRESTRICTED_GUEST;
 	}
@@ -198,6 +201,30 @@ static void nvmx_setup_ept_vpid_caps(struct nested_vmx_msrs *msrs,
 	}
 	if (msrs->secondary_ctls_high & SECONDARY_EXEC_ENABLE_VPID)
 		msrs->vpid_caps = NVMX_INVVPID_CAPS;
+}
+
+/*
+ * What L0 emulates on top of nested EPT (SDM A.3.3, A.11), asking nothing
+ * more of the processor:
+ * - "enable PML" with accessed and dirty flags for EPT: KVM's walk of L1's
+ *   EPT logs for L2 as it sets dirty flags (nested_vmx_write_log_dirty());
+ *   vmcs02 never enables PML.
+ * - EPTP switching, VM function 0, with "enable VM functions": vmcs02
+ *   enables VM functions with none of them enabled, so every VMFUNC of L2
+ *   with EAX < 64 exits to L0 (handle_vmfunc()).
+ */
+static void nvmx_setup_emulated_exec2(struct nested_vmx_msrs *msrs)
+{
+	u32 *high = &msrs->secondary_ctls_high;
+
+	if ((*high & SECONDARY_EXEC_ENABLE_EPT) &&
+	    (msrs->ept_caps & VMX_EPT_AD_BIT))
+		*high |= SECONDARY_EXEC_ENABLE_PML;
+	if ((*high & SECONDARY_EXEC_ENABLE_EPT) &&
+	    (*high & SECONDARY_EXEC_ENABLE_VMFUNC))
+		msrs->vmfunc_controls = VMX_VMFUNC_EPTP_SWITCHING;
+	else
+		*high &= ~SECONDARY_EXEC_ENABLE_VMFUNC;
 }
 
 /*
@@ -225,6 +252,7 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 			0, 0, nvmx_exec2_offered(),
 			vmcs_conf->cpu_based_2nd_exec_ctrl);
 	nvmx_setup_ept_vpid_caps(msrs, ept_caps);
+	nvmx_setup_emulated_exec2(msrs);
 	nvmx_setup_ctls(&msrs->exit_ctls_low, &msrs->exit_ctls_high,
 			VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR,
 			VM_EXIT_SAVE_DEBUG_CONTROLS, NVMX_EXIT_OFFERED,
@@ -1240,10 +1268,51 @@ static int handle_invvpid(struct kvm_vcpu *vcpu)
 	return nested_vmx_succeed(vcpu);
 }
 
-/* VMFUNC: #UD, as on a processor that reports no VM functions (SDM 30.3). */
-static int handle_vmx_insn_not_offered(struct kvm_vcpu *vcpu)
+/*
+ * SDM 25.5.5.3 EPTP switching (VM function 0): entry ECX of L1's EPTP list,
+ * if ECX < 512 and the entry is an EPTP that VM entry would accept, becomes
+ * vmcs12's EPTP and the root of L2's guest-physical space: KVM's shadow EPT
+ * MMU takes it, with its accessed/dirty setting.  Nothing is invalidated:
+ * cached translations are tagged by the EPT PML4 table (SDM 28.3.1), as
+ * the shadow roots are by their own EPTP in vmcs02.  False: the VM exit the
+ * SDM takes instead.
+ */
+static bool nested_vmx_eptp_switching(struct kvm_vcpu *vcpu)
 {
-	kvm_queue_exception(vcpu, UD_VECTOR);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	u32 index = kvm_rcx_read(vcpu);
+	u64 eptp;
+
+	if (index >= VMFUNC_EPTP_ENTRIES ||
+	    kvm_vcpu_read_guest(vcpu, vmcs12->eptp_list_address +
+				index * sizeof(eptp), &eptp, sizeof(eptp)) ||
+	    !nested_vmx_eptp_valid(vcpu, eptp))
+		return false;
+
+	if (eptp != vmcs12->ept_pointer) {
+		vmcs12->ept_pointer = eptp;
+		nested_vmx_init_ept_mmu(vcpu, vmcs12);
+	}
+	return true;
+}
+
+/*
+ * VMFUNC (SDM 30.3, 25.5.5).  L1 runs in VMX root operation, where it is
+ * #UD (vmx.c enables VM functions in vmcs01 with none enabled, so L1's
+ * VMFUNC with EAX < 64 exits here).  From L2, nested_exit.c has reflected
+ * the functions L1 did not enable (25.5.5.2): what reaches here is one L1
+ * enabled, EPTP switching, which L0 performs or turns into its VM exit.
+ */
+static int handle_vmfunc(struct kvm_vcpu *vcpu)
+{
+	if (!is_guest_mode(vcpu)) {
+		kvm_queue_exception(vcpu, UD_VECTOR);
+		return 1;
+	}
+	if ((u32)kvm_rax_read(vcpu) == 0 && nested_vmx_eptp_switching(vcpu))
+		return kvm_skip_emulated_instruction(vcpu);
+
+	nested_vmx_reflect_hw_exit(vcpu);
 	return 1;
 }
 
@@ -1260,7 +1329,7 @@ __init int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[])
 	exit_handlers[EXIT_REASON_VMRESUME] = handle_vmresume;
 	exit_handlers[EXIT_REASON_INVEPT] = handle_invept;
 	exit_handlers[EXIT_REASON_INVVPID] = handle_invvpid;
-	exit_handlers[EXIT_REASON_VMFUNC] = handle_vmx_insn_not_offered;
+	exit_handlers[EXIT_REASON_VMFUNC] = handle_vmfunc;
 	return 0;
 }
 
@@ -1289,13 +1358,40 @@ void nested_mark_vmcs12_pages_dirty(struct kvm_vcpu *vcpu)
 }
 
 /*
- * KVM's walk of L1's EPT is about to set a dirty flag in it for L2's write
- * (SDM 28.3.5): with "enable PML" the processor would also log the
- * guest-physical address (SDM 28.3.6).  L1 is not offered PML: nothing to
- * log.  (kvm.ko's EPT walker calls this for every such flag.)
+ * SDM 28.2.5 page-modification logging, for L2: KVM's walk of L1's EPT is
+ * about to set a dirty flag in it (28.2.4; kvm.ko's EPT walker calls this
+ * for every such flag, for L2's access to @gpa).  With "enable PML" in
+ * vmcs12 and accessed and dirty flags in its EPTP:
+ * - a PML index outside 0-511 is a page-modification log-full event: the
+ *   flag is not set and the access does not happen (nonzero fails the
+ *   walk; nested_vmx_ept_inject_page_fault() makes it the VM exit);
+ * - otherwise the 4-KByte aligned guest-physical address is written at
+ *   the PML address plus 8 times the index, and the index is decremented
+ *   (from 0 to FFFFH).
+ * The index is vmcs12's alone (vmcs02 never enables PML), so L1 reads it
+ * as L2 left it without the exit saving anything.
  */
 static int nested_vmx_write_log_dirty(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
+	struct vmcs12 *vmcs12;
+	u64 entry = gpa & ~(u64)(PAGE_SIZE - 1);
+
+	if (!is_guest_mode(vcpu))
+		return 0;
+	vmcs12 = get_vmcs12(vcpu);
+	if (!nested_cpu_has2(vmcs12, SECONDARY_EXEC_ENABLE_PML) ||
+	    !nested_ept_ad_enabled(vcpu))
+		return 0;
+
+	if (vmcs12->guest_pml_index >= PML_ENTITY_NUM) {
+		to_vmx(vcpu)->nested.pml_full = true;
+		return 1;
+	}
+	/* A write to memory that is not there is lost, as on hardware */
+	kvm_vcpu_write_guest(vcpu, vmcs12->pml_address +
+			     vmcs12->guest_pml_index * sizeof(entry),
+			     &entry, sizeof(entry));
+	vmcs12->guest_pml_index--;
 	return 0;
 }
 

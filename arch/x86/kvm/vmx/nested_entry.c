@@ -110,9 +110,30 @@ bool nested_vmx_eptp_valid(struct kvm_vcpu *vcpu, u64 eptp)
 }
 
 /*
+ * SDM 26.2.1.1, "enable VM functions": no VM-function control that
+ * IA32_VMX_VMFUNC reserves (A.11), and EPTP switching needs "enable EPT"
+ * and a 4-KByte aligned EPTP-list address within the physical-address
+ * width.
+ */
+static bool nested_vmx_check_vmfunc_controls(struct kvm_vcpu *vcpu,
+					     struct vmcs12 *vmcs12)
+{
+	u64 allowed = to_vmx(vcpu)->nested.msrs.vmfunc_controls;
+	u64 vmfunc = vmcs12->vm_function_control;
+
+	if (!nvmx_rule(!(vmfunc & ~allowed)))
+		return false;
+
+	return !(vmfunc & VMX_VMFUNC_EPTP_SWITCHING) ||
+	       (nvmx_rule(nested_cpu_has_ept(vmcs12)) &&
+		nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->eptp_list_address)));
+}
+
+/*
  * SDM 26.2.1.1: the controls of the secondary field that name a structure
- * or depend on each other: VPID 0 is L1's own, EPT needs a valid EPTP, and
- * unrestricted guest needs EPT.
+ * or depend on each other: VPID 0 is L1's own, EPT needs a valid EPTP, PML
+ * needs EPT and a 4-KByte aligned PML address within the physical-address
+ * width, unrestricted guest needs EPT, and the VM-function controls.
  */
 static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
@@ -125,8 +146,17 @@ static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(nested_vmx_eptp_valid(vcpu, vmcs12->ept_pointer)))
 		return false;
 
-	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) ||
-	       nvmx_rule(nested_cpu_has_ept(vmcs12));
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_ENABLE_PML) &&
+	    (!nvmx_rule(nested_cpu_has_ept(vmcs12)) ||
+	     !nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->pml_address))))
+		return false;
+
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
+	    !nvmx_rule(nested_cpu_has_ept(vmcs12)))
+		return false;
+
+	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_ENABLE_VMFUNC) ||
+	       nested_vmx_check_vmfunc_controls(vcpu, vmcs12);
 }
 
 /* SDM 26.2.1.1: checks on VM-execution control fields. */
@@ -580,6 +610,9 @@ static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
 
 	if (vmx->vpid)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, vmx->vpid);
+	/* VM functions, when L1 enables them, all exit to L0 (handle_vmfunc) */
+	if (cpu_has_vmx_vmfunc())
+		vmcs_write64(VM_FUNCTION_CONTROL, 0);
 	if (kvm_notify_vmexit_enabled(vmx->vcpu.kvm))
 		vmcs_write32(NOTIFY_WINDOW, vmx->vcpu.kvm->arch.notify_window);
 
@@ -822,9 +855,11 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 /*
  * Secondary controls vmcs02 takes from vmcs12: exiting L1 asks for,
  * instructions L1 lets L2 execute (vmx.c offers these to L1 only when L1's
- * CPUID has the feature, i.e. when vmcs01 enables it too), and the guest
- * states L1 lets L2 run in (unrestricted guest, offered only when vmcs01
- * has it).
+ * CPUID has the feature, i.e. when vmcs01 enables it too; VMFUNC, offered
+ * only when the processor allows it, with no VM function enabled in vmcs02:
+ * L0 performs or reflects each, SDM 25.5.5.2), and the guest states L1 lets
+ * L2 run in (unrestricted guest, offered only when vmcs01 has it).  Never
+ * PML: L0 logs for L1 in software (nested_vmx_write_log_dirty()).
  */
 #define NVMX_SEC_FROM_L1 (SECONDARY_EXEC_RDRAND_EXITING |		\
 			  SECONDARY_EXEC_RDSEED_EXITING |		\
@@ -832,6 +867,7 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 			  SECONDARY_EXEC_ENABLE_INVPCID |		\
 			  SECONDARY_EXEC_XSAVES |			\
 			  SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE |	\
+			  SECONDARY_EXEC_ENABLE_VMFUNC |		\
 			  SECONDARY_EXEC_UNRESTRICTED_GUEST)
 
 static u32 nested_vmx_secondary_controls02(struct vcpu_vmx *vmx,
@@ -1035,8 +1071,7 @@ static int nvmx_ept_huge_page_level(struct kvm_vcpu *vcpu)
  * (nested_mmu).  Every way out of guest mode puts root_mmu back
  * (nested_vmx_restore_l1_mmu()).
  */
-static void nested_vmx_init_ept_mmu(struct kvm_vcpu *vcpu,
-				    struct vmcs12 *vmcs12)
+void nested_vmx_init_ept_mmu(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
 	u32 caps = to_vmx(vcpu)->nested.msrs.ept_caps;
@@ -1364,6 +1399,8 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	 */
 	kvm_service_local_tlb_flush_requests(vcpu);
 	nested_vmx_snapshot_l1_state(vmx);
+	/* No page-modification log-full event is pending for the new L2 */
+	vmx->nested.pml_full = false;
 	nested_vmx_switch_vmcs(vcpu, &vmx->nested.vmcs02);
 	enter_guest_mode(vcpu);
 

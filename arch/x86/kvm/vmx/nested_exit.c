@@ -316,7 +316,6 @@ static const struct nvmx_exit_rule nvmx_exit_rules[] = {
 	[EXIT_REASON_VMON]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_INVEPT]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_INVVPID]		= { NVMX_EXIT_L1 },
-	[EXIT_REASON_VMFUNC]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_INTERRUPT_WINDOW]	= { NVMX_EXIT_PRIMARY,
 					    CPU_BASED_INTR_WINDOW_EXITING },
 	[EXIT_REASON_NMI_WINDOW]	= { NVMX_EXIT_PRIMARY,
@@ -379,6 +378,21 @@ static bool nested_vmx_l1_wants_by_rule(struct vmcs12 *vmcs12, u16 reason)
 	}
 }
 
+/*
+ * SDM 25.5.5.2: VMFUNC with EAX < 64 (else #UD, delivered by the processor)
+ * exits when VM-function control EAX is 0 in vmcs12.  A function L1 enabled
+ * is L0's to perform for L2 (nested.c's handle_vmfunc()), which exits to
+ * L1 itself where the function's own checks say so.
+ */
+static bool nested_vmx_l1_wants_vmfunc(struct kvm_vcpu *vcpu,
+				       struct vmcs12 *vmcs12)
+{
+	u32 function = kvm_rax_read(vcpu);
+
+	return function >= 64 ||
+	       !(vmcs12->vm_function_control & BIT_ULL(function));
+}
+
 /* Does L1 want this exit from L2 (SDM 25.1, 25.2)? */
 static bool nested_vmx_l1_wants_exit(struct kvm_vcpu *vcpu, u16 reason)
 {
@@ -404,6 +418,8 @@ static bool nested_vmx_l1_wants_exit(struct kvm_vcpu *vcpu, u16 reason)
 		/* SDM 25.1.3: "INVLPG exiting" and "enable INVPCID" */
 		return nested_cpu_has(vmcs12, CPU_BASED_INVLPG_EXITING) &&
 		       nested_cpu_has2(vmcs12, SECONDARY_EXEC_ENABLE_INVPCID);
+	case EXIT_REASON_VMFUNC:
+		return nested_vmx_l1_wants_vmfunc(vcpu, vmcs12);
 	default:
 		return nested_vmx_l1_wants_by_rule(vmcs12, reason);
 	}
@@ -506,7 +522,6 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	union vmx_exit_reason reason = vmx->exit_reason;
-	struct nvmx_exit_info info = {};
 
 	if (unlikely(vmx->fail))
 		return nested_vmx_vmcs02_vmfail(vcpu);
@@ -520,9 +535,16 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 		       nested_vmx_l0_completes_lmsw(vcpu);
 	}
 
+	nested_vmx_reflect_hw_exit(vcpu);
+	return true;
+}
+
+void nested_vmx_reflect_hw_exit(struct kvm_vcpu *vcpu)
+{
+	struct nvmx_exit_info info = {};
+
 	nested_vmx_hw_exit_info(vcpu, &info);
 	nested_vmx_exit_to_l1(vcpu, &info);
-	return true;
 }
 
 /*
@@ -596,7 +618,17 @@ void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 	if (hw)
 		nested_vmx_hw_exit_info(vcpu, &info);
 
-	if (fault->error_code & PFERR_RSVD_MASK) {
+	if (vmx->nested.pml_full) {
+		/*
+		 * A page-modification log-full event (SDM 28.2.5, from
+		 * nested_vmx_write_log_dirty()): of the exit qualification
+		 * only bit 12 is defined, as for an EPT violation (27.2.1),
+		 * and an IRET's unblocking of NMIs stands likewise (27.1).
+		 */
+		vmx->nested.pml_full = false;
+		info.reason = EXIT_REASON_PML_FULL;
+		info.qual = nmi_unblocked ? INTR_INFO_UNBLOCK_NMI : 0;
+	} else if (fault->error_code & PFERR_RSVD_MASK) {
 		info.reason = EXIT_REASON_EPT_MISCONFIG;
 		info.qual = 0;
 	} else {
@@ -704,7 +736,10 @@ static bool nvmx_exit_may_interrupt_delivery(const struct nvmx_exit_info *info)
 		 (info->intr_info & INTR_INFO_VECTOR_MASK) == DF_VECTOR);
 }
 
-/* SDM 27.2.1: the exits that report a guest-physical address. */
+/*
+ * SDM 27.2.1: the exits that report a guest-physical address (not a
+ * page-modification log-full event, for which the field is undefined).
+ */
 static bool nvmx_exit_has_gpa(const struct nvmx_exit_info *info)
 {
 	return info->reason == EXIT_REASON_EPT_VIOLATION ||

@@ -99,6 +99,13 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs);
  */
 bool nested_vmx_eptp_valid(struct kvm_vcpu *vcpu, u64 eptp);
 
+/*
+ * L2's guest-physical space from vmcs12's EPTP, at VM entry and when EPTP
+ * switching (SDM 25.5.5.3) has changed it: KVM's shadow EPT MMU takes the
+ * EPTP's root and accessed/dirty setting.
+ */
+void nested_vmx_init_ept_mmu(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12);
+
 /* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
 void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
 
@@ -138,6 +145,13 @@ static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)
  */
 void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 				      struct x86_exception *fault);
+
+/*
+ * The exit from L2 that L0 is handling, reflected to L1 as the processor
+ * reported it in vmcs02 (SDM 27.2): for an exit L0 first tried to complete
+ * for L2 itself (VMFUNC).
+ */
+void nested_vmx_reflect_hw_exit(struct kvm_vcpu *vcpu);
 
 /* Members of vmx_nested_ops (struct kvm_x86_nested_ops, kvm_host.h). */
 bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,

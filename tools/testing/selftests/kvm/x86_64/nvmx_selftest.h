@@ -437,17 +437,21 @@ static inline void nvmx_host_message(struct ucall *uc, const char *name)
 
 /*
  * A VM with one vCPU that enters L1 at l1_entry with its VMX pages as the
- * argument (returned in @vmx if not NULL).
+ * argument (returned in @vmx if not NULL).  @extra_pages are the pages
+ * the test adds in memslots of its own: memslot 0 grows by the page tables
+ * that map them (the 6.1 library's __vm_create_with_one_vcpu()).
  */
-static inline struct kvm_vm *nvmx_host_create_vm(struct kvm_vcpu **vcpu,
-						 struct vmx_pages **vmx)
+static inline struct kvm_vm *nvmx_host_create_vm_mem(struct kvm_vcpu **vcpu,
+						     struct vmx_pages **vmx,
+						     u64 extra_pages)
 {
 	const char *strict = getenv("NVMX_STRICT");
 	struct vmx_pages *pages;
 	vm_vaddr_t vmx_gva;
 	struct kvm_vm *vm;
 
-	vm = vm_create_with_one_vcpu(vcpu, (void *)ASM_LABEL(l1_entry));
+	vm = __vm_create_with_one_vcpu(vcpu, extra_pages,
+				       (void *)ASM_LABEL(l1_entry));
 	pages = vcpu_alloc_vmx(vm, &vmx_gva);
 	vcpu_args_set(*vcpu, 1, vmx_gva);
 	/* Stock's known deviations are XFAIL; nvmx has no such excuse. */
@@ -456,6 +460,12 @@ static inline struct kvm_vm *nvmx_host_create_vm(struct kvm_vcpu **vcpu,
 	if (vmx)
 		*vmx = pages;
 	return vm;
+}
+
+static inline struct kvm_vm *nvmx_host_create_vm(struct kvm_vcpu **vcpu,
+						 struct vmx_pages **vmx)
+{
+	return nvmx_host_create_vm_mem(vcpu, vmx, 0);
 }
 
 /* The TAP header and plan, then nvmx_host_create_vm(). */
