@@ -10,10 +10,11 @@
  * - an EPT that the host builds in pages L1 can address (28.2.2), with the
  *   guest-virtual address of every entry a case changes;
  * - INVEPT and INVVPID with the RFLAGS they end with (30.2, 30.3);
- * - VMLAUNCH that keeps RFLAGS of a VMfail;
+ * - VMLAUNCH as one outcome, with the RFLAGS of a VMfail (nvmx_selftest.h);
  * - exceptions in L1: a handler that records vector, error code and CR2
  *   and resumes after the faulting instruction (kvm_asm_safe()), and a trip
- *   of L1 to CPL 1 for the "CPL > 0: #GP(0)" rules of 30.3;
+ *   of L1 to CPL 1 for the "CPL > 0: #GP(0)" rules of 30.3; the exception
+ *   checks INVEPT and INVVPID share;
  * - case groups: the host runs each group of cases in a VM of its own, in
  *   which it may restrict the capability MSRs that L1 reads.
  */
@@ -67,6 +68,17 @@
 
 #define RF_ZF			0x40ull	/* VMfailValid (30.2) */
 
+/*
+ * Set by the host for each VM of a test with case groups (see the end of
+ * this header).
+ */
+struct nvmx_group_case;
+struct nvmx_group {
+	const struct nvmx_group_case *cases;	/* the test's whole table */
+	u32 first, nr;		/* the cases of this VM */
+	bool cut_ok;		/* the host restricted the capabilities */
+} nvmx_group;
+
 /* ---------------------------------------------------------------------- */
 /* Capabilities.                                                            */
 
@@ -118,11 +130,22 @@ static inline u64 nvmx_eptp(u64 root, bool ad)
 	return root | EPTP_MT_WB | EPTP_PWL4 | (ad ? EPTP_AD : 0);
 }
 
+static inline bool nvmx_need_ept_ctl(void)
+{
+	return nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_EPT,
+			       "enable EPT allowed (PROCBASED_CTLS2[33])");
+}
+
+static inline bool nvmx_need_vpid_ctl(void)
+{
+	return nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_VPID,
+			       "enable VPID allowed (PROCBASED_CTLS2[37])");
+}
+
 /* An EPT for L2 at all: "enable EPT", a 4-level walk, the WB memory type. */
 static inline bool nvmx_need_ept_walk(void)
 {
-	return nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_EPT,
-			       "enable EPT allowed (PROCBASED_CTLS2[33])") &&
+	return nvmx_need_ept_ctl() &&
 	       nvmx_need_cap(EPT_CAP_PWL4 | EPT_CAP_WB,
 			     "EPT_VPID_CAP: 4 levels, WB (6, 14)");
 }
@@ -149,32 +172,24 @@ struct nvmx_inv_desc {
 /* The descriptor that INVEPT and INVVPID at CPL 1 use. */
 struct nvmx_inv_desc nvmx_cpl1_desc;
 
+/* INVEPT or INVVPID (@insn) of @type, descriptor at @desc: the flags. */
+#define NVMX_INV_FLAGS(insn, type, desc) ({				\
+	u64 __rf;							\
+									\
+	asm volatile(insn " %[d], %[t]" NVMX_ASM_RFLAGS			\
+		     : [rf] "=r"(__rf) : [d] "m"(*(desc)), [t] "r"(type)	\
+		     : "cc", "memory");					\
+	__rf & F_ARITH;							\
+})
+
 static inline u64 nvmx_invept_at(u64 type, const struct nvmx_inv_desc *d)
 {
-	u64 rf;
-
-	asm volatile("invept %[d], %[t]\n\t"
-		     "lea -128(%%rsp), %%rsp\n\t"
-		     "pushf\n\t"
-		     "pop %[rf]\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : [rf] "=r"(rf) : [d] "m"(*d), [t] "r"(type)
-		     : "cc", "memory");
-	return rf & F_ARITH;
+	return NVMX_INV_FLAGS("invept", type, d);
 }
 
 static inline u64 nvmx_invvpid_at(u64 type, const struct nvmx_inv_desc *d)
 {
-	u64 rf;
-
-	asm volatile("invvpid %[d], %[t]\n\t"
-		     "lea -128(%%rsp), %%rsp\n\t"
-		     "pushf\n\t"
-		     "pop %[rf]\n\t"
-		     "lea 128(%%rsp), %%rsp"
-		     : [rf] "=r"(rf) : [d] "m"(*d), [t] "r"(type)
-		     : "cc", "memory");
-	return rf & F_ARITH;
+	return NVMX_INV_FLAGS("invvpid", type, d);
 }
 
 /* INVEPT @type with descriptor {@eptp, 0}: the arithmetic flags after it. */
@@ -200,72 +215,12 @@ static inline void nvmx_expect_vmsucceed(const char *what, u64 flags,
 	report(what, 0, flags, sdm);
 }
 
-/* One that must end in VMfailValid(@err): ZF alone, and the error (30.2). */
-static inline void nvmx_expect_vmfail_valid(const char *what, u64 flags,
-					    u32 err, const char *sdm)
-{
-	report(what, RF_ZF, flags, sdm);
-	if (flags == RF_ZF)
-		report("VM-instruction error", err,
-		       vmreadz(VM_INSTRUCTION_ERROR), "30.4");
-}
-
 /* Invalidate what L1's EPT @eptp may have left cached (28.3.3.4). */
 static inline void nvmx_invept_single(u64 eptp)
 {
 	nvmx_expect_vmsucceed("INVEPT single-context (RFLAGS)",
 			      nvmx_invept(INVEPT_SINGLE, eptp),
 			      "30.3 INVEPT");
-}
-
-/* RFLAGS at the last VMfail of nvmx_l2_run_rflags(). */
-u64 nvmx_vmfail_rflags;
-
-/*
- * nvmx_l2_run_rflags (EDI = launch): nvmx_l2_run_asm, which also keeps the
- * arithmetic flags of a VMfail in nvmx_vmfail_rflags.
- */
-asm(".pushsection .text\n"
-	"nvmx_l2_run_rflags_asm:\n\t"
-	NVMX_ASM_L2_RUN_PROLOGUE
-	"mov $0x6c14, %eax\n\t"			/* HOST_RSP */
-	"vmwrite %rsp, %rax\n\t"
-	"lea nvmx_l2_exit_rflags(%rip), %rdx\n\t"
-	"mov $0x6c16, %eax\n\t"			/* HOST_RIP */
-	"vmwrite %rdx, %rax\n\t"
-	NVMX_ASM_L2_ENTER
-	"pushf\n\t"
-	"pop %rdx\n\t"
-	"and $0x8d5, %rdx\n\t"			/* F_ARITH */
-	"mov %rdx, nvmx_vmfail_rflags(%rip)\n\t"
-	"jmp 3f\n"
-	"nvmx_l2_exit_rflags:\n\t"
-	NVMX_ASM_L2_SAVE_GPRS
-	"xor %eax, %eax\n"
-	"3:\t"
-	NVMX_ASM_L2_RUN_EPILOGUE
-	".popsection\n");
-
-/* VMLAUNCH (@launch) or VMRESUME: 0 after a VM exit, 1 after a VMfail. */
-static inline int nvmx_l2_run_rflags(int launch)
-{
-	return nvmx_call_asm(ASM_LABEL(nvmx_l2_run_rflags_asm), launch);
-}
-
-/*
- * A VM entry that must end in VMfailValid(@err) (26.2): L1 goes on after
- * the instruction with ZF set and the error in the VMCS (30.2).
- */
-static inline void nvmx_expect_entry_vmfail(u32 err, const char *what,
-					    const char *sdm)
-{
-	if (!nvmx_l2_run_rflags(1)) {
-		report(what, 1, 0, sdm);
-		report("(the entry succeeded: exit reason)", 0,
-		       vmreadz(VM_EXIT_REASON), sdm);
-		return;
-	}
-	nvmx_expect_vmfail_valid(what, nvmx_vmfail_rflags, err, sdm);
 }
 
 /*
@@ -285,37 +240,27 @@ static inline u64 nvmx_outcome(u64 tag, u64 flags)
 /* VMLAUNCH, as one outcome (L2 is expected to exit at once if it runs). */
 static inline u64 nvmx_launch_outcome(u64 tag)
 {
-	if (nvmx_l2_run_rflags(1))
+	if (nvmx_l2_run(1))
 		return nvmx_outcome(tag, nvmx_vmfail_rflags);
 	return tag << 32 | 0xffffull << 16 | (vmreadz(VM_EXIT_REASON) & 0xffff);
 }
 
-/* L2 exited with a VMCALL at @rip (the closing exit a case expects). */
-static inline bool nvmx_vmcall_at(u64 rip)
+/*
+ * The VMLAUNCH L1 prepared must end in VMfailValid(7) for an invalid VM-
+ * execution control field (26.2.1.1): @what with the outcome tagged @tag.
+ */
+static inline void nvmx_expect_launch_vmfail(const char *what, u64 tag)
 {
-	if (!expect_exit(EXIT_REASON_VMCALL))
-		return false;
-	CHECK(GUEST_RIP, rip, "27.3.3");
-	return vmreadz(GUEST_RIP) == rip;
+	report(what, NVMX_VMFAIL(tag, ERR_INVALID_CONTROL),
+	       nvmx_launch_outcome(tag), "26.2.1.1");
 }
 
-/*
- * VMRESUME with the registers L2 left, at the instruction that exited
- * (a fault-like exit, @past false) or past it (by the VM-exit instruction
- * length, 27.2.5).
- */
-static inline bool nvmx_l2_resume(bool past)
+/* VMLAUNCH of L2 at @rip, a VMCALL there: it must exit at once. */
+static inline void nvmx_launch_to_vmcall(u64 rip)
 {
-	memcpy(nvmx_gpr_in, nvmx_gpr_out, sizeof(nvmx_gpr_in));
-	if (past)
-		vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) +
-			vmreadz(VM_EXIT_INSTRUCTION_LEN));
-	if (nvmx_l2_run(0)) {
-		report("VMRESUME succeeded (VM-instruction error)", 0,
-		       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
-		return false;
-	}
-	return true;
+	l2_setup(rip);
+	if (l2_launch())
+		nvmx_vmcall_at(rip);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -479,14 +424,57 @@ static inline void nvmx_inv_mem_faults(bool invvpid, u64 type)
 	}
 }
 
-/* INVEPT or INVVPID at CPL 1: #GP(0) (30.3, before any other check). */
-static inline void nvmx_inv_cpl1(bool invvpid)
+/*
+ * INVEPT or INVVPID at CPL 1, with descriptor {@lo, 0}: #GP(0) (30.3,
+ * before any other check).
+ */
+static inline void nvmx_inv_cpl1(bool invvpid, u64 lo)
 {
-	u64 v = nvmx_at_cpl1(invvpid);
+	u64 v;
+
+	nvmx_cpl1_desc.lo = lo;
+	nvmx_cpl1_desc.hi = 0;
+	v = nvmx_at_cpl1(invvpid);
 
 	report("vector raised at CPL 1", GP_VECTOR, v, "30.3 (CPL > 0)");
 	if (v == GP_VECTOR)
 		report("#GP error code", 0, nvmx_exc_error, "30.3");
+}
+
+/*
+ * In a VM whose capability MSRs the host restricted: INVEPT (@invvpid
+ * false) or INVVPID raises #UD without "enable EPT" or "enable VPID"
+ * (@ctl_cut), or without INVEPT or INVVPID in EPT_VPID_CAP (30.3, #UD).
+ */
+static inline void nvmx_inv_ud(bool invvpid, bool ctl_cut)
+{
+	u32 ctl = invvpid ? SECONDARY_EXEC_ENABLE_VPID :
+			    SECONDARY_EXEC_ENABLE_EPT;
+	u64 cap = invvpid ? VPID_CAP_INVVPID : EPT_CAP_INVEPT;
+	struct nvmx_inv_desc d = { 0, 0 };
+	u8 v;
+
+	report("the host restricted the capability MSR", 1, nvmx_group.cut_ok,
+	       "A.3.3, A.10 (userspace write)");
+	if (ctl_cut) {
+		report(invvpid ? "enable VPID allowed after the host cleared it" :
+		       "enable EPT allowed after the host cleared it", 0,
+		       !!(nvmx_ctls2_may1() & ctl), "A.3.3");
+	} else {
+		if (!(invvpid ? nvmx_need_vpid_ctl() : nvmx_need_ept_ctl()))
+			return;
+		report(invvpid ? "EPT_VPID_CAP[32] after the host cleared it" :
+		       "EPT_VPID_CAP[20] after the host cleared it", 0,
+		       !!(nvmx_ept_vpid_cap() & cap), "A.10");
+	}
+	if (invvpid)
+		v = kvm_asm_safe("invvpid %[d], %[t]", [d] "m"(d),
+				 [t] "r"((u64)INVVPID_ALL));
+	else
+		v = kvm_asm_safe("invept %[d], %[t]", [d] "m"(d),
+				 [t] "r"((u64)INVEPT_GLOBAL));
+	report(invvpid ? "vector of INVVPID" : "vector of INVEPT", UD_VECTOR,
+	       v, "30.3 (#UD)");
 }
 
 /* Host: what L1 is offered, for the log. */
@@ -645,6 +633,81 @@ static inline bool nvmx_host_cut_caps(struct kvm_vcpu *vcpu,
 			return false;
 	}
 	return true;
+}
+
+/*
+ * A case of a test with case groups: the host runs the cases of each group
+ * (consecutive in the table) in a VM of its own.
+ */
+struct nvmx_group_case {
+	const char *name;
+	void (*run)(const struct nvmx_group_case *c);
+	int group;		/* 0: L1 is offered all there is */
+	u64 arg;
+	int acc;		/* nvmx_ept_test: L2's access */
+};
+
+static inline void nvmx_group_run_case(int i)
+{
+	const struct nvmx_group_case *c =
+		&nvmx_group.cases[nvmx_group.first + i];
+
+	c->run(c);
+}
+
+/* L1: enter VMX operation and run the cases of this VM's group. */
+static inline void nvmx_l1_run_group(struct vmx_pages *vmx)
+{
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	nvmx_l1_run_cases(vmx, nvmx_group.nr, nvmx_group_run_case);
+}
+
+static inline const char *nvmx_group_case_name(int i)
+{
+	return nvmx_group.cases[nvmx_group.first + i].name;
+}
+
+/*
+ * Host, main(): for each group 0 to @nr_groups - 1 with cases in the @nr
+ * of @cases, a VM that @setup prepares and whose capability MSRs
+ * @cuts[group] restricts, which runs them; the first VM prints the TAP
+ * plan of all @nr and what L1 is offered.
+ */
+static inline int nvmx_host_run_groups(const struct nvmx_group_case *cases,
+				       u32 nr, const struct nvmx_caps_cut *cuts,
+				       int nr_groups,
+				       void (*setup)(struct kvm_vm *vm,
+						     struct kvm_vcpu *vcpu))
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	u32 i, first;
+	int g;
+
+	nvmx_case_name = nvmx_group_case_name;
+	nvmx_group.cases = cases;
+	for (g = 0; g < nr_groups; g++) {
+		for (i = 0; i < nr && cases[i].group != g; i++)
+			;
+		first = i;
+		while (i < nr && cases[i].group == g)
+			i++;
+		if (i == first)
+			continue;
+		if (g == 0) {
+			vm = nvmx_host_create(&vcpu, nr, NULL);
+			nvmx_host_print_caps(vcpu);
+		} else {
+			vm = nvmx_host_create_vm(&vcpu, NULL);
+		}
+		setup(vm, vcpu);
+		nvmx_group.cut_ok = nvmx_host_cut_caps(vcpu, &cuts[g]);
+		nvmx_group.first = first;
+		nvmx_group.nr = i - first;
+		sync_global_to_guest(vm, nvmx_group);
+		nvmx_host_run_vm(vm, vcpu, nvmx_host_case_message);
+	}
+	return nvmx_host_finish();
 }
 
 #endif /* SELFTEST_KVM_NVMX_EPT_H */

@@ -80,11 +80,9 @@
 /* Case groups: each runs in a VM of its own (see cuts[]). */
 enum { G_FULL, G_NO_EPT_CTL, G_NO_INVEPT, G_NO_AD, G_NR };
 
-/* Set by the host before L1 runs. */
+/* Set by the host before L1 runs (and nvmx_group, nvmx_ept.h). */
 struct nvmx_env {
 	bool strict;		/* the header's: no known stock deviation here */
-	u32 first, nr;		/* the cases of this VM */
-	bool cut_ok;		/* the host restricted the capabilities */
 	u64 root;		/* guest-physical address of the EPT PML4 */
 	u64 ept_e[4];		/* TG's EPT PTE, PDE, PDPTE, PML4E (L1 GVAs) */
 	u64 ept_e_init[4];	/* ... and their values */
@@ -147,14 +145,7 @@ asm(".pushsection .text\n"
 	"ud2\n"
 	".popsection\n");
 
-struct ept_case {
-	const char *name;
-	void (*run)(const struct ept_case *c);
-	int group;
-	int acc;		/* ACC_* */
-	u64 arg;
-};
-
+/* L2's access of a case (struct nvmx_group_case's acc). */
 enum { ACC_READ, ACC_WRITE, ACC_FETCH };
 
 /* ---------------------------------------------------------------------- */
@@ -254,14 +245,19 @@ static u64 acc_bit(int acc)
 	return BIT_ULL(acc);
 }
 
-/* Flush, then launch L2 at the body of @acc. */
-static bool ept_launch(int acc)
+/* Flush, then launch L2 at the body at @rip, on T. */
+static bool ept_launch_at(u64 rip)
 {
 	ept_flush();
-	l2_setup(acc_entry(acc));
+	l2_setup(rip);
 	nvmx_gpr_in[GPR_RDX] = T_GVA;
 	nvmx_gpr_in[GPR_RSI] = VAL_W | cur_case;
 	return l2_launch();
+}
+
+static bool ept_launch(int acc)
+{
+	return ept_launch_at(acc_entry(acc));
 }
 
 /* L2 completed the access of @acc and reached its VMCALL. */
@@ -359,7 +355,7 @@ static void fix_and_complete(int acc)
 }
 
 /* Access @c->acc against a leaf with permissions @c->arg. */
-static void perm_case(const struct ept_case *c)
+static void perm_case(const struct nvmx_group_case *c)
 {
 	u64 perms = c->arg;
 
@@ -389,7 +385,7 @@ static void perm_case(const struct ept_case *c)
  * reports the AND over the walk (Table 27-7 bits 5:3).  @c->arg: level
  * << 8 | its permissions; 0 permissions make the entry not present.
  */
-static void walk_case(const struct ept_case *c)
+static void walk_case(const struct nvmx_group_case *c)
 {
 	int level = c->arg >> 8;
 	u64 perms = c->arg & EPTE_RWX;
@@ -405,7 +401,7 @@ static void walk_case(const struct ept_case *c)
 enum { MC_W, MC_WX, MC_MT2, MC_MT3, MC_MT7, MC_PDE_RSVD, MC_ADDR };
 
 /* EPT misconfigurations (28.2.3.1): exit 49 with the guest-physical address. */
-static void misconfig_case(const struct ept_case *c)
+static void misconfig_case(const struct nvmx_group_case *c)
 {
 	u32 maxpa = nvmx_maxphyaddr();
 
@@ -450,7 +446,7 @@ static void misconfig_case(const struct ept_case *c)
  * writes (28.2.3.2) and set bits 0 and 1 (Table 27-7, note).  The address
  * is that of T's guest PTE; bit 8 is clear (not a translated access).
  */
-static void guest_walk_case(const struct ept_case *c)
+static void guest_walk_case(const struct nvmx_group_case *c)
 {
 	bool ad = c->arg != 0;
 	u64 qual = ad ? Q_READ | Q_WRITE | Q_PERMS(EPTE_R) : Q_READ;
@@ -475,7 +471,7 @@ static void expect_flag(const char *what, u64 entry, u64 flag, bool set)
  * sets A in every EPT entry of TG's walk, and D in the leaf if and only if
  * it wrote.
  */
-static void ad_case(const struct ept_case *c)
+static void ad_case(const struct nvmx_group_case *c)
 {
 	int l;
 
@@ -499,7 +495,7 @@ static void ad_case(const struct ept_case *c)
  * leaves that map T's guest PML4, PDPT, PD and PT (whose own accessed flags
  * the host set, so that L2 writes none of them), and only A in TG's.
  */
-static void ad_guest_walk_case(const struct ept_case *c)
+static void ad_guest_walk_case(const struct nvmx_group_case *c)
 {
 	static const char * const what[4][2] = {
 		{ "EPT PTE of the guest PT accessed", "EPT PTE of the guest PT dirty" },
@@ -531,17 +527,14 @@ static void ad_guest_walk_case(const struct ept_case *c)
 static void eptp_good_launches(void)
 {
 	vmwrite(EPT_POINTER, cur_eptp());
-	l2_setup(ASM_LABEL(l2_vmcall));
-	if (l2_launch())
-		nvmx_vmcall_at(ASM_LABEL(l2_vmcall));
+	nvmx_launch_to_vmcall(ASM_LABEL(l2_vmcall));
 }
 
 static void eptp_expect_vmfail(const char *what, u64 tag, u64 eptp)
 {
 	vmwrite(EPT_POINTER, eptp);
 	l2_setup(ASM_LABEL(l2_vmcall));
-	report(what, NVMX_VMFAIL(tag, ERR_INVALID_CONTROL),
-	       nvmx_launch_outcome(tag), "26.2.1.1");
+	nvmx_expect_launch_vmfail(what, tag);
 }
 
 static bool eptp_mt_ok(u64 mt)
@@ -557,32 +550,6 @@ static bool eptp_pwl_ok(u64 pwl)
 	return pwl == 3 || (pwl == 4 && (nvmx_ept_vpid_cap() & EPT_CAP_PWL5));
 }
 
-static void eptp_memory_type(const struct ept_case *c)
-{
-	u64 mt;
-
-	if (!ept_begin(false))
-		return;
-	for (mt = 0; mt < 8; mt++)
-		if (!eptp_mt_ok(mt))
-			eptp_expect_vmfail("VMLAUNCH, EPTP memory type (type:flags:error)",
-					   mt, (cur_eptp() & ~7ull) | mt);
-	eptp_good_launches();
-}
-
-static void eptp_walk_length(const struct ept_case *c)
-{
-	u64 pwl;
-
-	if (!ept_begin(false))
-		return;
-	for (pwl = 0; pwl < 8; pwl++)
-		if (!eptp_pwl_ok(pwl))
-			eptp_expect_vmfail("VMLAUNCH, EPTP bits 5:3 (value:flags:error)",
-					   pwl, (cur_eptp() & ~0x38ull) | pwl << 3);
-	eptp_good_launches();
-}
-
 /* The reserved bits of an EPTP: 11:7 and 63:N (N = MAXPHYADDR). */
 static const u8 eptp_rsvd_bits[] = { 7, 8, 9, 10, 11, 51, 52, 62, 63 };
 
@@ -591,38 +558,95 @@ static bool eptp_bit_reserved(u32 bit)
 	return bit <= 11 || bit >= nvmx_maxphyaddr();
 }
 
-static void eptp_reserved_bits(const struct ept_case *c)
+/* What VM entry and INVEPT check of an EPTP (@c->arg of the EPTP cases). */
+enum { EPTP_F_MT, EPTP_F_PWL, EPTP_F_RSVD, EPTP_F_NR };
+
+static const char * const eptp_launch_what[EPTP_F_NR] = {
+	[EPTP_F_MT] = "VMLAUNCH, EPTP memory type (type:flags:error)",
+	[EPTP_F_PWL] = "VMLAUNCH, EPTP bits 5:3 (value:flags:error)",
+	[EPTP_F_RSVD] = "VMLAUNCH, EPTP reserved bit (bit:flags:error)",
+};
+
+static const char * const eptp_invept_what[EPTP_F_NR] = {
+	[EPTP_F_MT] = "INVEPT, EPTP memory type (type:flags:error)",
+	[EPTP_F_PWL] = "INVEPT, EPTP bits 5:3 (value:flags:error)",
+	[EPTP_F_RSVD] = "INVEPT, EPTP reserved bit (bit:flags:error)",
+};
+
+/*
+ * Each EPTP, the one in use changed in @field, that VM entry refuses: a
+ * memory type (bits 2:0) or walk length (bits 5:3) not offered, or a bit of
+ * eptp_rsvd_bits[] that is reserved; @expect(@what, the type, value or
+ * bit, the EPTP) checks it.
+ */
+static void bad_eptps(int field, const char *what,
+		      void (*expect)(const char *what, u64 tag, u64 eptp))
 {
-	u32 maxpa = nvmx_maxphyaddr();
+	int shift = field == EPTP_F_MT ? 0 : 3;
+	u64 v;
 	u32 i;
+
+	if (field == EPTP_F_RSVD) {
+		for (i = 0; i < ARRAY_SIZE(eptp_rsvd_bits); i++)
+			if (eptp_bit_reserved(eptp_rsvd_bits[i]))
+				expect(what, eptp_rsvd_bits[i],
+				       cur_eptp() | BIT_ULL(eptp_rsvd_bits[i]));
+		return;
+	}
+	for (v = 0; v < 8; v++)
+		if (!(field == EPTP_F_MT ? eptp_mt_ok(v) : eptp_pwl_ok(v)))
+			expect(what, v,
+			       (cur_eptp() & ~(7ull << shift)) | v << shift);
+}
+
+/*
+ * VMLAUNCH with each EPTP bad in @c->arg (for reserved bits first bit
+ * MAXPHYADDR, if below 52): VMfailValid(7); then a good EPTP launches.
+ */
+static void eptp_field(const struct nvmx_group_case *c)
+{
+	u32 maxpa;
 
 	if (!ept_begin(false))
 		return;
-	if (maxpa < 52)
-		eptp_expect_vmfail("VMLAUNCH, EPTP reserved bit (bit:flags:error)",
-				   maxpa, cur_eptp() | BIT_ULL(maxpa));
-	for (i = 0; i < ARRAY_SIZE(eptp_rsvd_bits); i++)
-		if (eptp_bit_reserved(eptp_rsvd_bits[i]))
-			eptp_expect_vmfail("VMLAUNCH, EPTP reserved bit (bit:flags:error)",
-					   eptp_rsvd_bits[i],
-					   cur_eptp() | BIT_ULL(eptp_rsvd_bits[i]));
+	maxpa = nvmx_maxphyaddr();
+	if (c->arg == EPTP_F_RSVD && maxpa < 52)
+		eptp_expect_vmfail(eptp_launch_what[c->arg], maxpa,
+				   cur_eptp() | BIT_ULL(maxpa));
+	bad_eptps(c->arg, eptp_launch_what[c->arg], eptp_expect_vmfail);
 	eptp_good_launches();
 }
 
 /* The host cleared @cap_bit of EPT_VPID_CAP for this VM. */
 static bool check_cut(u64 cap_bit, const char *what)
 {
-	report("the host restricted the capability MSR", 1, nvmx_env.cut_ok,
+	report("the host restricted the capability MSR", 1, nvmx_group.cut_ok,
 	       "A.10 (userspace write)");
 	report(what, 0, !!(nvmx_ept_vpid_cap() & cap_bit), "A.10");
-	return nvmx_env.cut_ok && !(nvmx_ept_vpid_cap() & cap_bit);
+	return nvmx_group.cut_ok && !(nvmx_ept_vpid_cap() & cap_bit);
 }
 
-static void eptp_ad_not_offered(const struct ept_case *c)
+static void invept_expect_bad_eptp(const char *what, u64 tag, u64 eptp)
+{
+	report(what, NVMX_VMFAIL(tag, ERR_INVALID_INV_OPERAND),
+	       nvmx_outcome(tag, nvmx_invept(INVEPT_SINGLE, eptp)),
+	       "30.3 (single-context: an EPTP VM entry would refuse)");
+}
+
+/*
+ * EPTP bit 6 without accessed and dirty flags offered: VMLAUNCH (then a
+ * good EPTP launches), or INVEPT single-context (@c->arg), VMfailValid.
+ */
+static void eptp_ad_not_offered(const struct nvmx_group_case *c)
 {
 	if (!ept_begin(false) ||
 	    !check_cut(EPT_CAP_AD, "EPT_VPID_CAP[21] after the host cleared it"))
 		return;
+	if (c->arg) {
+		invept_expect_bad_eptp("INVEPT, EPTP with bit 6 (-:flags:error)",
+				       0, cur_eptp() | EPTP_AD);
+		return;
+	}
 	eptp_expect_vmfail("VMLAUNCH, EPTP with bit 6 (-:flags:error)", 0,
 			   cur_eptp() | EPTP_AD);
 	eptp_good_launches();
@@ -630,7 +654,7 @@ static void eptp_ad_not_offered(const struct ept_case *c)
 
 /* ---- INVEPT (30.3) ---- */
 
-static void invept_single_context(const struct ept_case *c)
+static void invept_single_context(const struct nvmx_group_case *c)
 {
 	if (!ept_begin(false))
 		return;
@@ -647,7 +671,7 @@ static void invept_single_context(const struct ept_case *c)
 }
 
 /* Global invalidation does not look at the descriptor (30.3 Operation). */
-static void invept_global(const struct ept_case *c)
+static void invept_global(const struct nvmx_group_case *c)
 {
 	if (!ept_begin(false))
 		return;
@@ -657,7 +681,7 @@ static void invept_global(const struct ept_case *c)
 			      nvmx_invept(INVEPT_GLOBAL, ~0ull), "30.3");
 }
 
-static void invept_unsupported_types(const struct ept_case *c)
+static void invept_unsupported_types(const struct nvmx_group_case *c)
 {
 	static const u64 types[] = { 0, 3, 4, 7, 0x80000002ull,
 				     0x100000001ull, ~0ull };
@@ -672,79 +696,32 @@ static void invept_unsupported_types(const struct ept_case *c)
 		       "30.3 (type not supported)");
 }
 
-static void invept_expect_bad_eptp(const char *what, u64 tag, u64 eptp)
+static void invept_single_bad_eptp(const struct nvmx_group_case *c)
 {
-	report(what, NVMX_VMFAIL(tag, ERR_INVALID_INV_OPERAND),
-	       nvmx_outcome(tag, nvmx_invept(INVEPT_SINGLE, eptp)),
-	       "30.3 (single-context: an EPTP VM entry would refuse)");
-}
-
-static void invept_single_bad_eptp(const struct ept_case *c)
-{
-	u64 v;
-	u32 i;
+	int f;
 
 	if (!ept_begin(false))
 		return;
-	for (v = 0; v < 8; v++)
-		if (!eptp_mt_ok(v))
-			invept_expect_bad_eptp("INVEPT, EPTP memory type (type:flags:error)",
-					       v, (cur_eptp() & ~7ull) | v);
-	for (v = 0; v < 8; v++)
-		if (!eptp_pwl_ok(v))
-			invept_expect_bad_eptp("INVEPT, EPTP bits 5:3 (value:flags:error)",
-					       v, (cur_eptp() & ~0x38ull) | v << 3);
-	for (i = 0; i < ARRAY_SIZE(eptp_rsvd_bits); i++)
-		if (eptp_bit_reserved(eptp_rsvd_bits[i]))
-			invept_expect_bad_eptp("INVEPT, EPTP reserved bit (bit:flags:error)",
-					       eptp_rsvd_bits[i],
-					       cur_eptp() | BIT_ULL(eptp_rsvd_bits[i]));
+	for (f = 0; f < EPTP_F_NR; f++)
+		bad_eptps(f, eptp_invept_what[f], invept_expect_bad_eptp);
 }
 
-static void invept_single_ad_not_offered(const struct ept_case *c)
+static void invept_cpl1(const struct nvmx_group_case *c)
 {
-	if (!ept_begin(false) ||
-	    !check_cut(EPT_CAP_AD, "EPT_VPID_CAP[21] after the host cleared it"))
-		return;
-	invept_expect_bad_eptp("INVEPT, EPTP with bit 6 (-:flags:error)", 0,
-			       cur_eptp() | EPTP_AD);
+	if (ept_begin(false))
+		nvmx_inv_cpl1(false, cur_eptp());
 }
 
-static void invept_cpl1(const struct ept_case *c)
-{
-	if (!ept_begin(false))
-		return;
-	nvmx_cpl1_desc.lo = cur_eptp();
-	nvmx_inv_cpl1(false);
-}
-
-static void invept_mem_faults(const struct ept_case *c)
+static void invept_mem_faults(const struct nvmx_group_case *c)
 {
 	if (ept_begin(false))
 		nvmx_inv_mem_faults(false, INVEPT_GLOBAL);
 }
 
 /* #UD without "enable EPT" or without INVEPT (30.3 INVEPT, #UD). */
-static void invept_ud(const struct ept_case *c)
+static void invept_ud(const struct nvmx_group_case *c)
 {
-	struct nvmx_inv_desc d = { 0, 0 };
-	u8 v;
-
-	report("the host restricted the capability MSR", 1, nvmx_env.cut_ok,
-	       "A.3.3, A.10 (userspace write)");
-	if (c->arg == G_NO_EPT_CTL) {
-		report("enable EPT allowed after the host cleared it", 0,
-		       !!(nvmx_ctls2_may1() & SECONDARY_EXEC_ENABLE_EPT), "A.3.3");
-	} else {
-		if (!nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_EPT,
-				     "enable EPT allowed (PROCBASED_CTLS2[33])"))
-			return;
-		report("EPT_VPID_CAP[20] after the host cleared it", 0,
-		       !!(nvmx_ept_vpid_cap() & EPT_CAP_INVEPT), "A.10");
-	}
-	v = kvm_asm_safe("invept %[d], %[t]", [d] "m"(d),
-			 [t] "r"((u64)INVEPT_GLOBAL));
-	report("vector of INVEPT", UD_VECTOR, v, "30.3 (#UD)");
+	nvmx_inv_ud(false, c->arg == G_NO_EPT_CTL);
 }
 
 /* ---- Stale translations (28.3.3) ---- */
@@ -755,16 +732,12 @@ static void invept_ud(const struct ept_case *c)
  * must read B (28.3.3.1); without, A or B (a guest-physical mapping may
  * stay cached, 28.3.3.2), and B after a later INVEPT.
  */
-static void remap_case(const struct ept_case *c)
+static void remap_case(const struct nvmx_group_case *c)
 {
 	u64 got;
 
-	if (!ept_begin(false))
-		return;
-	ept_flush();
-	l2_setup(ASM_LABEL(l2_read3));
-	nvmx_gpr_in[GPR_RDX] = T_GVA;
-	if (!l2_launch() || !nvmx_vmcall_at(ASM_LABEL(l2_read3_1)))
+	if (!ept_begin(false) || !ept_launch_at(ASM_LABEL(l2_read3)) ||
+	    !nvmx_vmcall_at(ASM_LABEL(l2_read3_1)))
 		return;
 	report("L2's read of T mapped to A", VAL_A, nvmx_gpr_out[GPR_R8],
 	       "28.2.2");
@@ -798,16 +771,13 @@ static void remap_case(const struct ept_case *c)
  * that translated TG (28.3.3.1): resumed with nothing changed, the write
  * then completes.
  */
-static void perm_raise_case(const struct ept_case *c)
+static void perm_raise_case(const struct nvmx_group_case *c)
 {
 	if (!ept_begin(false))
 		return;
 	WRITE_ONCE(*ept_e(1), leaf_a(EPTE_R));
-	ept_flush();
-	l2_setup(ASM_LABEL(l2_rw));
-	nvmx_gpr_in[GPR_RDX] = T_GVA;
-	nvmx_gpr_in[GPR_RSI] = VAL_W | cur_case;
-	if (!l2_launch() || !nvmx_vmcall_at(ASM_LABEL(l2_rw_1)))
+	if (!ept_launch_at(ASM_LABEL(l2_rw)) ||
+	    !nvmx_vmcall_at(ASM_LABEL(l2_rw_1)))
 		return;
 	report("L2's read of T", VAL_A, nvmx_gpr_out[GPR_R8], "28.2.2");
 
@@ -827,10 +797,10 @@ static void perm_raise_case(const struct ept_case *c)
 	       *page_a(OFF_WRITE), "28.3.3.1");
 }
 
-#define PERM(acc, p, n)	{ n, perm_case, G_FULL, acc, p }
-#define WALK(acc, level, p, n) { n, walk_case, G_FULL, acc, (level) << 8 | (p) }
+#define PERM(acc, p, n)	{ n, perm_case, G_FULL, p, acc }
+#define WALK(acc, level, p, n) { n, walk_case, G_FULL, (level) << 8 | (p), acc }
 
-static const struct ept_case cases[] = {
+static const struct nvmx_group_case cases[] = {
 	PERM(ACC_READ, 0, "read_leaf_not_present"),
 	PERM(ACC_READ, EPTE_R, "read_leaf_r"),
 	PERM(ACC_READ, EPTE_R | EPTE_W, "read_leaf_rw"),
@@ -852,36 +822,36 @@ static const struct ept_case cases[] = {
 	WALK(ACC_READ, 2, 0, "read_pde_not_present"),
 	WALK(ACC_WRITE, 3, EPTE_R, "write_pdpte_r_leaf_rwx"),
 	WALK(ACC_FETCH, 2, EPTE_R | EPTE_W, "fetch_pde_rw_leaf_rwx"),
-	{ "guest_pt_not_present", guest_walk_case, G_FULL, ACC_READ, 0 },
-	{ "misconfig_leaf_w", misconfig_case, G_FULL, ACC_READ, MC_W },
-	{ "misconfig_leaf_wx", misconfig_case, G_FULL, ACC_READ, MC_WX },
-	{ "misconfig_leaf_memtype_2", misconfig_case, G_FULL, ACC_READ, MC_MT2 },
-	{ "misconfig_leaf_memtype_3", misconfig_case, G_FULL, ACC_READ, MC_MT3 },
-	{ "misconfig_leaf_memtype_7", misconfig_case, G_FULL, ACC_READ, MC_MT7 },
-	{ "misconfig_pde_reserved_bit", misconfig_case, G_FULL, ACC_READ, MC_PDE_RSVD },
-	{ "misconfig_leaf_address_bit", misconfig_case, G_FULL, ACC_READ, MC_ADDR },
-	{ "ad_read", ad_case, G_FULL, ACC_READ, 0 },
-	{ "ad_write", ad_case, G_FULL, ACC_WRITE, 0 },
-	{ "ad_fetch", ad_case, G_FULL, ACC_FETCH, 0 },
-	{ "ad_guest_paging_structures_dirty", ad_guest_walk_case, G_FULL, 0, 0 },
-	{ "ad_guest_pt_read_only", guest_walk_case, G_FULL, ACC_READ, EPTE_R },
-	{ "eptp_memory_type", eptp_memory_type, G_FULL, 0, 0 },
-	{ "eptp_walk_length", eptp_walk_length, G_FULL, 0, 0 },
-	{ "eptp_reserved_bits", eptp_reserved_bits, G_FULL, 0, 0 },
-	{ "invept_single_context", invept_single_context, G_FULL, 0, 0 },
-	{ "invept_global", invept_global, G_FULL, 0, 0 },
-	{ "invept_unsupported_types", invept_unsupported_types, G_FULL, 0, 0 },
-	{ "invept_single_context_bad_eptp", invept_single_bad_eptp, G_FULL, 0, 0 },
-	{ "invept_cpl1_gp", invept_cpl1, G_FULL, 0, 0 },
-	{ "invept_memory_operand_faults", invept_mem_faults, G_FULL, 0, 0 },
-	{ "remap_invept_single_context", remap_case, G_FULL, 0, INVEPT_SINGLE },
-	{ "remap_invept_global", remap_case, G_FULL, 0, INVEPT_GLOBAL },
-	{ "remap_without_invept", remap_case, G_FULL, 0, 0 },
-	{ "permission_raise_without_invept", perm_raise_case, G_FULL, 0, 0 },
-	{ "invept_ud_ept_not_offered", invept_ud, G_NO_EPT_CTL, 0, G_NO_EPT_CTL },
-	{ "invept_ud_invept_not_offered", invept_ud, G_NO_INVEPT, 0, G_NO_INVEPT },
-	{ "eptp_ad_not_offered", eptp_ad_not_offered, G_NO_AD, 0, 0 },
-	{ "invept_eptp_ad_not_offered", invept_single_ad_not_offered, G_NO_AD, 0, 0 },
+	{ "guest_pt_not_present", guest_walk_case, G_FULL, 0, ACC_READ },
+	{ "misconfig_leaf_w", misconfig_case, G_FULL, MC_W },
+	{ "misconfig_leaf_wx", misconfig_case, G_FULL, MC_WX },
+	{ "misconfig_leaf_memtype_2", misconfig_case, G_FULL, MC_MT2 },
+	{ "misconfig_leaf_memtype_3", misconfig_case, G_FULL, MC_MT3 },
+	{ "misconfig_leaf_memtype_7", misconfig_case, G_FULL, MC_MT7 },
+	{ "misconfig_pde_reserved_bit", misconfig_case, G_FULL, MC_PDE_RSVD },
+	{ "misconfig_leaf_address_bit", misconfig_case, G_FULL, MC_ADDR },
+	{ "ad_read", ad_case, G_FULL, 0, ACC_READ },
+	{ "ad_write", ad_case, G_FULL, 0, ACC_WRITE },
+	{ "ad_fetch", ad_case, G_FULL, 0, ACC_FETCH },
+	{ "ad_guest_paging_structures_dirty", ad_guest_walk_case, G_FULL },
+	{ "ad_guest_pt_read_only", guest_walk_case, G_FULL, EPTE_R, ACC_READ },
+	{ "eptp_memory_type", eptp_field, G_FULL, EPTP_F_MT },
+	{ "eptp_walk_length", eptp_field, G_FULL, EPTP_F_PWL },
+	{ "eptp_reserved_bits", eptp_field, G_FULL, EPTP_F_RSVD },
+	{ "invept_single_context", invept_single_context, G_FULL },
+	{ "invept_global", invept_global, G_FULL },
+	{ "invept_unsupported_types", invept_unsupported_types, G_FULL },
+	{ "invept_single_context_bad_eptp", invept_single_bad_eptp, G_FULL },
+	{ "invept_cpl1_gp", invept_cpl1, G_FULL },
+	{ "invept_memory_operand_faults", invept_mem_faults, G_FULL },
+	{ "remap_invept_single_context", remap_case, G_FULL, INVEPT_SINGLE },
+	{ "remap_invept_global", remap_case, G_FULL, INVEPT_GLOBAL },
+	{ "remap_without_invept", remap_case, G_FULL, 0 },
+	{ "permission_raise_without_invept", perm_raise_case, G_FULL },
+	{ "invept_ud_ept_not_offered", invept_ud, G_NO_EPT_CTL, G_NO_EPT_CTL },
+	{ "invept_ud_invept_not_offered", invept_ud, G_NO_INVEPT, G_NO_INVEPT },
+	{ "eptp_ad_not_offered", eptp_ad_not_offered, G_NO_AD, 0 },
+	{ "invept_eptp_ad_not_offered", eptp_ad_not_offered, G_NO_AD, 1 },
 };
 
 /* What the host takes away from L1 for each group. */
@@ -891,28 +861,13 @@ static const struct nvmx_caps_cut cuts[G_NR] = {
 	[G_NO_AD] = { .ept_vpid = EPT_CAP_AD },
 };
 
-static void run_case(int i)
-{
-	const struct ept_case *c = &cases[nvmx_env.first + i];
-
-	c->run(c);
-}
-
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	nvmx_l1_run_cases(vmx, nvmx_env.nr, run_case);
+	nvmx_l1_run_group(vmx);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
-
-static u32 case_base;
-
-static const char *case_name(int i)
-{
-	return cases[case_base + i].name;
-}
 
 /*
  * The guest paging-structure entries of @gva, @e[0] (PTE) to @e[3] (PML4E),
@@ -978,30 +933,6 @@ static void setup_vm(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 
 int main(int argc, char *argv[])
 {
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	u32 i, g;
-
-	nvmx_case_name = case_name;
-	for (g = 0; g < G_NR; g++) {
-		for (i = 0; i < ARRAY_SIZE(cases) && cases[i].group != g; i++)
-			;
-		case_base = i;
-		while (i < ARRAY_SIZE(cases) && cases[i].group == g)
-			i++;
-		if (i == case_base)
-			continue;
-		if (g == G_FULL) {
-			vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
-			nvmx_host_print_caps(vcpu);
-		} else {
-			vm = nvmx_host_create_vm(&vcpu, NULL);
-		}
-		setup_vm(vm, vcpu);
-		nvmx_env.cut_ok = nvmx_host_cut_caps(vcpu, &cuts[g]);
-		nvmx_env.first = case_base;
-		nvmx_env.nr = i - case_base;
-		nvmx_host_run_vm(vm, vcpu, nvmx_host_case_message);
-	}
-	return nvmx_host_finish();
+	return nvmx_host_run_groups(cases, ARRAY_SIZE(cases), cuts, G_NR,
+				    setup_vm);
 }

@@ -187,10 +187,26 @@ static void intercept(u32 msr, bool write, bool on)
 	*byte = on ? *byte | BIT(msr & 7) : *byte & ~BIT(msr & 7);
 }
 
+/* Intercept reads (@rd) and writes (@wr) of @msr, or not. */
+static void intercept_rw(u32 msr, bool rd, bool wr)
+{
+	intercept(msr, false, rd);
+	intercept(msr, true, wr);
+}
+
 static bool use_msr_bitmaps(void)
 {
 	return ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
 			  CPU_BASED_USE_MSR_BITMAPS, 0);
+}
+
+/* "Use MSR bitmaps" on, or the case skips. */
+static bool use_msr_bitmaps_or_skip(void)
+{
+	if (use_msr_bitmaps())
+		return true;
+	skip("no \"use MSR bitmaps\" for L1");
+	return false;
 }
 
 /* The exits the vCPU has taken since the previous call (the host counts). */
@@ -217,22 +233,16 @@ static u64 loop_last_value(void)
 	return 1ull << 32 | 1ull << 12;
 }
 
-/* L2 exited for @reason at @rip. */
-static bool exit_at(u32 reason, u64 rip, const char *sdm)
+/* L2 exited with a VMCALL at @rip (a mismatch cites @sdm). */
+static bool vmcall_at(u64 rip, const char *sdm)
 {
-	u32 got = vmreadz(VM_EXIT_REASON);
-
-	report("VM_EXIT_REASON", reason, got, sdm);
-	if (got != reason)
-		return false;
-	CHECK(GUEST_RIP, rip, "27.3.3");
-	return vmreadz(GUEST_RIP) == rip;
+	return nvmx_exit_at(EXIT_REASON_VMCALL_NR, rip, sdm);
 }
 
 /* An RDMSR/WRMSR exit of @msr: what L1 reads about it (27.2.1, 27.2.5). */
 static bool msr_exit_at(u32 reason, u64 rip, u32 msr)
 {
-	if (!exit_at(reason, rip, "25.1.3 MSR bitmaps"))
+	if (!nvmx_exit_at(reason, rip, "25.1.3 MSR bitmaps"))
 		return false;
 	CHECK(EXIT_QUALIFICATION, 0, "27.2.1");
 	CHECK(VM_EXIT_INSTRUCTION_LEN, 2, "27.2.5");
@@ -241,22 +251,40 @@ static bool msr_exit_at(u32 reason, u64 rip, u32 msr)
 	return true;
 }
 
-/* Resume L2 past the instruction that exited, with the GPRs it left. */
-static void skip_insn(void)
+/* A WRMSR exit of @msr := @val. */
+static bool wrmsr_exit_at(u64 rip, u32 msr, u64 val)
 {
-	memcpy(nvmx_gpr_in, nvmx_gpr_out, sizeof(nvmx_gpr_in));
-	vmwrite(GUEST_RIP,
-		vmreadz(GUEST_RIP) + vmreadz(VM_EXIT_INSTRUCTION_LEN));
+	if (!msr_exit_at(EXIT_REASON_MSR_WRITE, rip, msr))
+		return false;
+	report("L2's EDX:EAX at the WRMSR exit", val, edx_eax(nvmx_gpr_out),
+	       "27.5.3");
+	return true;
 }
 
-static bool l2_resume(void)
+/*
+ * Resume L2 past the instruction that exited, with the GPRs it left but
+ * EDX:EAX @val.
+ */
+static bool resume_with_edx_eax(u64 val)
 {
-	if (nvmx_l2_run(0)) {
-		report("VMRESUME succeeded (VM-instruction error)", 0,
-		       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
-		return false;
-	}
-	return true;
+	nvmx_l2_continue(true);
+	set_edx_eax(val);
+	return nvmx_l2_vmresume();
+}
+
+/* VMRESUME L2, which must then exit with a VMCALL at @rip. */
+static bool resume_to_vmcall(u64 rip, const char *sdm)
+{
+	return nvmx_l2_vmresume() && vmcall_at(rip, sdm);
+}
+
+/* l2_setup() of a loop body at @rip, on @msr_a and @msr_b, @n times. */
+static void loop_setup(u64 rip, u32 msr_a, u32 msr_b, u32 n)
+{
+	l2_setup(rip);
+	nvmx_gpr_in[GPR_RBX] = msr_a;
+	nvmx_gpr_in[GPR_RSI] = msr_b;
+	nvmx_gpr_in[GPR_R8] = n;
 }
 
 /*
@@ -268,17 +296,14 @@ static u64 run_loop(u64 rip, u64 end, u32 msr_a, u32 msr_b, u32 n,
 {
 	u64 t0, t1, exits;
 
-	l2_setup(rip);
-	nvmx_gpr_in[GPR_RBX] = msr_a;
-	nvmx_gpr_in[GPR_RSI] = msr_b;
-	nvmx_gpr_in[GPR_R8] = n;
+	loop_setup(rip, msr_a, msr_b, n);
 	vcpu_exits(NULL, 0);
 	t0 = rdtsc();
 	if (!l2_launch())
 		return 0;
 	t1 = rdtsc();
 	exits = vcpu_exits(what, t1 - t0);
-	if (exit_at(EXIT_REASON_VMCALL_NR, end, "25.1.3 MSR bitmaps"))
+	if (vmcall_at(end, "25.1.3 MSR bitmaps"))
 		report("L2's wrong reads", 0, nvmx_gpr_out[GPR_R9],
 		       "24.6.9: no exit, the processor's RDMSR/WRMSR");
 	return exits;
@@ -288,12 +313,10 @@ static void l1_passes_fs_base_kernel_gs_base(void)
 {
 	u64 exits;
 
-	intercept(MSR_FS_BASE, false, false);
-	intercept(MSR_FS_BASE, true, false);
-	intercept(MSR_KERNEL_GS_BASE, false, false);
-	intercept(MSR_KERNEL_GS_BASE, true, false);
-	if (!use_msr_bitmaps())
-		return skip("no \"use MSR bitmaps\" for L1");
+	intercept_rw(MSR_FS_BASE, false, false);
+	intercept_rw(MSR_KERNEL_GS_BASE, false, false);
+	if (!use_msr_bitmaps_or_skip())
+		return;
 
 	exits = run_loop(ASM_LABEL(l2_two_msrs), ASM_LABEL(l2_two_msrs_end),
 			 MSR_FS_BASE, MSR_KERNEL_GS_BASE, NR_LOOPS,
@@ -308,8 +331,7 @@ static void l1_passes_fs_base_kernel_gs_base(void)
 
 static void l1_passes_sysenter_esp_tsc(void)
 {
-	intercept(MSR_IA32_SYSENTER_ESP, false, false);
-	intercept(MSR_IA32_SYSENTER_ESP, true, false);
+	intercept_rw(MSR_IA32_SYSENTER_ESP, false, false);
 	intercept(MSR_IA32_TSC, false, false);
 	if (!use_msr_bitmaps() ||
 	    !ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
@@ -335,24 +357,17 @@ static void l1_intercepts_writes(void)
 {
 	const u64 val = 0x7f0011223000ull;
 
-	intercept(MSR_KERNEL_GS_BASE, false, false);
-	intercept(MSR_KERNEL_GS_BASE, true, true);
-	if (!use_msr_bitmaps())
-		return skip("no \"use MSR bitmaps\" for L1");
-
-	if (!launch_wr_then_rd(MSR_KERNEL_GS_BASE, val) ||
-	    !msr_exit_at(EXIT_REASON_MSR_WRITE, ASM_LABEL(l2_wr_then_rd),
-			 MSR_KERNEL_GS_BASE))
+	intercept_rw(MSR_KERNEL_GS_BASE, false, true);
+	if (!use_msr_bitmaps_or_skip() ||
+	    !launch_wr_then_rd(MSR_KERNEL_GS_BASE, val) ||
+	    !wrmsr_exit_at(ASM_LABEL(l2_wr_then_rd), MSR_KERNEL_GS_BASE, val))
 		return;
-	report("L2's EDX:EAX at the WRMSR exit", val, edx_eax(nvmx_gpr_out),
-	       "27.5.3");
 
 	/* L1 completes the write, in the register L1 and L2 share. */
 	wrmsr(MSR_KERNEL_GS_BASE, val);
-	skip_insn();
-	if (!l2_resume() ||
-	    !exit_at(EXIT_REASON_VMCALL_NR, ASM_LABEL(l2_wr_then_rd_end),
-		     "25.1.3: the read bit is clear"))
+	nvmx_l2_continue(true);
+	if (!resume_to_vmcall(ASM_LABEL(l2_wr_then_rd_end),
+			      "25.1.3: the read bit is clear"))
 		return;
 	report("L2's RDMSR of the value L1 wrote for it", val,
 	       edx_eax(nvmx_gpr_out), "24.6.9");
@@ -362,23 +377,17 @@ static void l1_intercepts_reads(void)
 {
 	const u64 val = 0x7f0044556000ull, emulated = 0x7f0077889000ull;
 
-	intercept(MSR_FS_BASE, false, true);
-	intercept(MSR_FS_BASE, true, false);
-	if (!use_msr_bitmaps())
-		return skip("no \"use MSR bitmaps\" for L1");
-
-	if (!launch_wr_then_rd(MSR_FS_BASE, val) ||
+	intercept_rw(MSR_FS_BASE, true, false);
+	if (!use_msr_bitmaps_or_skip() ||
+	    !launch_wr_then_rd(MSR_FS_BASE, val) ||
 	    !msr_exit_at(EXIT_REASON_MSR_READ, ASM_LABEL(l2_wr_then_rd_rd),
 			 MSR_FS_BASE))
 		return;
 	CHECK(GUEST_FS_BASE, val, "27.3.2: L2's WRMSR, which did not exit");
 
 	/* L1 completes the read with a value of its own. */
-	skip_insn();
-	set_edx_eax(emulated);
-	if (!l2_resume() ||
-	    !exit_at(EXIT_REASON_VMCALL_NR, ASM_LABEL(l2_wr_then_rd_end),
-		     "25.1.3"))
+	if (!resume_with_edx_eax(emulated) ||
+	    !vmcall_at(ASM_LABEL(l2_wr_then_rd_end), "25.1.3"))
 		return;
 	report("L2's RDMSR as L1 completed it", emulated,
 	       edx_eax(nvmx_gpr_out), "25.1.3");
@@ -388,10 +397,9 @@ static void l0_intercepts_star(void)
 {
 	u64 exits;
 
-	intercept(MSR_STAR, false, false);
-	intercept(MSR_STAR, true, false);
-	if (!use_msr_bitmaps())
-		return skip("no \"use MSR bitmaps\" for L1");
+	intercept_rw(MSR_STAR, false, false);
+	if (!use_msr_bitmaps_or_skip())
+		return;
 
 	exits = run_loop(ASM_LABEL(l2_two_msrs), ASM_LABEL(l2_two_msrs_end),
 			 MSR_STAR, MSR_STAR, NR_L0_LOOPS, "msr_star_l0");
@@ -408,7 +416,7 @@ static void complete_msr_exit(u32 reason, u32 msr)
 	bool fs = msr == MSR_FS_BASE;
 	u64 val = edx_eax(nvmx_gpr_out);
 
-	skip_insn();
+	nvmx_l2_continue(true);
 	if (reason == EXIT_REASON_MSR_WRITE && fs)
 		vmwrite(GUEST_FS_BASE, val);
 	else if (reason == EXIT_REASON_MSR_WRITE)
@@ -428,10 +436,7 @@ static void l1_without_msr_bitmaps(void)
 			0, CPU_BASED_USE_MSR_BITMAPS))
 		return skip("L1 cannot clear \"use MSR bitmaps\"");
 
-	l2_setup(ASM_LABEL(l2_two_msrs));
-	nvmx_gpr_in[GPR_RBX] = msrs[0];
-	nvmx_gpr_in[GPR_RSI] = msrs[1];
-	nvmx_gpr_in[GPR_R8] = NR_L1_LOOPS;
+	loop_setup(ASM_LABEL(l2_two_msrs), msrs[0], msrs[1], NR_L1_LOOPS);
 	if (!l2_launch())
 		return;
 
@@ -448,20 +453,12 @@ static void l1_without_msr_bitmaps(void)
 		if (nr_mismatch)
 			return;
 		complete_msr_exit(reason, msr);
-		if (!l2_resume())
+		if (!nvmx_l2_vmresume())
 			return;
 	}
-	if (exit_at(EXIT_REASON_VMCALL_NR, ASM_LABEL(l2_two_msrs_end), "25.1.3"))
+	if (vmcall_at(ASM_LABEL(l2_two_msrs_end), "25.1.3"))
 		report("L2's wrong reads", 0, nvmx_gpr_out[GPR_R9],
 		       "25.1.3: L1 completed every access");
-}
-
-/* Resume L2 after its VMCALL for its next WRMSR, of @val. */
-static bool resume_to_write(u64 val)
-{
-	skip_insn();
-	set_edx_eax(val);
-	return l2_resume();
 }
 
 static void l1_changes_bitmap_between_entries(void)
@@ -471,35 +468,31 @@ static void l1_changes_bitmap_between_entries(void)
 	u64 call = ASM_LABEL(l2_wr_again_call);
 
 	intercept(MSR_FS_BASE, true, false);
-	if (!use_msr_bitmaps())
-		return skip("no \"use MSR bitmaps\" for L1");
+	if (!use_msr_bitmaps_or_skip())
+		return;
 
 	l2_setup(ASM_LABEL(l2_wr_again));
 	nvmx_gpr_in[GPR_RCX] = MSR_FS_BASE;
 	set_edx_eax(v1);
-	if (!l2_launch() ||
-	    !exit_at(EXIT_REASON_VMCALL_NR, call, "25.1.3: write bit clear"))
+	if (!l2_launch() || !vmcall_at(call, "25.1.3: write bit clear"))
 		return;
 	CHECK(GUEST_FS_BASE, v1, "27.3.2");
 
-	/* Set: the next WRMSR exits to L1, which completes it. */
+	/* Set: the next WRMSR (L2's after its VMCALL) exits to L1. */
 	intercept(MSR_FS_BASE, true, true);
-	if (!resume_to_write(v2) ||
-	    !msr_exit_at(EXIT_REASON_MSR_WRITE, ASM_LABEL(l2_wr_again),
-			 MSR_FS_BASE))
+	if (!resume_with_edx_eax(v2) ||
+	    !wrmsr_exit_at(ASM_LABEL(l2_wr_again), MSR_FS_BASE, v2))
 		return;
-	report("L2's EDX:EAX at the WRMSR exit", v2, edx_eax(nvmx_gpr_out),
-	       "27.5.3");
+	/* L1 completes it. */
 	complete_msr_exit(EXIT_REASON_MSR_WRITE, MSR_FS_BASE);
-	if (!l2_resume() ||
-	    !exit_at(EXIT_REASON_VMCALL_NR, call, "25.1.3"))
+	if (!resume_to_vmcall(call, "25.1.3"))
 		return;
 	CHECK(GUEST_FS_BASE, v2, "27.3.2");
 
 	/* Clear again: the next WRMSR goes through. */
 	intercept(MSR_FS_BASE, true, false);
-	if (!resume_to_write(v3) ||
-	    !exit_at(EXIT_REASON_VMCALL_NR, call, "25.1.3: write bit clear"))
+	if (!resume_with_edx_eax(v3) ||
+	    !vmcall_at(call, "25.1.3: write bit clear"))
 		return;
 	CHECK(GUEST_FS_BASE, v3, "27.3.2");
 }

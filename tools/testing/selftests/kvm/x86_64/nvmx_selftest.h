@@ -153,13 +153,17 @@ static u64 l2_stack[512] __aligned(16);
 	"pop %rbp\n\t"							\
 	"ret\n\t"
 
+/* The arithmetic flags of the last VMfail of nvmx_l2_run_asm (SDM 30.2). */
+u64 nvmx_vmfail_rflags;
+
 #ifndef NVMX_OWN_HOST_RIP
 /*
  * nvmx_l2_run_asm (EDI = launch): load L2's GPRs from nvmx_gpr_in, VMLAUNCH
  * (launch != 0) or VMRESUME, and on the VM exit store L2's GPRs into
  * nvmx_gpr_out.  EAX = 0 after a VM exit, 1 if the instruction failed
- * (VMfail).  Preserves RBX, RBP, R12-R15 like a C function.  A test that
- * defines NVMX_OWN_HOST_RIP writes its own from the pieces above.
+ * (VMfail, its arithmetic flags in nvmx_vmfail_rflags).  Preserves RBX,
+ * RBP, R12-R15 like a C function.  A test that defines NVMX_OWN_HOST_RIP
+ * writes its own from the pieces above.
  */
 asm(".pushsection .text\n"
 	"nvmx_l2_run_asm:\n\t"
@@ -170,6 +174,10 @@ asm(".pushsection .text\n"
 	"mov $0x6c16, %eax\n\t"			/* HOST_RIP */
 	"vmwrite %rdx, %rax\n\t"
 	NVMX_ASM_L2_ENTER
+	"pushf\n\t"
+	"pop %rdx\n\t"
+	"and $0x8d5, %rdx\n\t"			/* F_ARITH */
+	"mov %rdx, nvmx_vmfail_rflags(%rip)\n\t"
 	"jmp 3f\n"
 	"nvmx_l2_exit:\n\t"
 	NVMX_ASM_L2_SAVE_GPRS
@@ -255,31 +263,58 @@ static inline void report_known(const char *field, u64 expected, u64 actual,
 #define F_ARITH			0x08d5ull	/* CF PF AF ZF SF OF */
 
 /*
- * VMREAD @enc into @val and return RFLAGS right after it (SDM 30.2: how it
- * ended), below the red zone of the C code around it.
+ * The end of an inline asm statement whose instruction's RFLAGS (SDM 30.2:
+ * how it ended) go into its output operand %[rf]: PUSHF below the red zone
+ * of the C code around it.
  */
+#define NVMX_ASM_RFLAGS							\
+	"\n\tlea -128(%%rsp), %%rsp\n\t"				\
+	"pushf\n\t"							\
+	"pop %[rf]\n\t"						\
+	"lea 128(%%rsp), %%rsp"
+
+/* VMREAD @enc into @val and return RFLAGS right after it. */
 static inline u64 nvmx_vmread_rflags(u64 enc, u64 *val)
 {
 	u64 v = 0, rf;
 
-	asm volatile("vmread %[f], %[v]\n\t"
-		     "lea -128(%%rsp), %%rsp\n\t"
-		     "pushf\n\t"
-		     "pop %[rf]\n\t"
-		     "lea 128(%%rsp), %%rsp"
+	asm volatile("vmread %[f], %[v]" NVMX_ASM_RFLAGS
 		     : [rf] "=r"(rf), [v] "+r"(v) : [f] "r"(enc)
 		     : "cc", "memory");
 	*val = v;
 	return rf;
 }
 
-/* An exit this test did not plan for makes the rest of a case meaningless. */
-static inline bool expect_exit(u32 reason)
+/*
+ * L2 exited for @reason (a mismatch cites @sdm).  An exit this test did
+ * not plan for makes the rest of a case meaningless.
+ */
+static inline bool nvmx_expect_exit_sdm(u32 reason, const char *sdm)
 {
 	u32 got = vmreadz(VM_EXIT_REASON);
 
-	report("VM_EXIT_REASON", reason, got, "27.2.1");
+	report("VM_EXIT_REASON", reason, got, sdm);
 	return got == reason;
+}
+
+static inline bool expect_exit(u32 reason)
+{
+	return nvmx_expect_exit_sdm(reason, "27.2.1");
+}
+
+/* L2 exited for @reason (a mismatch cites @sdm) at @rip. */
+static inline bool nvmx_exit_at(u32 reason, u64 rip, const char *sdm)
+{
+	if (!nvmx_expect_exit_sdm(reason, sdm))
+		return false;
+	CHECK(GUEST_RIP, rip, "27.3.3");
+	return vmreadz(GUEST_RIP) == rip;
+}
+
+/* L2 exited with a VMCALL at @rip (the closing exit a case expects). */
+static inline bool nvmx_vmcall_at(u64 rip)
+{
+	return nvmx_exit_at(EXIT_REASON_VMCALL_NR, rip, "27.2.1");
 }
 
 static inline void skip(const char *why)
@@ -328,14 +363,45 @@ static inline void l2_setup(u64 rip)
 	memset(nvmx_gpr_in, 0, sizeof(nvmx_gpr_in));
 }
 
+/* VMLAUNCH (@launch) or VMRESUME of L2: a VMfail is a mismatch (26.1). */
+static inline bool nvmx_l2_enter(int launch)
+{
+	if (!nvmx_l2_run(launch))
+		return true;
+	report(launch ? "VMLAUNCH succeeded (VM-instruction error)" :
+	       "VMRESUME succeeded (VM-instruction error)", 0,
+	       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
+	return false;
+}
+
 static inline bool l2_launch(void)
 {
-	if (nvmx_l2_run(1)) {
-		report("VMLAUNCH succeeded (VM-instruction error)", 0,
-		       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
-		return false;
-	}
-	return true;
+	return nvmx_l2_enter(1);
+}
+
+/*
+ * For a VMRESUME with the registers L2 left: at the instruction that
+ * exited (a fault-like exit, @past false) or past it (by the VM-exit
+ * instruction length, 27.2.5).
+ */
+static inline void nvmx_l2_continue(bool past)
+{
+	memcpy(nvmx_gpr_in, nvmx_gpr_out, sizeof(nvmx_gpr_in));
+	if (past)
+		vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) +
+			vmreadz(VM_EXIT_INSTRUCTION_LEN));
+}
+
+static inline bool nvmx_l2_vmresume(void)
+{
+	return nvmx_l2_enter(0);
+}
+
+/* nvmx_l2_continue(@past), then VMRESUME. */
+static inline bool nvmx_l2_resume(bool past)
+{
+	nvmx_l2_continue(past);
+	return nvmx_l2_vmresume();
 }
 
 /*
@@ -546,6 +612,170 @@ static inline int nvmx_host_main(int nr_cases, const char *(*case_name)(int i))
 	nvmx_case_name = case_name;
 	vm = nvmx_host_create(&vcpu, nr_cases, NULL);
 	return nvmx_host_run(vm, vcpu, nvmx_host_case_message);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A table of struct nvmx_case, in L1 and in the host.                      */
+
+static const struct nvmx_case *nvmx_table;
+
+static inline void nvmx_table_run_case(int i)
+{
+	nvmx_table[i].run();
+}
+
+static inline const char *nvmx_table_case_name(int i)
+{
+	return nvmx_table[i].name;
+}
+
+/* L1: enter VMX operation and run the @nr cases of @table. */
+static inline void nvmx_l1_run_table(struct vmx_pages *vmx,
+				     const struct nvmx_case *table, int nr)
+{
+	nvmx_table = table;
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	nvmx_l1_run_cases(vmx, nr, nvmx_table_run_case);
+}
+
+/* Host: nvmx_host_create() for the @nr cases of @table, named after it. */
+static inline struct kvm_vm *nvmx_host_create_table(struct kvm_vcpu **vcpu,
+						    const struct nvmx_case *table,
+						    int nr)
+{
+	nvmx_table = table;
+	nvmx_case_name = nvmx_table_case_name;
+	return nvmx_host_create(vcpu, nr, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A linear address X that L1 or L2 remaps from page A to page B.           */
+
+/*
+ * X lies in a 1-GByte region of its own, so its page table maps nothing
+ * else; L1 and L2 share L1's page tables, and write X's PTE through a
+ * linear address of their own.  Pages A and B hold values that tell them
+ * apart.
+ */
+#define NVMX_X_MIN		0x40000000ul
+#define NVMX_VAL_A		0x4141414141414141ull
+#define NVMX_VAL_B		0x4242424242424242ull
+
+/* Set by nvmx_host_setup_x(). */
+struct nvmx_x {
+	u64 x;			/* the linear address X */
+	u64 pte;		/* the linear address of X's PTE */
+	u64 pte_a, pte_b;	/* X's PTE mapping page A, page B */
+} nvmx_x;
+
+/* Registers of L2's bodies on X (nvmx_x_l2_setup(), SDM Table 27-3). */
+#define NVMX_X_GPR_X		2	/* RDX: X */
+#define NVMX_X_GPR_PTE		3	/* RBX: the address of X's PTE */
+#define NVMX_X_GPR_PTE_A	6	/* RSI: X's PTE mapping A */
+#define NVMX_X_GPR_PTE_B	7	/* RDI: X's PTE mapping B */
+#define NVMX_X_GPR_READ1	8	/* R8: the first read through X */
+#define NVMX_X_GPR_READ2	9	/* R9: the second */
+
+/*
+ * An L2 body for a test's asm block, at @label: map X to A, read X, remap
+ * X to B and VMCALL at @label_exit; resumed, read X again and VMCALL at
+ * @label_end.  No INVLPG.
+ */
+#define NVMX_ASM_L2_X_REMAP(label)					\
+	#label ":\n\t"							\
+	"mov %rsi, (%rbx)\n\t"						\
+	"mov (%rdx), %r8\n\t"						\
+	"mov %rdi, (%rbx)\n"						\
+	#label "_exit:\n\t"						\
+	"vmcall\n\t"							\
+	"mov (%rdx), %r9\n"						\
+	#label "_end:\n\t"						\
+	"vmcall\n\t"							\
+	"ud2\n"
+
+/* L1: write X's PTE (no INVLPG). */
+static inline void nvmx_x_set_pte(u64 pte)
+{
+	WRITE_ONCE(*(u64 *)nvmx_x.pte, pte);
+}
+
+/* L1: X mapped to A, no translation of X cached for L1 (INVLPG, 4.10.4.1). */
+static inline void nvmx_x_map_a(void)
+{
+	nvmx_x_set_pte(nvmx_x.pte_a);
+	asm volatile("invlpg (%0)" : : "r"(nvmx_x.x) : "memory");
+}
+
+/* L1: l2_setup(@rip) with the registers of the bodies on X. */
+static inline void nvmx_x_l2_setup(u64 rip)
+{
+	l2_setup(rip);
+	nvmx_gpr_in[NVMX_X_GPR_X] = nvmx_x.x;
+	nvmx_gpr_in[NVMX_X_GPR_PTE] = nvmx_x.pte;
+	nvmx_gpr_in[NVMX_X_GPR_PTE_A] = nvmx_x.pte_a;
+	nvmx_gpr_in[NVMX_X_GPR_PTE_B] = nvmx_x.pte_b;
+}
+
+/*
+ * L1: launch the body on X at @rip, which must read A through X first
+ * (@why cites what makes it certain) and exit with a VMCALL at @exit.
+ */
+static inline bool nvmx_x_launch_read_a(u64 rip, u64 exit, const char *why)
+{
+	nvmx_x_l2_setup(rip);
+	if (!l2_launch() || !nvmx_vmcall_at(exit))
+		return false;
+	report("L2's read through X mapped to A", NVMX_VAL_A,
+	       nvmx_gpr_out[NVMX_X_GPR_READ1], why);
+	return true;
+}
+
+/* Host: the guest-physical address of the page table that maps @gva. */
+static inline vm_paddr_t nvmx_page_table_of(struct kvm_vm *vm, vm_vaddr_t gva)
+{
+	vm_paddr_t table = vm->pgd;
+	int level;
+
+	for (level = PG_LEVEL_512G; level > PG_LEVEL_4K; level--) {
+		u64 *entry = addr_gpa2hva(vm, table);
+
+		table = entry[(gva >> PG_LEVEL_SHIFT(level)) & 0x1ff] &
+			PHYSICAL_PAGE_MASK;
+	}
+	return table;
+}
+
+/* Host: X's PTE @pte with its address replaced by @page's. */
+static inline u64 nvmx_x_pte_to(struct kvm_vm *vm, u64 pte, vm_vaddr_t page)
+{
+	return (pte & ~PHYSICAL_PAGE_MASK) | addr_gva2gpa(vm, page);
+}
+
+/*
+ * Host: pages A and B with their values, X, and a linear address through
+ * which the guest writes X's PTE (a page of its own remapped to X's page
+ * table), into nvmx_x in the guest.
+ */
+static inline void nvmx_host_setup_x(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	vm_vaddr_t a = vm_vaddr_alloc_page(vm);
+	vm_vaddr_t b = vm_vaddr_alloc_page(vm);
+	vm_vaddr_t x = vm_vaddr_alloc(vm, PAGE_SIZE, NVMX_X_MIN);
+	vm_vaddr_t table = vm_vaddr_alloc_page(vm);
+	u64 pte = vm_get_page_table_entry(vm, vcpu, x);
+
+	*(u64 *)addr_gva2hva(vm, a) = NVMX_VAL_A;
+	*(u64 *)addr_gva2hva(vm, b) = NVMX_VAL_B;
+	vm_set_page_table_entry(vm, vcpu, table,
+				(vm_get_page_table_entry(vm, vcpu, table) &
+				 ~PHYSICAL_PAGE_MASK) |
+				nvmx_page_table_of(vm, x));
+
+	nvmx_x.x = x;
+	nvmx_x.pte = table + ((x >> PAGE_SHIFT) & 0x1ff) * sizeof(u64);
+	nvmx_x.pte_a = nvmx_x_pte_to(vm, pte, a);
+	nvmx_x.pte_b = nvmx_x_pte_to(vm, pte, b);
+	sync_global_to_guest(vm, nvmx_x);
 }
 
 #endif /* SELFTEST_KVM_NVMX_SELFTEST_H */

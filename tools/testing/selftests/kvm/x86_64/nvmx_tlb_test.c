@@ -38,27 +38,15 @@
 #include "processor.h"
 #include "vmx.h"
 
-/* X lies in a 1-GByte region of its own: its page table maps only X. */
-#define X_VADDR_MIN		0x40000000ul
+/*
+ * X, pages A and B, and the registers of the L2 bodies (RDX X, RBX the
+ * address of X's PTE, RSI and RDI X's PTE mapping A and B, R8 and R9 the
+ * reads through X) are nvmx_selftest.h's.
+ */
 
-/* What pages A and B hold, so that a read through X tells them apart. */
-#define VAL_A			0x4141414141414141ull
-#define VAL_B			0x4242424242424242ull
-
-/* Registers of the L2 bodies (index into nvmx_gpr_in/out, SDM Table 27-3). */
-#define GPR_RDX			2	/* X */
-#define GPR_RBX			3	/* the address of X's PTE */
-#define GPR_RSI			6	/* X's PTE mapping A */
-#define GPR_RDI			7	/* X's PTE mapping B */
-#define GPR_R8			8	/* first read through X */
-#define GPR_R9			9	/* second read through X */
-
-/* Set by the host before L1 runs. */
+/* Set by the host before L1 runs (and nvmx_x). */
 struct nvmx_env {
 	bool strict;		/* the header's: no known stock deviation here */
-	u64 x;			/* the linear address X */
-	u64 pte;		/* the linear address of X's PTE */
-	u64 pte_a, pte_b;	/* X's PTE mapping page A, page B */
 };
 
 struct nvmx_env nvmx_env;
@@ -71,16 +59,7 @@ struct nvmx_env nvmx_env;
  */
 asm(".pushsection .text\n"
 	/* Map X to A, read it, remap X to B; after VMRESUME read it again. */
-	"l2_remap_own:\n\t"
-	"mov %rsi, (%rbx)\n\t"
-	"mov (%rdx), %r8\n\t"
-	"mov %rdi, (%rbx)\n"
-	"l2_remap_own_exit:\n\t"
-	"vmcall\n\t"
-	"mov (%rdx), %r9\n"
-	"l2_remap_own_end:\n\t"
-	"vmcall\n\t"
-	"ud2\n"
+	NVMX_ASM_L2_X_REMAP(l2_remap_own)
 	/*
 	 * Read X, then flush L2's TLB (MOV to CR3, SDM 4.10.4.1): nothing L2
 	 * wrote is left for L0 to bring up to date.  After VMRESUME read X
@@ -107,183 +86,81 @@ asm(".pushsection .text\n"
 /* ---------------------------------------------------------------------- */
 /* L1.                                                                      */
 
-static void set_x_pte(u64 pte)
-{
-	WRITE_ONCE(*(u64 *)nvmx_env.pte, pte);
-}
-
 static u64 read_x(void)
 {
-	return READ_ONCE(*(u64 *)nvmx_env.x);
-}
-
-/*
- * Every case starts with X mapped to A and no translation of X cached for
- * L1 (INVLPG, SDM 4.10.4.1); the VM entry that starts L2 leaves none for
- * L2 either.
- */
-static void map_x_to_a(void)
-{
-	set_x_pte(nvmx_env.pte_a);
-	asm volatile("invlpg (%0)" : : "r"(nvmx_env.x) : "memory");
-}
-
-static void l2_setup_remap(u64 rip)
-{
-	l2_setup(rip);
-	nvmx_gpr_in[GPR_RDX] = nvmx_env.x;
-	nvmx_gpr_in[GPR_RBX] = nvmx_env.pte;
-	nvmx_gpr_in[GPR_RSI] = nvmx_env.pte_a;
-	nvmx_gpr_in[GPR_RDI] = nvmx_env.pte_b;
-}
-
-/* L2 left with a VMCALL at @rip (the exit L1 expects next). */
-static bool vmcall_exit_at(u64 rip)
-{
-	u32 reason = vmreadz(VM_EXIT_REASON);
-
-	report("VM_EXIT_REASON", EXIT_REASON_VMCALL_NR, reason, "25.1.2");
-	if (reason != EXIT_REASON_VMCALL_NR)
-		return false;
-	CHECK(GUEST_RIP, rip, "27.3.3");
-	return vmreadz(GUEST_RIP) == rip;
-}
-
-/* Resume L2 after its VMCALL, with the registers it left. */
-static bool l2_resume(void)
-{
-	memcpy(nvmx_gpr_in, nvmx_gpr_out, sizeof(nvmx_gpr_in));
-	vmwrite(GUEST_RIP,
-		vmreadz(GUEST_RIP) + vmreadz(VM_EXIT_INSTRUCTION_LEN));
-	if (nvmx_l2_run(0)) {
-		report("VMRESUME succeeded (VM-instruction error)", 0,
-		       vmreadz(VM_INSTRUCTION_ERROR), "26.1");
-		return false;
-	}
-	return true;
+	return READ_ONCE(*(u64 *)nvmx_x.x);
 }
 
 static void l2_remaps_then_vmresume(void)
 {
-	map_x_to_a();
-	l2_setup_remap(ASM_LABEL(l2_remap_own));
-	if (!l2_launch() || !vmcall_exit_at(ASM_LABEL(l2_remap_own_exit)))
+	nvmx_x_map_a();
+	if (!nvmx_x_launch_read_a(ASM_LABEL(l2_remap_own),
+				  ASM_LABEL(l2_remap_own_exit),
+				  "28.3.3.1 (VMLAUNCH, VPID disabled)"))
 		return;
-	report("L2's read through X mapped to A", VAL_A, nvmx_gpr_out[GPR_R8],
-	       "28.3.3.1 (VMLAUNCH, VPID disabled)");
 
-	if (!l2_resume() || !vmcall_exit_at(ASM_LABEL(l2_remap_own_end)))
+	if (!nvmx_l2_resume(true) || !nvmx_vmcall_at(ASM_LABEL(l2_remap_own_end)))
 		return;
-	report("L2's read through X after its remap to B and VMRESUME", VAL_B,
-	       nvmx_gpr_out[GPR_R9], "28.3.3.1 (VM entry, VPID disabled)");
+	report("L2's read through X after its remap to B and VMRESUME",
+	       NVMX_VAL_B, nvmx_gpr_out[NVMX_X_GPR_READ2],
+	       "28.3.3.1 (VM entry, VPID disabled)");
 }
 
 static void l1_remaps_then_vmresume(void)
 {
-	map_x_to_a();
-	l2_setup_remap(ASM_LABEL(l2_read_twice));
-	if (!l2_launch() || !vmcall_exit_at(ASM_LABEL(l2_read_twice_exit)))
+	nvmx_x_map_a();
+	if (!nvmx_x_launch_read_a(ASM_LABEL(l2_read_twice),
+				  ASM_LABEL(l2_read_twice_exit),
+				  "28.3.3.1 (VMLAUNCH, VPID disabled)"))
 		return;
-	report("L2's read through X mapped to A", VAL_A, nvmx_gpr_out[GPR_R8],
-	       "28.3.3.1 (VMLAUNCH, VPID disabled)");
 
-	set_x_pte(nvmx_env.pte_b);
-	if (!l2_resume() || !vmcall_exit_at(ASM_LABEL(l2_read_twice_end)))
+	nvmx_x_set_pte(nvmx_x.pte_b);
+	if (!nvmx_l2_resume(true) || !nvmx_vmcall_at(ASM_LABEL(l2_read_twice_end)))
 		return;
-	report("L2's read through X after L1's remap to B and VMRESUME", VAL_B,
-	       nvmx_gpr_out[GPR_R9], "28.3.3.1 (VM entry, VPID disabled)");
+	report("L2's read through X after L1's remap to B and VMRESUME",
+	       NVMX_VAL_B, nvmx_gpr_out[NVMX_X_GPR_READ2],
+	       "28.3.3.1 (VM entry, VPID disabled)");
 }
 
 static void l2_remaps_then_vm_exit(void)
 {
-	map_x_to_a();
-	report("L1's read through X mapped to A", VAL_A, read_x(), "4.10.4.1");
+	nvmx_x_map_a();
+	report("L1's read through X mapped to A", NVMX_VAL_A, read_x(),
+	       "4.10.4.1");
 
-	l2_setup_remap(ASM_LABEL(l2_remap_l1));
-	if (!l2_launch() || !vmcall_exit_at(ASM_LABEL(l2_remap_l1_exit)))
+	nvmx_x_l2_setup(ASM_LABEL(l2_remap_l1));
+	if (!l2_launch() || !nvmx_vmcall_at(ASM_LABEL(l2_remap_l1_exit)))
 		return;
 	report("L1's read through X after L2's remap to B and the VM exit",
-	       VAL_B, read_x(), "28.3.3.1 (VM exit, VPID disabled)");
+	       NVMX_VAL_B, read_x(), "28.3.3.1 (VM exit, VPID disabled)");
 }
 
+/*
+ * Every case starts with X mapped to A and no translation of X cached for
+ * L1 (nvmx_x_map_a()); the VM entry that starts L2 leaves none for L2
+ * either.
+ */
 static const struct nvmx_case cases[] = {
 	{ "l2_remaps_then_vmresume", l2_remaps_then_vmresume },
 	{ "l1_remaps_then_vmresume", l1_remaps_then_vmresume },
 	{ "l2_remaps_then_vm_exit", l2_remaps_then_vm_exit },
 };
 
-static void run_case(int i)
-{
-	cases[i].run();
-}
-
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	nvmx_l1_run_cases(vmx, ARRAY_SIZE(cases), run_case);
+	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
 }
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
-
-static const char *case_name(int i)
-{
-	return cases[i].name;
-}
-
-/* The guest-physical address of the page table that maps @gva. */
-static vm_paddr_t page_table_of(struct kvm_vm *vm, vm_vaddr_t gva)
-{
-	vm_paddr_t table = vm->pgd;
-	int level;
-
-	for (level = PG_LEVEL_512G; level > PG_LEVEL_4K; level--) {
-		u64 *entry = addr_gpa2hva(vm, table);
-
-		table = entry[(gva >> PG_LEVEL_SHIFT(level)) & 0x1ff] &
-			PHYSICAL_PAGE_MASK;
-	}
-	return table;
-}
-
-/* X's PTE with its address replaced by @page's. */
-static u64 x_pte_to(struct kvm_vm *vm, u64 pte, vm_vaddr_t page)
-{
-	return (pte & ~PHYSICAL_PAGE_MASK) | addr_gva2gpa(vm, page);
-}
-
-/*
- * Pages A and B with their values, X, and a linear address through which
- * the guest writes X's PTE: a page of its own remapped to X's page table.
- */
-static void setup_x(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
-{
-	vm_vaddr_t a = vm_vaddr_alloc_page(vm);
-	vm_vaddr_t b = vm_vaddr_alloc_page(vm);
-	vm_vaddr_t x = vm_vaddr_alloc(vm, PAGE_SIZE, X_VADDR_MIN);
-	vm_vaddr_t table = vm_vaddr_alloc_page(vm);
-	u64 pte = vm_get_page_table_entry(vm, vcpu, x);
-
-	*(u64 *)addr_gva2hva(vm, a) = VAL_A;
-	*(u64 *)addr_gva2hva(vm, b) = VAL_B;
-	vm_set_page_table_entry(vm, vcpu, table,
-				(vm_get_page_table_entry(vm, vcpu, table) &
-				 ~PHYSICAL_PAGE_MASK) | page_table_of(vm, x));
-
-	nvmx_env.x = x;
-	nvmx_env.pte = table + ((x >> PAGE_SHIFT) & 0x1ff) * sizeof(u64);
-	nvmx_env.pte_a = x_pte_to(vm, pte, a);
-	nvmx_env.pte_b = x_pte_to(vm, pte, b);
-}
 
 int main(int argc, char *argv[])
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
-	nvmx_case_name = case_name;
-	vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
-	setup_x(vm, vcpu);
+	vm = nvmx_host_create_table(&vcpu, cases, ARRAY_SIZE(cases));
+	nvmx_host_setup_x(vm, vcpu);
 	ksft_print_msg("kvm_intel ept=%c: %s\n", kvm_is_tdp_enabled() ? 'Y' : 'N',
 		       kvm_is_tdp_enabled() ? "L0 maps L1's memory with EPT" :
 		       "L0 shadows the guest's page tables");

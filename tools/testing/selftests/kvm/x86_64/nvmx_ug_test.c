@@ -139,11 +139,6 @@ asm(".pushsection .text\n"
 	"ug_code_end:\n\t"
 	".popsection\n");
 
-struct ug_case {
-	const char *name;
-	void (*run)(void);
-};
-
 /* ---------------------------------------------------------------------- */
 /* L1.                                                                      */
 
@@ -363,12 +358,11 @@ static void ug_without_ept(void)
 	if (!ug_begin(true, false))
 		return;
 	real_mode_state(OFF(ug_rm_simple));
-	report("VMLAUNCH, unrestricted guest without EPT (-:flags:error)",
-	       NVMX_VMFAIL(0, ERR_INVALID_CONTROL), nvmx_launch_outcome(0),
-	       "26.2.1.1");
+	nvmx_expect_launch_vmfail("VMLAUNCH, unrestricted guest without EPT (-:flags:error)",
+				  0);
 }
 
-static const struct ug_case cases[] = {
+static const struct nvmx_case cases[] = {
 	{ "real_mode", real_mode },
 	{ "real_mode_cs_data_type", real_mode_cs_data_type },
 	{ "real_mode_ept_violation", real_mode_ept_violation },
@@ -379,24 +373,13 @@ static const struct ug_case cases[] = {
 	{ "ug_without_ept", ug_without_ept },
 };
 
-static void run_case(int i)
-{
-	cases[i].run();
-}
-
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	nvmx_l1_run_cases(vmx, ARRAY_SIZE(cases), run_case);
+	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
 }
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
-
-static const char *case_name(int i)
-{
-	return cases[i].name;
-}
 
 int main(int argc, char *argv[])
 {
@@ -406,8 +389,7 @@ int main(int argc, char *argv[])
 	u64 code = ASM_LABEL(ug_code), len = ASM_LABEL(ug_code_end) - code;
 	vm_vaddr_t page;
 
-	nvmx_case_name = case_name;
-	vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
+	vm = nvmx_host_create_table(&vcpu, cases, ARRAY_SIZE(cases));
 	nvmx_host_print_caps(vcpu);
 	page = vm_vaddr_alloc_page(vm);
 	TEST_ASSERT(len < OFF_DATA16, "L2's code too long");

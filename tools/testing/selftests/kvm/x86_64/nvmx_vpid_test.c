@@ -31,29 +31,13 @@
 #include "processor.h"
 #include "vmx.h"
 
-#define X_VADDR_MIN		0x40000000ul
-#define VAL_A			0x4141414141414141ull
-#define VAL_B			0x4242424242424242ull
 #define L2_VPID			1
-
-/* Registers of the L2 bodies (SDM Table 27-3). */
-#define GPR_RDX			2	/* X */
-#define GPR_RBX			3	/* the address of X's PTE */
-#define GPR_RSI			6	/* X's PTE mapping A */
-#define GPR_RDI			7	/* X's PTE mapping B */
-#define GPR_R8			8
-#define GPR_R9			9
 
 enum { G_FULL, G_NO_VPID_CTL, G_NO_INVVPID, G_NR };
 
-/* Set by the host before L1 runs. */
+/* Set by the host before L1 runs (and nvmx_group, nvmx_x: the headers). */
 struct nvmx_env {
 	bool strict;		/* the header's: no known stock deviation here */
-	u32 first, nr;		/* the cases of this VM */
-	bool cut_ok;		/* the host restricted the capabilities */
-	u64 x;			/* the linear address X */
-	u64 pte;		/* the linear address of X's PTE */
-	u64 pte_a, pte_b;	/* X's PTE mapping page A, page B */
 };
 
 struct nvmx_env nvmx_env;
@@ -66,27 +50,11 @@ struct nvmx_env nvmx_env;
  * again.  No INVLPG.
  */
 asm(".pushsection .text\n"
-	"l2_remap:\n\t"
-	"mov %rsi, (%rbx)\n\t"
-	"mov (%rdx), %r8\n\t"
-	"mov %rdi, (%rbx)\n"
-	"l2_remap_exit:\n\t"
-	"vmcall\n\t"
-	"mov (%rdx), %r9\n"
-	"l2_remap_end:\n\t"
-	"vmcall\n\t"
-	"ud2\n"
+	NVMX_ASM_L2_X_REMAP(l2_remap)
 	"l2_vmcall:\n\t"
 	"vmcall\n\t"
 	"ud2\n"
 	".popsection\n");
-
-struct vpid_case {
-	const char *name;
-	void (*run)(const struct vpid_case *c);
-	int group;
-	u64 arg;
-};
 
 /* ---------------------------------------------------------------------- */
 /* L1.                                                                      */
@@ -97,8 +65,7 @@ struct vpid_case {
  */
 static bool need_vpid(void)
 {
-	return nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_VPID,
-			       "enable VPID allowed (PROCBASED_CTLS2[37])") &&
+	return nvmx_need_vpid_ctl() &&
 	       nvmx_need_cap(VPID_CAP_INVVPID | VPID_CAP_TYPE(INVVPID_ADDR) |
 			     VPID_CAP_TYPE(INVVPID_SINGLE) |
 			     VPID_CAP_TYPE(INVVPID_ALL) |
@@ -117,29 +84,25 @@ static bool vpid_begin(u16 vpid)
 	return true;
 }
 
-static void vmentry_vpid_0(const struct vpid_case *c)
+static void vmentry_vpid_0(const struct nvmx_group_case *c)
 {
 	if (!vpid_begin(0))
 		return;
 	l2_setup(ASM_LABEL(l2_vmcall));
-	report("VMLAUNCH with VPID 0000H (-:flags:error)",
-	       NVMX_VMFAIL(0, ERR_INVALID_CONTROL), nvmx_launch_outcome(0),
-	       "26.2.1.1");
+	nvmx_expect_launch_vmfail("VMLAUNCH with VPID 0000H (-:flags:error)", 0);
 
 	/* L1 and the VMCS are as they were: with VPID 1 it launches. */
 	vmwrite(VIRTUAL_PROCESSOR_ID, L2_VPID);
-	l2_setup(ASM_LABEL(l2_vmcall));
-	if (l2_launch())
-		nvmx_vmcall_at(ASM_LABEL(l2_vmcall));
+	nvmx_launch_to_vmcall(ASM_LABEL(l2_vmcall));
 }
 
 /* INVVPID of type @c->arg with a valid descriptor: VMsucceed. */
-static void invvpid_type(const struct vpid_case *c)
+static void invvpid_type(const struct nvmx_group_case *c)
 {
 	if (!vpid_begin(L2_VPID))
 		return;
 	nvmx_expect_vmsucceed("INVVPID (RFLAGS)",
-			      nvmx_invvpid(c->arg, L2_VPID, nvmx_env.x),
+			      nvmx_invvpid(c->arg, L2_VPID, nvmx_x.x),
 			      "30.3 INVVPID");
 }
 
@@ -151,7 +114,7 @@ static void expect_invvpid(const char *what, u64 tag, u64 type, u64 vpid,
 	       nvmx_outcome(tag, nvmx_invvpid(type, vpid, gla)), "30.3 INVVPID");
 }
 
-static void invvpid_unsupported_types(const struct vpid_case *c)
+static void invvpid_unsupported_types(const struct nvmx_group_case *c)
 {
 	static const u64 types[] = { 4, 5, 7, 0x80000000ull, 0x100000000ull,
 				     0x100000001ull, ~0ull };
@@ -161,118 +124,86 @@ static void invvpid_unsupported_types(const struct vpid_case *c)
 		return;
 	for (i = 0; i < ARRAY_SIZE(types); i++)
 		expect_invvpid("INVVPID, unsupported type (index:flags:error)",
-			       i, types[i], L2_VPID, nvmx_env.x, false);
+			       i, types[i], L2_VPID, nvmx_x.x, false);
+}
+
+/*
+ * INVVPID of each type 0-3 with descriptor {@vpid, @gla}: VMsucceed for
+ * the types in @ok (bit t for type t), VMfailValid(28) for the others.
+ */
+static void invvpid_types(const char *what, u64 vpid, u64 gla, u64 ok)
+{
+	u64 t;
+
+	for (t = 0; t <= 3; t++)
+		expect_invvpid(what, t, t, vpid, gla, ok & BIT_ULL(t));
 }
 
 /* VPID 0000H: VMfail for types 0, 1, 3; type 2 needs no VPID. */
-static void invvpid_vpid_0(const struct vpid_case *c)
+static void invvpid_vpid_0(const struct nvmx_group_case *c)
 {
-	u64 t;
-
-	if (!vpid_begin(L2_VPID))
-		return;
-	for (t = 0; t <= 3; t++)
-		expect_invvpid("INVVPID with VPID 0000H (type:flags:error)",
-			       t, t, 0, nvmx_env.x, t == INVVPID_ALL);
+	if (vpid_begin(L2_VPID))
+		invvpid_types("INVVPID with VPID 0000H (type:flags:error)", 0,
+			      nvmx_x.x, BIT_ULL(INVVPID_ALL));
 }
 
 /* INVVPID_DESC[63:16] must be 0, whatever the type. */
-static void invvpid_reserved_bits(const struct vpid_case *c)
+static void invvpid_reserved_bits(const struct nvmx_group_case *c)
 {
-	u64 t;
-
 	if (!vpid_begin(L2_VPID))
 		return;
-	for (t = 0; t <= 3; t++) {
-		expect_invvpid("INVVPID, descriptor bit 16 (type:flags:error)",
-			       t, t, L2_VPID | BIT_ULL(16), nvmx_env.x, false);
-		expect_invvpid("INVVPID, descriptor bit 63 (type:flags:error)",
-			       t, t, L2_VPID | BIT_ULL(63), nvmx_env.x, false);
-	}
+	invvpid_types("INVVPID, descriptor bit 16 (type:flags:error)",
+		      L2_VPID | BIT_ULL(16), nvmx_x.x, 0);
+	invvpid_types("INVVPID, descriptor bit 63 (type:flags:error)",
+		      L2_VPID | BIT_ULL(63), nvmx_x.x, 0);
 }
 
 /* Only type 0 uses, and checks, the linear address. */
-static void invvpid_non_canonical(const struct vpid_case *c)
+static void invvpid_non_canonical(const struct nvmx_group_case *c)
 {
-	u64 t;
-
-	if (!vpid_begin(L2_VPID))
-		return;
-	for (t = 0; t <= 3; t++)
-		expect_invvpid("INVVPID, non-canonical address (type:flags:error)",
-			       t, t, L2_VPID, NVMX_NONCANONICAL, t != INVVPID_ADDR);
+	if (vpid_begin(L2_VPID))
+		invvpid_types("INVVPID, non-canonical address (type:flags:error)",
+			      L2_VPID, NVMX_NONCANONICAL, ~BIT_ULL(INVVPID_ADDR));
 }
 
-static void invvpid_cpl1(const struct vpid_case *c)
+static void invvpid_cpl1(const struct nvmx_group_case *c)
 {
-	if (!vpid_begin(L2_VPID))
-		return;
-	nvmx_cpl1_desc.lo = L2_VPID;
-	nvmx_cpl1_desc.hi = 0;
-	nvmx_inv_cpl1(true);
+	if (vpid_begin(L2_VPID))
+		nvmx_inv_cpl1(true, L2_VPID);
 }
 
-static void invvpid_mem_faults(const struct vpid_case *c)
+static void invvpid_mem_faults(const struct nvmx_group_case *c)
 {
 	if (vpid_begin(L2_VPID))
 		nvmx_inv_mem_faults(true, INVVPID_ALL);
 }
 
 /* #UD without "enable VPID" or without INVVPID (30.3 INVVPID, #UD). */
-static void invvpid_ud(const struct vpid_case *c)
+static void invvpid_ud(const struct nvmx_group_case *c)
 {
-	struct nvmx_inv_desc d = { 0, 0 };
-	u8 v;
-
-	report("the host restricted the capability MSR", 1, nvmx_env.cut_ok,
-	       "A.3.3, A.10 (userspace write)");
-	if (c->arg == G_NO_VPID_CTL) {
-		report("enable VPID allowed after the host cleared it", 0,
-		       !!(nvmx_ctls2_may1() & SECONDARY_EXEC_ENABLE_VPID), "A.3.3");
-	} else {
-		if (!nvmx_need_ctls2(SECONDARY_EXEC_ENABLE_VPID,
-				     "enable VPID allowed (PROCBASED_CTLS2[37])"))
-			return;
-		report("EPT_VPID_CAP[32] after the host cleared it", 0,
-		       !!(nvmx_ept_vpid_cap() & VPID_CAP_INVVPID), "A.10");
-	}
-	v = kvm_asm_safe("invvpid %[d], %[t]", [d] "m"(d),
-			 [t] "r"((u64)INVVPID_ALL));
-	report("vector of INVVPID", UD_VECTOR, v, "30.3 (#UD)");
+	nvmx_inv_ud(true, c->arg == G_NO_VPID_CTL);
 }
 
 /* ---- TLB ---- */
-
-static void set_x_pte(u64 pte)
-{
-	WRITE_ONCE(*(u64 *)nvmx_env.pte, pte);
-}
 
 /*
  * L2 (VPID 1) maps X to A, reads A, remaps X to B and exits; L1 then
  * invalidates with INVVPID type @c->arg for VPID 1 and X, or (@c->arg ~0)
  * turns VPID off; L2 then reads B (28.3.3.1, 28.3.3.3).
  */
-static void tlb_case(const struct vpid_case *c)
+static void tlb_case(const struct nvmx_group_case *c)
 {
 	if (!vpid_begin(L2_VPID))
 		return;
-	set_x_pte(nvmx_env.pte_a);
-	asm volatile("invlpg (%0)" : : "r"(nvmx_env.x) : "memory");
+	nvmx_x_map_a();
 	/* Nothing of an earlier case stays cached for VPID 1. */
 	nvmx_expect_vmsucceed("INVVPID single-context before the launch",
 			      nvmx_invvpid(INVVPID_SINGLE, L2_VPID, 0),
 			      "30.3 INVVPID");
 
-	l2_setup(ASM_LABEL(l2_remap));
-	nvmx_gpr_in[GPR_RDX] = nvmx_env.x;
-	nvmx_gpr_in[GPR_RBX] = nvmx_env.pte;
-	nvmx_gpr_in[GPR_RSI] = nvmx_env.pte_a;
-	nvmx_gpr_in[GPR_RDI] = nvmx_env.pte_b;
-	if (!l2_launch() || !nvmx_vmcall_at(ASM_LABEL(l2_remap_exit)))
+	if (!nvmx_x_launch_read_a(ASM_LABEL(l2_remap), ASM_LABEL(l2_remap_exit),
+				  "28.3.3.1 (INVVPID before the launch)"))
 		return;
-	report("L2's read through X mapped to A", VAL_A, nvmx_gpr_out[GPR_R8],
-	       "28.3.3.1 (INVVPID before the launch)");
 
 	if (c->arg == ~0ull)
 		vmwrite(SECONDARY_VM_EXEC_CONTROL,
@@ -280,16 +211,16 @@ static void tlb_case(const struct vpid_case *c)
 			~SECONDARY_EXEC_ENABLE_VPID);
 	else
 		nvmx_expect_vmsucceed("INVVPID after L2's remap",
-				      nvmx_invvpid(c->arg, L2_VPID, nvmx_env.x),
+				      nvmx_invvpid(c->arg, L2_VPID, nvmx_x.x),
 				      "30.3 INVVPID");
 	if (!nvmx_l2_resume(true) || !nvmx_vmcall_at(ASM_LABEL(l2_remap_end)))
 		return;
-	report("L2's read through X after its remap to B", VAL_B,
-	       nvmx_gpr_out[GPR_R9], c->arg == ~0ull ?
+	report("L2's read through X after its remap to B", NVMX_VAL_B,
+	       nvmx_gpr_out[NVMX_X_GPR_READ2], c->arg == ~0ull ?
 	       "28.3.3.1 (VM entry, VPID disabled)" : "28.3.3.1 (INVVPID)");
 }
 
-static const struct vpid_case cases[] = {
+static const struct nvmx_group_case cases[] = {
 	{ "vmentry_vpid_0", vmentry_vpid_0, G_FULL, 0 },
 	{ "invvpid_individual_address", invvpid_type, G_FULL, INVVPID_ADDR },
 	{ "invvpid_single_context", invvpid_type, G_FULL, INVVPID_SINGLE },
@@ -317,100 +248,22 @@ static const struct nvmx_caps_cut cuts[G_NR] = {
 	[G_NO_INVVPID] = { .ept_vpid = VPID_CAP_INVVPID },
 };
 
-static void run_case(int i)
-{
-	const struct vpid_case *c = &cases[nvmx_env.first + i];
-
-	c->run(c);
-}
-
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	nvmx_l1_run_cases(vmx, nvmx_env.nr, run_case);
+	nvmx_l1_run_group(vmx);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
 
-static u32 case_base;
-
-static const char *case_name(int i)
-{
-	return cases[case_base + i].name;
-}
-
-/* The guest-physical address of the page table that maps @gva. */
-static vm_paddr_t page_table_of(struct kvm_vm *vm, vm_vaddr_t gva)
-{
-	vm_paddr_t table = vm->pgd;
-	int level;
-
-	for (level = PG_LEVEL_512G; level > PG_LEVEL_4K; level--) {
-		u64 *entry = addr_gpa2hva(vm, table);
-
-		table = entry[(gva >> PG_LEVEL_SHIFT(level)) & 0x1ff] &
-			PHYSICAL_PAGE_MASK;
-	}
-	return table;
-}
-
-static u64 x_pte_to(struct kvm_vm *vm, u64 pte, vm_vaddr_t page)
-{
-	return (pte & ~PHYSICAL_PAGE_MASK) | addr_gva2gpa(vm, page);
-}
-
-/*
- * Pages A and B with their values, X, and a linear address through which
- * the guest writes X's PTE: a page of its own remapped to X's page table.
- */
 static void setup_vm(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
-	vm_vaddr_t a = vm_vaddr_alloc_page(vm);
-	vm_vaddr_t b = vm_vaddr_alloc_page(vm);
-	vm_vaddr_t x = vm_vaddr_alloc(vm, PAGE_SIZE, X_VADDR_MIN);
-	vm_vaddr_t table = vm_vaddr_alloc_page(vm);
-	u64 pte = vm_get_page_table_entry(vm, vcpu, x);
-
-	*(u64 *)addr_gva2hva(vm, a) = VAL_A;
-	*(u64 *)addr_gva2hva(vm, b) = VAL_B;
-	vm_set_page_table_entry(vm, vcpu, table,
-				(vm_get_page_table_entry(vm, vcpu, table) &
-				 ~PHYSICAL_PAGE_MASK) | page_table_of(vm, x));
+	nvmx_host_setup_x(vm, vcpu);
 	nvmx_host_exceptions(vm, vcpu);
-
-	nvmx_env.x = x;
-	nvmx_env.pte = table + ((x >> PAGE_SHIFT) & 0x1ff) * sizeof(u64);
-	nvmx_env.pte_a = x_pte_to(vm, pte, a);
-	nvmx_env.pte_b = x_pte_to(vm, pte, b);
 }
 
 int main(int argc, char *argv[])
 {
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	u32 i, g;
-
-	nvmx_case_name = case_name;
-	for (g = 0; g < G_NR; g++) {
-		for (i = 0; i < ARRAY_SIZE(cases) && cases[i].group != g; i++)
-			;
-		case_base = i;
-		while (i < ARRAY_SIZE(cases) && cases[i].group == g)
-			i++;
-		if (i == case_base)
-			continue;
-		if (g == G_FULL) {
-			vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
-			nvmx_host_print_caps(vcpu);
-		} else {
-			vm = nvmx_host_create_vm(&vcpu, NULL);
-		}
-		setup_vm(vm, vcpu);
-		nvmx_env.cut_ok = nvmx_host_cut_caps(vcpu, &cuts[g]);
-		nvmx_env.first = case_base;
-		nvmx_env.nr = i - case_base;
-		nvmx_host_run_vm(vm, vcpu, nvmx_host_case_message);
-	}
-	return nvmx_host_finish();
+	return nvmx_host_run_groups(cases, ARRAY_SIZE(cases), cuts, G_NR,
+				    setup_vm);
 }
