@@ -404,24 +404,13 @@ static const struct nvmx_case cases[] = {
 	{ "entry_checks", entry_checks },
 };
 
-static void run_case(int i)
-{
-	cases[i].run();
-}
-
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	nvmx_l1_run_cases(vmx, ARRAY_SIZE(cases), run_case);
+	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
 }
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
-
-static const char *case_name(int i)
-{
-	return cases[i].name;
-}
 
 /*
  * The data pages (holding VAL_BEFORE at WRITE_OFFSET) and the log page,
@@ -461,13 +450,9 @@ int main(int argc, char *argv[])
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
-	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-	ksft_print_header();
-	ksft_set_plan(ARRAY_SIZE(cases));
-
-	nvmx_case_name = case_name;
 	/* slot 0 holds the page tables that map the data pages */
-	vm = nvmx_host_create_vm_mem(&vcpu, &vmx, NR_DATA_PAGES);
+	vm = nvmx_host_create_table_mem(&vcpu, cases, ARRAY_SIZE(cases), &vmx,
+					NR_DATA_PAGES);
 	setup_memory(vm, vmx);
 	return nvmx_host_run(vm, vcpu, nvmx_host_case_message);
 }

@@ -638,14 +638,29 @@ static inline void nvmx_l1_run_table(struct vmx_pages *vmx,
 	nvmx_l1_run_cases(vmx, nr, nvmx_table_run_case);
 }
 
+/*
+ * Host: the TAP header and plan for the @nr cases of @table, named after
+ * it, then nvmx_host_create_vm_mem().
+ */
+static inline struct kvm_vm *
+nvmx_host_create_table_mem(struct kvm_vcpu **vcpu, const struct nvmx_case *table,
+			   int nr, struct vmx_pages **vmx, u64 extra_pages)
+{
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+
+	ksft_print_header();
+	ksft_set_plan(nr);
+	nvmx_table = table;
+	nvmx_case_name = nvmx_table_case_name;
+	return nvmx_host_create_vm_mem(vcpu, vmx, extra_pages);
+}
+
 /* Host: nvmx_host_create() for the @nr cases of @table, named after it. */
 static inline struct kvm_vm *nvmx_host_create_table(struct kvm_vcpu **vcpu,
 						    const struct nvmx_case *table,
 						    int nr)
 {
-	nvmx_table = table;
-	nvmx_case_name = nvmx_table_case_name;
-	return nvmx_host_create(vcpu, nr, NULL);
+	return nvmx_host_create_table_mem(vcpu, table, nr, NULL, 0);
 }
 
 /* ---------------------------------------------------------------------- */

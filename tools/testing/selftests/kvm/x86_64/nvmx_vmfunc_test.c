@@ -390,24 +390,13 @@ static const struct nvmx_case cases[] = {
 	{ "l1_ud", l1_ud },
 };
 
-static void run_case(int i)
-{
-	cases[i].run();
-}
-
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
-	nvmx_l1_run_cases(vmx, ARRAY_SIZE(cases), run_case);
+	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
 }
 
 /* ---------------------------------------------------------------------- */
 /* Host.                                                                    */
-
-static const char *case_name(int i)
-{
-	return cases[i].name;
-}
 
 /* Point the PTE of L1's page at @gva to guest-physical @gpa instead. */
 static void remap(struct kvm_vm *vm, struct kvm_vcpu *vcpu, u64 gva, u64 gpa)
@@ -474,12 +463,8 @@ int main(int argc, char *argv[])
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
-	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-	ksft_print_header();
-	ksft_set_plan(ARRAY_SIZE(cases));
-
-	nvmx_case_name = case_name;
-	vm = nvmx_host_create_vm(&vcpu, &vmx);
+	vm = nvmx_host_create_table_mem(&vcpu, cases, ARRAY_SIZE(cases), &vmx,
+					0);
 	/* l1_ud's #UD in L1 needs an IDT */
 	vm_init_descriptor_tables(vm);
 	vcpu_init_descriptor_tables(vcpu);
