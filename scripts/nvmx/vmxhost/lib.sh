@@ -64,7 +64,8 @@ initramfs() {
 # A machine that prints no "nvmx-done" within LIMIT seconds (wall) is killed.
 boot_emulator() {
 	local work=$1 initrd=$2 mem=$3 limit=$4 out=$5
-	local pid status shown kstart said now cur line start log=$5/console.log
+	local pid status shown kstart said now cur line start rc attempt
+	local log=$5/console.log
 
 	rm -rf "$work/iso"
 	mkdir -p "$work/iso/isolinux" "$work/iso/boot"
@@ -99,45 +100,47 @@ display_library: rfb, options="timeout=0"
 log: $work/bochs.log
 CFG
 	echo c >"$work/bochs.rc"
-	rm -f "$log" "$out/emulator.status"
 
-	say "booting Debian $KREL in Bochs ($(du -h "$work/host.iso" | cut -f1) ISO, ${mem} MB, timeout ${limit}s)"
-	start=$(date +%s)
-	bochs -q -f "$work/bochsrc" -rc "$work/bochs.rc" </dev/null >"$work/bochs.out" 2>&1 &
-	pid=$!
-	trap "kill -9 $pid 2>/dev/null || true" EXIT
-	status=timeout
-	shown=
-	kstart=
-	said=0
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 2
-		now=$(($(date +%s) - start))
-		# Progress: the last phase, step and test the console names.
-		cur=$(grep -ao 'nvmx-\(begin\|phase:\|step:\) [^ ]*' "$log" 2>/dev/null |
-		      tail -n 1 || true)
-		if [ -z "$kstart" ] && [ -s "$log" ]; then
-			kstart=$now
-			say "${now}s kernel started"
-		fi
-		line="${now}s ${cur:-booting}"
-		if [ "$cur" != "$shown" ] || [ $((now - said)) -ge 15 ]; then
-			say "$line"
-			shown=$cur
-			said=$now
-		fi
-		# A panic of the emulated host's kernel (not of a guest's: see
-		# l1-host-init) ends the machine at once.
-		if grep -a 'Kernel panic' "$log" 2>/dev/null | grep -qv '^L1| '; then
-			status=panic
-			break
-		fi
-		if grep -aq 'nvmx-done' "$log" 2>/dev/null; then
-			status=done
-		fi
-		if [ "$now" -ge "$limit" ]; then
-			break
-		fi
+	for attempt in 1 2; do
+		rm -f "$log" "$out/emulator.status"
+		say "booting Debian $KREL in Bochs ($(du -h "$work/host.iso" | cut -f1) ISO, ${mem} MB, timeout ${limit}s)"
+		start=$(date +%s)
+		now=0
+		bochs -q -f "$work/bochsrc" -rc "$work/bochs.rc" </dev/null >"$work/bochs.out" 2>&1 &
+		pid=$!
+		trap "kill -9 $pid 2>/dev/null || true" EXIT
+		status=timeout
+		shown=
+		kstart=
+		said=0
+		while kill -0 "$pid" 2>/dev/null; do
+			sleep 2
+			now=$(($(date +%s) - start))
+			# Progress: the last phase, step and test the console names.
+			cur=$(grep -ao 'nvmx-\(begin\|phase:\|step:\) [^ ]*' "$log" 2>/dev/null |
+			      tail -n 1 || true)
+			if [ -z "$kstart" ] && [ -s "$log" ]; then
+				kstart=$now
+				say "${now}s kernel started"
+			fi
+			line="${now}s ${cur:-booting}"
+			if [ "$cur" != "$shown" ] || [ $((now - said)) -ge 15 ]; then
+				say "$line"
+				shown=$cur
+				said=$now
+			fi
+			# A panic of the emulated host's kernel (not of a guest's: see
+			# l1-host-init) ends the machine at once.
+			if grep -a 'Kernel panic' "$log" 2>/dev/null | grep -qv '^L1| '; then
+				status=panic
+				break
+			fi
+			if grep -aq 'nvmx-done' "$log" 2>/dev/null; then
+				status=done
+			fi
+			if [ "$now" -ge "$limit" ]; then
+				break
+			fi
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		# Let a finished run power off by itself; kill a hung or panicked one.
@@ -146,7 +149,18 @@ CFG
 		sleep 1
 		kill -9 "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null || true
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	# Bochs dying of a signal before the kernel printed anything is the
+	# emulator's own crash (seen once: SIGSEGV 2 s after start), before
+	# anything under test ran: start it once more, and say so.
+	if [ "$attempt" = 1 ] && [ -z "$kstart" ] && [ "$status" = timeout ] &&
+	   [ "$rc" -gt 128 ] && [ "$now" -lt "$limit" ]; then
+		say "Bochs died of signal $((rc - 128)) before the kernel started ($(tail -n 1 "$work/bochs.out" 2>/dev/null)); starting it once more"
+		continue
+	fi
+	break
+	done
 	grep -aq 'nvmx-done' "$log" 2>/dev/null && status=done
 	echo "$status $(($(date +%s) - start))" >"$out/emulator.status"
 	say "emulator $status after $(($(date +%s) - start))s (console: $log)"
