@@ -141,25 +141,25 @@ CFG
 			if [ "$now" -ge "$limit" ]; then
 				break
 			fi
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		# Let a finished run power off by itself; kill a hung or panicked one.
-		[ "$status" = done ] && sleep 3
-		kill "$pid" 2>/dev/null || true
-		sleep 1
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rc=0
-	wait "$pid" 2>/dev/null || rc=$?
-	# Bochs dying of a signal before the kernel printed anything is the
-	# emulator's own crash (seen once: SIGSEGV 2 s after start), before
-	# anything under test ran: start it once more, and say so.
-	if [ "$attempt" = 1 ] && [ -z "$kstart" ] && [ "$status" = timeout ] &&
-	   [ "$rc" -gt 128 ] && [ "$now" -lt "$limit" ]; then
-		say "Bochs died of signal $((rc - 128)) before the kernel started ($(tail -n 1 "$work/bochs.out" 2>/dev/null)); starting it once more"
-		continue
-	fi
-	break
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			# Let a finished run power off by itself; kill a hung or panicked one.
+			[ "$status" = done ] && sleep 3
+			kill "$pid" 2>/dev/null || true
+			sleep 1
+			kill -9 "$pid" 2>/dev/null || true
+		fi
+		rc=0
+		wait "$pid" 2>/dev/null || rc=$?
+		# Bochs dying of a signal before the kernel printed anything is the
+		# emulator's own crash (seen once: SIGSEGV 2 s after start), before
+		# anything under test ran: start it once more, and say so.
+		if [ "$attempt" = 1 ] && [ -z "$kstart" ] && [ "$status" = timeout ] &&
+		   [ "$rc" -gt 128 ] && [ "$now" -lt "$limit" ]; then
+			say "Bochs died of signal $((rc - 128)) before the kernel started (output: $work/bochs.out); starting it once more"
+			continue
+		fi
+		break
 	done
 	grep -aq 'nvmx-done' "$log" 2>/dev/null && status=done
 	echo "$status $(($(date +%s) - start))" >"$out/emulator.status"
