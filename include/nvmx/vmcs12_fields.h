@@ -5,7 +5,8 @@
  * The rows live in <nvmx/vmcs12_rows.h>, one per field in vmcs12 layout
  * order, expanded wherever a per-field list is needed:
  *
- *	#define NVMX_VMCS12_FIELD(member, encoding, width, class, sync, save_ctl) ...
+ *	#define NVMX_VMCS12_FIELD(member, encoding, width, class, sync, save_ctl, \
+ *				  shadow) ...
  *	#include <nvmx/vmcs12_rows.h>
  *
  * member    the field's member of struct vmcs12 (6.1's names: vmx.c, evmcs.c
@@ -17,6 +18,8 @@
  * save_ctl  for NVMX_SYNC_SAVE_CTL the VM-exit control that saves the field,
  *           for NVMX_SYNC_SAVE_EXEC2 the secondary processor-based control,
  *           else 0
+ * shadow    whether L1's VMREAD/VMWRITE reach the field in vmcs01's shadow
+ *           VMCS without a VM exit (enum nvmx_shadow; 0: they exit)
  *
  * The nvmx_fields[] array, the VMREAD/VMWRITE lookup and the exit path's
  * "save what L2 can have changed" all come from the rows, so a field cannot
@@ -124,6 +127,27 @@ enum nvmx_sync {
 	 * (27.2); vm_instruction_error is written by VMfailValid instead.
 	 */
 	NVMX_SYNC_EXIT_INFO,
+};
+
+/*
+ * VMCS shadowing for L1 (SDM 24.10, 25.1.3): which fields L1 reaches in the
+ * shadow VMCS that vmcs01 links to, without a VM exit.  The choice is what
+ * an exit handler of a typical L1 touches on most exits: the exit
+ * information, RIP/RSP/RFLAGS, the control registers and interruptibility
+ * it emulates, the event it injects and the window and TPR controls it
+ * toggles.  Each field shadowed costs a VMWRITE into the shadow VMCS after
+ * the exits that change it, and a read-write one also a VMREAD back before
+ * every VM entry; every field left out costs L1 a VM exit per access.
+ */
+enum nvmx_shadow {
+	NVMX_SHADOW_NONE = 0,	/* VMREAD and VMWRITE exit to L0 */
+	/*
+	 * VMREAD from the shadow VMCS, VMWRITE exits: the exit-information
+	 * fields, which L1 may not write (SDM 30.3 VMWRITE).
+	 */
+	NVMX_SHADOW_READ,
+	/* Both from the shadow VMCS: L0 reads them back before VM entry. */
+	NVMX_SHADOW_RW,
 };
 
 /* VM-exit controls that save guest state (SDM 24.7.1, 27.3.1). */
@@ -241,13 +265,14 @@ struct nvmx_field {
 	u8 width;		/* enum nvmx_width */
 	u8 class;		/* enum nvmx_class */
 	u8 sync;		/* enum nvmx_sync */
+	u8 shadow;		/* enum nvmx_shadow */
 	u32 save_ctl;
 	const char *name;	/* the member's name */
 };
 
 /* Index of each row in nvmx_fields[]: NVMX_IDX_<member>. */
 enum nvmx_field_index {
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)	NVMX_IDX_##m,
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)	NVMX_IDX_##m,
 #include <nvmx/vmcs12_rows.h>
 	NVMX_NR_FIELDS
 };

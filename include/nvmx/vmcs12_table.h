@@ -12,7 +12,7 @@
 
 #include <nvmx/vmcs12_fields.h>
 
-#define NVMX_DESC(m, enc, w, cl, sy, ctl, access, nm)			\
+#define NVMX_DESC(m, enc, w, cl, sy, ctl, sh, access, nm)		\
 	{								\
 		.encoding = (enc) | (access),				\
 		.offset = offsetof(struct vmcs12, m),			\
@@ -20,12 +20,13 @@
 		.class = (cl),						\
 		.sync = (sy),						\
 		.save_ctl = (ctl),					\
+		.shadow = (sh),						\
 		.name = (nm),						\
 	}
 
 const struct nvmx_field nvmx_fields[NVMX_NR_FIELDS] = {
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)			\
-	[NVMX_IDX_##m] = NVMX_DESC(m, enc, w, cl, sy, ctl, 0, #m),
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)			\
+	[NVMX_IDX_##m] = NVMX_DESC(m, enc, w, cl, sy, ctl, sh, 0, #m),
 #include <nvmx/vmcs12_rows.h>
 };
 
@@ -42,9 +43,9 @@ const struct nvmx_field nvmx_fields[NVMX_NR_FIELDS] = {
 #define NVMX_ITEM_IF_W64(w, ...)	NVMX_ITEM_IF_##w(__VA_ARGS__)
 
 static const struct nvmx_field nvmx_fields_high[NVMX_NR_FIELDS] = {
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)			\
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)			\
 	NVMX_ITEM_IF_W64(w, [NVMX_IDX_##m] =				\
-			 NVMX_DESC(m, enc, NVMX_W64, cl, sy, ctl,		\
+			 NVMX_DESC(m, enc, NVMX_W64, cl, sy, ctl, sh,		\
 				   NVMX_ENC_HIGH, #m "_high"))
 #include <nvmx/vmcs12_rows.h>
 };
@@ -65,7 +66,7 @@ static const struct nvmx_field nvmx_fields_high[NVMX_NR_FIELDS] = {
 #define NVMX_FIELD_HASH		361
 
 static const u8 nvmx_field_slot[NVMX_FIELD_HASH] = {
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)			\
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)			\
 	[(enc) % NVMX_FIELD_HASH] = NVMX_IDX_##m,
 #include <nvmx/vmcs12_rows.h>
 };

@@ -69,13 +69,13 @@ static const struct {
 	bool is_field;
 	size_t elem;		/* padding: the size of one element */
 } member_info[] = {
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)	{ #m, true, 0 },
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)	{ #m, true, 0 },
 #define NVMX_VMCS12_PAD(type, m, n)			{ #m, false, sizeof(type) },
 #include <nvmx/vmcs12_rows.h>
 };
 
 static const size_t member_offset[] = {
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)	offsetof(struct vmcs12, m),
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)	offsetof(struct vmcs12, m),
 #define NVMX_VMCS12_PAD(type, m, n)			offsetof(struct vmcs12, m),
 #include <nvmx/vmcs12_rows.h>
 };
@@ -84,7 +84,7 @@ static const struct vmcs12 proto;	/* only ever an operand of sizeof */
 #define MEMBER_SIZE(m)		sizeof(proto.m)
 
 static const size_t member_size[] = {
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)	MEMBER_SIZE(m),
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)	MEMBER_SIZE(m),
 #define NVMX_VMCS12_PAD(type, m, n)			MEMBER_SIZE(m),
 #include <nvmx/vmcs12_rows.h>
 };
@@ -788,6 +788,65 @@ static bool test_for_each(void)
 	return ok;
 }
 
+/*
+ * VMCS shadowing (enum nvmx_shadow): L1 may read the exit information but
+ * never write it (SDM 30.3 VMWRITE: error 13), so those fields are
+ * read-only in the shadow VMCS; read-write fields are L1's to write; and no
+ * 64-bit field is shadowed, since its high half would exit.  The set is the
+ * fields of a typical exit handler: this list is the test's copy of it.
+ */
+static bool test_shadow_fields(void)
+{
+	static const struct {
+		const char *name;
+		u8 shadow;
+	} shadowed[] = {
+		{ "exit_qualification", NVMX_SHADOW_READ },
+		{ "guest_linear_address", NVMX_SHADOW_READ },
+		{ "guest_cr0", NVMX_SHADOW_RW },
+		{ "guest_cr3", NVMX_SHADOW_RW },
+		{ "guest_cr4", NVMX_SHADOW_RW },
+		{ "guest_rsp", NVMX_SHADOW_RW },
+		{ "guest_rip", NVMX_SHADOW_RW },
+		{ "guest_rflags", NVMX_SHADOW_RW },
+		{ "cpu_based_vm_exec_control", NVMX_SHADOW_RW },
+		{ "vm_entry_intr_info_field", NVMX_SHADOW_RW },
+		{ "vm_entry_exception_error_code", NVMX_SHADOW_RW },
+		{ "vm_entry_instruction_len", NVMX_SHADOW_RW },
+		{ "tpr_threshold", NVMX_SHADOW_RW },
+		{ "vm_exit_reason", NVMX_SHADOW_READ },
+		{ "vm_exit_intr_info", NVMX_SHADOW_READ },
+		{ "vm_exit_intr_error_code", NVMX_SHADOW_READ },
+		{ "idt_vectoring_info_field", NVMX_SHADOW_READ },
+		{ "idt_vectoring_error_code", NVMX_SHADOW_READ },
+		{ "vm_exit_instruction_len", NVMX_SHADOW_READ },
+		{ "vmx_instruction_info", NVMX_SHADOW_READ },
+		{ "guest_interruptibility_info", NVMX_SHADOW_RW },
+	};
+	const struct nvmx_field *f;
+	unsigned int i = 0;
+	bool ok = true;
+
+	nvmx_for_each_field(f) {
+		if (f->shadow == NVMX_SHADOW_NONE)
+			continue;
+		EXPECT_EQ(ok, f->name, f->class == NVMX_EXIT_INFO,
+			  f->shadow == NVMX_SHADOW_READ);
+		EXPECT_EQ(ok, f->name, 0, f->width == NVMX_W64);
+		if (i < ARRAY_SIZE(shadowed)) {
+			EXPECT_EQ(ok, f->name, 0,
+				  strcmp(shadowed[i].name, f->name));
+			EXPECT_EQ(ok, f->name, shadowed[i].shadow, f->shadow);
+		}
+		i++;
+	}
+	EXPECT_EQ(ok, "shadowed fields", ARRAY_SIZE(shadowed), i);
+	/* vm_instruction_error is written by VMfailValid, not an exit */
+	f = nvmx_vmcs12_field(0x4400);
+	EXPECT_EQ(ok, f->name, NVMX_SHADOW_NONE, f->shadow);
+	return ok;
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -819,6 +878,7 @@ int main(void)
 	run(test_exit_saves_field, "nvmx_exit_saves_field() by controls");
 	run(test_max_index, "highest field index");
 	run(test_for_each, "nvmx_for_each_field visits every row");
+	run(test_shadow_fields, "shadowed fields: the set, read-only exit info");
 	printf("1..%d\n", tests_run);
 	return tests_failed ? 1 : 0;
 }

@@ -24,7 +24,7 @@ static const struct {
 	const char *name;
 } member_name[] = {
 	{ "hdr" }, { "abort" }, { "launch_state" }, { "padding" },
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)	{ #m },
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)	{ #m },
 #define NVMX_VMCS12_PAD(type, m, n)			{ #m },
 #include <nvmx/vmcs12_rows.h>
 };
@@ -33,7 +33,7 @@ static const size_t member_offset[] = {
 	offsetof(struct vmcs12, hdr), offsetof(struct vmcs12, abort),
 	offsetof(struct vmcs12, launch_state),
 	offsetof(struct vmcs12, padding),
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)	offsetof(struct vmcs12, m),
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)	offsetof(struct vmcs12, m),
 #define NVMX_VMCS12_PAD(type, m, n)			offsetof(struct vmcs12, m),
 #include <nvmx/vmcs12_rows.h>
 };
@@ -41,7 +41,7 @@ static const size_t member_offset[] = {
 static const size_t member_size[] = {
 	sizeof(proto.hdr), sizeof(proto.abort), sizeof(proto.launch_state),
 	sizeof(proto.padding),
-#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl)	sizeof(proto.m),
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)	sizeof(proto.m),
 #define NVMX_VMCS12_PAD(type, m, n)			sizeof(proto.m),
 #include <nvmx/vmcs12_rows.h>
 };

@@ -22,11 +22,11 @@
 #include "nested_internal.h"
 
 /*
- * Shadow VMCS (SDM 24.10) is not offered to L1: every VMREAD and VMWRITE of
- * L1 exits and is emulated here, and vmcs01 never gets a shadow VMCS.  The
- * parameter stays so kvm_intel's parameter set is the usual one; it reads N.
+ * VMCS shadowing for L1's VMREAD and VMWRITE (SDM 24.10): on by default
+ * where the processor has it; N makes every VMREAD and VMWRITE of L1 exit
+ * and be emulated here (both paths stay tested).
  */
-static bool __read_mostly enable_shadow_vmcs;
+static bool __read_mostly enable_shadow_vmcs = true;
 module_param(enable_shadow_vmcs, bool, 0444);
 
 /*
@@ -734,6 +734,216 @@ static u32 nested_vmx_region_revision(struct kvm_vcpu *vcpu, gpa_t addr)
 }
 
 /*
+ * VMCS shadowing for L1 (SDM 24.10, 25.1.3, 30.3).  While L1 has a current
+ * VMCS, vmcs01 sets "VMCS shadowing" and links to a shadow VMCS of L0's:
+ * L1's VMREAD and VMWRITE of the fields the table marks (enum nvmx_shadow)
+ * then reach it without a VM exit; the VMREAD/VMWRITE bitmaps send every
+ * other field to the handlers below.  vmcs12 stays the reference: L0 copies
+ * the shadowed fields into the shadow VMCS when it has changed them (at
+ * VMPTRLD all of them, after an exit to L1 those an exit writes), and the
+ * read-write ones back into vmcs12 before it reads vmcs12 (VMLAUNCH,
+ * VMRESUME) or writes it to memory.
+ */
+static unsigned long *nvmx_vmread_bitmap;
+static unsigned long *nvmx_vmwrite_bitmap;
+
+/* Table rows of the shadowed fields, in the groups the copies need. */
+static struct {
+	u8 exit[NVMX_NR_FIELDS];	/* written by a VM exit (SDM 27.2, 27.3) */
+	u8 rw[NVMX_NR_FIELDS];		/* L1 writes them in the shadow VMCS */
+	u8 nr_exit, nr_rw;
+	u8 max_index;			/* highest field index (SDM 24.11.2) */
+} nvmx_shadow __ro_after_init;
+
+/*
+ * Does a VM exit write @f?  Exit information and guest state (SDM 27.2,
+ * 27.3), and of the controls the event-injection field, whose valid bit
+ * every exit clears (SDM 24.8.3).
+ */
+static bool __init nvmx_exit_writes(const struct nvmx_field *f)
+{
+	return f->class != NVMX_CONTROL ||
+	       f->encoding == VM_ENTRY_INTR_INFO_FIELD;
+}
+
+/*
+ * The bitmaps (SDM 24.6.15: bits 14:0 of the encoding index them; a set
+ * bit makes the access exit) and the row groups, from the table.  No
+ * 64-bit field is shadowed: its high half (SDM 24.11.2), left to exit,
+ * would read a vmcs12 the shadow VMCS has moved ahead of.
+ */
+static __init int nested_vmx_setup_shadowing(void)
+{
+	const struct nvmx_field *f;
+
+	nvmx_vmread_bitmap = (unsigned long *)get_zeroed_page(GFP_KERNEL);
+	nvmx_vmwrite_bitmap = (unsigned long *)get_zeroed_page(GFP_KERNEL);
+	if (!nvmx_vmread_bitmap || !nvmx_vmwrite_bitmap) {
+		free_page((unsigned long)nvmx_vmread_bitmap);
+		free_page((unsigned long)nvmx_vmwrite_bitmap);
+		return -ENOMEM;
+	}
+	memset(nvmx_vmread_bitmap, 0xff, PAGE_SIZE);
+	memset(nvmx_vmwrite_bitmap, 0xff, PAGE_SIZE);
+
+	nvmx_for_each_field(f) {
+		if (f->shadow == NVMX_SHADOW_NONE)
+			continue;
+		if (WARN_ON_ONCE(f->width == NVMX_W64))
+			continue;
+		__clear_bit(f->encoding & 0x7fff, nvmx_vmread_bitmap);
+		if (nvmx_exit_writes(f))
+			nvmx_shadow.exit[nvmx_shadow.nr_exit++] = f - nvmx_fields;
+		if (f->shadow == NVMX_SHADOW_RW) {
+			__clear_bit(f->encoding & 0x7fff, nvmx_vmwrite_bitmap);
+			nvmx_shadow.rw[nvmx_shadow.nr_rw++] = f - nvmx_fields;
+		}
+		nvmx_shadow.max_index = max_t(u8, nvmx_shadow.max_index,
+					      NVMX_ENC_INDEX(f->encoding));
+	}
+	return 0;
+}
+
+static void nested_vmx_free_shadowing(void)
+{
+	free_page((unsigned long)nvmx_vmread_bitmap);
+	free_page((unsigned long)nvmx_vmwrite_bitmap);
+	nvmx_vmread_bitmap = NULL;
+	nvmx_vmwrite_bitmap = NULL;
+}
+
+/*
+ * L0's own accesses to the shadow VMCS: it is current in between, vmcs01
+ * (or vmcs02) again after, on the same CPU.  It stays active there, as a
+ * VM entry with VMCS shadowing leaves it (SDM 24.1); vmx.c clears it with
+ * vmcs01 when the vCPU moves.
+ */
+static void nvmx_shadow_vmcs_get(struct vcpu_vmx *vmx)
+{
+	preempt_disable();
+	vmcs_load(vmx->vmcs01.shadow_vmcs);
+}
+
+static void nvmx_shadow_vmcs_put(struct vcpu_vmx *vmx)
+{
+	vmcs_load(vmx->loaded_vmcs->vmcs);
+	preempt_enable();
+}
+
+static void nvmx_shadow_write_rows(struct vmcs12 *vmcs12, const u8 *rows,
+				   unsigned int nr)
+{
+	const struct nvmx_field *f;
+
+	while (nr--) {
+		f = &nvmx_fields[*rows++];
+		__vmcs_writel(f->encoding, nvmx_vmcs12_read(vmcs12, f));
+	}
+}
+
+/* VMPTRLD: every shadowed field of the new current VMCS. */
+static void nested_vmx_shadow_write_all(struct vcpu_vmx *vmx)
+{
+	struct vmcs12 *vmcs12 = vmx->nested.cached_vmcs12;
+	const struct nvmx_field *f;
+
+	nvmx_shadow_vmcs_get(vmx);
+	nvmx_for_each_field(f) {
+		if (f->shadow != NVMX_SHADOW_NONE)
+			__vmcs_writel(f->encoding, nvmx_vmcs12_read(vmcs12, f));
+	}
+	nvmx_shadow_vmcs_put(vmx);
+}
+
+/*
+ * Before L1 runs again after an exit to it (vmx.c's call, when the exit
+ * path asked): the shadowed fields the exit wrote.
+ */
+void nested_sync_vmcs12_to_shadow(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	vmx->nested.need_vmcs12_to_shadow_sync = false;
+	if (!nested_vmx_shadowing(vmx))
+		return;
+	nvmx_shadow_vmcs_get(vmx);
+	nvmx_shadow_write_rows(vmx->nested.cached_vmcs12, nvmx_shadow.exit,
+			       nvmx_shadow.nr_exit);
+	nvmx_shadow_vmcs_put(vmx);
+}
+
+void nested_vmx_shadow_read_back(struct vcpu_vmx *vmx)
+{
+	struct vmcs12 *vmcs12 = vmx->nested.cached_vmcs12;
+	const struct nvmx_field *f;
+	unsigned int i;
+
+	if (!nested_vmx_shadowing(vmx))
+		return;
+	nvmx_shadow_vmcs_get(vmx);
+	for (i = 0; i < nvmx_shadow.nr_rw; i++) {
+		f = &nvmx_fields[nvmx_shadow.rw[i]];
+		nvmx_vmcs12_write(vmcs12, f, __vmcs_readl(f->encoding));
+	}
+	nvmx_shadow_vmcs_put(vmx);
+}
+
+/*
+ * L1 has a current VMCS (VMPTRLD): vmcs01 (loaded) links to the shadow
+ * VMCS, which gets vmcs12's fields.  Not when L1 was told of a highest
+ * field index (IA32_VMX_VMCS_ENUM, SDM A.9) below a shadowed field's: the
+ * VMREAD handler refuses those fields, the processor would not.
+ */
+static void nested_vmx_shadowing_on(struct vcpu_vmx *vmx)
+{
+	if (!vmx->vmcs01.shadow_vmcs ||
+	    NVMX_ENC_INDEX(vmx->nested.msrs.vmcs_enum) < nvmx_shadow.max_index)
+		return;
+	nested_vmx_shadow_write_all(vmx);
+	/* SDM 26.3.1.5: a shadow VMCS exactly when "VMCS shadowing" is 1 */
+	vmcs_write64(VMCS_LINK_POINTER, __pa(vmx->vmcs01.shadow_vmcs));
+	secondary_exec_controls_setbit(vmx, SECONDARY_EXEC_SHADOW_VMCS);
+}
+
+/* No current VMCS: every VMREAD and VMWRITE exits (VMfailInvalid). */
+static void nested_vmx_shadowing_off(struct vcpu_vmx *vmx)
+{
+	if (!nested_vmx_shadowing(vmx))
+		return;
+	secondary_exec_controls_clearbit(vmx, SECONDARY_EXEC_SHADOW_VMCS);
+	vmcs_write64(VMCS_LINK_POINTER, INVALID_GPA);
+	vmx->nested.need_vmcs12_to_shadow_sync = false;
+}
+
+/* VMXON: L1's shadow VMCS, when L0 shadows (SDM 24.10: indicator set). */
+static int nested_vmx_alloc_shadow_vmcs(struct vcpu_vmx *vmx)
+{
+	struct vmcs *shadow;
+
+	if (!enable_shadow_vmcs)
+		return 0;
+	shadow = alloc_vmcs(true);
+	if (!shadow)
+		return -ENOMEM;
+	vmcs_clear(shadow);
+	vmx->vmcs01.shadow_vmcs = shadow;
+	return 0;
+}
+
+/* Leaving VMX operation, with vmcs01 loaded on this CPU. */
+static void nested_vmx_free_shadow_vmcs(struct vcpu_vmx *vmx)
+{
+	struct vmcs *shadow = vmx->vmcs01.shadow_vmcs;
+
+	if (!shadow)
+		return;
+	nested_vmx_shadowing_off(vmx);
+	vmcs_clear(shadow);
+	free_vmcs(shadow);
+	vmx->vmcs01.shadow_vmcs = NULL;
+}
+
+/*
  * The current VMCS (SDM 24.1): KVM works on a copy, cached_vmcs12, read at
  * VMPTRLD and written back when L1 can expect to see it in memory.
  */
@@ -743,9 +953,12 @@ static void nested_flush_vmcs12(struct kvm_vcpu *vcpu)
 
 	if (!vmx_has_valid_vmcs12(vcpu))
 		return;
+
+	nested_vmx_shadow_read_back(vmx);
 	kvm_vcpu_write_guest(vcpu, vmx->nested.current_vmptr,
 			     vmx->nested.cached_vmcs12, VMCS12_SIZE);
 	vmx->nested.current_vmptr = INVALID_GPA;
+	nested_vmx_shadowing_off(vmx);
 }
 
 static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
@@ -759,6 +972,7 @@ static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
 	if (r)
 		return r;
 	vmx->nested.current_vmptr = vmptr;
+	nested_vmx_shadowing_on(vmx);
 	return 0;
 }
 
@@ -805,10 +1019,11 @@ static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
 	vmx->nested.cached_vmcs12 = kzalloc(VMCS12_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!vmx->nested.cached_vmcs12)
 		return -ENOMEM;
-	if (alloc_loaded_vmcs(&vmx->nested.vmcs02)) {
-		kfree(vmx->nested.cached_vmcs12);
-		vmx->nested.cached_vmcs12 = NULL;
-		return -ENOMEM;
+	if (alloc_loaded_vmcs(&vmx->nested.vmcs02))
+		goto free_vmcs12;
+	if (nested_vmx_alloc_shadow_vmcs(vmx)) {
+		free_loaded_vmcs(&vmx->nested.vmcs02);
+		goto free_vmcs12;
 	}
 	vmx->nested.vmcs02_initialized = false;
 	/* 0 when L0 runs without VPIDs or has none left: L2 then uses L1's */
@@ -823,6 +1038,11 @@ static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
 	vmx->nested.vmxon = true;
 	nested_vmx_stop_l1_trace(vmx);
 	return 0;
+
+free_vmcs12:
+	kfree(vmx->nested.cached_vmcs12);
+	vmx->nested.cached_vmcs12 = NULL;
+	return -ENOMEM;
 }
 
 /*
@@ -846,6 +1066,7 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 	vmx->nested.smm.guest_mode = false;
 
 	free_loaded_vmcs(&vmx->nested.vmcs02);
+	nested_vmx_free_shadow_vmcs(vmx);
 	kfree(vmx->nested.cached_vmcs12);
 	vmx->nested.cached_vmcs12 = NULL;
 	free_vpid(vmx->nested.vpid02);
@@ -1318,6 +1539,12 @@ static int handle_vmfunc(struct kvm_vcpu *vcpu)
 
 __init int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[])
 {
+	/* Every shadowed field must exist: TPR threshold needs the TPR shadow */
+	if (!cpu_has_vmx_shadow_vmcs() || !cpu_has_vmx_tpr_shadow())
+		enable_shadow_vmcs = false;
+	if (enable_shadow_vmcs && nested_vmx_setup_shadowing())
+		return -ENOMEM;
+
 	exit_handlers[EXIT_REASON_VMON] = handle_vmxon;
 	exit_handlers[EXIT_REASON_VMOFF] = handle_vmxoff;
 	exit_handlers[EXIT_REASON_VMCLEAR] = handle_vmclear;
@@ -1333,19 +1560,19 @@ __init int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[])
 	return 0;
 }
 
-/* Setup allocated nothing (no shadow-VMCS bitmaps): nothing to undo. */
 void nested_vmx_hardware_unsetup(void)
 {
+	if (enable_shadow_vmcs)
+		nested_vmx_free_shadowing();
 }
 
-/* Only for shadow VMCS, which is not offered: no bitmap to set up. */
+/* vmx.c's init_vmcs(), vmcs01 loaded: the bitmaps L1's shadowing uses. */
 void nested_vmx_set_vmcs_shadowing_bitmap(void)
 {
-}
-
-/* Never requested: no shadow or enlightened VMCS mirrors vmcs12. */
-void nested_sync_vmcs12_to_shadow(struct kvm_vcpu *vcpu)
-{
+	if (!enable_shadow_vmcs)
+		return;
+	vmcs_write64(VMREAD_BITMAP, __pa(nvmx_vmread_bitmap));
+	vmcs_write64(VMWRITE_BITMAP, __pa(nvmx_vmwrite_bitmap));
 }
 
 /*

@@ -1479,6 +1479,7 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 		return nested_vmx_fail_invalid(vcpu);
 
 	vmcs12 = get_vmcs12(vcpu);
+	nested_vmx_shadow_read_back(vmx);
 	err = nested_vmx_check_vmcs_state(vcpu, vmcs12, launch);
 	if (err) {
 		trace_kvm_nested_vmenter_failed("VMfailValid", err);

@@ -1247,6 +1247,8 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 	nested_vmx_apply_deferred_vmcs01(vcpu);
 	/* What was pending for L2 may now be for L1; TPR threshold too */
 	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	/* L1 reads what the exit wrote in the shadow VMCS (vmx.c syncs it) */
+	vmx->nested.need_vmcs12_to_shadow_sync = nested_vmx_shadowing(vmx);
 }
 
 void nested_vmx_vmexit(struct kvm_vcpu *vcpu, u32 vm_exit_reason,
@@ -1274,6 +1276,8 @@ void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	trace_kvm_nested_vmexit_inject(vmcs12->vm_exit_reason, exit_qual, 0, 0,
 				       0, KVM_ISA_VMX);
 	load_vmcs12_host_state(vcpu, vmcs12, kvm_read_cr0(vcpu));
+	to_vmx(vcpu)->nested.need_vmcs12_to_shadow_sync =
+		nested_vmx_shadowing(to_vmx(vcpu));
 }
 
 /* Events for L2 that L1 intercepts (kvm_x86_nested_ops) */

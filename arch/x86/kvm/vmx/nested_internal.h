@@ -63,6 +63,19 @@ static inline bool nested_vmx_l2_tagged(struct kvm_vcpu *vcpu,
 
 /* nested.c */
 
+/* vmcs01 shadows L1's current VMCS (SDM 24.10): see nested.c. */
+static inline bool nested_vmx_shadowing(struct vcpu_vmx *vmx)
+{
+	return vmx->vmcs01.controls_shadow.secondary_exec &
+	       SECONDARY_EXEC_SHADOW_VMCS;
+}
+
+/*
+ * Before vmcs12 is read (VMLAUNCH, VMRESUME) or written to memory: the
+ * fields L1 may have written in the shadow VMCS without a VM exit.
+ */
+void nested_vmx_shadow_read_back(struct vcpu_vmx *vmx);
+
 /*
  * Outcome of a VMX instruction (SDM 30.2), each skipping the instruction and
  * returning 1 for the exit handler: VMsucceed; VMfailInvalid, for the
