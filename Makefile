@@ -134,6 +134,8 @@ static: modules
 # The emulated VMX host: one boot with the stock kvm-intel.ko, one with ours.
 # TESTS="a b" restricts the run to those tests (for development); a test
 # named there brings its runs with other module parameters ("a[ept=0]").
+# KVM_INTEL_PARAMS="p=v ..." loads kvm-intel with those parameters for
+# every test of the run (e.g. enable_shadow_vmcs=0).
 # Runs in one tree are serialised whole (build, boot, judge: they share
 # $(B)); run.sh also serialises emulators across trees.
 vmxhost:
@@ -142,11 +144,13 @@ vmxhost:
 
 vmxhost-locked: modules selftests
 	@mkdir -p $(RESULTS)
+	@$(if $(KVM_INTEL_PARAMS),echo '[vmxhost] kvm-intel parameters for every test: $(KVM_INTEL_PARAMS)')
 	@awk -v only="$(TESTS)" 'BEGIN { n = split(only, o); for (i = 1; i <= n; i++) want[o[i]] = 1 } \
 		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" { t = $$1; sub(/\[.*/, "", t); \
 			if (only == "" || $$1 in want || t in want) print $$1, 60 }' \
 		$(EXPECT) >$(B)/plan
-	@$(NVMX)/vmxhost/run-phases.sh $(NVMX)/vmxhost/run.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 \
+	@NVMX_KVM_INTEL_PARAMS='$(KVM_INTEL_PARAMS)' \
+		$(NVMX)/vmxhost/run-phases.sh $(NVMX)/vmxhost/run.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 \
 		$(B)/plan $(B)/vmxhost
 	@$(NVMX)/vmxhost/judge.sh $(B)/vmxhost $(EXPECT) $(KNOWN) $(B)/plan | tee $(B)/vmxhost/table
 	@cp $(B)/vmxhost/results $(RESULTS)/vmxhost.results

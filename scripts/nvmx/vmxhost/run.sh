@@ -26,6 +26,7 @@ cp "$top/scripts/nvmx/run-tests.sh" "$r/nvmx/run-tests.sh"
 chmod +x "$r/init"
 kvm_modules "$r/nvmx/modules" stock ours
 cp "$plan" "$r/nvmx/plan"
+echo "${NVMX_KVM_INTEL_PARAMS:-}" >"$r/nvmx/params"
 echo "${NVMX_PHASES:-stock ours}" >"$r/nvmx/phases"
 # A test run again with other module parameters ("TEST[PARAMS]") is the
 # same program.
