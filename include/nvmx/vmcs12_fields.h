@@ -135,7 +135,8 @@ enum nvmx_sync {
  * an exit handler of a typical L1 touches on most exits: the exit
  * information, RIP/RSP/RFLAGS, the control registers and interruptibility
  * it emulates, the event it injects and the window and TPR controls it
- * toggles.  Each field shadowed costs a VMWRITE into the shadow VMCS after
+ * toggles; and host RSP/RIP, which some L1s (the KVM selftests' library)
+ * write before every VM entry.  Each field shadowed costs a VMWRITE into the shadow VMCS after
  * the exits that change it, and a read-write one also a VMREAD back before
  * every VM entry; every field left out costs L1 a VM exit per access.
  */
@@ -279,6 +280,10 @@ enum nvmx_field_index {
 
 /* Every row of the table, in layout order (vmcs12_table.h defines it). */
 extern const struct nvmx_field nvmx_fields[NVMX_NR_FIELDS];
+
+/* The rows a VM exit may save (vmcs12_table.h defines them). */
+extern const u8 nvmx_saved_rows[];
+extern const unsigned int nvmx_nr_saved_rows;
 
 /* Every row in layout order; @f is a const struct nvmx_field pointer. */
 #define nvmx_for_each_field(f)						\

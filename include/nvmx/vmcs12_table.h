@@ -73,6 +73,26 @@ static const u8 nvmx_field_slot[NVMX_FIELD_HASH] = {
 
 static_assert(NVMX_NR_FIELDS <= 256, "a slot holds a row index in a u8");
 
+/*
+ * The rows a VM exit may save (sync NVMX_SYNC_L2, _SAVE_CTL, _SAVE_EXEC2),
+ * in table order: the exit path walks these instead of every row.
+ */
+#define NVMX_ITEM_IF_NVMX_SYNC_NEVER(...)
+#define NVMX_ITEM_IF_NVMX_SYNC_EXIT_INFO(...)
+#define NVMX_ITEM_IF_NVMX_SYNC_L2(...)		__VA_ARGS__,
+#define NVMX_ITEM_IF_NVMX_SYNC_SAVE_CTL(...)	__VA_ARGS__,
+#define NVMX_ITEM_IF_NVMX_SYNC_SAVE_EXEC2(...)	__VA_ARGS__,
+#define NVMX_ITEM_IF_SAVED(sy, ...)		NVMX_ITEM_IF_##sy(__VA_ARGS__)
+
+const u8 nvmx_saved_rows[] = {
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)			\
+	NVMX_ITEM_IF_SAVED(sy, NVMX_IDX_##m)
+#include <nvmx/vmcs12_rows.h>
+};
+
+const unsigned int nvmx_nr_saved_rows =
+	sizeof(nvmx_saved_rows) / sizeof(nvmx_saved_rows[0]);
+
 const struct nvmx_field *nvmx_vmcs12_field(u32 encoding)
 {
 	u32 full = encoding & ~NVMX_ENC_HIGH;

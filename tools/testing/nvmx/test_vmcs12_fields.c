@@ -793,7 +793,9 @@ static bool test_for_each(void)
  * never write it (SDM 30.3 VMWRITE: error 13), so those fields are
  * read-only in the shadow VMCS; read-write fields are L1's to write; and no
  * 64-bit field is shadowed, since its high half would exit.  The set is the
- * fields of a typical exit handler: this list is the test's copy of it.
+ * fields of a typical exit handler (and HOST_RSP/HOST_RIP, which the KVM
+ * selftest library's vmresume() writes before every entry): this list is
+ * the test's copy of it.
  */
 static bool test_shadow_fields(void)
 {
@@ -809,6 +811,8 @@ static bool test_shadow_fields(void)
 		{ "guest_rsp", NVMX_SHADOW_RW },
 		{ "guest_rip", NVMX_SHADOW_RW },
 		{ "guest_rflags", NVMX_SHADOW_RW },
+		{ "host_rsp", NVMX_SHADOW_RW },
+		{ "host_rip", NVMX_SHADOW_RW },
 		{ "cpu_based_vm_exec_control", NVMX_SHADOW_RW },
 		{ "vm_entry_intr_info_field", NVMX_SHADOW_RW },
 		{ "vm_entry_exception_error_code", NVMX_SHADOW_RW },
@@ -847,6 +851,25 @@ static bool test_shadow_fields(void)
 	return ok;
 }
 
+/* nvmx_saved_rows[]: every row an exit may save, in order, and no other. */
+static bool test_saved_rows(void)
+{
+	const struct nvmx_field *f;
+	unsigned int i = 0;
+	bool ok = true;
+
+	nvmx_for_each_field(f) {
+		if (f->sync == NVMX_SYNC_NEVER || f->sync == NVMX_SYNC_EXIT_INFO)
+			continue;
+		if (i < nvmx_nr_saved_rows)
+			EXPECT_EQ(ok, f->name, (uintptr_t)f,
+				  (uintptr_t)&nvmx_fields[nvmx_saved_rows[i]]);
+		i++;
+	}
+	EXPECT_EQ(ok, "saved rows", i, nvmx_nr_saved_rows);
+	return ok;
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -878,6 +901,7 @@ int main(void)
 	run(test_exit_saves_field, "nvmx_exit_saves_field() by controls");
 	run(test_max_index, "highest field index");
 	run(test_for_each, "nvmx_for_each_field visits every row");
+	run(test_saved_rows, "the rows an exit may save, in order");
 	run(test_shadow_fields, "shadowed fields: the set, read-only exit info");
 	printf("1..%d\n", tests_run);
 	return tests_failed ? 1 : 0;

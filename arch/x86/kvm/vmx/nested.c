@@ -756,13 +756,13 @@ static struct {
 } nvmx_shadow __ro_after_init;
 
 /*
- * Does a VM exit write @f?  Exit information and guest state (SDM 27.2,
- * 27.3), and of the controls the event-injection field, whose valid bit
- * every exit clears (SDM 24.8.3).
+ * Can a VM exit write @f?  What the table's sync column says it saves
+ * (SDM 27.2, 27.3), and the event-injection field, whose valid bit every
+ * exit clears (SDM 24.8.3).
  */
 static bool __init nvmx_exit_writes(const struct nvmx_field *f)
 {
-	return f->class != NVMX_CONTROL ||
+	return f->sync != NVMX_SYNC_NEVER ||
 	       f->encoding == VM_ENTRY_INTR_INFO_FIELD;
 }
 
@@ -972,6 +972,7 @@ static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
 	if (r)
 		return r;
 	vmx->nested.current_vmptr = vmptr;
+	vmx->nested.dirty_vmcs12 = true;
 	nested_vmx_shadowing_on(vmx);
 	return 0;
 }
@@ -1307,6 +1308,9 @@ static int handle_vmwrite(struct kvm_vcpu *vcpu)
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 
 	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);
+	/* vmcs02 takes it at the next entry (nested_entry.c) */
+	if (f->shadow == NVMX_SHADOW_NONE)
+		to_vmx(vcpu)->nested.dirty_vmcs12 = true;
 	return nested_vmx_succeed(vcpu);
 }
 

@@ -1156,18 +1156,14 @@ static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 26.3.2.1: SYSENTER and PAT (under its load control).  vmcs02 inherits
- * vmcs01's "load IA32_BNDCFGS", which L0 sets for L1's MPX state where the
- * processor has it; L1 has no such control, so L2 starts with L1's value.
+ * SDM 26.3.2.1: PAT (under its load control).  vmcs02 inherits vmcs01's
+ * "load IA32_BNDCFGS", which L0 sets for L1's MPX state where the processor
+ * has it; L1 has no such control, so L2 starts with L1's value.
  */
 static void nested_vmx_load_msrs02(struct kvm_vcpu *vcpu,
 				   struct vmcs12 *vmcs12)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-
-	vmcs_write32(GUEST_SYSENTER_CS, vmcs12->guest_sysenter_cs);
-	vmcs_writel(GUEST_SYSENTER_ESP, vmcs12->guest_sysenter_esp);
-	vmcs_writel(GUEST_SYSENTER_EIP, vmcs12->guest_sysenter_eip);
 
 	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT)
 		vcpu->arch.pat = vmcs12->guest_ia32_pat;
@@ -1192,10 +1188,27 @@ static void nested_vmx_load_rip_and_state02(struct kvm_vcpu *vcpu,
 	vmx_set_rflags(vcpu, vmcs12->guest_rflags);
 
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
-	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
-		    vmcs12->guest_pending_dbg_exceptions);
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	vmx->loaded_vmcs->nmi_known_unmasked = !(intr & GUEST_INTR_STATE_NMI);
+}
+
+/*
+ * The guest state that lives in vmcs02 alone, where KVM keeps no copy:
+ * segments, descriptor tables, SYSENTER MSRs (SDM 26.3.2.1, 26.3.2.2) and
+ * the pending debug exceptions (26.3.2.4).  An exit saves them from vmcs02
+ * into vmcs12 and nothing else writes them in vmcs02, so they need loading
+ * only when vmcs12's copy may differ: L1 wrote one of vmcs12's fields
+ * other than the shadowed ones (which are loaded on every entry), vmcs12
+ * is new (VMPTRLD), the last entry failed, or the entry is RSM's.
+ */
+static void nested_vmx_load_rare02(struct vmcs12 *vmcs12)
+{
+	nested_vmx_load_segments02(vmcs12);
+	vmcs_write32(GUEST_SYSENTER_CS, vmcs12->guest_sysenter_cs);
+	vmcs_writel(GUEST_SYSENTER_ESP, vmcs12->guest_sysenter_esp);
+	vmcs_writel(GUEST_SYSENTER_EIP, vmcs12->guest_sysenter_eip);
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
+		    vmcs12->guest_pending_dbg_exceptions);
 }
 
 /*
@@ -1210,7 +1223,8 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	nested_vmx_load_segments02(vmcs12);
+	if (!from_vmentry || vmx->nested.dirty_vmcs12)
+		nested_vmx_load_rare02(vmcs12);
 	nested_vmx_load_cr_efer02(vcpu, vmcs12);
 	nested_vmx_load_debug02(vcpu, vmcs12);
 	nested_vmx_load_msrs02(vcpu, vmcs12);
@@ -1226,7 +1240,10 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 	 * a triple fault for L1, as if L2 had reached that state itself.
 	 */
 	*qual = ENTRY_FAIL_DEFAULT;
-	vmx->emulation_required = vmx_emulation_required(vcpu);
+	/*
+	 * vmx_set_cr0() judged vmx->emulation_required with L2's segments
+	 * in place, vmx_set_rflags() again if RFLAGS.VM changed.
+	 */
 	return !from_vmentry || nvmx_rule(!vmx->emulation_required);
 }
 
@@ -1423,12 +1440,15 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 
 	nested_vmx_entry_tlb(vcpu, vmcs12);
 	nested_vmx_hide_l1d_from_l2(vcpu);
-	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	nested_vmx_request_event_if_pending(vcpu);
+	vmx->nested.dirty_vmcs12 = false;
 	return NVMX_VMENTRY_SUCCESS;
 
 fail_on_vmcs02:
 	nested_vmx_abandon_entry(vcpu);
 fail_on_vmcs01:
+	/* vmcs02 holds part of the state, or none: load all of it next time */
+	vmx->nested.dirty_vmcs12 = true;
 	if (!from_vmentry)
 		return NVMX_VMENTRY_KVM_INTERNAL_ERROR;
 	nested_vmx_entry_failure(vcpu, vmcs12, reason, qual);
@@ -1494,8 +1514,11 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	if (nested_vmx_enter_non_root_mode(vcpu, true) != NVMX_VMENTRY_SUCCESS)
 		return 1;
 
-	if (nvmx_enters_hlt(vmcs12))
+	if (nvmx_enters_hlt(vmcs12)) {
+		/* The windows an HLT state leaves open end it (SDM 26.6.5) */
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
 		return kvm_emulate_halt_noskip(vcpu);
+	}
 
 	vmx->nested.nested_run_pending = 1;
 	return 1;

@@ -840,8 +840,10 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	const struct nvmx_field *f;
+	unsigned int i;
 
-	nvmx_for_each_field(f) {
+	for (i = 0; i < nvmx_nr_saved_rows; i++) {
+		f = &nvmx_fields[nvmx_saved_rows[i]];
 		if (nvmx_exit_saves_field(vmcs12, f))
 			nvmx_vmcs12_write(vmcs12, f,
 					  vmcs12_l2_value(vcpu, vmcs12, f));
@@ -1204,6 +1206,8 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		/* SDM 26.8: reason and qualification only; L2 never ran */
 		vmcs12->vm_exit_reason = info->reason;
 		vmcs12->exit_qualification = info->qual;
+		/* vmcs02 holds no state of L2's: the next entry loads it all */
+		vmx->nested.dirty_vmcs12 = true;
 	} else {
 		/*
 		 * SDM 30.3 VMLAUNCH: a successful entry makes the VMCS
@@ -1245,8 +1249,15 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 
 	nested_vmx_apply_deferred_vmcs01(vcpu);
-	/* What was pending for L2 may now be for L1; TPR threshold too */
-	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	/*
+	 * Leaving L2 for KVM's own reasons (info NULL: SMM, vCPU reset or
+	 * teardown, when the VM's PIC may already be gone) asks KVM to look
+	 * at the events without looking at them here.
+	 */
+	if (info)
+		nested_vmx_request_event_if_pending(vcpu);
+	else
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
 	/* L1 reads what the exit wrote in the shadow VMCS (vmx.c syncs it) */
 	vmx->nested.need_vmcs12_to_shadow_sync = nested_vmx_shadowing(vmx);
 }

@@ -10,6 +10,7 @@
 
 #include <nvmx/cr_owner.h>
 
+#include "lapic.h"
 #include "nested.h"
 
 /*
@@ -59,6 +60,26 @@ static inline bool nested_vmx_l2_tagged(struct kvm_vcpu *vcpu,
 					struct vmcs12 *vmcs12)
 {
 	return nested_cpu_has_vpid(vmcs12) && to_vmx(vcpu)->nested.vpid02;
+}
+
+/*
+ * Entering or leaving L2 changes who the vCPU's events are for: an
+ * interrupt or NMI L2 could not take may now cause a VM exit to L1, or be
+ * L1's to take (SDM 25.2, 26.6.5).  KVM looks at them again before its
+ * next entry when asked to (KVM_REQ_EVENT); an event that arrives later
+ * asks by itself, so ask only when one is already waiting: an NMI, SMI,
+ * INIT or SIPI, or any interrupt in the local APIC's IRR, including one
+ * L1's TPR masks, so that vmx.c also updates the TPR threshold of the VMCS
+ * that is loaded.
+ */
+static inline void nested_vmx_request_event_if_pending(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.nmi_pending || atomic_read(&vcpu->arch.nmi_queued) ||
+	    vcpu->arch.smi_pending || kvm_cpu_has_interrupt(vcpu) ||
+	    (lapic_in_kernel(vcpu) &&
+	     (kvm_lapic_find_highest_irr(vcpu) != -1 ||
+	      kvm_apic_has_pending_init_or_sipi(vcpu))))
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
 }
 
 /* nested.c */
