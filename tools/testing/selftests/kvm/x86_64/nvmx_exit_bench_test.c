@@ -50,10 +50,14 @@
  * exit).  The other variants have no floor, and the output says why.
  *
  * L0's work: the host reads KVM's vCPU statistics (KVM_GET_STATS_FD) at the
- * GUEST_SYNC right before and right after each loop.  Each loop also runs
- * with 0 round trips (the same VMLAUNCH, closing exit and syncs); each
- * figure per round trip is the difference between the two runs divided by
- * N, which leaves out the syncs' own exits and the loop's setup.  L0 exits
+ * GUEST_SYNC right before and right after each loop.  Each run of a loop
+ * with N round trips comes right after one with 0 (the same VMLAUNCH,
+ * closing exit and syncs), and each figure per round trip, cycles too, is
+ * the difference between the two divided by N: that leaves out the syncs'
+ * own exits and the loop's setup.  A variant's first run with 0 is a
+ * warm-up and counts for nothing: the first entry with new controls can
+ * cost what later ones do not (a VPID that differs from the last entry's
+ * has its TLB entries flushed, for one).  L0 exits
  * are "exits" less "irq_exits" (external interrupts arrive at no fixed
  * point of the loop); "tlb_flush" and "req_event" are per 1000 round trips.
  *
@@ -409,6 +413,8 @@ static void l1_guest_code(struct vmx_pages *vmx)
 
 	/* The floors, before VMXON: L1 as a plain guest. */
 	for (i = 0; i < NR_VARIANTS; i++) {
+		if (variants[i].floor)
+			l1_measure(vmx, i, BENCH_FLOOR, 0);
 		for (rep = 0; rep < bench_r && variants[i].floor; rep++) {
 			l1_measure(vmx, i, BENCH_FLOOR, 0);
 			l1_measure(vmx, i, BENCH_FLOOR, bench_n);
@@ -426,6 +432,7 @@ static void l1_guest_code(struct vmx_pages *vmx)
 			GUEST_SYNC_ARGS(BENCH_SKIP, (u64)i, 0ul, 0ul, (u64)why);
 			continue;
 		}
+		l1_measure(vmx, i, BENCH_L2, 0);
 		for (rep = 0; rep < bench_r; rep++) {
 			l1_measure(vmx, i, BENCH_L2, 0);
 			l1_measure(vmx, i, BENCH_L2, bench_n);
@@ -519,10 +526,10 @@ static void host_end(struct kvm_vcpu *vcpu, int i, enum bench_kind kind,
 		       (double)(s64)(d.exits - d.irq_exits) / n);
 	if (kind == BENCH_FLOOR)
 		return;
-	ksft_print_msg("nvmx-bench %s_tlb_flush_per_1k %ld\n", v->name,
-		       (s64)d.tlb_flush * 1000 / n);
-	ksft_print_msg("nvmx-bench %s_req_event_per_1k %ld\n", v->name,
-		       (s64)d.req_event * 1000 / n);
+	ksft_print_msg("nvmx-bench %s_tlb_flush_per_1k %.0f\n", v->name,
+		       (double)(s64)d.tlb_flush * 1000 / n);
+	ksft_print_msg("nvmx-bench %s_req_event_per_1k %.0f\n", v->name,
+		       (double)(s64)d.req_event * 1000 / n);
 }
 
 static void report(void)
