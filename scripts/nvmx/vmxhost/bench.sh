@@ -35,8 +35,8 @@ awk -v t="$test" '
 	/^# # nvmx-bench-config / { sub(/^n=/, "", $4); nn = $4 }
 	/^# # nvmx-bench / { print phase, nn, $4, $5 }
 	/^# ok [0-9]+ # SKIP / { v = $6; sub(/:$/, "", v); print phase, nn, "result", v, "skip" }
-	/^# ok [0-9]+ [a-z_]+:/ { v = $4; sub(/:$/, "", v); print phase, nn, "result", v, "pass" }
-	/^# not ok [0-9]+ [a-z_]+:/ { v = $5; sub(/:$/, "", v); print phase, nn, "result", v, "fail" }
+	/^# ok [0-9]+ [a-z0-9_]+:/ { v = $4; sub(/:$/, "", v); print phase, nn, "result", v, "pass" }
+	/^# not ok [0-9]+ [a-z0-9_]+:/ { v = $5; sub(/:$/, "", v); print phase, nn, "result", v, "fail" }
 ' "$log" >"$vals"
 
 echo "bench: $test, emulated TSC cycles per round trip (L2 exit, L1's handler, VMRESUME)"
@@ -63,6 +63,7 @@ awk -v n="$n" -v n2=$((2 * n)) '
 	function dash(x) { return x == "" ? "-" : x }
 	function pair(name) { return dash(val("ours", n, name)) "/" dash(val("stock", n, name)) }
 	function ratio(a, b) { return a == "" || b == "" || b <= 0 ? "" : sprintf("%.2f", a / b) }
+	function ratio3(a, b) { return a == "" || b == "" || b <= 0 ? "" : sprintf("%.3f", a / b) }
 	function met(ok) { return ok ? "met" : "NOT MET" }
 	$3 == "result" { res[$1, $4] = $5; if (!($4 in seen)) { seen[$4] = 1; order[++nv] = $4 }; next }
 	{ all[$1, $2, $3] = all[$1, $2, $3] " " $4 }
@@ -97,7 +98,7 @@ awk -v n="$n" -v n2=$((2 * n)) '
 			t1 = met(r <= 0.60) " (" r ")"
 			t2 = met(eo + 0 <= es + 0) " (" eo (eo + 0 <= es + 0 ? " <= " : " > ") es ")"
 			t3 = x ~ /_lib$/ ? "- (C handler)" : met(eo + 0 == 2) " (" eo ")"
-			lo = ratio(val("ours", n2, x), o); ls = ratio(val("stock", n2, x), s)
+			lo = ratio3(val("ours", n2, x), o); ls = ratio3(val("stock", n2, x), s)
 			if (lo == "" || ls == "")
 				t4 = "- (no run with N=" n2 ")"
 			else
