@@ -100,8 +100,10 @@ void (*bench_l2_loop)(void);
  * BENCH_LOOP(NAME, SETUP, INSN): "void NAME(void)", which executes SETUP
  * and then INSN bench_left times.  INSN is at the label NAME_insn.  The
  * loops use RAX, RBX (saved), RCX and RDX only, and set what INSN reads at
- * every iteration: the handlers of L1 use other registers or none of L2's
- * (the VMX transitions leave the GPRs but RSP alone, SDM 26.3.2.3, 27.5.3).
+ * every iteration: L2 shares its GPRs but RSP with L1 (VM entry and exit
+ * leave them alone, SDM 26.3.2.3, 27.5.3), whose handler may change any
+ * of them between two exits (the stub below reads the TSC into RAX:RDX at
+ * the first exit; the one in C uses what the compiler likes).
  */
 #define BENCH_LOOP(name, setup, insn)					\
 	asm(".pushsection .text\n"					\
@@ -124,10 +126,10 @@ void (*bench_l2_loop)(void);
 BENCH_LOOP(bench_cpuid, "xor %eax, %eax\n\txor %ecx, %ecx", "cpuid");
 BENCH_LOOP(bench_vmcall, "xor %eax, %eax", "vmcall");
 BENCH_LOOP(bench_io, "xor %eax, %eax", "outb %al, $0x80");
-BENCH_LOOP(bench_rdmsr, "mov $0x277, %ecx", "rdmsr");
+BENCH_LOOP(bench_rdmsr, "mov $" __stringify(MSR_IA32_CR_PAT) ", %ecx", "rdmsr");
 BENCH_LOOP(bench_cr0_write, "mov bench_cr0(%rip), %rax", "mov %rax, %cr0");
 BENCH_LOOP(bench_int3, "", "int3");
-/* cr0's floor: flip MP at every write. */
+/* cr0's floor: flip MP (bit 1) at every write. */
 BENCH_LOOP(bench_cr0_flip, "mov %cr0, %rax\n\txor $2, %rax", "mov %rax, %cr0");
 
 /* L2: the loop, then the VMCALL that ends it, at bench_l2_end. */
@@ -166,8 +168,8 @@ struct bench_run {
 	u64 cycles;		/* TSC from the first exit to the last one */
 	u64 left;		/* round trips not made; ~0: one exit too many */
 	u64 vmfail;		/* VMLAUNCH or VMRESUME failed */
-	u64 exit_reason;	/* the exit that ended the loop (or the */
-	u64 exit_rip;		/* VM-instruction error after a VMfail) */
+	/* The exit that ended the loop (after a VMfail: the error number). */
+	u64 exit_reason, exit_rip;
 };
 
 struct bench_run bench_result;
@@ -413,9 +415,10 @@ static void l1_guest_code(struct vmx_pages *vmx)
 
 	/* The floors, before VMXON: L1 as a plain guest. */
 	for (i = 0; i < NR_VARIANTS; i++) {
-		if (variants[i].floor)
-			l1_measure(vmx, i, BENCH_FLOOR, 0);
-		for (rep = 0; rep < bench_r && variants[i].floor; rep++) {
+		if (!variants[i].floor)
+			continue;
+		l1_measure(vmx, i, BENCH_FLOOR, 0);	/* the warm-up */
+		for (rep = 0; rep < bench_r; rep++) {
 			l1_measure(vmx, i, BENCH_FLOOR, 0);
 			l1_measure(vmx, i, BENCH_FLOOR, bench_n);
 			/* Undo an odd number of MP flips. */
@@ -432,7 +435,7 @@ static void l1_guest_code(struct vmx_pages *vmx)
 			GUEST_SYNC_ARGS(BENCH_SKIP, (u64)i, 0ul, 0ul, (u64)why);
 			continue;
 		}
-		l1_measure(vmx, i, BENCH_L2, 0);
+		l1_measure(vmx, i, BENCH_L2, 0);	/* the warm-up */
 		for (rep = 0; rep < bench_r; rep++) {
 			l1_measure(vmx, i, BENCH_L2, 0);
 			l1_measure(vmx, i, BENCH_L2, bench_n);
