@@ -169,9 +169,9 @@ bench:
 
 bench-locked: modules selftests
 	@mkdir -p $(RESULTS)
-	@printf '%s\n' 'nvmx_exit_bench_test 600 -n $(BENCH_N) -r 3' \
-		'nvmx_exit_bench_test 600 -n $(shell echo $$((2 * $(BENCH_N))))' \
-		'$(BENCH_TRAILER) 60' >$(B)/plan-bench
+	@printf '%s\n' "nvmx_exit_bench_test 600 -n $(BENCH_N) -r 3" \
+		"nvmx_exit_bench_test 600 -n $$((2 * $(BENCH_N)))" \
+		"$(BENCH_TRAILER) 60" >$(B)/plan-bench
 	@NVMX_EMU_TIMEOUT=900 $(NVMX)/vmxhost/run-phases.sh $(NVMX)/vmxhost/run.sh $(B) $(KMOD) \
 		$(SELFTESTS)/x86_64 $(B)/plan-bench $(B)/bench
 	@$(NVMX)/vmxhost/bench.sh $(B)/bench $(B)/plan-bench $(BENCH_N) | tee $(RESULTS)/bench.table; \
