@@ -63,7 +63,8 @@ SELFTEST_PROGS	= $(sort $(addprefix x86_64/,$(EMU_TESTS)) $(foreach t,$(L1_TESTS
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
 .PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
-	vmxhost vmxhost-locked l1-linux l1-linux-locked run check summary load unload native-test clean help
+	vmxhost vmxhost-locked bench bench-locked l1-linux l1-linux-locked run check summary load unload \
+	native-test clean help
 
 all: modules
 
@@ -72,6 +73,8 @@ help:
 	@echo '                  ours and with stock, print the table'
 	@echo 'make check        every test: unit, static, faithful build, emulated host, Linux as L1;'
 	@echo '                  N passed, N failed'
+	@echo 'make bench        in the emulated host, nvmx_exit_bench_test alone with ours and with stock:'
+	@echo '                  cycles and L0 exits per reflected exit, by kind of exit, against the targets'
 	@echo 'make l1-linux     in the emulated host, QEMU/KVM on stock and on ours (L0) boots Debian'"'"'s'
 	@echo '                  kernel as L1, which runs KVM selftests as L2 workloads; print the table'
 	@echo 'make fresh-test   bootstrap a fresh Debian 12 root, clone this repository into it, make run there'
@@ -154,6 +157,29 @@ vmxhost-locked: modules selftests
 		$(B)/plan $(B)/vmxhost
 	@$(NVMX)/vmxhost/judge.sh $(B)/vmxhost $(EXPECT) $(KNOWN) $(B)/plan | tee $(B)/vmxhost/table
 	@cp $(B)/vmxhost/results $(RESULTS)/vmxhost.results
+
+# The benchmark of the reflected exit: nvmx_exit_bench_test alone in the
+# emulated host, stock and ours (one boot each, as for vmxhost): three runs
+# of BENCH_N round trips per variant and one of 2 x BENCH_N, judged by
+# bench.sh (a table, the targets; fails only when a run of the test fails).
+# A short test goes last: the output of the plan's last test can be cut off
+# when the machine powers off.
+BENCH_N		?= 2000
+BENCH_TRAILER	:= vmx_close_while_nested_test
+
+bench:
+	@mkdir -p $(B)
+	@flock $(B)/.vmxhost.lock $(MAKE) -s bench-locked
+
+bench-locked: modules selftests
+	@mkdir -p $(RESULTS)
+	@printf '%s\n' "nvmx_exit_bench_test 600 -n $(BENCH_N) -r 3" \
+		"nvmx_exit_bench_test 600 -n $$((2 * $(BENCH_N)))" \
+		"$(BENCH_TRAILER) 60" >$(B)/plan-bench
+	@NVMX_EMU_TIMEOUT=900 $(NVMX)/vmxhost/run-phases.sh $(NVMX)/vmxhost/run.sh $(B) $(KMOD) \
+		$(SELFTESTS)/x86_64 $(B)/plan-bench $(B)/bench
+	@$(NVMX)/vmxhost/bench.sh $(B)/bench $(B)/plan-bench $(BENCH_N) | tee $(RESULTS)/bench.table; \
+		test $${PIPESTATUS[0]} -eq 0
 
 # Linux as L1: in the emulated VMX host, QEMU with KVM on the stock
 # kvm-intel.ko and on ours (L0, nested=1, one boot each) boots Debian's

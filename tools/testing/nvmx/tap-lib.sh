@@ -14,3 +14,16 @@ expect() {
 		failed=1
 	fi
 }
+
+# expect_none NAME 'GREP-E PATTERN' FILE: one TAP line, ok when FILE has no
+# match.
+expect_none() {
+	n=$((n + 1))
+	if ! grep -qE "$2" "$3"; then
+		echo "ok $n - $what: $1"
+	else
+		echo "not ok $n - $what: $1 (a line matches '$2')"
+		sed 's/^/# /' "$3"
+		failed=1
+	fi
+}

@@ -114,13 +114,31 @@ L
 # The benchmark's cost is ours over stock, each taken from its own phase.
 check "benchmark line is read per phase" "" "done 90" '^PASS ours/t_pass $' <<'L'
 # nvmx-begin ours/t_pass
-# # nvmx-bench cpuid_roundtrip 3000
+# # nvmx-bench t_cycles 3000
 ok 1 ours/t_pass
 L
-sed -i 's|^ok 1 stock/t_pass$|# # nvmx-bench cpuid_roundtrip 2000\n&|' "$tmp/run/console.log"
+sed -i 's|^ok 1 stock/t_pass$|# # nvmx-bench t_cycles 2000\n&|' "$tmp/run/console.log"
 "$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
 expect "benchmark ratio ours/stock" \
-	'^bench cpuid_roundtrip: ours 3000, stock 2000, ratio 1\.50$' "$tmp/out"
+	'^bench t_cycles: ours 3000, stock 2000, ratio 1\.50$' "$tmp/out"
+
+# A variant of nvmx_exit_bench_test is one line, with its L0 exits per round
+# trip; its other figures have no line of their own, but go into the record.
+check "benchmark variant line" "" "done 90" '^PASS ours/t_pass $' <<'L'
+# nvmx-begin ours/t_pass
+# # nvmx-bench cpuid 3000
+# # nvmx-bench cpuid_l0_exits_per_rt 6.00
+# # nvmx-bench cpuid_tlb_flush_per_1k 0
+ok 1 ours/t_pass
+L
+sed -i 's|^ok 1 stock/t_pass$|# # nvmx-bench cpuid 2000\n# # nvmx-bench cpuid_l0_exits_per_rt 2.00\n# # nvmx-bench cpuid_tlb_flush_per_1k 0\n&|' \
+	"$tmp/run/console.log"
+"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
+expect "benchmark variant: cycles, ratio and L0 exits on one line" \
+	'^bench cpuid: ours 3000, stock 2000, ratio 1\.50, L0 exits/rt ours 6\.00, stock 2\.00$' "$tmp/out"
+expect_none "benchmark variant: no line for its other figures" '^bench cpuid_' "$tmp/out"
+expect "benchmark variant: every figure in the record" \
+	'^bench cpuid_tlb_flush_per_1k 0 0 $' "$tmp/run/bench"
 
 # A test run again with other module parameters ("t_pass[ept=0]") is judged
 # on its own: its name is no pattern, and the plain run does not answer for it.
