@@ -134,11 +134,12 @@ enum nvmx_sync {
  * shadow VMCS that vmcs01 links to, without a VM exit.  The choice is what
  * an exit handler of a typical L1 touches on most exits: the exit
  * information, RIP/RSP/RFLAGS, the control registers and interruptibility
- * it emulates, the event it injects and the window and TPR controls it
- * toggles; and host RSP/RIP, which some L1s (the KVM selftests' library)
- * write before every VM entry.  Each field shadowed costs a VMWRITE into the shadow VMCS after
- * the exits that change it, and a read-write one also a VMREAD back before
- * every VM entry; every field left out costs L1 a VM exit per access.
+ * it emulates, the event it injects and the window controls it toggles;
+ * and host RSP/RIP, which some L1s (the KVM selftests' library) write
+ * before every VM entry.  Each field shadowed costs a VMWRITE into the
+ * shadow VMCS after the exits that change it, and a read-write one also a
+ * VMREAD back before every VM entry; every field left out costs L1 a VM
+ * exit per access.
  */
 enum nvmx_shadow {
 	NVMX_SHADOW_NONE = 0,	/* VMREAD and VMWRITE exit to L0 */

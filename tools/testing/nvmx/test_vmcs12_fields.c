@@ -817,7 +817,6 @@ static bool test_shadow_fields(void)
 		{ "vm_entry_intr_info_field", NVMX_SHADOW_RW },
 		{ "vm_entry_exception_error_code", NVMX_SHADOW_RW },
 		{ "vm_entry_instruction_len", NVMX_SHADOW_RW },
-		{ "tpr_threshold", NVMX_SHADOW_RW },
 		{ "vm_exit_reason", NVMX_SHADOW_READ },
 		{ "vm_exit_intr_info", NVMX_SHADOW_READ },
 		{ "vm_exit_intr_error_code", NVMX_SHADOW_READ },

@@ -752,7 +752,7 @@ static struct {
 	u8 exit[NVMX_NR_FIELDS];	/* written by a VM exit (SDM 27.2, 27.3) */
 	u8 rw[NVMX_NR_FIELDS];		/* L1 writes them in the shadow VMCS */
 	u8 nr_exit, nr_rw;
-	u8 max_index;			/* highest field index (SDM 24.11.2) */
+	u16 max_index;			/* highest field index (SDM 24.11.2) */
 } nvmx_shadow __ro_after_init;
 
 /*
@@ -798,7 +798,7 @@ static __init int nested_vmx_setup_shadowing(void)
 			__clear_bit(f->encoding & 0x7fff, nvmx_vmwrite_bitmap);
 			nvmx_shadow.rw[nvmx_shadow.nr_rw++] = f - nvmx_fields;
 		}
-		nvmx_shadow.max_index = max_t(u8, nvmx_shadow.max_index,
+		nvmx_shadow.max_index = max_t(u16, nvmx_shadow.max_index,
 					      NVMX_ENC_INDEX(f->encoding));
 	}
 	return 0;
@@ -814,9 +814,10 @@ static void nested_vmx_free_shadowing(void)
 
 /*
  * L0's own accesses to the shadow VMCS: it is current in between, vmcs01
- * (or vmcs02) again after, on the same CPU.  It stays active there, as a
- * VM entry with VMCS shadowing leaves it (SDM 24.1); vmx.c clears it with
- * vmcs01 when the vCPU moves.
+ * (or vmcs02) again after, on the same CPU.  VMCLEAR makes it inactive
+ * again (SDM 24.11.1: a VMCS is active on one processor at a time): vmx.c
+ * clears it with vmcs01 when the vCPU moves only once vmcs01 has been
+ * launched, and the vCPU may move before the next VM entry.
  */
 static void nvmx_shadow_vmcs_get(struct vcpu_vmx *vmx)
 {
@@ -826,6 +827,7 @@ static void nvmx_shadow_vmcs_get(struct vcpu_vmx *vmx)
 
 static void nvmx_shadow_vmcs_put(struct vcpu_vmx *vmx)
 {
+	vmcs_clear(vmx->vmcs01.shadow_vmcs);
 	vmcs_load(vmx->loaded_vmcs->vmcs);
 	preempt_enable();
 }
@@ -1231,9 +1233,11 @@ static int handle_vmptrst(struct kvm_vcpu *vcpu)
 /*
  * VMREAD and VMWRITE (SDM 30.3).  The field encoding is in the register
  * reg2; the value operand is 64 bits in 64-bit mode, 32 bits otherwise.
- * While L1 runs, vmcs12 is complete: the exit that returned to L1 saved
- * every guest field L2 can have changed, CR0/CR4 through cr_owner.h
- * (nvmx_cr_guest12()), so both work on vmcs12 alone.
+ * While L1 runs, vmcs12 holds every field these handlers see: the exit
+ * that returned to L1 saved every guest field L2 can have changed, CR0/CR4
+ * through cr_owner.h (nvmx_cr_guest12()); the fields L1 reaches in the
+ * shadow VMCS never exit here (no 64-bit field is shadowed, so no high
+ * half of one either).
  */
 static int nested_vmx_operand_bytes(struct kvm_vcpu *vcpu)
 {
@@ -1543,8 +1547,7 @@ static int handle_vmfunc(struct kvm_vcpu *vcpu)
 
 __init int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[])
 {
-	/* Every shadowed field must exist: TPR threshold needs the TPR shadow */
-	if (!cpu_has_vmx_shadow_vmcs() || !cpu_has_vmx_tpr_shadow())
+	if (!cpu_has_vmx_shadow_vmcs())
 		enable_shadow_vmcs = false;
 	if (enable_shadow_vmcs && nested_vmx_setup_shadowing())
 		return -ENOMEM;

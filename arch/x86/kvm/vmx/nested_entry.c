@@ -965,39 +965,25 @@ static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 		vmcs_write64(TSC_MULTIPLIER, vcpu->arch.tsc_scaling_ratio);
 }
 
-/*
- * SDM 26.3.2.2: one segment register.  The fields are in the same order in
- * each of the four groups of encodings (selector, limit, access rights,
- * base), ES first, one encoding step (2) per register.
- */
-static void nested_vmx_load_segment02(int step, u16 sel, u32 limit, u32 ar,
-				      u64 base)
-{
-	vmcs_write16(GUEST_ES_SELECTOR + 2 * step, sel);
-	vmcs_write32(GUEST_ES_LIMIT + 2 * step, limit);
-	vmcs_write32(GUEST_ES_AR_BYTES + 2 * step, ar);
-	vmcs_writel(GUEST_ES_BASE + 2 * step, base);
-}
-
 /* SDM 26.3.2.2: segment and descriptor-table registers. */
 static void nested_vmx_load_segments02(struct vmcs12 *v)
 {
-	nested_vmx_load_segment02(0, v->guest_es_selector, v->guest_es_limit,
-				  v->guest_es_ar_bytes, v->guest_es_base);
-	nested_vmx_load_segment02(1, v->guest_cs_selector, v->guest_cs_limit,
-				  v->guest_cs_ar_bytes, v->guest_cs_base);
-	nested_vmx_load_segment02(2, v->guest_ss_selector, v->guest_ss_limit,
-				  v->guest_ss_ar_bytes, v->guest_ss_base);
-	nested_vmx_load_segment02(3, v->guest_ds_selector, v->guest_ds_limit,
-				  v->guest_ds_ar_bytes, v->guest_ds_base);
-	nested_vmx_load_segment02(4, v->guest_fs_selector, v->guest_fs_limit,
-				  v->guest_fs_ar_bytes, v->guest_fs_base);
-	nested_vmx_load_segment02(5, v->guest_gs_selector, v->guest_gs_limit,
-				  v->guest_gs_ar_bytes, v->guest_gs_base);
-	nested_vmx_load_segment02(6, v->guest_ldtr_selector, v->guest_ldtr_limit,
-				  v->guest_ldtr_ar_bytes, v->guest_ldtr_base);
-	nested_vmx_load_segment02(7, v->guest_tr_selector, v->guest_tr_limit,
-				  v->guest_tr_ar_bytes, v->guest_tr_base);
+	nvmx_vmcs_write_segment(0, v->guest_es_selector, v->guest_es_limit,
+				v->guest_es_ar_bytes, v->guest_es_base);
+	nvmx_vmcs_write_segment(1, v->guest_cs_selector, v->guest_cs_limit,
+				v->guest_cs_ar_bytes, v->guest_cs_base);
+	nvmx_vmcs_write_segment(2, v->guest_ss_selector, v->guest_ss_limit,
+				v->guest_ss_ar_bytes, v->guest_ss_base);
+	nvmx_vmcs_write_segment(3, v->guest_ds_selector, v->guest_ds_limit,
+				v->guest_ds_ar_bytes, v->guest_ds_base);
+	nvmx_vmcs_write_segment(4, v->guest_fs_selector, v->guest_fs_limit,
+				v->guest_fs_ar_bytes, v->guest_fs_base);
+	nvmx_vmcs_write_segment(5, v->guest_gs_selector, v->guest_gs_limit,
+				v->guest_gs_ar_bytes, v->guest_gs_base);
+	nvmx_vmcs_write_segment(6, v->guest_ldtr_selector, v->guest_ldtr_limit,
+				v->guest_ldtr_ar_bytes, v->guest_ldtr_base);
+	nvmx_vmcs_write_segment(7, v->guest_tr_selector, v->guest_tr_limit,
+				v->guest_tr_ar_bytes, v->guest_tr_base);
 
 	vmcs_write32(GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
 	vmcs_writel(GUEST_GDTR_BASE, v->guest_gdtr_base);
@@ -1416,6 +1402,8 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	 */
 	kvm_service_local_tlb_flush_requests(vcpu);
 	nested_vmx_snapshot_l1_state(vmx);
+	/* vmx.c records L1's TPR threshold here while L2 runs (nested_exit.c) */
+	vmx->nested.l1_tpr_threshold = -1;
 	/* No page-modification log-full event is pending for the new L2 */
 	vmx->nested.pml_full = false;
 	nested_vmx_switch_vmcs(vcpu, &vmx->nested.vmcs02);

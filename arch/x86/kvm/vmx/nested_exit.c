@@ -1004,70 +1004,51 @@ static bool load_host_msrs(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 }
 
 /*
- * SDM 27.5.2: a host segment register.  CS is an accessed execute/read code
- * segment (64-bit under "host address-space size"), TR a busy TSS with limit
- * 67H, the others accessed read/write data segments, unusable when their
- * selector is null; all with base 0 unless the host state gives one.
+ * SDM 27.5.2: the host segment registers, written straight into vmcs01
+ * (L1 is in protected mode: no real-mode bookkeeping of vmx.c's applies).
+ * CS is an accessed execute/read code segment (64-bit under "host
+ * address-space size"), TR a busy TSS with limit 67H, the others accessed
+ * read/write data segments, unusable when their selector is null; all with
+ * base 0 unless the host state gives one, and limit FFFFFFFFH.  LDTR is
+ * unusable; GDTR and IDTR get limit FFFFH.  Access rights in the VMCS
+ * format (SDM 24.4.1): type, S (bit 4), P (7), L (13), D/B (14), G (15),
+ * unusable (16).
  */
-#define NVMX_SEG_DATA_RW_ACCESSED	3
-#define NVMX_SEG_CODE_XR_ACCESSED	11
-#define NVMX_SEG_TSS_BUSY		11
+#define NVMX_AR_DATA		0xc093
+#define NVMX_AR_CODE_32		0xc09b
+#define NVMX_AR_CODE_64		0xa09b
+#define NVMX_AR_TSS_BUSY	0x008b
+#define NVMX_AR_UNUSABLE	0x10000
 
-static void load_host_segment(struct kvm_vcpu *vcpu, int seg, u16 selector,
-			      u64 base, bool host_64)
+static u32 nvmx_host_data_ar(u16 selector)
 {
-	struct kvm_segment s = {
-		.base = base,
-		.limit = 0xffffffff,
-		.selector = selector,
-		.type = NVMX_SEG_DATA_RW_ACCESSED,
-		.present = 1,
-		.s = 1,
-		.db = 1,
-		.g = 1,
-	};
-
-	switch (seg) {
-	case VCPU_SREG_CS:
-		s.type = NVMX_SEG_CODE_XR_ACCESSED;
-		s.l = host_64;
-		s.db = !host_64;
-		break;
-	case VCPU_SREG_TR:
-		s.type = NVMX_SEG_TSS_BUSY;
-		s.limit = 0x67;
-		s.s = 0;
-		s.db = 0;
-		s.g = 0;
-		break;
-	default:
-		s.unusable = !selector;
-		break;
-	}
-	__vmx_set_segment(vcpu, &s, seg);
+	return selector ? NVMX_AR_DATA : NVMX_AR_DATA | NVMX_AR_UNUSABLE;
 }
 
-/* SDM 27.5.2: segments, LDTR unusable, GDTR/IDTR with limit FFFFH. */
 static void load_host_segments(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	bool host_64 = vmcs12->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
-	struct kvm_segment ldtr = { .unusable = 1 };
+	const u32 lim = 0xffffffff;
 
-	load_host_segment(vcpu, VCPU_SREG_CS, vmcs12->host_cs_selector, 0,
-			  host_64);
-	load_host_segment(vcpu, VCPU_SREG_SS, vmcs12->host_ss_selector, 0,
-			  host_64);
-	load_host_segment(vcpu, VCPU_SREG_DS, vmcs12->host_ds_selector, 0,
-			  host_64);
-	load_host_segment(vcpu, VCPU_SREG_ES, vmcs12->host_es_selector, 0,
-			  host_64);
-	load_host_segment(vcpu, VCPU_SREG_FS, vmcs12->host_fs_selector,
-			  vmcs12->host_fs_base, host_64);
-	load_host_segment(vcpu, VCPU_SREG_GS, vmcs12->host_gs_selector,
-			  vmcs12->host_gs_base, host_64);
-	load_host_segment(vcpu, VCPU_SREG_TR, vmcs12->host_tr_selector,
-			  vmcs12->host_tr_base, host_64);
-	__vmx_set_segment(vcpu, &ldtr, VCPU_SREG_LDTR);
+	nvmx_vmcs_write_segment(0, vmcs12->host_es_selector, lim,
+				nvmx_host_data_ar(vmcs12->host_es_selector), 0);
+	nvmx_vmcs_write_segment(1, vmcs12->host_cs_selector, lim,
+				host_64 ? NVMX_AR_CODE_64 : NVMX_AR_CODE_32, 0);
+	nvmx_vmcs_write_segment(2, vmcs12->host_ss_selector, lim,
+				nvmx_host_data_ar(vmcs12->host_ss_selector), 0);
+	nvmx_vmcs_write_segment(3, vmcs12->host_ds_selector, lim,
+				nvmx_host_data_ar(vmcs12->host_ds_selector), 0);
+	nvmx_vmcs_write_segment(4, vmcs12->host_fs_selector, lim,
+				nvmx_host_data_ar(vmcs12->host_fs_selector),
+				vmcs12->host_fs_base);
+	nvmx_vmcs_write_segment(5, vmcs12->host_gs_selector, lim,
+				nvmx_host_data_ar(vmcs12->host_gs_selector),
+				vmcs12->host_gs_base);
+	nvmx_vmcs_write_segment(6, 0, 0, NVMX_AR_UNUSABLE, 0);
+	nvmx_vmcs_write_segment(7, vmcs12->host_tr_selector, 0x67,
+				NVMX_AR_TSS_BUSY, vmcs12->host_tr_base);
+	/* vmx.c caches segments it read: they are L1's now */
+	to_vmx(vcpu)->segment_cache.bitmask = 0;
 
 	vmcs_writel(GUEST_GDTR_BASE, vmcs12->host_gdtr_base);
 	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
@@ -1177,6 +1158,42 @@ static void nested_vmx_drop_l2_events(struct kvm_vcpu *vcpu)
 	vcpu->arch.nmi_injected = false;
 }
 
+/*
+ * Entering or leaving L2 changes who the vCPU's events are for: an
+ * interrupt or NMI L2 could not take may now cause a VM exit to L1, or be
+ * L1's to take (SDM 25.2, 26.6.5).  KVM looks at them again before its
+ * next entry when asked to (KVM_REQ_EVENT); an event that arrives later
+ * asks by itself, so ask only when one is already waiting: an NMI, SMI,
+ * INIT or SIPI, or any interrupt in the local APIC's IRR, including one
+ * L1's TPR masks, so that vmx.c also sets the TPR threshold of the VMCS
+ * that is loaded.
+ */
+void nested_vmx_request_event_if_pending(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.nmi_pending || atomic_read(&vcpu->arch.nmi_queued) ||
+	    vcpu->arch.smi_pending || kvm_cpu_has_interrupt(vcpu) ||
+	    kvm_apic_has_pending_init_or_sipi(vcpu) ||
+	    (lapic_in_kernel(vcpu) && kvm_lapic_find_highest_irr(vcpu) != -1))
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
+}
+
+/*
+ * L1's TPR threshold (SDM 24.6.8), which vmx.c computes while L2 runs but
+ * keeps in nested.l1_tpr_threshold: vmcs01 was not the loaded VMCS.  An
+ * interrupt L2 took, or a CR8 write of L2's, can have changed it; vmcs01
+ * needs it before L1 runs (SDM 26.2.1.1: a threshold above VTPR fails
+ * the VM entry).  -1: vmx.c computed none since the nested entry.
+ */
+static void nested_vmx_update_l1_tpr_threshold(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (vmx->nested.l1_tpr_threshold == -1)
+		return;
+	vmcs_write32(TPR_THRESHOLD, vmx->nested.l1_tpr_threshold);
+	vmx->nested.l1_tpr_threshold = -1;
+}
+
 /* What L1 sees of the exit, for trace-cmd users of kvm_nested_vmexit_inject. */
 static void nested_vmx_trace_exit(const struct nvmx_exit_info *info, u32 idt)
 {
@@ -1249,6 +1266,7 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 
 	nested_vmx_apply_deferred_vmcs01(vcpu);
+	nested_vmx_update_l1_tpr_threshold(vcpu);
 	/*
 	 * Leaving L2 for KVM's own reasons (info NULL: SMM, vCPU reset or
 	 * teardown, when the VM's PIC may already be gone) asks KVM to look

@@ -10,7 +10,6 @@
 
 #include <nvmx/cr_owner.h>
 
-#include "lapic.h"
 #include "nested.h"
 
 /*
@@ -63,23 +62,18 @@ static inline bool nested_vmx_l2_tagged(struct kvm_vcpu *vcpu,
 }
 
 /*
- * Entering or leaving L2 changes who the vCPU's events are for: an
- * interrupt or NMI L2 could not take may now cause a VM exit to L1, or be
- * L1's to take (SDM 25.2, 26.6.5).  KVM looks at them again before its
- * next entry when asked to (KVM_REQ_EVENT); an event that arrives later
- * asks by itself, so ask only when one is already waiting: an NMI, SMI,
- * INIT or SIPI, or any interrupt in the local APIC's IRR, including one
- * L1's TPR masks, so that vmx.c also updates the TPR threshold of the VMCS
- * that is loaded.
+ * One segment register of the current VMCS's guest state (SDM 24.4.1).
+ * The fields are in the same order in each of the four groups of
+ * encodings (selector, limit, access rights, base), one encoding step (2)
+ * per register: ES, CS, SS, DS, FS, GS, LDTR, TR (@step 0 to 7).
  */
-static inline void nested_vmx_request_event_if_pending(struct kvm_vcpu *vcpu)
+static inline void nvmx_vmcs_write_segment(int step, u16 sel, u32 limit,
+					   u32 ar, u64 base)
 {
-	if (vcpu->arch.nmi_pending || atomic_read(&vcpu->arch.nmi_queued) ||
-	    vcpu->arch.smi_pending || kvm_cpu_has_interrupt(vcpu) ||
-	    (lapic_in_kernel(vcpu) &&
-	     (kvm_lapic_find_highest_irr(vcpu) != -1 ||
-	      kvm_apic_has_pending_init_or_sipi(vcpu))))
-		kvm_make_request(KVM_REQ_EVENT, vcpu);
+	vmcs_write16(GUEST_ES_SELECTOR + 2 * step, sel);
+	vmcs_write32(GUEST_ES_LIMIT + 2 * step, limit);
+	vmcs_write32(GUEST_ES_AR_BYTES + 2 * step, ar);
+	vmcs_writel(GUEST_ES_BASE + 2 * step, base);
 }
 
 /* nested.c */
@@ -153,6 +147,12 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12);
 
 /* nested_exit.c */
+
+/*
+ * After entering or leaving L2: KVM_REQ_EVENT if an event is waiting whose
+ * destination the switch changed.
+ */
+void nested_vmx_request_event_if_pending(struct kvm_vcpu *vcpu);
 
 /*
  * VM-entry failure during or after loading guest state (SDM 26.8): record
