@@ -337,6 +337,24 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	CHECK_EQ(vmread_fl(TSC_OFFSET, &v), 0);
 	CHECK_EQ(v, 0xaabbccdd55667788ull);
 
+	/*
+	 * VMPTRLD of another VMCS writes the current one back first (30.3
+	 * VMPTRLD): GUEST_RSP (a field L0 may keep in a shadow VMCS of its
+	 * own) keeps each VMCS's value across switches between two of them.
+	 */
+	CHECK_EQ(vmwrite_fl(GUEST_RSP, 0x5a5a1234), 0);
+	*other_rev = vmcs_revision();
+	CHECK_EQ(vmclear_fl(vmx->vmwrite_gpa), 0);
+	CHECK_EQ(vmptrld_fl(vmx->vmwrite_gpa), 0);
+	CHECK_EQ(vmwrite_fl(GUEST_RSP, 0x77), 0);
+	CHECK_EQ(vmptrld_fl(vmx->vmcs_gpa), 0);
+	CHECK_EQ(vmread_fl(GUEST_RSP, &v), 0);
+	CHECK_EQ(v, 0x5a5a1234);
+	CHECK_EQ(vmptrld_fl(vmx->vmwrite_gpa), 0);
+	CHECK_EQ(vmread_fl(GUEST_RSP, &v), 0);
+	CHECK_EQ(v, 0x77);
+	CHECK_EQ(vmclear_fl(vmx->vmwrite_gpa), 0);
+
 	/* After VMXOFF, VMPTRLD #UDs again */
 	__asm__ __volatile__("vmxoff");
 	CHECK_EQ(kvm_asm_safe("vmptrld %[pa]", [pa] "m"(pa)), UD_VECTOR);
