@@ -31,6 +31,8 @@ typedef signed long long s64;
 #define BIT(nr)		(1UL << (nr))	/* as linux/bits.h has it */
 #endif
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))	/* linux/kernel.h */
+
 /*
  * The kernel's name for the GCC attribute (compiler_attributes.h), which a
  * host build does not have.  It goes through a helper because checkpatch's

@@ -90,8 +90,7 @@ const u8 nvmx_saved_rows[] = {
 #include <nvmx/vmcs12_rows.h>
 };
 
-const unsigned int nvmx_nr_saved_rows =
-	sizeof(nvmx_saved_rows) / sizeof(nvmx_saved_rows[0]);
+const unsigned int nvmx_nr_saved_rows = ARRAY_SIZE(nvmx_saved_rows);
 
 const struct nvmx_field *nvmx_vmcs12_field(u32 encoding)
 {

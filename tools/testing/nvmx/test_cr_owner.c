@@ -29,7 +29,6 @@
 
 #define N_VAL		16	/* patterns of a 4-bit window */
 #define MAX_DIAG	3	/* mismatches printed per check */
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct window {
 	const char *reg;

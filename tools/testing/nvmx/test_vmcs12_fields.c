@@ -58,8 +58,6 @@ static void expect_eq(bool *ok, const char *what, u64 expected, u64 actual)
 	*ok = false;
 }
 
-#define ARRAY_SIZE(arr)		(sizeof(arr) / sizeof((arr)[0]))
-
 /*
  * Facts about each member after the header, taken from the compiler, one
  * array per fact so that each row names its member once.

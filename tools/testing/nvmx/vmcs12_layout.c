@@ -15,8 +15,6 @@
 
 #include <nvmx/vmcs12_table.h>
 
-#define ARRAY_SIZE(arr)		(sizeof(arr) / sizeof((arr)[0]))
-
 static const struct vmcs12 proto;	/* only ever an operand of sizeof */
 
 /* One array per fact, so that each row names its member once. */

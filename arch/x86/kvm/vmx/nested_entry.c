@@ -1187,9 +1187,14 @@ static void nested_vmx_load_rip_and_state02(struct kvm_vcpu *vcpu,
  * other than the shadowed ones (which are loaded on every entry), vmcs12
  * is new (VMPTRLD), the last entry failed, or the entry is RSM's.
  */
-static void nested_vmx_load_rare02(struct vmcs12 *vmcs12)
+static void nested_vmx_load_rare02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12)
 {
 	nested_vmx_load_segments02(vmcs12);
+	/*
+	 * vmx.c may have cached vmcs02's old segments since the switch (a
+	 * preemption reads the CPL): they are L2's now.
+	 */
+	vmx->segment_cache.bitmask = 0;
 	vmcs_write32(GUEST_SYSENTER_CS, vmcs12->guest_sysenter_cs);
 	vmcs_writel(GUEST_SYSENTER_ESP, vmcs12->guest_sysenter_esp);
 	vmcs_writel(GUEST_SYSENTER_EIP, vmcs12->guest_sysenter_eip);
@@ -1210,7 +1215,7 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
 	if (!from_vmentry || vmx->nested.dirty_vmcs12)
-		nested_vmx_load_rare02(vmcs12);
+		nested_vmx_load_rare02(vmx, vmcs12);
 	nested_vmx_load_cr_efer02(vcpu, vmcs12);
 	nested_vmx_load_debug02(vcpu, vmcs12);
 	nested_vmx_load_msrs02(vcpu, vmcs12);
