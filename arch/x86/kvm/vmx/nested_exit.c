@@ -1089,6 +1089,13 @@ static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
 	 */
 	if (!nested_vmx_l2_tagged(vcpu, vmcs12))
 		kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
+
+	/*
+	 * L1 runs next and reads what the exit or the entry failure wrote
+	 * into vmcs12 from the shadow VMCS: vmx.c syncs it before the entry.
+	 */
+	to_vmx(vcpu)->nested.need_vmcs12_to_shadow_sync =
+		nested_vmx_shadowing(to_vmx(vcpu));
 }
 
 /* Leave L2 (SDM 27) */
@@ -1276,8 +1283,6 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		nested_vmx_request_event_if_pending(vcpu);
 	else
 		kvm_make_request(KVM_REQ_EVENT, vcpu);
-	/* L1 reads what the exit wrote in the shadow VMCS (vmx.c syncs it) */
-	vmx->nested.need_vmcs12_to_shadow_sync = nested_vmx_shadowing(vmx);
 }
 
 void nested_vmx_vmexit(struct kvm_vcpu *vcpu, u32 vm_exit_reason,
@@ -1305,8 +1310,6 @@ void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	trace_kvm_nested_vmexit_inject(vmcs12->vm_exit_reason, exit_qual, 0, 0,
 				       0, KVM_ISA_VMX);
 	load_vmcs12_host_state(vcpu, vmcs12, kvm_read_cr0(vcpu));
-	to_vmx(vcpu)->nested.need_vmcs12_to_shadow_sync =
-		nested_vmx_shadowing(to_vmx(vcpu));
 }
 
 /* Events for L2 that L1 intercepts (kvm_x86_nested_ops) */
