@@ -115,6 +115,15 @@ enum nvmx_sync {
 	NVMX_SYNC_NEVER,
 	/* Guest state L2 can change: saved on every reflected exit (27.3). */
 	NVMX_SYNC_L2,
+	/*
+	 * Guest state L2 can change that lives in vmcs02 alone (segments,
+	 * descriptor tables, SYSENTER MSRs, pending debug exceptions): saved
+	 * like NVMX_SYNC_L2, but an exit leaves it in vmcs02 and vmcs12's
+	 * copy is written only before someone reads it (L1's VMREAD or
+	 * VMWRITE of such a field, vmcs12 going to memory); until then the
+	 * next entry to the same vmcs12 finds it in place.  Never shadowed.
+	 */
+	NVMX_SYNC_VMCS02,
 	/* Guest state saved only when the VM-exit control .save_ctl is 1. */
 	NVMX_SYNC_SAVE_CTL,
 	/*
@@ -282,9 +291,14 @@ enum nvmx_field_index {
 /* Every row of the table, in layout order (vmcs12_table.h defines it). */
 extern const struct nvmx_field nvmx_fields[NVMX_NR_FIELDS];
 
-/* The rows a VM exit may save (vmcs12_table.h defines them). */
+/*
+ * The rows a VM exit saves at once, and those it leaves in vmcs02
+ * (NVMX_SYNC_VMCS02); vmcs12_table.h defines them.
+ */
 extern const u8 nvmx_saved_rows[];
 extern const unsigned int nvmx_nr_saved_rows;
+extern const u8 nvmx_vmcs02_rows[];
+extern const unsigned int nvmx_nr_vmcs02_rows;
 
 /* Every row in layout order; @f is a const struct nvmx_field pointer. */
 #define nvmx_for_each_field(f)						\
@@ -399,6 +413,7 @@ static inline bool nvmx_exit_saves_field(const struct vmcs12 *vmcs12,
 {
 	switch (f->sync) {
 	case NVMX_SYNC_L2:
+	case NVMX_SYNC_VMCS02:
 		return true;
 	case NVMX_SYNC_SAVE_CTL:
 		return vmcs12->vm_exit_controls & f->save_ctl;

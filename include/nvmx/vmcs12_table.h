@@ -74,11 +74,13 @@ static const u8 nvmx_field_slot[NVMX_FIELD_HASH] = {
 static_assert(NVMX_NR_FIELDS <= 256, "a slot holds a row index in a u8");
 
 /*
- * The rows a VM exit may save (sync NVMX_SYNC_L2, _SAVE_CTL, _SAVE_EXEC2),
- * in table order: the exit path walks these instead of every row.
+ * The rows a VM exit saves at once (sync NVMX_SYNC_L2, _SAVE_CTL,
+ * _SAVE_EXEC2), in table order: the exit path walks these instead of every
+ * row.
  */
 #define NVMX_ITEM_IF_NVMX_SYNC_NEVER(...)
 #define NVMX_ITEM_IF_NVMX_SYNC_EXIT_INFO(...)
+#define NVMX_ITEM_IF_NVMX_SYNC_VMCS02(...)
 #define NVMX_ITEM_IF_NVMX_SYNC_L2(...)		__VA_ARGS__,
 #define NVMX_ITEM_IF_NVMX_SYNC_SAVE_CTL(...)	__VA_ARGS__,
 #define NVMX_ITEM_IF_NVMX_SYNC_SAVE_EXEC2(...)	__VA_ARGS__,
@@ -91,6 +93,26 @@ const u8 nvmx_saved_rows[] = {
 };
 
 const unsigned int nvmx_nr_saved_rows = ARRAY_SIZE(nvmx_saved_rows);
+
+/*
+ * The rows of sync NVMX_SYNC_VMCS02, in table order: what an exit leaves in
+ * vmcs02 and the entry loads only when vmcs12's copy is newer.
+ */
+#define NVMX_VMCS02_ITEM_NVMX_SYNC_NEVER(...)
+#define NVMX_VMCS02_ITEM_NVMX_SYNC_EXIT_INFO(...)
+#define NVMX_VMCS02_ITEM_NVMX_SYNC_L2(...)
+#define NVMX_VMCS02_ITEM_NVMX_SYNC_SAVE_CTL(...)
+#define NVMX_VMCS02_ITEM_NVMX_SYNC_SAVE_EXEC2(...)
+#define NVMX_VMCS02_ITEM_NVMX_SYNC_VMCS02(...)	__VA_ARGS__,
+#define NVMX_ITEM_IF_VMCS02(sy, ...)		NVMX_VMCS02_ITEM_##sy(__VA_ARGS__)
+
+const u8 nvmx_vmcs02_rows[] = {
+#define NVMX_VMCS12_FIELD(m, enc, w, cl, sy, ctl, sh)			\
+	NVMX_ITEM_IF_VMCS02(sy, NVMX_IDX_##m)
+#include <nvmx/vmcs12_rows.h>
+};
+
+const unsigned int nvmx_nr_vmcs02_rows = ARRAY_SIZE(nvmx_vmcs02_rows);
 
 const struct nvmx_field *nvmx_vmcs12_field(u32 encoding)
 {

@@ -352,10 +352,31 @@ static const struct {
 	{ "vmcs_link_pointer", NVMX_SYNC_NEVER, 0 },
 };
 
+/*
+ * Guest state that KVM keeps nowhere but in the VMCS: segment registers,
+ * GDTR and IDTR, the SYSENTER MSRs, the pending debug exceptions.  An exit
+ * leaves it in vmcs02 (NVMX_SYNC_VMCS02).
+ */
+static bool nvmx_in_vmcs02_only(const char *name)
+{
+	static const char *const prefix[] = {
+		"guest_es_", "guest_cs_", "guest_ss_", "guest_ds_",
+		"guest_fs_", "guest_gs_", "guest_ldtr_", "guest_tr_",
+		"guest_gdtr_", "guest_idtr_", "guest_sysenter_",
+		"guest_pending_dbg_exceptions",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(prefix); i++)
+		if (!strncmp(name, prefix[i], strlen(prefix[i])))
+			return true;
+	return false;
+}
+
 static bool test_guest_sync(void)
 {
 	const struct nvmx_field *f;
-	unsigned int seen = 0;
+	unsigned int seen = 0, vmcs02 = 0;
 	bool ok = true;
 
 	nvmx_for_each_field(f) {
@@ -365,6 +386,10 @@ static bool test_guest_sync(void)
 
 		if (f->class != NVMX_GUEST)
 			continue;
+		if (nvmx_in_vmcs02_only(f->name)) {
+			sync = NVMX_SYNC_VMCS02;
+			vmcs02++;
+		}
 		for (i = 0; i < ARRAY_SIZE(guest_exceptions); i++) {
 			if (strcmp(f->name, guest_exceptions[i].name))
 				continue;
@@ -377,6 +402,8 @@ static bool test_guest_sync(void)
 	}
 	EXPECT_EQ(ok, "guest exceptions found in the table",
 		  ARRAY_SIZE(guest_exceptions), seen);
+	/* 8 segments x 4 fields, GDTR/IDTR x 2, SYSENTER x 3, pending #DB */
+	EXPECT_EQ(ok, "fields in vmcs02 only", 40, vmcs02);
 	return ok;
 }
 
@@ -848,14 +875,26 @@ static bool test_shadow_fields(void)
 	return ok;
 }
 
-/* nvmx_saved_rows[]: every row an exit may save, in order, and no other. */
+/*
+ * nvmx_saved_rows[]: every row an exit saves at once, in order, and no
+ * other; nvmx_vmcs02_rows[]: every row it leaves in vmcs02, none of them
+ * shadowed (L1 would read vmcs12's older copy in the shadow VMCS).
+ */
 static bool test_saved_rows(void)
 {
 	const struct nvmx_field *f;
-	unsigned int i = 0;
+	unsigned int i = 0, j = 0;
 	bool ok = true;
 
 	nvmx_for_each_field(f) {
+		if (f->sync == NVMX_SYNC_VMCS02) {
+			EXPECT_EQ(ok, f->name, NVMX_SHADOW_NONE, f->shadow);
+			if (j < nvmx_nr_vmcs02_rows)
+				EXPECT_EQ(ok, f->name, (uintptr_t)f,
+					  (uintptr_t)&nvmx_fields[nvmx_vmcs02_rows[j]]);
+			j++;
+			continue;
+		}
 		if (f->sync == NVMX_SYNC_NEVER || f->sync == NVMX_SYNC_EXIT_INFO)
 			continue;
 		if (i < nvmx_nr_saved_rows)
@@ -864,6 +903,7 @@ static bool test_saved_rows(void)
 		i++;
 	}
 	EXPECT_EQ(ok, "saved rows", i, nvmx_nr_saved_rows);
+	EXPECT_EQ(ok, "rows left in vmcs02", j, nvmx_nr_vmcs02_rows);
 	return ok;
 }
 
@@ -898,7 +938,7 @@ int main(void)
 	run(test_exit_saves_field, "nvmx_exit_saves_field() by controls");
 	run(test_max_index, "highest field index");
 	run(test_for_each, "nvmx_for_each_field visits every row");
-	run(test_saved_rows, "the rows an exit may save, in order");
+	run(test_saved_rows, "the rows an exit saves or leaves in vmcs02, in order");
 	run(test_shadow_fields, "shadowed fields: the set, read-only exit info");
 	printf("1..%d\n", tests_run);
 	return tests_failed ? 1 : 0;

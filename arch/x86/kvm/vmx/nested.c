@@ -957,6 +957,7 @@ static void nested_flush_vmcs12(struct kvm_vcpu *vcpu)
 		return;
 
 	nested_vmx_shadow_read_back(vmx);
+	nested_vmx_save_vmcs02_state(vcpu);
 	kvm_vcpu_write_guest(vcpu, vmx->nested.current_vmptr,
 			     vmx->nested.cached_vmcs12, VMCS12_SIZE);
 	vmx->nested.current_vmptr = INVALID_GPA;
@@ -1063,6 +1064,7 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 	if (flush)
 		nested_flush_vmcs12(vcpu);
 	vmx->nested.current_vmptr = INVALID_GPA;
+	vmx->nested.need_sync_vmcs02_to_vmcs12_rare = false;
 	vmx->nested.vmxon_ptr = INVALID_GPA;
 	vmx->nested.vmxon = false;
 	vmx->nested.smm.vmxon = false;
@@ -1276,6 +1278,8 @@ static int handle_vmread(struct kvm_vcpu *vcpu)
 	if (!f)
 		return nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 
+	if (f->sync == NVMX_SYNC_VMCS02)
+		nested_vmx_save_vmcs02_state(vcpu);
 	value = nvmx_vmcs12_read(get_vmcs12(vcpu), f);
 	if (info & NVMX_INFO_REG_OPERAND)
 		kvm_register_write(vcpu, NVMX_INFO_REG1(info), value);
@@ -1311,6 +1315,9 @@ static int handle_vmwrite(struct kvm_vcpu *vcpu)
 		return nested_vmx_fail(vcpu,
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 
+	/* The other fields of the row's kind come back from vmcs02 with it */
+	if (f->sync == NVMX_SYNC_VMCS02)
+		nested_vmx_save_vmcs02_state(vcpu);
 	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);
 	/* vmcs02 takes it at the next entry (nested_entry.c) */
 	if (f->shadow == NVMX_SHADOW_NONE)

@@ -302,10 +302,20 @@ static bool nested_vmx_check_entry_controls(struct kvm_vcpu *vcpu,
 					       vmcs12->vm_entry_msr_load_addr));
 }
 
-/* SDM 26.2.1: checks on VMX controls, all failing with VMfailValid(7). */
+/*
+ * SDM 26.2.1: checks on VMX controls, all failing with VMfailValid(7).
+ * Without @all, those of the fields L1 reaches in the shadow VMCS: the
+ * primary processor-based controls, which decide which other execution
+ * checks apply, and the event to inject.
+ */
 static bool nested_vmx_check_controls(struct kvm_vcpu *vcpu,
-				      struct vmcs12 *vmcs12)
+				      struct vmcs12 *vmcs12, bool all)
 {
+	if (!all)
+		return nested_vmx_check_exec_controls(vcpu, vmcs12) &&
+		       (!nvmx_entry_has_event(vmcs12) ||
+			nested_vmx_check_event_injection(vcpu, vmcs12));
+
 	return nested_vmx_check_exec_controls(vcpu, vmcs12) &&
 	       nested_vmx_check_exit_controls(vcpu, vmcs12) &&
 	       nested_vmx_check_entry_controls(vcpu, vmcs12);
@@ -386,10 +396,17 @@ static bool nested_vmx_check_address_space_size(struct kvm_vcpu *vcpu,
 	       nvmx_rule(!(vmcs12->host_rip >> 32));
 }
 
-/* SDM 26.2.2-26.2.4: the host-state area, failing with VMfailValid(8). */
+/*
+ * SDM 26.2.2-26.2.4: the host-state area, failing with VMfailValid(8).
+ * Without @all, the check of the one field L1 reaches in the shadow VMCS
+ * that has one, host RIP (host RSP has none).
+ */
 static bool nested_vmx_check_host_state(struct kvm_vcpu *vcpu,
-					struct vmcs12 *vmcs12)
+					struct vmcs12 *vmcs12, bool all)
 {
+	if (!all)
+		return nested_vmx_check_address_space_size(vcpu, vmcs12);
+
 	return nested_vmx_check_host_regs(vcpu, vmcs12) &&
 	       nested_vmx_check_host_segments(vcpu, vmcs12) &&
 	       nested_vmx_check_address_space_size(vcpu, vmcs12);
@@ -423,6 +440,12 @@ static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
 	     !nvmx_rule(kvm_dr7_valid(vmcs12->guest_dr7))))
 		return false;
 
+	/*
+	 * While the last exit's SYSENTER values are still in vmcs02
+	 * (NVMX_SYNC_VMCS02), vmcs12 holds those this check passed at an
+	 * earlier entry; L2 can only have replaced them by WRMSR, which
+	 * refuses a non-canonical address (#GP).
+	 */
 	if (!nvmx_rule(!is_noncanonical_address(vmcs12->guest_sysenter_esp, vcpu)) ||
 	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_sysenter_eip, vcpu)))
 		return false;
@@ -488,7 +511,7 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 	u32 misc = to_vmx(vcpu)->nested.msrs.misc_low;
 	u32 activity = vmcs12->guest_activity_state;
 	u32 intr = vmcs12->guest_interruptibility_info;
-	u32 dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
+	u32 dpl;
 
 	if (!nvmx_rule(!(intr & (GUEST_INTR_STATE_STI |
 				 GUEST_INTR_STATE_MOV_SS)) ||
@@ -500,6 +523,9 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 	if (activity == GUEST_ACTIVITY_ACTIVE)
 		return true;
 
+	/* SS as L2 left it, if the last exit left it in vmcs02 */
+	nested_vmx_save_vmcs02_state(vcpu);
+	dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
 	return nvmx_rule(activity == GUEST_ACTIVITY_HLT &&
 			 (misc & VMX_MISC_ACTIVITY_HLT)) &&
 	       nvmx_rule(dpl == 0) &&
@@ -965,32 +991,6 @@ static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 		vmcs_write64(TSC_MULTIPLIER, vcpu->arch.tsc_scaling_ratio);
 }
 
-/* SDM 26.3.2.2: segment and descriptor-table registers. */
-static void nested_vmx_load_segments02(struct vmcs12 *v)
-{
-	nvmx_vmcs_write_segment(0, v->guest_es_selector, v->guest_es_limit,
-				v->guest_es_ar_bytes, v->guest_es_base);
-	nvmx_vmcs_write_segment(1, v->guest_cs_selector, v->guest_cs_limit,
-				v->guest_cs_ar_bytes, v->guest_cs_base);
-	nvmx_vmcs_write_segment(2, v->guest_ss_selector, v->guest_ss_limit,
-				v->guest_ss_ar_bytes, v->guest_ss_base);
-	nvmx_vmcs_write_segment(3, v->guest_ds_selector, v->guest_ds_limit,
-				v->guest_ds_ar_bytes, v->guest_ds_base);
-	nvmx_vmcs_write_segment(4, v->guest_fs_selector, v->guest_fs_limit,
-				v->guest_fs_ar_bytes, v->guest_fs_base);
-	nvmx_vmcs_write_segment(5, v->guest_gs_selector, v->guest_gs_limit,
-				v->guest_gs_ar_bytes, v->guest_gs_base);
-	nvmx_vmcs_write_segment(6, v->guest_ldtr_selector, v->guest_ldtr_limit,
-				v->guest_ldtr_ar_bytes, v->guest_ldtr_base);
-	nvmx_vmcs_write_segment(7, v->guest_tr_selector, v->guest_tr_limit,
-				v->guest_tr_ar_bytes, v->guest_tr_base);
-
-	vmcs_write32(GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
-	vmcs_writel(GUEST_GDTR_BASE, v->guest_gdtr_base);
-	vmcs_write32(GUEST_IDTR_LIMIT, v->guest_idtr_limit);
-	vmcs_writel(GUEST_IDTR_BASE, v->guest_idtr_base);
-}
-
 /*
  * SDM 26.3.2.1: IA32_EFER as L2 starts with it: vmcs12's when the entry
  * loads it, else L1's with LMA (and LME when paging) from "IA-32e mode
@@ -1179,27 +1179,35 @@ static void nested_vmx_load_rip_and_state02(struct kvm_vcpu *vcpu,
 }
 
 /*
- * The guest state that lives in vmcs02 alone, where KVM keeps no copy:
- * segments, descriptor tables, SYSENTER MSRs (SDM 26.3.2.1, 26.3.2.2) and
- * the pending debug exceptions (26.3.2.4).  An exit saves them from vmcs02
- * into vmcs12 and nothing else writes them in vmcs02, so they need loading
- * only when vmcs12's copy may differ: L1 wrote one of vmcs12's fields
- * other than the shadowed ones (which are loaded on every entry), vmcs12
- * is new (VMPTRLD), the last entry failed, or the entry is RSM's.
+ * The guest state that lives in vmcs02 alone, where KVM keeps no copy
+ * (NVMX_SYNC_VMCS02): segments, descriptor tables (SDM 26.3.2.2), SYSENTER
+ * MSRs (26.3.2.1) and the pending debug exceptions (26.3.2.4).  It needs
+ * loading only when vmcs12's copy is newer than vmcs02's: not while
+ * vmcs02 still holds what the last exit left there (vmcs12's copy is then
+ * the older one), and otherwise only if L1 wrote a field of vmcs12 other
+ * than the shadowed ones (which are loaded on every entry), vmcs12 is new
+ * (VMPTRLD), the last entry failed, or the entry is RSM's.
  */
-static void nested_vmx_load_rare02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12)
+static void nested_vmx_load_vmcs02_state(struct vcpu_vmx *vmx,
+					 struct vmcs12 *vmcs12,
+					 bool from_vmentry)
 {
-	nested_vmx_load_segments02(vmcs12);
+	const struct nvmx_field *f;
+	unsigned int i;
+
+	if (vmx->nested.need_sync_vmcs02_to_vmcs12_rare ||
+	    (from_vmentry && !vmx->nested.dirty_vmcs12))
+		return;
+
+	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
+		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
+		nvmx_vmcs_write(f, nvmx_vmcs12_read(vmcs12, f));
+	}
 	/*
 	 * vmx.c may have cached vmcs02's old segments since the switch (a
 	 * preemption reads the CPL): they are L2's now.
 	 */
 	vmx->segment_cache.bitmask = 0;
-	vmcs_write32(GUEST_SYSENTER_CS, vmcs12->guest_sysenter_cs);
-	vmcs_writel(GUEST_SYSENTER_ESP, vmcs12->guest_sysenter_esp);
-	vmcs_writel(GUEST_SYSENTER_EIP, vmcs12->guest_sysenter_eip);
-	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
-		    vmcs12->guest_pending_dbg_exceptions);
 }
 
 /*
@@ -1214,8 +1222,7 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	if (!from_vmentry || vmx->nested.dirty_vmcs12)
-		nested_vmx_load_rare02(vmx, vmcs12);
+	nested_vmx_load_vmcs02_state(vmx, vmcs12, from_vmentry);
 	nested_vmx_load_cr_efer02(vcpu, vmcs12);
 	nested_vmx_load_debug02(vcpu, vmcs12);
 	nested_vmx_load_msrs02(vcpu, vmcs12);
@@ -1448,10 +1455,20 @@ fail_on_vmcs01:
 	return NVMX_VMENTRY_VMEXIT;
 }
 
-/* SDM 30.3: the VMfail checks before the checks of SDM 26.2. */
+/*
+ * SDM 30.3: the VMfail checks, then those of SDM 26.2.  The checks of 26.2
+ * read vmcs12's fields and what stays fixed while L1 is in VMX operation
+ * (its VMX capability MSRs, CPUID, IA-32e mode).  Fields L1 has not written
+ * since the last successful entry to this vmcs12 passed them then: unless
+ * L1 wrote a field other than the shadowed ones, vmcs12 is new or the last
+ * entry failed (dirty_vmcs12), only the checks that read a shadowed field
+ * L1 may write run again.
+ */
 static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 				       struct vmcs12 *vmcs12, bool launch)
 {
+	bool all = to_vmx(vcpu)->nested.dirty_vmcs12;
+
 	if (!nvmx_rule(!(vmx_get_interrupt_shadow(vcpu) &
 			 KVM_X86_SHADOW_INT_MOV_SS)))
 		return VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS;
@@ -1459,9 +1476,9 @@ static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 		return VMXERR_VMLAUNCH_NONCLEAR_VMCS;
 	if (!launch && !nvmx_rule(vmcs12->launch_state))
 		return VMXERR_VMRESUME_NONLAUNCHED_VMCS;
-	if (!nested_vmx_check_controls(vcpu, vmcs12))
+	if (!nested_vmx_check_controls(vcpu, vmcs12, all))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
-	if (!nested_vmx_check_host_state(vcpu, vmcs12))
+	if (!nested_vmx_check_host_state(vcpu, vmcs12, all))
 		return VMXERR_ENTRY_INVALID_HOST_STATE_FIELD;
 	return 0;
 }

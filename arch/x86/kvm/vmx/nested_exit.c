@@ -51,21 +51,6 @@ struct nvmx_exit_info {
 	u64 gpa;		/* EPT violations and misconfigurations */
 };
 
-/* A field of the current VMCS (vmcs02 on the exit path) at its width. */
-static u64 nvmx_vmcs_read(const struct nvmx_field *f)
-{
-	switch (f->width) {
-	case NVMX_W16:
-		return vmcs_read16(f->encoding);
-	case NVMX_W32:
-		return vmcs_read32(f->encoding);
-	case NVMX_W64:
-		return vmcs_read64(f->encoding);
-	default:
-		return vmcs_readl(f->encoding);
-	}
-}
-
 /* Reflect or not (SDM 25.1, 25.2) */
 
 /*
@@ -835,7 +820,9 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 /*
  * SDM 27.3: save what L2 can have changed, as the field table says (guest
  * state on every exit, some fields under their exit controls).  Controls,
- * host state and read-only fields are never read.
+ * host state and read-only fields are never read.  The state that lives
+ * in vmcs02 alone stays there until vmcs12's copy is needed
+ * (nested_vmx_save_vmcs02_state()).
  */
 static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
@@ -848,12 +835,46 @@ static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 			nvmx_vmcs12_write(vmcs12, f,
 					  vmcs12_l2_value(vcpu, vmcs12, f));
 	}
+	to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
 
 	/* SDM 27.2: "IA-32e mode guest" takes IA32_EFER.LMA */
 	if (vcpu->arch.efer & EFER_LMA)
 		vmcs12->vm_entry_controls |= VM_ENTRY_IA32E_MODE;
 	else
 		vmcs12->vm_entry_controls &= ~VM_ENTRY_IA32E_MODE;
+}
+
+/*
+ * SDM 27.3, the rest of it: the guest state an exit left in vmcs02
+ * (NVMX_SYNC_VMCS02), copied into vmcs12 before vmcs12's copy is read or
+ * written: by L1's VMREAD or VMWRITE of such a field, by a check that
+ * needs it, or on vmcs12's way to memory.  L1 runs on vmcs01; vmcs02 is
+ * made current only for the reads, with preemption off, and nothing vmx.c
+ * caches from the VMCS is touched.
+ */
+void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	const struct nvmx_field *f;
+	unsigned int i;
+	int cpu;
+
+	if (!vmx->nested.need_sync_vmcs02_to_vmcs12_rare)
+		return;
+
+	cpu = get_cpu();
+	vmx->loaded_vmcs = &vmx->nested.vmcs02;
+	vmx_vcpu_load_vmcs(vcpu, cpu, &vmx->vmcs01);
+	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
+		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
+		nvmx_vmcs12_write(vmcs12, f, nvmx_vmcs_read(f));
+	}
+	vmx->loaded_vmcs = &vmx->vmcs01;
+	vmx_vcpu_load_vmcs(vcpu, cpu, &vmx->nested.vmcs02);
+	put_cpu();
+
+	vmx->nested.need_sync_vmcs02_to_vmcs12_rare = false;
 }
 
 /* VM-exit MSR lists and VMX abort (SDM 27.4, 27.6, 27.7) */

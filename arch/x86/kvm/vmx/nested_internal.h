@@ -76,6 +76,38 @@ static inline void nvmx_vmcs_write_segment(int step, u16 sel, u32 limit,
 	vmcs_writel(GUEST_ES_BASE + 2 * step, base);
 }
 
+/* A field of the current VMCS at its width. */
+static inline u64 nvmx_vmcs_read(const struct nvmx_field *f)
+{
+	switch (f->width) {
+	case NVMX_W16:
+		return vmcs_read16(f->encoding);
+	case NVMX_W32:
+		return vmcs_read32(f->encoding);
+	case NVMX_W64:
+		return vmcs_read64(f->encoding);
+	default:
+		return vmcs_readl(f->encoding);
+	}
+}
+
+static inline void nvmx_vmcs_write(const struct nvmx_field *f, u64 value)
+{
+	switch (f->width) {
+	case NVMX_W16:
+		vmcs_write16(f->encoding, value);
+		break;
+	case NVMX_W32:
+		vmcs_write32(f->encoding, value);
+		break;
+	case NVMX_W64:
+		vmcs_write64(f->encoding, value);
+		break;
+	default:
+		vmcs_writel(f->encoding, value);
+	}
+}
+
 /* nested.c */
 
 /* vmcs01 shadows L1's current VMCS (SDM 24.10): see nested.c. */
@@ -165,6 +197,13 @@ void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 
 /* Leaving guest mode: the MMU L1's own paging runs on. */
 void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
+
+/*
+ * vmcs12's copy of the guest state that the last exit left in vmcs02
+ * (NVMX_SYNC_VMCS02), before L0 reads it or L1 may; on vmcs01, not in
+ * guest mode.
+ */
+void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu);
 
 /* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
 static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)

@@ -167,6 +167,8 @@ asm(".pushsection .text\n"
 	"mov nvmx_l2_cr3(%rip), %rax\n\t"
 	"mov %rax, %cr3\n"
 	"l2_segments_vmcall:\n\t"
+	"vmcall\n"
+	"l2_segments_again:\n\t"
 	"vmcall\n\t"
 	"ud2\n\t"
 	".popsection\n");
@@ -388,14 +390,9 @@ static void setup_l2_gdt(void)
 }
 
 /* 27.3.1 (CR3), 27.3.2: every segment register, LDTR, TR, GDTR, IDTR. */
-static void case_segments(void)
+static void check_segments(void)
 {
 	unsigned int i;
-
-	setup_l2_gdt();
-	l2_setup(ASM_LABEL(l2_segments));
-	if (!l2_launch() || !expect_exit(EXIT_REASON_VMCALL_NR))
-		return;
 
 	for (i = 0; i < ARRAY_SIZE(segs); i++) {
 		const struct seg_case *s = &segs[i];
@@ -411,7 +408,84 @@ static void case_segments(void)
 	CHECK(GUEST_IDTR_BASE, (u64)l2_idt, "27.3.2");
 	CHECK(GUEST_IDTR_LIMIT, L2_IDT_LIMIT, "27.3.2");
 	CHECK(GUEST_CR3, nvmx_l2_cr3, "27.3.1");
+}
+
+static void case_segments(void)
+{
+	setup_l2_gdt();
+	l2_setup(ASM_LABEL(l2_segments));
+	if (!l2_launch() || !expect_exit(EXIT_REASON_VMCALL_NR))
+		return;
+	check_segments();
 	CHECK(GUEST_RIP, ASM_LABEL(l2_segments_vmcall), "27.3.3");
+}
+
+/* What L1 does between l2_segments' two exits. */
+enum between_exits {
+	L1_WRITES_NOTHING,
+	L1_WRITES_OTHER_FIELD,		/* one no exit saves */
+	L1_WRITES_SYSENTER_CS,		/* guest state saved with the segments */
+	L1_READS_SEGMENT,
+};
+
+#define L1_SYSENTER_CS	0x5a5a
+
+/*
+ * An exit saves L2's state into vmcs12 (27.3.2) and the next VM entry
+ * loads the guest state from vmcs12 (26.3.2.1, 26.3.2.2): resumed past its
+ * first VMCALL, L2 exits again with its segments untouched, so the second
+ * exit must save the same values, whatever L1 did in between with other
+ * fields.  A nested VMX that keeps L2's state in its own VMCS between
+ * exit and entry is caught here if it loads a stale copy.
+ */
+static void segments_across_resume(enum between_exits between)
+{
+	setup_l2_gdt();
+	l2_setup(ASM_LABEL(l2_segments));
+	if (!l2_launch() || !expect_exit(EXIT_REASON_VMCALL_NR))
+		return;
+
+	switch (between) {
+	case L1_WRITES_NOTHING:
+		break;
+	case L1_WRITES_OTHER_FIELD:
+		vmwrite(EXCEPTION_BITMAP, vmreadz(EXCEPTION_BITMAP));
+		break;
+	case L1_WRITES_SYSENTER_CS:
+		vmwrite(GUEST_SYSENTER_CS, L1_SYSENTER_CS);
+		break;
+	case L1_READS_SEGMENT:
+		CHECK(GUEST_TR_SELECTOR, SEL_TSS, "27.3.2");
+		break;
+	}
+
+	if (!nvmx_l2_resume(true) ||
+	    !nvmx_exit_at(EXIT_REASON_VMCALL_NR, ASM_LABEL(l2_segments_again),
+			  "27.3.3"))
+		return;
+	check_segments();
+	if (between == L1_WRITES_SYSENTER_CS)
+		CHECK(GUEST_SYSENTER_CS, L1_SYSENTER_CS, "26.3.2.1, 27.3.1");
+}
+
+static void case_segments_resume(void)
+{
+	segments_across_resume(L1_WRITES_NOTHING);
+}
+
+static void case_segments_resume_other_write(void)
+{
+	segments_across_resume(L1_WRITES_OTHER_FIELD);
+}
+
+static void case_segments_resume_sysenter_write(void)
+{
+	segments_across_resume(L1_WRITES_SYSENTER_CS);
+}
+
+static void case_segments_resume_read(void)
+{
+	segments_across_resume(L1_READS_SEGMENT);
 }
 
 /*
@@ -703,6 +777,11 @@ static void case_hlt_both_windows(void)
 static const struct nvmx_case cases[] = {
 	{ "gprs_rip_rsp_rflags", case_gprs_rip_rsp_rflags },
 	{ "segments_dtrs_cr3", case_segments },
+	{ "segments_resume", case_segments_resume },
+	{ "segments_resume_other_write", case_segments_resume_other_write },
+	{ "segments_resume_sysenter_write",
+	  case_segments_resume_sysenter_write },
+	{ "segments_resume_read", case_segments_resume_read },
 	{ "msrs_dr7_saved", case_msrs_saved },
 	{ "msrs_dr7_not_saved", case_msrs_not_saved },
 	{ "debugctl_saved_unwritten", case_debugctl_saved_unwritten },
