@@ -212,11 +212,15 @@ static void nvmx_setup_ept_vpid_caps(struct nested_vmx_msrs *msrs,
  * - EPTP switching, VM function 0, with "enable VM functions": vmcs02
  *   enables VM functions with none of them enabled, so every VMFUNC of L2
  *   with EAX < 64 exits to L0 (handle_vmfunc()).
+ * And, on any processor, "VMCS shadowing" (SDM 24.10): vmcs02 never sets
+ * it, so every VMREAD and VMWRITE of L2 exits to L0, which reflects it or
+ * performs it on the shadow VMCS in L1's memory (handle_vmread()).
  */
 static void nvmx_setup_emulated_exec2(struct nested_vmx_msrs *msrs)
 {
 	u32 *high = &msrs->secondary_ctls_high;
 
+	*high |= SECONDARY_EXEC_SHADOW_VMCS;
 	if ((*high & SECONDARY_EXEC_ENABLE_EPT) &&
 	    (msrs->ept_caps & VMX_EPT_AD_BIT))
 		*high |= SECONDARY_EXEC_ENABLE_PML;
@@ -1193,6 +1197,23 @@ static int handle_vmclear(struct kvm_vcpu *vcpu)
 	return nested_vmx_succeed(vcpu);
 }
 
+/*
+ * SDM 30.3 VMPTRLD: bits 30:0 of the region's first 4 bytes must be our
+ * VMCS revision identifier; bit 31, the shadow-VMCS indicator (SDM 24.10),
+ * may be 1 only where the 1-setting of "VMCS shadowing" is offered.  A
+ * shadow VMCS is then current like any other; VMLAUNCH and VMRESUME
+ * refuse it (SDM 26.1).
+ */
+static bool nested_vmx_vmptrld_revision_ok(struct kvm_vcpu *vcpu, gpa_t vmptr)
+{
+	u32 exec2 = to_vmx(vcpu)->nested.msrs.secondary_ctls_high;
+	u32 rev = nested_vmx_region_revision(vcpu, vmptr);
+
+	if (exec2 & SECONDARY_EXEC_SHADOW_VMCS)
+		rev &= ~BIT(31);
+	return rev == VMCS12_REVISION;
+}
+
 /* SDM 30.3 VMPTRLD. */
 static int handle_vmptrld(struct kvm_vcpu *vcpu)
 {
@@ -1211,8 +1232,7 @@ static int handle_vmptrld(struct kvm_vcpu *vcpu)
 		return nested_vmx_fail(vcpu, VMXERR_VMPTRLD_VMXON_POINTER);
 	if (vmptr == vmx->nested.current_vmptr)
 		return nested_vmx_succeed(vcpu);
-	/* With no shadow VMCS offered, bit 31 set is a wrong revision too. */
-	if (nested_vmx_region_revision(vcpu, vmptr) != VMCS12_REVISION ||
+	if (!nested_vmx_vmptrld_revision_ok(vcpu, vmptr) ||
 	    nested_load_vmcs12(vcpu, vmptr))
 		return nested_vmx_fail(vcpu,
 				       VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
@@ -1240,10 +1260,96 @@ static int handle_vmptrst(struct kvm_vcpu *vcpu)
  * through cr_owner.h (nvmx_cr_guest12()); the fields L1 reaches in the
  * shadow VMCS never exit here (no 64-bit field is shadowed, so no high
  * half of one either).
+ *
+ * L2's reach here only when vmcs12 has "VMCS shadowing" and its VMREAD or
+ * VMWRITE bitmap lets the field through (nested_exit.c); in VMX non-root
+ * operation they access the VMCS that vmcs12's link pointer names (SDM
+ * 24.10).  L0 keeps no copy of that shadow VMCS: each access goes to L1's
+ * memory at the link pointer plus the field's offset in struct vmcs12, the
+ * layout in which VMPTRLD and VMCLEAR of the region read and write it.  VM
+ * entry made sure that the region is a shadow VMCS and not the current
+ * VMCS (SDM 26.3.1.5), the one region L0 caches, and vmcs12 cannot change
+ * while L2 runs.
  */
 static int nested_vmx_operand_bytes(struct kvm_vcpu *vcpu)
 {
 	return is_64_bit_mode(vcpu) ? 8 : 4;
+}
+
+/*
+ * SDM 30.3: VMfailInvalid without a current VMCS in VMX root operation, or
+ * without a VMCS link pointer in VMX non-root operation (VM entry accepts
+ * FFFFFFFF_FFFFFFFFH with "VMCS shadowing", SDM 26.3.1.5).
+ */
+static bool nested_vmx_vmcs_valid(struct kvm_vcpu *vcpu)
+{
+	if (is_guest_mode(vcpu))
+		return get_vmcs12(vcpu)->vmcs_link_pointer != INVALID_GPA;
+	return vmx_has_valid_vmcs12(vcpu);
+}
+
+/*
+ * Where field @f of L2's shadow VMCS is in L1's memory, and its @len bytes;
+ * the high half of a 64-bit field (SDM 24.11.2) is its upper 4 bytes.
+ */
+static gpa_t nested_vmx_shadow_field_gpa(struct kvm_vcpu *vcpu,
+					 const struct nvmx_field *f,
+					 unsigned int *len)
+{
+	gpa_t gpa = get_vmcs12(vcpu)->vmcs_link_pointer + f->offset;
+
+	if (f->encoding & NVMX_ENC_HIGH) {
+		*len = 4;
+		return gpa + 4;
+	}
+	*len = nvmx_width_bytes((enum nvmx_width)f->width);
+	return gpa;
+}
+
+/* Field @f of the VMCS VMREAD reads; memory not there reads as all ones. */
+static u64 nested_vmx_vmcs_read(struct kvm_vcpu *vcpu,
+				const struct nvmx_field *f)
+{
+	unsigned int len;
+	u64 value = 0;
+	gpa_t gpa;
+
+	if (!is_guest_mode(vcpu)) {
+		if (f->sync == NVMX_SYNC_VMCS02)
+			nested_vmx_save_vmcs02_state(vcpu);
+		return nvmx_vmcs12_read(get_vmcs12(vcpu), f);
+	}
+
+	gpa = nested_vmx_shadow_field_gpa(vcpu, f, &len);
+	if (kvm_vcpu_read_guest(vcpu, gpa, &value, len))
+		return GENMASK_ULL(len * BITS_PER_BYTE - 1, 0);
+	return value;
+}
+
+/*
+ * Field @f of the VMCS VMWRITE writes, keeping the bits of @value that fit
+ * (little-endian, as struct vmcs12).  kvm_vcpu_write_guest() marks the
+ * shadow VMCS's page dirty; a write to memory not there is lost.
+ */
+static void nested_vmx_vmcs_write(struct kvm_vcpu *vcpu,
+				  const struct nvmx_field *f, u64 value)
+{
+	unsigned int len;
+	gpa_t gpa;
+
+	if (is_guest_mode(vcpu)) {
+		gpa = nested_vmx_shadow_field_gpa(vcpu, f, &len);
+		kvm_vcpu_write_guest(vcpu, gpa, &value, len);
+		return;
+	}
+
+	/* The other fields of the row's kind come back from vmcs02 with it */
+	if (f->sync == NVMX_SYNC_VMCS02)
+		nested_vmx_save_vmcs02_state(vcpu);
+	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);
+	/* vmcs02 takes it at the next entry (nested_entry.c) */
+	if (f->shadow == NVMX_SHADOW_NONE)
+		to_vmx(vcpu)->nested.dirty_vmcs12 = true;
 }
 
 /*
@@ -1272,15 +1378,13 @@ static int handle_vmread(struct kvm_vcpu *vcpu)
 
 	if (!nested_vmx_check_permission(vcpu))
 		return 1;
-	if (!vmx_has_valid_vmcs12(vcpu))
+	if (!nested_vmx_vmcs_valid(vcpu))
 		return nested_vmx_fail_invalid(vcpu);
 	f = nested_vmx_operand_field(vcpu, info);
 	if (!f)
 		return nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 
-	if (f->sync == NVMX_SYNC_VMCS02)
-		nested_vmx_save_vmcs02_state(vcpu);
-	value = nvmx_vmcs12_read(get_vmcs12(vcpu), f);
+	value = nested_vmx_vmcs_read(vcpu, f);
 	if (info & NVMX_INFO_REG_OPERAND)
 		kvm_register_write(vcpu, NVMX_INFO_REG1(info), value);
 	else if (!nested_vmx_write_operand(vcpu, &value,
@@ -1298,7 +1402,7 @@ static int handle_vmwrite(struct kvm_vcpu *vcpu)
 
 	if (!nested_vmx_check_permission(vcpu))
 		return 1;
-	if (!vmx_has_valid_vmcs12(vcpu))
+	if (!nested_vmx_vmcs_valid(vcpu))
 		return nested_vmx_fail_invalid(vcpu);
 	/* A faulting memory operand wins over a bad field (SDM 30.3). */
 	if (info & NVMX_INFO_REG_OPERAND)
@@ -1315,13 +1419,7 @@ static int handle_vmwrite(struct kvm_vcpu *vcpu)
 		return nested_vmx_fail(vcpu,
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 
-	/* The other fields of the row's kind come back from vmcs02 with it */
-	if (f->sync == NVMX_SYNC_VMCS02)
-		nested_vmx_save_vmcs02_state(vcpu);
-	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);
-	/* vmcs02 takes it at the next entry (nested_entry.c) */
-	if (f->shadow == NVMX_SHADOW_NONE)
-		to_vmx(vcpu)->nested.dirty_vmcs12 = true;
+	nested_vmx_vmcs_write(vcpu, f, value);
 	return nested_vmx_succeed(vcpu);
 }
 

@@ -130,6 +130,18 @@ static bool nested_vmx_check_vmfunc_controls(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * SDM 26.2.1.1, "VMCS shadowing": the VMREAD-bitmap and VMWRITE-bitmap
+ * addresses 4-KByte aligned and within the physical-address width.
+ */
+static bool nested_vmx_check_shadowing_controls(struct kvm_vcpu *vcpu,
+						struct vmcs12 *vmcs12)
+{
+	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_SHADOW_VMCS) ||
+	       (nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->vmread_bitmap)) &&
+		nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->vmwrite_bitmap)));
+}
+
+/*
  * SDM 26.2.1.1: the controls of the secondary field that name a structure
  * or depend on each other: VPID 0 is L1's own, EPT needs a valid EPTP, PML
  * needs EPT and a 4-KByte aligned PML address within the physical-address
@@ -153,6 +165,9 @@ static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 
 	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
 	    !nvmx_rule(nested_cpu_has_ept(vmcs12)))
+		return false;
+
+	if (!nested_vmx_check_shadowing_controls(vcpu, vmcs12))
 		return false;
 
 	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_ENABLE_VMFUNC) ||
@@ -535,12 +550,18 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 
 /*
  * SDM 26.3.1.5: the VMCS link pointer.  vmcs02's is L0's own, so the
- * processor never sees L1's.  L1 gets no VMCS shadowing, so a pointer other
- * than ~0 must name a region with vmcs12's revision and the shadow bit clear.
+ * processor never sees L1's.  A pointer other than ~0 must be 4-KByte
+ * aligned within the physical-address width, name a region with our
+ * revision identifier whose shadow-VMCS indicator is the "VMCS shadowing"
+ * control (so it is a shadow VMCS exactly when L2's VMREAD and VMWRITE can
+ * reach it, SDM 24.10), and not be the current VMCS.  ~0 passes with
+ * either setting: L2's VMREAD and VMWRITE that do not exit then fail with
+ * VMfailInvalid (SDM 30.3).
  */
 static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
 					  struct vmcs12 *vmcs12)
 {
+	bool shadowing = nested_cpu_has2(vmcs12, SECONDARY_EXEC_SHADOW_VMCS);
 	u64 link = vmcs12->vmcs_link_pointer;
 	struct vmcs_hdr hdr;
 
@@ -552,7 +573,8 @@ static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
 		return false;
 
 	return nvmx_rule(hdr.revision_id == VMCS12_REVISION) &&
-	       nvmx_rule(!hdr.shadow_vmcs);
+	       nvmx_rule(hdr.shadow_vmcs == shadowing) &&
+	       nvmx_rule(link != to_vmx(vcpu)->nested.current_vmptr);
 }
 
 /*
@@ -1504,8 +1526,8 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	struct vmcs12 *vmcs12;
 	u32 err;
 
-	/* SDM 30.3: VMfailInvalid when there is no current VMCS */
-	if (!vmx_has_valid_vmcs12(vcpu))
+	/* SDM 26.1: VMfailInvalid without a current VMCS or with a shadow one */
+	if (!vmx_has_valid_vmcs12(vcpu) || get_vmcs12(vcpu)->hdr.shadow_vmcs)
 		return nested_vmx_fail_invalid(vcpu);
 
 	vmcs12 = get_vmcs12(vcpu);

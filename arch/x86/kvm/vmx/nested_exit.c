@@ -262,7 +262,8 @@ static bool nested_vmx_l1_wants_cr_access(struct kvm_vcpu *vcpu,
 /*
  * Exits that one vmcs12 control bit asks for (SDM 25.1.2, 25.1.3), or that
  * L1 always gets (SDM 25.1.2: CPUID, GETSEC, INVD, XSETBV and the VMX
- * instructions; task switches and triple faults, SDM 25.2).  A reason not
+ * instructions but VMREAD and VMWRITE, which "VMCS shadowing" decides;
+ * task switches and triple faults, SDM 25.2).  A reason not
  * listed, and not decided by a function below, is L0's own: it comes from
  * a control L0 set in vmcs02 for itself (EPT, external interrupts, APIC
  * virtualisation, preemption timer, PML, ...).
@@ -294,9 +295,7 @@ static const struct nvmx_exit_rule nvmx_exit_rules[] = {
 	[EXIT_REASON_VMLAUNCH]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_VMPTRLD]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_VMPTRST]		= { NVMX_EXIT_L1 },
-	[EXIT_REASON_VMREAD]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_VMRESUME]		= { NVMX_EXIT_L1 },
-	[EXIT_REASON_VMWRITE]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_VMOFF]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_VMON]		= { NVMX_EXIT_L1 },
 	[EXIT_REASON_INVEPT]		= { NVMX_EXIT_L1 },
@@ -378,6 +377,33 @@ static bool nested_vmx_l1_wants_vmfunc(struct kvm_vcpu *vcpu,
 	       !(vmcs12->vm_function_control & BIT_ULL(function));
 }
 
+/*
+ * SDM 25.1.3, 30.3: L2's VMREAD or VMWRITE exits to L1 unless vmcs12 has
+ * "VMCS shadowing", the field encoding in register reg2 has no bit set
+ * above bit 14 (the register is 32 bits outside 64-bit mode) and the
+ * encoding's bit in the VMREAD or VMWRITE bitmap, @bitmap (SDM 24.6.15), is
+ * 0; L0 performs the others on the shadow VMCS (nested.c).  The bit's
+ * offset is masked, not only checked, so that no speculation takes it past
+ * the bitmap's 4 KBytes.  A bitmap byte not in memory reads as all ones.
+ */
+static bool nested_vmx_l1_wants_vmcs_access(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12, u64 bitmap)
+{
+	u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	unsigned long enc = kvm_register_read(vcpu,
+					      vmx_get_instr_info_reg2(info));
+	u8 byte;
+
+	if (!nested_cpu_has2(vmcs12, SECONDARY_EXEC_SHADOW_VMCS) ||
+	    enc >> 15)
+		return true;
+	enc &= GENMASK(14, 0);
+	if (kvm_vcpu_read_guest(vcpu, bitmap + enc / BITS_PER_BYTE, &byte,
+				sizeof(byte)))
+		return true;
+	return byte & BIT(enc % BITS_PER_BYTE);
+}
+
 /* Does L1 want this exit from L2 (SDM 25.1, 25.2)? */
 static bool nested_vmx_l1_wants_exit(struct kvm_vcpu *vcpu, u16 reason)
 {
@@ -405,6 +431,12 @@ static bool nested_vmx_l1_wants_exit(struct kvm_vcpu *vcpu, u16 reason)
 		       nested_cpu_has2(vmcs12, SECONDARY_EXEC_ENABLE_INVPCID);
 	case EXIT_REASON_VMFUNC:
 		return nested_vmx_l1_wants_vmfunc(vcpu, vmcs12);
+	case EXIT_REASON_VMREAD:
+		return nested_vmx_l1_wants_vmcs_access(vcpu, vmcs12,
+						       vmcs12->vmread_bitmap);
+	case EXIT_REASON_VMWRITE:
+		return nested_vmx_l1_wants_vmcs_access(vcpu, vmcs12,
+						       vmcs12->vmwrite_bitmap);
 	default:
 		return nested_vmx_l1_wants_by_rule(vmcs12, reason);
 	}
