@@ -1261,10 +1261,10 @@ static int handle_vmptrst(struct kvm_vcpu *vcpu)
  * shadow VMCS never exit here (no 64-bit field is shadowed, so no high
  * half of one either).
  *
- * L2's reach here only when vmcs12 has "VMCS shadowing" and its VMREAD or
- * VMWRITE bitmap lets the field through (nested_exit.c); in VMX non-root
- * operation they access the VMCS that vmcs12's link pointer names (SDM
- * 24.10).  L0 keeps no copy of that shadow VMCS: each access goes to L1's
+ * L2's VMREAD and VMWRITE reach here only when vmcs12 has "VMCS shadowing"
+ * and its VMREAD or VMWRITE bitmap lets the field through (nested_exit.c);
+ * in VMX non-root operation they access the VMCS that vmcs12's link
+ * pointer names (SDM 24.10).  L0 keeps no copy of that shadow VMCS: each access goes to L1's
  * memory at the link pointer plus the field's offset in struct vmcs12, the
  * layout in which VMPTRLD and VMCLEAR of the region read and write it.  VM
  * entry made sure that the region is a shadow VMCS and not the current
@@ -1343,7 +1343,10 @@ static void nested_vmx_vmcs_write(struct kvm_vcpu *vcpu,
 		return;
 	}
 
-	/* The other fields of the row's kind come back from vmcs02 with it */
+	/*
+	 * The entry will load all the fields of this kind from vmcs12:
+	 * vmcs12 first takes the others back from vmcs02.
+	 */
 	if (f->sync == NVMX_SYNC_VMCS02)
 		nested_vmx_save_vmcs02_state(vcpu);
 	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);

@@ -318,19 +318,22 @@ static bool nested_vmx_check_entry_controls(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 26.2.1: checks on VMX controls, all failing with VMfailValid(7).
- * Without @all, those of the fields L1 reaches in the shadow VMCS: the
- * primary processor-based controls, which decide which other execution
- * checks apply, and the event to inject.
+ * SDM 26.2.1: the checks on VMX controls that read a field L1 reaches in
+ * the shadow VMCS: the primary processor-based controls, which decide
+ * which other execution checks apply, and the event to inject.
  */
-static bool nested_vmx_check_controls(struct kvm_vcpu *vcpu,
-				      struct vmcs12 *vmcs12, bool all)
+static bool nested_vmx_check_shadowed_controls(struct kvm_vcpu *vcpu,
+					       struct vmcs12 *vmcs12)
 {
-	if (!all)
-		return nested_vmx_check_exec_controls(vcpu, vmcs12) &&
-		       (!nvmx_entry_has_event(vmcs12) ||
-			nested_vmx_check_event_injection(vcpu, vmcs12));
+	return nested_vmx_check_exec_controls(vcpu, vmcs12) &&
+	       (!nvmx_entry_has_event(vmcs12) ||
+		nested_vmx_check_event_injection(vcpu, vmcs12));
+}
 
+/* SDM 26.2.1: checks on VMX controls, all failing with VMfailValid(7). */
+static bool nested_vmx_check_controls(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
 	return nested_vmx_check_exec_controls(vcpu, vmcs12) &&
 	       nested_vmx_check_exit_controls(vcpu, vmcs12) &&
 	       nested_vmx_check_entry_controls(vcpu, vmcs12);
@@ -411,17 +414,10 @@ static bool nested_vmx_check_address_space_size(struct kvm_vcpu *vcpu,
 	       nvmx_rule(!(vmcs12->host_rip >> 32));
 }
 
-/*
- * SDM 26.2.2-26.2.4: the host-state area, failing with VMfailValid(8).
- * Without @all, the check of the one field L1 reaches in the shadow VMCS
- * that has one, host RIP (host RSP has none).
- */
+/* SDM 26.2.2-26.2.4: the host-state area, failing with VMfailValid(8). */
 static bool nested_vmx_check_host_state(struct kvm_vcpu *vcpu,
-					struct vmcs12 *vmcs12, bool all)
+					struct vmcs12 *vmcs12)
 {
-	if (!all)
-		return nested_vmx_check_address_space_size(vcpu, vmcs12);
-
 	return nested_vmx_check_host_regs(vcpu, vmcs12) &&
 	       nested_vmx_check_host_segments(vcpu, vmcs12) &&
 	       nested_vmx_check_address_space_size(vcpu, vmcs12);
@@ -458,8 +454,10 @@ static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
 	/*
 	 * While the last exit's SYSENTER values are still in vmcs02
 	 * (NVMX_SYNC_VMCS02), vmcs12 holds those this check passed at an
-	 * earlier entry; L2 can only have replaced them by WRMSR, which
-	 * refuses a non-canonical address (#GP).
+	 * earlier entry or those vmx.c wrote through for an intercepted
+	 * WRMSR of L2's, canonical; L2 can only have changed vmcs02's by
+	 * WRMSR, which takes no non-canonical address (#GP, or made
+	 * canonical by KVM).
 	 */
 	if (!nvmx_rule(!is_noncanonical_address(vmcs12->guest_sysenter_esp, vcpu)) ||
 	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_sysenter_eip, vcpu)))
@@ -1206,19 +1204,19 @@ static void nested_vmx_load_rip_and_state02(struct kvm_vcpu *vcpu,
  * MSRs (26.3.2.1) and the pending debug exceptions (26.3.2.4).  It needs
  * loading only when vmcs12's copy is newer than vmcs02's: not while
  * vmcs02 still holds what the last exit left there (vmcs12's copy is then
- * the older one), and otherwise only if L1 wrote a field of vmcs12 other
- * than the shadowed ones (which are loaded on every entry), vmcs12 is new
- * (VMPTRLD), the last entry failed, or the entry is RSM's.
+ * the older one: so at RSM, SMM having been entered from L2 by an exit),
+ * and otherwise only if L1 wrote a field of vmcs12 other than the shadowed
+ * ones (which are loaded on every entry), vmcs12 is new (VMPTRLD), or the
+ * last entry failed (dirty_vmcs12).
  */
 static void nested_vmx_load_vmcs02_state(struct vcpu_vmx *vmx,
-					 struct vmcs12 *vmcs12,
-					 bool from_vmentry)
+					 struct vmcs12 *vmcs12)
 {
 	const struct nvmx_field *f;
 	unsigned int i;
 
 	if (vmx->nested.need_sync_vmcs02_to_vmcs12_rare ||
-	    (from_vmentry && !vmx->nested.dirty_vmcs12))
+	    !vmx->nested.dirty_vmcs12)
 		return;
 
 	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
@@ -1244,7 +1242,7 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	nested_vmx_load_vmcs02_state(vmx, vmcs12, from_vmentry);
+	nested_vmx_load_vmcs02_state(vmx, vmcs12);
 	nested_vmx_load_cr_efer02(vcpu, vmcs12);
 	nested_vmx_load_debug02(vcpu, vmcs12);
 	nested_vmx_load_msrs02(vcpu, vmcs12);
@@ -1469,7 +1467,10 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 fail_on_vmcs02:
 	nested_vmx_abandon_entry(vcpu);
 fail_on_vmcs01:
-	/* vmcs02 holds part of the state, or none: load all of it next time */
+	/*
+	 * vmcs02 may hold part of vmcs12's state: the next entry loads all
+	 * of it that vmcs12 holds the newer copy of.
+	 */
 	vmx->nested.dirty_vmcs12 = true;
 	if (!from_vmentry)
 		return NVMX_VMENTRY_KVM_INTERNAL_ERROR;
@@ -1498,9 +1499,12 @@ static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 		return VMXERR_VMLAUNCH_NONCLEAR_VMCS;
 	if (!launch && !nvmx_rule(vmcs12->launch_state))
 		return VMXERR_VMRESUME_NONLAUNCHED_VMCS;
-	if (!nested_vmx_check_controls(vcpu, vmcs12, all))
+	if (all ? !nested_vmx_check_controls(vcpu, vmcs12) :
+		  !nested_vmx_check_shadowed_controls(vcpu, vmcs12))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
-	if (!nested_vmx_check_host_state(vcpu, vmcs12, all))
+	/* Host RSP has no check, host RIP those of 26.2.4 */
+	if (all ? !nested_vmx_check_host_state(vcpu, vmcs12) :
+		  !nested_vmx_check_address_space_size(vcpu, vmcs12))
 		return VMXERR_ENTRY_INVALID_HOST_STATE_FIELD;
 	return 0;
 }

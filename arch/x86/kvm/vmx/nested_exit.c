@@ -880,9 +880,11 @@ static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
  * SDM 27.3, the rest of it: the guest state an exit left in vmcs02
  * (NVMX_SYNC_VMCS02), copied into vmcs12 before vmcs12's copy is read or
  * written: by L1's VMREAD or VMWRITE of such a field, by a check that
- * needs it, or on vmcs12's way to memory.  L1 runs on vmcs01; vmcs02 is
- * made current only for the reads, with preemption off, and nothing vmx.c
- * caches from the VMCS is touched.
+ * needs it, or on vmcs12's way to memory (and, once nested state is saved
+ * for userspace, before that).  L1 runs on vmcs01; vmcs02 is made current
+ * only for the reads, with preemption off, and nothing vmx.c caches from
+ * the VMCS is touched.  Not for L2's side, where vmcs02 is current: the
+ * exit saves everything there.
  */
 void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
 {
@@ -892,7 +894,8 @@ void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
 	unsigned int i;
 	int cpu;
 
-	if (!vmx->nested.need_sync_vmcs02_to_vmcs12_rare)
+	if (!vmx->nested.need_sync_vmcs02_to_vmcs12_rare ||
+	    WARN_ON_ONCE(vmx->loaded_vmcs != &vmx->vmcs01))
 		return;
 
 	cpu = get_cpu();
@@ -1283,7 +1286,11 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		/* SDM 26.8: reason and qualification only; L2 never ran */
 		vmcs12->vm_exit_reason = info->reason;
 		vmcs12->exit_qualification = info->qual;
-		/* vmcs02 holds no state of L2's: the next entry loads it all */
+		/*
+		 * The entry may have loaded vmcs12's state into vmcs02 in
+		 * part: the next one loads all of it that vmcs12 holds the
+		 * newer copy of (not what an earlier exit left in vmcs02).
+		 */
 		vmx->nested.dirty_vmcs12 = true;
 	} else {
 		/*

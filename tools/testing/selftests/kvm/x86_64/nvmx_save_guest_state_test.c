@@ -426,6 +426,7 @@ enum between_exits {
 	L1_WRITES_OTHER_FIELD,		/* one no exit saves */
 	L1_WRITES_SYSENTER_CS,		/* guest state saved with the segments */
 	L1_READS_SEGMENT,
+	L1_CLEARS_AND_RELOADS,		/* VMCLEAR, VMPTRLD, then VMLAUNCH */
 };
 
 #define L1_SYSENTER_CS	0x5a5a
@@ -435,11 +436,14 @@ enum between_exits {
  * loads the guest state from vmcs12 (26.3.2.1, 26.3.2.2): resumed past its
  * first VMCALL, L2 exits again with its segments untouched, so the second
  * exit must save the same values, whatever L1 did in between with other
- * fields.  A nested VMX that keeps L2's state in its own VMCS between
+ * fields or with the VMCS as a whole (VMCLEAR and VMPTRLD of it, then
+ * VMLAUNCH).  A nested VMX that keeps L2's state in its own VMCS between
  * exit and entry is caught here if it loads a stale copy.
  */
 static void segments_across_resume(enum between_exits between)
 {
+	u64 vmcs;
+
 	setup_l2_gdt();
 	l2_setup(ASM_LABEL(l2_segments));
 	if (!l2_launch() || !expect_exit(EXIT_REASON_VMCALL_NR))
@@ -457,9 +461,16 @@ static void segments_across_resume(enum between_exits between)
 	case L1_READS_SEGMENT:
 		CHECK(GUEST_TR_SELECTOR, SEL_TSS, "27.3.2");
 		break;
+	case L1_CLEARS_AND_RELOADS:
+		/* VMCLEAR writes the VMCS to memory, VMPTRLD reads it (24.11) */
+		vmcs = vmptrstz();
+		report("VMCLEAR failed", 0, vmclear(vmcs), "30.3 VMCLEAR");
+		report("VMPTRLD failed", 0, vmptrld(vmcs), "30.3 VMPTRLD");
+		break;
 	}
 
-	if (!nvmx_l2_resume(true) ||
+	nvmx_l2_continue(true);
+	if (!nvmx_l2_enter(between == L1_CLEARS_AND_RELOADS) ||
 	    !nvmx_exit_at(EXIT_REASON_VMCALL_NR, ASM_LABEL(l2_segments_again),
 			  "27.3.3"))
 		return;
@@ -486,6 +497,11 @@ static void case_segments_resume_sysenter_write(void)
 static void case_segments_resume_read(void)
 {
 	segments_across_resume(L1_READS_SEGMENT);
+}
+
+static void case_segments_clear_reload(void)
+{
+	segments_across_resume(L1_CLEARS_AND_RELOADS);
 }
 
 /*
@@ -782,6 +798,7 @@ static const struct nvmx_case cases[] = {
 	{ "segments_resume_sysenter_write",
 	  case_segments_resume_sysenter_write },
 	{ "segments_resume_read", case_segments_resume_read },
+	{ "segments_clear_reload", case_segments_clear_reload },
 	{ "msrs_dr7_saved", case_msrs_saved },
 	{ "msrs_dr7_not_saved", case_msrs_not_saved },
 	{ "debugctl_saved_unwritten", case_debugctl_saved_unwritten },

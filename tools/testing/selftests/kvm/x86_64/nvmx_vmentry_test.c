@@ -467,7 +467,45 @@ static void vmresume_refused_soft_int_length(void)
 	refused_entry(0);
 }
 
+#define EV_RESERVED_TYPE		BIT(8)	/* type 1, reserved */
+
+/*
+ * The fields a typical L1 writes between exit and entry, often without an
+ * exit of its own (VMCS shadowing): each VMRESUME checks them again (SDM
+ * 26.2), however unchanged the rest of vmcs12 is since the last entry.
+ * After one entry and exit: a reserved event type (26.2.1.3), a must-be-1
+ * primary control cleared (26.2.1.1, A.3.2): each VMfailValid, then the
+ * restored VMCS resumes L2.  (Host RIP, the other such field with a check,
+ * cannot be tried here: the library's VMRESUME writes it every time.)
+ */
+static void vmresume_rechecks_written_fields(void)
+{
+	u32 must1 = vmx_true_msr(MSR_IA32_VMX_PROCBASED_CTLS);
+	u32 exec;
+
+	l2_setup(ASM_LABEL(l2_vmcall));
+	expect_vmcall_exit(nvmx_l2_run(1), "30.3");
+	vmwrite(GUEST_RIP, ASM_LABEL(l2_vmcall));
+
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, EV_VALID | EV_RESERVED_TYPE);
+	expect_vmfail(nvmx_l2_run(0), ERR_INVALID_CONTROL, "26.2.1.3");
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
+
+	exec = vmreadz(CPU_BASED_VM_EXEC_CONTROL);
+	if (exec & must1) {
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL, exec & ~must1);
+		expect_vmfail(nvmx_l2_run(0), ERR_INVALID_CONTROL, "26.2.1.1");
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL, exec);
+	} else {
+		skip("no must-be-1 primary processor-based control (A.3.2)");
+	}
+
+	expect_vmcall_exit(nvmx_l2_run(0), "30.3");
+}
+
 static const struct nvmx_case cases[] = {
+	{ "vmresume_rechecks_written_fields",
+	  vmresume_rechecks_written_fields },
 	{ "launch_state_after_guest_state_failure",
 	  launch_state_after_guest_state_failure },
 	{ "inject_cp_without_error_code", inject_cp_without_error_code },
