@@ -117,9 +117,11 @@ selftests: upstream
 		ln -sfn $(CURDIR)/tools/testing/selftests/kvm/x86_64/$$t $(KSFT)/x86_64/$$t; done
 	@# lib.mk does not track our headers: rebuild our tests when one changed.
 	@for t in $(NVMX_TESTS); do b=$(SELFTESTS)/x86_64/$$t; [ -e $$b ] || continue; \
-		for h in tools/testing/selftests/kvm/x86_64/nvmx_*.h; do \
+		for h in tools/testing/selftests/kvm/x86_64/nvmx_*.h include/nvmx/*.h; do \
 			[ $$h -nt $$b ] && rm -f $$b && break; done; done; true
+	@# Our tests include our plain-C headers (<nvmx/...>) as the module does.
 	@s=$$SECONDS; $(MAKE) -s -C $(KSFT) -j$(JOBS) OUTPUT=$(SELFTESTS) LDFLAGS=-static \
+		EXTRA_CFLAGS=-I$(CURDIR)/include \
 		TEST_GEN_PROGS_x86_64="$(SELFTEST_PROGS)" \
 		TEST_GEN_PROGS_EXTENDED_x86_64= \
 		$(addprefix $(SELFTESTS)/,$(SELFTEST_PROGS)) && \
