@@ -13,7 +13,7 @@ NVMX		:= scripts/nvmx
 # newest the archive has), says which and why, and records it in
 # $(B)/abi.conf.  Once per make: sub-makes read the record.  Goals that
 # build nothing against the kernel do not ask.
-NOABI_GOALS	:= help clean unit fresh-test
+NOABI_GOALS	:= help clean unit fresh-test dkms-add
 ifneq ($(filter-out $(NOABI_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifndef NVMX_ABI_CHOSEN
 ifneq ($(shell $(NVMX)/abi.sh $(B) $(ABI) && echo ok),ok)
@@ -63,7 +63,7 @@ SELFTEST_PROGS	= $(sort $(addprefix x86_64/,$(EMU_TESTS)) $(foreach t,$(L1_TESTS
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
 .PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
-	vmxhost vmxhost-locked bench bench-locked l1-linux l1-linux-locked run check summary load unload \
+	dkms dkms-add vmxhost vmxhost-locked bench bench-locked l1-linux l1-linux-locked run check summary load unload \
 	native-test clean help
 
 all: modules
@@ -135,6 +135,19 @@ unit:
 static: modules
 	@mkdir -p $(RESULTS)
 	@$(NVMX)/static.sh $(B) $(KDIR) $(OUR_C) | tee $(RESULTS)/static.tap
+
+# DKMS (dkms.conf): a real dkms add and dkms build for the ABI's headers, in a
+# throwaway DKMS tree under $(B)/dkms (the machine's DKMS state is not touched).
+dkms: deps
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/dkms.sh check $(B) | tee $(RESULTS)/dkms.tap
+
+# Put this tree under DKMS for good: /usr/src/nvmx-VERSION and dkms add; then
+# dkms install nvmx/VERSION builds and installs it for the running kernel,
+# and DKMS rebuilds it for every later Debian 6.1 kernel.
+dkms-add:
+	@$(NVMX)/dkms.sh source /usr/src
+	dkms add nvmx/$$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 
 # The emulated VMX host: one boot with the stock kvm-intel.ko, one with ours.
 # TESTS="a b" restricts the run to those tests (for development); a test
@@ -214,8 +227,8 @@ fresh-test:
 
 check:
 	@rm -rf $(RESULTS)
-	@$(MAKE) -s deps && $(MAKE) -s -k apt-check unit static faithful abi vmxhost l1-linux; \
-		$(NVMX)/summary.sh $(RESULTS) apt-check unit static faithful abi vmxhost l1-linux
+	@$(MAKE) -s deps && $(MAKE) -s -k apt-check unit static faithful abi dkms vmxhost l1-linux; \
+		$(NVMX)/summary.sh $(RESULTS) apt-check unit static faithful abi dkms vmxhost l1-linux
 
 # On a real VMX host.
 load: modules

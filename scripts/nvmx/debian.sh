@@ -12,7 +12,8 @@ nvmx_packages() {
 	echo "linux-headers-$1-$KFLAVOUR=$2" "linux-source-$KSERIES=$2" \
 		gcc libc6-dev make bc flex bison perl binutils kmod xz-utils cpio sparse \
 		bochs bochs-term bochsbios vgabios busybox-static xorriso \
-		isolinux syslinux-common procps util-linux gdb qemu-system-x86
+		isolinux syslinux-common procps util-linux gdb qemu-system-x86 \
+		dkms
 }
 
 # The package lists, refreshed at most once per make run, and only when
