@@ -13,7 +13,7 @@ nvmx_packages() {
 		gcc libc6-dev make bc flex bison perl binutils kmod xz-utils cpio sparse \
 		bochs bochs-term bochsbios vgabios busybox-static xorriso \
 		isolinux syslinux-common procps util-linux gdb qemu-system-x86 \
-		dkms
+		dkms python3-docutils
 }
 
 # The package lists, refreshed at most once per make run, and only when
