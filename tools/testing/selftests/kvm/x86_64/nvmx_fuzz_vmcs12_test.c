@@ -54,7 +54,7 @@
 #include "vmx.h"
 
 #define FUZZ_DEFAULT_SEED	0x6e766d78ull	/* "nvmx" */
-#define FUZZ_DEFAULT_ITERS	2000
+#define FUZZ_DEFAULT_ITERS	30000
 #define FUZZ_CLEAN_EVERY	64		/* K: a clean VMLAUNCH+VMCALL */
 #define FUZZ_BLOCK		1024		/* iterations per digest */
 #define FUZZ_MAX_MUT		3
@@ -867,9 +867,10 @@ static void print_summary(void)
 
 	sync_global_from_guest(host_vm, fuzz_counts);
 	t = k->iters;
-	ksft_print_msg("fuzz-summary seed 0x%lx: %lu iterations (%lu VMLAUNCH, %lu VMRESUME), %lu rows fuzzed, %lu clean VMLAUNCH+VMCALL checks\n",
-		       nvmx_env.seed, t, k->launches, k->resumes, k->mutated_rows,
-		       k->clean_checks);
+	ksft_print_msg("fuzz-summary seed 0x%lx: %lu iterations (%lu VMLAUNCH, %lu VMRESUME)\n",
+		       nvmx_env.seed, t, k->launches, k->resumes);
+	ksft_print_msg("  rows fuzzed %lu, clean VMLAUNCH+VMCALL checks %lu\n",
+		       k->mutated_rows, k->clean_checks);
 	pct("entry, VMCALL exit", k->vmcall, t);
 	for (i = 0; i < ARRAY_SIZE(k->exit_reason); i++) {
 		if (i == REASON_VMCALL)
@@ -917,7 +918,7 @@ static void host_message(struct ucall *uc)
 	}
 }
 
-static void usage(const char *name)
+static void fuzz_usage(const char *name)
 {
 	printf("usage: %s [-s SEED] [-i ITERATIONS] [-v FIRST:LAST]\n", name);
 	exit(KSFT_FAIL);
@@ -949,10 +950,10 @@ int main(int argc, char *argv[])
 		case 'v':
 			if (sscanf(optarg, "%u:%u", &nvmx_env.verbose_first,
 				   &nvmx_env.verbose_last) != 2)
-				usage(argv[0]);
+				fuzz_usage(argv[0]);
 			break;
 		default:
-			usage(argv[0]);
+			fuzz_usage(argv[0]);
 		}
 	}
 
