@@ -1,0 +1,998 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nvmx_fuzz_vmcs12_test: a seeded fuzzer of vmcs12 at VM entry (issue 13).
+ *
+ * L1 prepares a valid vmcs12 (the library's prepare_vmcs(), L2 code that
+ * ends in VMCALL), checks that it launches, VMCLEARs it and keeps a copy of
+ * the cleared region as the pristine vmcs12.  Each iteration then mutates
+ * one to three fields (bit flips, boundary values, reserved bits, addresses
+ * unaligned, beyond MAXPHYADDR, beyond L1's memory, non-canonical) and runs
+ * VMLAUNCH, or a clean VMLAUNCH+VMCALL and then VMRESUME, and classifies
+ * the outcome: VM entry (and the exit L2 caused), VMfailValid with its
+ * error, VMfailInvalid, or a VM-entry failure exit (reason bit 31 and the
+ * qualification).  Afterwards it VMCLEARs the VMCS, copies the pristine
+ * region back and VMPTRLDs it; every K iterations a clean VMLAUNCH must end
+ * in the VMCALL exit.
+ *
+ * The fields come from the vmcs12 field table (include/nvmx/vmcs12_rows.h,
+ * through nvmx_fields[] of vmcs12_table.h): a new row is fuzzed without
+ * another list.  A few rows are mutated only in ways that keep L1 alive
+ * (see fuzz_kind()): a VM exit that loads a valid but wrong host CR3, a
+ * host RSP L1 cannot use, a guest that halts or waits for SIPI forever, or
+ * a VM-exit MSR-load/store list that VMX-aborts L1 (SDM 27.7) would end the
+ * run, correctly, but end it.
+ *
+ * The outcome must be one the SDM (Vol. 3C; chapters 24-27 numbering)
+ * allows for the fields mutated:
+ *   control field (26.2.1)        entry, VMfailValid 7
+ *   host-state field (26.2.2-4)   entry, VMfailValid 8
+ *   guest-state field (26.3)      entry, exit 33 (qualification 0, 2 for
+ *                                 the PDPTEs, 4 for the VMCS link pointer)
+ *   VM-entry MSR-load list        entry, VMfailValid 7, exit 34 (26.4)
+ * plus the checks a control decides in another class: the VM-exit controls
+ * decide host-state checks (26.2.2, 26.2.4: VMfailValid 8), the VM-entry,
+ * pin-based and processor-based controls and the event to inject decide
+ * guest-state checks (26.3.1.1, 26.3.1.4, 26.3.1.5: exit 33).  After an
+ * entry any exit L2 can cause is allowed (the mutated controls decide
+ * which).  VMfailInvalid is never allowed: the VMCS pointer is valid.
+ *
+ * Usage: nvmx_fuzz_vmcs12_test [-s SEED] [-i ITERATIONS] [-v FIRST:LAST]
+ * -v prints every iteration from FIRST to LAST (mutations and outcome).
+ * Every 1024 iterations it prints a digest of their outcomes: two runs with
+ * the same seed (stock and ours) differ in a block exactly where a digest
+ * differs; -v on that block lists the iterations.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "vmx.h"
+
+#define FUZZ_DEFAULT_SEED	0x6e766d78ull	/* "nvmx" */
+#define FUZZ_DEFAULT_ITERS	30000
+#define FUZZ_CLEAN_EVERY	64		/* K: a clean VMLAUNCH+VMCALL */
+#define FUZZ_BLOCK		1024		/* iterations per digest */
+#define FUZZ_MAX_MUT		3
+
+struct nvmx_env {
+	bool strict;
+	u64 seed;
+	u32 iters;
+	u32 verbose_first, verbose_last;
+	u64 mem_end_gpa;		/* the first GPA beyond L1's memslot 0 */
+	u64 pristine_gva;		/* the pristine vmcs12 region */
+	u64 zero_gva, zero_gpa;		/* a page of zeros (IDT, EPT PML4) */
+	u64 list_gva, list_gpa;		/* an MSR list of valid entries */
+};
+
+struct nvmx_env nvmx_env;
+
+#include <nvmx/vmcs12_table.h>
+
+/* Own HOST_RIP stub: a host RIP mutation must reach VM entry. */
+#define NVMX_OWN_HOST_RIP
+#include "nvmx_selftest.h"
+
+/* Messages of this test (after the framework's) */
+enum {
+	MSG_BAD = NVMX_MSG_EXITS + 16,	/* an outcome the SDM does not allow */
+	MSG_ITER,			/* -v: one iteration */
+	MSG_DIGEST,			/* a block's digest */
+	MSG_SUMMARY,			/* the counts, at the end */
+};
+
+/* Outcome kinds */
+enum {
+	OC_EXIT = 1,		/* VM entry, then this exit of L2 */
+	OC_FAIL_VALID,		/* VMfailValid, VM-instruction error */
+	OC_FAIL_INVALID,	/* VMfailInvalid */
+	OC_ENTRY_FAIL,		/* VM-entry failure exit, basic reason */
+	OC_WEIRD,		/* VMfail with neither CF nor ZF */
+};
+
+#define OC(kind, nr)		((u32)(kind) << 16 | ((nr) & 0xffff))
+#define OC_KIND(oc)		((oc) >> 16)
+#define OC_NR(oc)		((oc) & 0xffff)
+
+/* One iteration, for the host to read on MSG_BAD and MSG_ITER */
+struct fuzz_iter {
+	u32 iter;
+	u32 launch;
+	u32 nr;
+	u32 row[FUZZ_MAX_MUT];
+	uint64_t val[FUZZ_MAX_MUT];
+	u32 outcome;
+	uint64_t qual;
+	u32 allowed;		/* ALLOW_* */
+};
+
+#define ALLOW_FAIL7		BIT(0)
+#define ALLOW_FAIL8		BIT(1)
+#define ALLOW_EXIT33		BIT(2)
+#define ALLOW_EXIT33_Q4		BIT(3)
+#define ALLOW_EXIT34		BIT(4)
+
+struct fuzz_counts {
+	uint64_t iters;
+	uint64_t vmcall;		/* entry, VMCALL exit */
+	uint64_t other_exit;		/* entry, another exit of L2 */
+	uint64_t exit_reason[80];
+	uint64_t fail_valid[32];
+	uint64_t fail_invalid;
+	uint64_t entry_fail33, entry_fail34, entry_fail_other;
+	uint64_t weird;
+	uint64_t bad;		/* outcomes the SDM does not allow */
+	uint64_t clean_checks;
+	uint64_t launches, resumes;
+	uint64_t mutated_rows;	/* rows the fuzzer draws from */
+};
+
+struct fuzz_iter fuzz_cur;
+struct fuzz_counts fuzz_counts;
+uint64_t fuzz_digest;
+
+/* ---------------------------------------------------------------------- */
+/* L1                                                                       */
+
+/* HOST_RIP override for this entry: 0 = none */
+u64 fuzz_host_rip;
+
+/*
+ * fuzz_run_asm (EDI = launch): nvmx_l2_run_asm, with HOST_RIP replaced by
+ * fuzz_host_rip when that is not 0 (only non-canonical values are: the
+ * entry must fail, 26.2.4).
+ */
+asm(".pushsection .text\n"
+	"fuzz_run_asm:\n\t"
+	NVMX_ASM_L2_RUN_PROLOGUE
+	"mov $0x6c14, %eax\n\t"			/* HOST_RSP */
+	"vmwrite %rsp, %rax\n\t"
+	"lea fuzz_l2_exit(%rip), %rdx\n\t"
+	"mov fuzz_host_rip(%rip), %rcx\n\t"
+	"test %rcx, %rcx\n\t"
+	"cmovnz %rcx, %rdx\n\t"
+	"mov $0x6c16, %eax\n\t"			/* HOST_RIP */
+	"vmwrite %rdx, %rax\n\t"
+	NVMX_ASM_L2_ENTER
+	"pushf\n\t"
+	"pop %rdx\n\t"
+	"and $0x8d5, %rdx\n\t"			/* F_ARITH */
+	"mov %rdx, nvmx_vmfail_rflags(%rip)\n\t"
+	"jmp 3f\n"
+	"fuzz_l2_exit:\n\t"
+	NVMX_ASM_L2_SAVE_GPRS
+	"xor %eax, %eax\n"
+	"3:\t"
+	NVMX_ASM_L2_RUN_EPILOGUE
+	".popsection\n");
+
+asm(".pushsection .text\n"
+	"l2_vmcall:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	".popsection");
+
+#define ENC_EPTP_LIST_ADDRESS	0x2024	/* not in the library's vmx.h */
+#define RFLAGS_CF		BIT(0)
+#define RFLAGS_ZF		BIT(6)
+#define REASON_VMCALL		18
+#define REASON_INVALID_GUEST	33
+#define REASON_MSR_LOAD		34
+#define ERR_INVALID_CONTROL	7
+#define ERR_INVALID_HOST	8
+
+static u64 rng_state;
+
+static u64 rnd(void)
+{
+	u64 x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return x;
+}
+
+static u32 rnd_below(u32 n)
+{
+	return (u32)(rnd() % n);
+}
+
+/* How a row is mutated */
+enum fuzz_kind {
+	K_SKIP,			/* not fuzzed (see fuzz_kind()) */
+	K_GENERIC,		/* bit flips, boundaries, random */
+	K_ADDR,			/* a guest-physical address (page, list) */
+	K_BASE,			/* a linear address (canonical or not) */
+	K_MSR_COUNT,		/* the VM-entry MSR-load count */
+	K_HOST_CR0,
+	K_HOST_CR4,
+	K_CR3,			/* host or guest CR3 */
+	K_RIP,			/* host or guest RIP: non-canonical only */
+	K_ACTIVITY,
+	K_EPTP,
+};
+
+/*
+ * The kind of row @f.  Mutated only in ways L1 survives:
+ * - host RSP: not checked at entry (26.2.4 checks RIP only), and a VM exit
+ *   to an unusable RSP kills L1; host RIP and CR3: only values that fail
+ *   the checks (non-canonical, bits beyond MAXPHYADDR) or change nothing
+ *   L1 depends on (CR3's PWT/PCD and ignored low bits);
+ * - host CR0/CR4: not TS, EM, OSFXSR, OSXSAVE, SMEP/SMAP (L1 uses SSE, its
+ *   pages may be user pages);
+ * - guest RIP: only non-canonical values (L2 shares L1's page tables: a
+ *   valid RIP elsewhere would run L1's code as L2); guest CR3 like host CR3;
+ * - guest activity state: not HLT or wait-for-SIPI (L2 would wait forever
+ *   for an event nobody sends);
+ * - VM-exit MSR-store and -load counts: not mutated (entries in L1's memory
+ *   VMX-abort L1, SDM 27.7, and the store writes L1's memory); their
+ *   addresses are (count 0: only 26.2.1.2's address checks);
+ * - EPTP: from a set (a valid format points at a page of zeros, so L2's
+ *   first access is an EPT violation, never L1's memory as paging
+ *   structures);
+ * - exit-information fields: not inputs of VM entry.
+ */
+static enum fuzz_kind fuzz_kind(const struct nvmx_field *f)
+{
+	if (f->class == NVMX_EXIT_INFO)
+		return K_SKIP;
+	switch (f->encoding) {
+	case HOST_RSP:
+	case VM_EXIT_MSR_STORE_COUNT:
+	case VM_EXIT_MSR_LOAD_COUNT:
+		return K_SKIP;
+	case HOST_RIP:
+	case GUEST_RIP:
+		return K_RIP;
+	case HOST_CR0:
+		return K_HOST_CR0;
+	case HOST_CR4:
+		return K_HOST_CR4;
+	case HOST_CR3:
+	case GUEST_CR3:
+		return K_CR3;
+	case GUEST_ACTIVITY_STATE:
+		return K_ACTIVITY;
+	case EPT_POINTER:
+		return K_EPTP;
+	case VM_ENTRY_MSR_LOAD_COUNT:
+		return K_MSR_COUNT;
+	case IO_BITMAP_A:
+	case IO_BITMAP_B:
+	case MSR_BITMAP:
+	case VM_EXIT_MSR_STORE_ADDR:
+	case VM_EXIT_MSR_LOAD_ADDR:
+	case VM_ENTRY_MSR_LOAD_ADDR:
+	case VIRTUAL_APIC_PAGE_ADDR:
+	case APIC_ACCESS_ADDR:
+	case POSTED_INTR_DESC_ADDR:
+	case VMREAD_BITMAP:
+	case VMWRITE_BITMAP:
+	case ENC_EPTP_LIST_ADDRESS:
+	case PML_ADDRESS:
+	case VMCS_LINK_POINTER:
+		return K_ADDR;
+	}
+	if (f->width == NVMX_WNAT &&
+	    (f->class == NVMX_HOST || f->class == NVMX_GUEST) &&
+	    f->encoding != GUEST_CR0 && f->encoding != GUEST_CR4 &&
+	    f->encoding != GUEST_RFLAGS && f->encoding != GUEST_DR7 &&
+	    f->encoding != GUEST_PENDING_DBG_EXCEPTIONS)
+		return K_BASE;	/* segment, table, SYSENTER bases, RSP */
+	return K_GENERIC;
+}
+
+static u8 fuzz_rows[NVMX_NR_FIELDS];
+static u8 fuzz_kinds[NVMX_NR_FIELDS];
+static u32 nr_fuzz_rows;
+static u32 maxphyaddr;
+
+static u32 width_bits(const struct nvmx_field *f)
+{
+	switch (f->width) {
+	case NVMX_W16:
+		return 16;
+	case NVMX_W32:
+		return 32;
+	default:
+		return 64;
+	}
+}
+
+static u64 width_mask(const struct nvmx_field *f)
+{
+	u32 bits = width_bits(f);
+
+	return bits == 64 ? ~0ull : (1ull << bits) - 1;
+}
+
+/* A bit at or above MAXPHYADDR */
+static u64 beyond_maxphy_bit(void)
+{
+	return 1ull << (maxphyaddr + rnd_below(64 - maxphyaddr));
+}
+
+/* A bit of 63:47: flipping it makes a canonical lower-half address not */
+static u64 noncanonical_bit(void)
+{
+	return 1ull << (47 + rnd_below(17));
+}
+
+static u64 mutate_generic(const struct nvmx_field *f, u64 old)
+{
+	u32 bits = width_bits(f);
+
+	switch (rnd_below(8)) {
+	case 0:
+	case 1:
+		return old ^ (1ull << rnd_below(bits));
+	case 2:
+		return old ^ (1ull << rnd_below(bits)) ^ (1ull << rnd_below(bits));
+	case 3:
+		return 0;
+	case 4:
+		return ~0ull;
+	case 5:
+		return 1ull << rnd_below(bits);
+	case 6:
+		return old | (1ull << (bits - 1 - rnd_below(bits < 16 ? bits : 16)));
+	default:
+		return rnd();
+	}
+}
+
+static u64 mutate_addr(u64 old)
+{
+	switch (rnd_below(14)) {
+	case 0:
+		return old + 1 + rnd_below(15);	/* unaligned (16 bytes) */
+	case 1:
+		return old + 8;
+	case 2:
+		return old + 0x800;		/* unaligned (page) */
+	case 3:
+		return nvmx_env.mem_end_gpa;	/* beyond L1's memory */
+	case 4:
+		return nvmx_env.mem_end_gpa - 0x10;	/* list runs past it */
+	case 5:
+		return (1ull << maxphyaddr) - 0x1000;
+	case 6:
+		return 1ull << maxphyaddr;
+	case 7:
+		return old ^ beyond_maxphy_bit();
+	case 8:
+		return old ^ (1ull << (12 + rnd_below(maxphyaddr - 12)));
+	case 9:
+		return 0;
+	case 10:
+		return ~0ull;
+	case 11:
+		return nvmx_env.zero_gpa;
+	case 12:
+		return nvmx_env.list_gpa;
+	default:
+		return old ^ (1ull << rnd_below(64));
+	}
+}
+
+static u64 mutate_base(u64 old)
+{
+	switch (rnd_below(6)) {
+	case 0:
+	case 1:
+		return old ^ noncanonical_bit();
+	case 2:
+		return 1ull << 47;
+	case 3:
+		return 0xffff800000000000ull;	/* canonical upper half */
+	case 4:
+		return old ^ (1ull << rnd_below(47));
+	default:
+		return 0;
+	}
+}
+
+static u64 mutate_host_cr0(u64 old)
+{
+	static const u8 bits[] = { 0, 1, 4, 5, 16, 18, 31 };
+
+	if (rnd_below(4) == 0)
+		return old ^ (1ull << (32 + rnd_below(32)));	/* reserved */
+	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
+}
+
+static u64 mutate_host_cr4(u64 old)
+{
+	/* VME PVI TSD DE PAE MCE PGE PCE UMIP LA57 VMXE FSGSBASE */
+	static const u8 bits[] = { 0, 1, 2, 3, 5, 6, 7, 8, 11, 12, 13, 16 };
+
+	if (rnd_below(4) == 0)
+		return old ^ (1ull << (25 + rnd_below(39)));	/* reserved */
+	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
+}
+
+static u64 mutate_cr3(u64 old)
+{
+	static const u8 bits[] = { 0, 1, 2, 3, 4, 5, 7, 11 };
+
+	if (rnd_below(2))
+		return old ^ beyond_maxphy_bit();
+	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
+}
+
+static u64 mutate_rip(u64 old)
+{
+	if (rnd_below(4) == 0)
+		return old | 0xdead000000000000ull;
+	return old ^ noncanonical_bit();
+}
+
+static u64 mutate_activity(void)
+{
+	static const u64 vals[] = { 0, 2, 4, 5, 0xff, 1ull << 31, ~0u };
+
+	if (rnd_below(4) == 0)
+		return 4 + rnd_below(0x7ffffff0);
+	return vals[rnd_below(ARRAY_SIZE(vals))];
+}
+
+/* EPTP (24.6.11): 2:0 memory type, 5:3 walk length - 1, 6 A/D, 11:7 0 */
+static u64 mutate_eptp(void)
+{
+	u64 good = nvmx_env.zero_gpa | 6 | (3 << 3);
+
+	switch (rnd_below(10)) {
+	case 0:
+		return good;
+	case 1:
+		return good | BIT(6);			/* A/D */
+	case 2:
+		return nvmx_env.zero_gpa | (3 << 3);	/* UC */
+	case 3:
+		return (good & ~7ull) | rnd_below(8);	/* memory type */
+	case 4:
+		return (good & ~0x38ull) | rnd_below(8) << 3;	/* walk length */
+	case 5:
+		return good | 1ull << (7 + rnd_below(5));	/* reserved */
+	case 6:
+		return good | beyond_maxphy_bit();
+	case 7:
+		return nvmx_env.mem_end_gpa | 6 | (3 << 3);
+	case 8:
+		return 0;
+	default:
+		return rnd();
+	}
+}
+
+static u64 mutate_msr_count(u64 old)
+{
+	static const u64 vals[] = { 1, 2, 3, 4, 8, 511, 512, 513, ~0u };
+
+	if (rnd_below(4) == 0)
+		return mutate_generic(&nvmx_fields[NVMX_IDX_vm_entry_msr_load_count],
+				      old);
+	return vals[rnd_below(ARRAY_SIZE(vals))];
+}
+
+static u64 mutate(u32 row, u64 old)
+{
+	const struct nvmx_field *f = &nvmx_fields[row];
+	u64 v;
+
+	switch (fuzz_kinds[row]) {
+	case K_ADDR:
+		v = mutate_addr(old);
+		break;
+	case K_BASE:
+		v = mutate_base(old);
+		break;
+	case K_MSR_COUNT:
+		v = mutate_msr_count(old);
+		break;
+	case K_HOST_CR0:
+		v = mutate_host_cr0(old);
+		break;
+	case K_HOST_CR4:
+		v = mutate_host_cr4(old);
+		break;
+	case K_CR3:
+		v = mutate_cr3(old);
+		break;
+	case K_RIP:
+		v = mutate_rip(old);
+		break;
+	case K_ACTIVITY:
+		v = mutate_activity();
+		break;
+	case K_EPTP:
+		v = mutate_eptp();
+		break;
+	default:
+		v = mutate_generic(f, old);
+		break;
+	}
+	return v & width_mask(f);
+}
+
+/* What the SDM allows besides a VM entry when row @row was mutated */
+static u32 allowed_for(u32 row)
+{
+	const struct nvmx_field *f = &nvmx_fields[row];
+
+	switch (f->encoding) {
+	case VM_ENTRY_MSR_LOAD_ADDR:
+	case VM_ENTRY_MSR_LOAD_COUNT:
+		return ALLOW_FAIL7 | ALLOW_EXIT34;		/* 26.2.1.2, 26.4 */
+	case VM_EXIT_CONTROLS:
+		return ALLOW_FAIL7 | ALLOW_FAIL8;		/* 26.2.1.2, 26.2.2, 26.2.4 */
+	case SECONDARY_VM_EXEC_CONTROL:
+	case CPU_BASED_VM_EXEC_CONTROL:
+		/* unrestricted guest (26.3.1.1), VMCS shadowing (26.3.1.5) */
+		return ALLOW_FAIL7 | ALLOW_EXIT33 | ALLOW_EXIT33_Q4;
+	case PIN_BASED_VM_EXEC_CONTROL:
+	case VM_ENTRY_CONTROLS:
+	case VM_ENTRY_INTR_INFO_FIELD:
+		/* 26.3.1.1 (IA-32e mode guest, load ...), 26.3.1.4, 26.3.1.5 */
+		return ALLOW_FAIL7 | ALLOW_EXIT33;
+	case VMCS_LINK_POINTER:
+		return ALLOW_EXIT33 | ALLOW_EXIT33_Q4;		/* 26.3.1.5 */
+	}
+	switch (f->class) {
+	case NVMX_CONTROL:
+		return ALLOW_FAIL7;				/* 26.2.1 */
+	case NVMX_HOST:
+		return ALLOW_FAIL8;				/* 26.2.2-26.2.4 */
+	case NVMX_GUEST:
+		return ALLOW_EXIT33;				/* 26.3 */
+	default:
+		return 0;
+	}
+}
+
+static bool outcome_allowed(u32 oc, u64 qual, u32 allowed)
+{
+	switch (OC_KIND(oc)) {
+	case OC_EXIT:
+		return true;
+	case OC_FAIL_VALID:
+		return (OC_NR(oc) == ERR_INVALID_CONTROL && (allowed & ALLOW_FAIL7)) ||
+		       (OC_NR(oc) == ERR_INVALID_HOST && (allowed & ALLOW_FAIL8));
+	case OC_ENTRY_FAIL:
+		if (OC_NR(oc) == REASON_MSR_LOAD)
+			return allowed & ALLOW_EXIT34;
+		if (OC_NR(oc) != REASON_INVALID_GUEST || !(allowed & ALLOW_EXIT33))
+			return false;
+		/* 26.8: 0 default, 2 PDPTE load, 4 VMCS link pointer */
+		return qual == 0 || qual == 2 ||
+		       (qual == 4 && (allowed & ALLOW_EXIT33_Q4));
+	default:
+		return false;
+	}
+}
+
+static u64 vmcs_gpa;
+static u64 vmcs_gva;
+
+/* The VMCS region back to the pristine copy, current and clear */
+static void restore_vmcs(void)
+{
+	GUEST_ASSERT(!vmclear(vmcs_gpa));
+	memcpy((void *)vmcs_gva, (void *)nvmx_env.pristine_gva, VMCS12_SIZE);
+	GUEST_ASSERT(!vmptrld(vmcs_gpa));
+}
+
+static u32 run_l2(int launch, u64 *qual)
+{
+	u32 reason;
+
+	*qual = 0;
+	if (nvmx_call_asm(ASM_LABEL(fuzz_run_asm), launch)) {
+		if (nvmx_vmfail_rflags & RFLAGS_CF)
+			return OC(OC_FAIL_INVALID, 0);
+		if (nvmx_vmfail_rflags & RFLAGS_ZF)
+			return OC(OC_FAIL_VALID, vmreadz(VM_INSTRUCTION_ERROR));
+		return OC(OC_WEIRD, nvmx_vmfail_rflags);
+	}
+	reason = vmreadz(VM_EXIT_REASON);
+	if (reason & BIT(31)) {
+		*qual = vmreadz(EXIT_QUALIFICATION);
+		return OC(OC_ENTRY_FAIL, reason);
+	}
+	return OC(OC_EXIT, reason);
+}
+
+/* A clean VMLAUNCH of the pristine vmcs12 ends in L2's VMCALL */
+static void clean_launch(void)
+{
+	u64 qual;
+	u32 oc;
+
+	fuzz_host_rip = 0;
+	oc = run_l2(1, &qual);
+	GUEST_ASSERT_2(oc == OC(OC_EXIT, REASON_VMCALL), oc, qual);
+	fuzz_counts.clean_checks++;
+}
+
+static void count(u32 oc)
+{
+	switch (OC_KIND(oc)) {
+	case OC_EXIT:
+		if (OC_NR(oc) == REASON_VMCALL)
+			fuzz_counts.vmcall++;
+		else
+			fuzz_counts.other_exit++;
+		if (OC_NR(oc) < ARRAY_SIZE(fuzz_counts.exit_reason))
+			fuzz_counts.exit_reason[OC_NR(oc)]++;
+		break;
+	case OC_FAIL_VALID:
+		fuzz_counts.fail_valid[OC_NR(oc) & 31]++;
+		break;
+	case OC_FAIL_INVALID:
+		fuzz_counts.fail_invalid++;
+		break;
+	case OC_ENTRY_FAIL:
+		if (OC_NR(oc) == REASON_INVALID_GUEST)
+			fuzz_counts.entry_fail33++;
+		else if (OC_NR(oc) == REASON_MSR_LOAD)
+			fuzz_counts.entry_fail34++;
+		else
+			fuzz_counts.entry_fail_other++;
+		break;
+	default:
+		fuzz_counts.weird++;
+		break;
+	}
+}
+
+/* FNV-1a over the iteration's outcome */
+static void digest(u32 iter, u32 oc, u64 qual)
+{
+	u64 words[3] = { iter, oc, qual };
+	const u8 *p = (const u8 *)words;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(words); i++) {
+		fuzz_digest ^= p[i];
+		fuzz_digest *= 0x100000001b3ull;
+	}
+}
+
+static void fuzz_one(u32 iter)
+{
+	struct fuzz_iter *c = &fuzz_cur;
+	u32 i, j;
+
+	c->iter = iter;
+	c->nr = 1 + rnd_below(FUZZ_MAX_MUT);
+	c->launch = rnd_below(4) != 0;
+	c->allowed = 0;
+	for (i = 0; i < c->nr; i++) {
+		do {
+			c->row[i] = fuzz_rows[rnd_below(nr_fuzz_rows)];
+			for (j = 0; j < i && c->row[j] != c->row[i]; j++)
+				;
+		} while (j < i);
+		c->val[i] = mutate(c->row[i],
+				   nvmx_vmcs12_read((void *)nvmx_env.pristine_gva,
+						    &nvmx_fields[c->row[i]]));
+		c->allowed |= allowed_for(c->row[i]);
+	}
+
+	/* VMRESUME needs a launched VMCS: a clean entry and exit first */
+	if (!c->launch) {
+		clean_launch();
+		fuzz_counts.resumes++;
+	} else {
+		fuzz_counts.launches++;
+	}
+	fuzz_host_rip = 0;
+	for (i = 0; i < c->nr; i++) {
+		const struct nvmx_field *f = &nvmx_fields[c->row[i]];
+
+		if (f->encoding == HOST_RIP) {
+			fuzz_host_rip = c->val[i];
+			continue;
+		}
+		GUEST_ASSERT_2(!vmwrite(f->encoding, c->val[i]), f->encoding,
+			       c->val[i]);
+	}
+	c->outcome = run_l2(c->launch, &c->qual);
+	fuzz_host_rip = 0;
+
+	count(c->outcome);
+	digest(iter, c->outcome, c->qual);
+	if (!outcome_allowed(c->outcome, c->qual, c->allowed)) {
+		fuzz_counts.bad++;
+		ucall(UCALL_SYNC, 2, MSG_BAD, iter);
+	} else if (iter >= nvmx_env.verbose_first &&
+		   iter <= nvmx_env.verbose_last) {
+		ucall(UCALL_SYNC, 2, MSG_ITER, iter);
+	}
+	restore_vmcs();
+	if ((iter + 1) % FUZZ_CLEAN_EVERY == 0) {
+		clean_launch();
+		restore_vmcs();
+	}
+	if ((iter + 1) % FUZZ_BLOCK == 0 || iter + 1 == nvmx_env.iters) {
+		ucall(UCALL_SYNC, 3, MSG_DIGEST, iter / FUZZ_BLOCK, fuzz_digest);
+		fuzz_digest = 0xcbf29ce484222325ull;
+	}
+}
+
+void l1_guest_code(struct vmx_pages *vmx)
+{
+	const struct nvmx_field *f;
+	u32 i;
+	u32 eax = 0x80000008, ebx, ecx = 0, edx;
+
+	asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	maxphyaddr = eax & 0xff;	/* CPUID.80000008H:EAX[7:0] */
+	rng_state = nvmx_env.seed ? nvmx_env.seed : FUZZ_DEFAULT_SEED;
+	fuzz_digest = 0xcbf29ce484222325ull;
+	vmcs_gpa = vmx->vmcs_gpa;
+	vmcs_gva = (u64)vmx->vmcs;
+
+	nvmx_for_each_field(f) {
+		u32 row = f - nvmx_fields;
+
+		fuzz_kinds[row] = fuzz_kind(f);
+		if (fuzz_kinds[row] != K_SKIP)
+			fuzz_rows[nr_fuzz_rows++] = row;
+	}
+	fuzz_counts.mutated_rows = nr_fuzz_rows;
+
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+	GUEST_ASSERT(load_vmcs(vmx));
+	prepare_vmcs(vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
+	l2_setup(ASM_LABEL(l2_vmcall));
+	/*
+	 * An IDT of not-present gates: an event delivered in L2 ends in a
+	 * triple fault (an exit to L1), never in L1's memory as a stack or
+	 * a handler.  The MSR lists point at valid entries, count 0.
+	 */
+	vmwrite(GUEST_IDTR_BASE, nvmx_env.zero_gva);
+	vmwrite(GUEST_IDTR_LIMIT, 0xfff);
+	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, nvmx_env.list_gpa);
+	vmwrite(VM_EXIT_MSR_LOAD_ADDR, nvmx_env.list_gpa);
+	vmwrite(VM_EXIT_MSR_STORE_ADDR, nvmx_env.list_gpa + 0x800);
+	clean_launch();
+
+	/* The pristine vmcs12: the region as VMCLEAR leaves it */
+	GUEST_ASSERT(!vmclear(vmcs_gpa));
+	memcpy((void *)nvmx_env.pristine_gva, (void *)vmcs_gva, VMCS12_SIZE);
+	GUEST_ASSERT(!vmptrld(vmcs_gpa));
+	/* ... which must be struct vmcs12, as the mutators read it */
+	for (i = 0; i < nr_fuzz_rows; i++) {
+		uint64_t v = 0;
+
+		f = &nvmx_fields[fuzz_rows[i]];
+		GUEST_ASSERT_2(!vmread(f->encoding, &v), f->encoding, 0);
+		GUEST_ASSERT_2(v == nvmx_vmcs12_read((void *)nvmx_env.pristine_gva, f),
+			       f->encoding, v);
+	}
+	clean_launch();
+	restore_vmcs();
+
+	for (i = 0; i < nvmx_env.iters; i++) {
+		fuzz_one(i);
+		fuzz_counts.iters++;
+	}
+	clean_launch();
+	ucall(UCALL_SYNC, 1, MSG_SUMMARY);
+	GUEST_DONE();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Host                                                                     */
+
+static struct kvm_vm *host_vm;
+
+static const char *outcome_str(u32 oc, u64 qual, char *buf, size_t n)
+{
+	switch (OC_KIND(oc)) {
+	case OC_EXIT:
+		snprintf(buf, n, "entry, exit %u", OC_NR(oc));
+		break;
+	case OC_FAIL_VALID:
+		snprintf(buf, n, "VMfailValid %u", OC_NR(oc));
+		break;
+	case OC_FAIL_INVALID:
+		snprintf(buf, n, "VMfailInvalid");
+		break;
+	case OC_ENTRY_FAIL:
+		snprintf(buf, n, "entry failure, exit 0x8000%04x qual %lu",
+			 OC_NR(oc), qual);
+		break;
+	default:
+		snprintf(buf, n, "VMfail with RFLAGS 0x%x", OC_NR(oc));
+		break;
+	}
+	return buf;
+}
+
+static const char *allowed_str(u32 a, char *buf, size_t n)
+{
+	snprintf(buf, n, "entry%s%s%s%s",
+		 a & ALLOW_FAIL7 ? ", VMfailValid 7" : "",
+		 a & ALLOW_FAIL8 ? ", VMfailValid 8" : "",
+		 a & ALLOW_EXIT33 ? (a & ALLOW_EXIT33_Q4 ? ", exit 33 (qual 0/2/4)" :
+				     ", exit 33 (qual 0/2)") : "",
+		 a & ALLOW_EXIT34 ? ", exit 34" : "");
+	return buf;
+}
+
+static void print_iter(const char *tag)
+{
+	struct fuzz_iter *c = &fuzz_cur;
+	char muts[512] = "", oc[96], al[128];
+	size_t len = 0;
+	u32 i;
+
+	sync_global_from_guest(host_vm, fuzz_cur);
+	for (i = 0; i < c->nr && i < FUZZ_MAX_MUT; i++)
+		len += snprintf(muts + len, sizeof(muts) - len, " %s=0x%lx",
+				nvmx_fields[c->row[i]].name, c->val[i]);
+	ksft_print_msg("%s seed 0x%lx it %u %s:%s -> %s; allowed: %s\n", tag,
+		       nvmx_env.seed, c->iter, c->launch ? "VMLAUNCH" : "VMRESUME",
+		       muts, outcome_str(c->outcome, c->qual, oc, sizeof(oc)),
+		       allowed_str(c->allowed, al, sizeof(al)));
+}
+
+static void pct(const char *what, u64 n, u64 total)
+{
+	if (n)
+		ksft_print_msg("  %-28s %8lu  %5.1f%%\n", what, n,
+			       total ? 100.0 * n / total : 0.0);
+}
+
+static void print_summary(void)
+{
+	struct fuzz_counts *k = &fuzz_counts;
+	char what[64];
+	u64 t;
+	u32 i;
+
+	sync_global_from_guest(host_vm, fuzz_counts);
+	t = k->iters;
+	ksft_print_msg("fuzz-summary seed 0x%lx: %lu iterations (%lu VMLAUNCH, %lu VMRESUME)\n",
+		       nvmx_env.seed, t, k->launches, k->resumes);
+	ksft_print_msg("  rows fuzzed %lu, clean VMLAUNCH+VMCALL checks %lu\n",
+		       k->mutated_rows, k->clean_checks);
+	pct("entry, VMCALL exit", k->vmcall, t);
+	for (i = 0; i < ARRAY_SIZE(k->exit_reason); i++) {
+		if (i == REASON_VMCALL)
+			continue;
+		snprintf(what, sizeof(what), "entry, exit %u", i);
+		pct(what, k->exit_reason[i], t);
+	}
+	for (i = 0; i < ARRAY_SIZE(k->fail_valid); i++) {
+		snprintf(what, sizeof(what), "VMfailValid %u", i);
+		pct(what, k->fail_valid[i], t);
+	}
+	pct("VMfailInvalid", k->fail_invalid, t);
+	pct("entry failure, exit 33", k->entry_fail33, t);
+	pct("entry failure, exit 34", k->entry_fail34, t);
+	pct("entry failure, other", k->entry_fail_other, t);
+	pct("VMfail, no CF/ZF", k->weird, t);
+	ksft_print_msg("fuzz-disallowed %lu\n", k->bad);
+}
+
+static struct timespec host_t0;
+
+static void host_message(struct ucall *uc)
+{
+	struct timespec now;
+
+	switch (uc->args[0]) {
+	case MSG_BAD:
+		print_iter("DISALLOWED");
+		break;
+	case MSG_ITER:
+		print_iter("iter");
+		break;
+	case MSG_DIGEST:
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ksft_print_msg("fuzz-digest block %lu 0x%016lx t=%.2f\n",
+			       uc->args[1], uc->args[2],
+			       now.tv_sec - host_t0.tv_sec +
+			       (now.tv_nsec - host_t0.tv_nsec) / 1e9);
+		break;
+	case MSG_SUMMARY:
+		print_summary();
+		break;
+	default:
+		TEST_FAIL("unknown message 0x%lx from L1", uc->args[0]);
+	}
+}
+
+static void fuzz_usage(const char *name)
+{
+	printf("usage: %s [-s SEED] [-i ITERATIONS] [-v FIRST:LAST]\n", name);
+	exit(KSFT_FAIL);
+}
+
+int main(int argc, char *argv[])
+{
+	struct userspace_mem_region *region;
+	struct kvm_vcpu *vcpu;
+	struct vmx_list_entry {
+		u32 index, reserved;
+		u64 value;
+	} *list;
+	vm_vaddr_t gva;
+	int opt;
+
+	nvmx_env.seed = FUZZ_DEFAULT_SEED;
+	nvmx_env.iters = FUZZ_DEFAULT_ITERS;
+	nvmx_env.verbose_first = 1;
+	nvmx_env.verbose_last = 0;
+	while ((opt = getopt(argc, argv, "s:i:v:")) != -1) {
+		switch (opt) {
+		case 's':
+			nvmx_env.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'i':
+			nvmx_env.iters = strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			if (sscanf(optarg, "%u:%u", &nvmx_env.verbose_first,
+				   &nvmx_env.verbose_last) != 2)
+				fuzz_usage(argv[0]);
+			break;
+		default:
+			fuzz_usage(argv[0]);
+		}
+	}
+
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+	ksft_print_header();
+	ksft_set_plan(1);
+	ksft_print_msg("fuzz seed 0x%lx iterations %u (-s SEED -i ITERATIONS to repeat)\n",
+		       nvmx_env.seed, nvmx_env.iters);
+
+	host_vm = nvmx_host_create_vm(&vcpu, NULL);
+
+	gva = vm_vaddr_alloc(host_vm, VMCS12_SIZE, KVM_UTIL_MIN_VADDR);
+	nvmx_env.pristine_gva = gva;
+	gva = vm_vaddr_alloc_page(host_vm);
+	memset(addr_gva2hva(host_vm, gva), 0, 4096);
+	nvmx_env.zero_gva = gva;
+	nvmx_env.zero_gpa = addr_gva2gpa(host_vm, gva);
+	/* Entries 26.4 accepts, one it refuses (FS base), then zeros */
+	gva = vm_vaddr_alloc_page(host_vm);
+	list = addr_gva2hva(host_vm, gva);
+	memset(list, 0, 4096);
+	list[0] = (struct vmx_list_entry){ 0xc0000102, 0, 0x1000 };	/* KERNEL_GS_BASE */
+	list[1] = (struct vmx_list_entry){ 0xc0000103, 0, 0 };	/* TSC_AUX */
+	list[2] = (struct vmx_list_entry){ 0xc0000100, 0, 0 };	/* FS_BASE: 26.4 */
+	list[3] = (struct vmx_list_entry){ 0x174, 0, 0x10 };	/* SYSENTER_CS */
+	nvmx_env.list_gva = gva;
+	nvmx_env.list_gpa = addr_gva2gpa(host_vm, gva);
+	region = memslot2region(host_vm, 0);
+	nvmx_env.mem_end_gpa = region->region.guest_phys_addr +
+			       region->region.memory_size;
+
+	sync_global_to_guest(host_vm, nvmx_env);
+	clock_gettime(CLOCK_MONOTONIC, &host_t0);
+	nvmx_host_run_vm(host_vm, vcpu, host_message);
+
+	if (fuzz_counts.bad)
+		ksft_test_result_fail("%lu of %lu outcomes not allowed by the SDM\n",
+				      fuzz_counts.bad, fuzz_counts.iters);
+	else if (fuzz_counts.iters != nvmx_env.iters)
+		ksft_test_result_fail("L1 ran %lu of %u iterations\n",
+				      fuzz_counts.iters, nvmx_env.iters);
+	else
+		ksft_test_result_pass("%u iterations, every outcome allowed\n",
+				      nvmx_env.iters);
+	ksft_finished();
+	return 0;
+}
