@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nvmx_nested_state_test: KVM_GET_NESTED_STATE and KVM_SET_NESTED_STATE
+ * (6.1's uapi, format KVM_STATE_NESTED_FORMAT_VMX; api.rst).
+ *
+ * L1 enters VMX operation, loads a VMCS and runs L2 through NR_ROUNDS
+ * VMCALL exits that it handles and resumes.  L2 keeps a checksum of its
+ * rounds in its own memory and, when L1 is offered VMCS shadowing (SDM
+ * 24.10), in GUEST_RIP of the shadow VMCS vmcs12's link pointer names, by
+ * VMREAD and VMWRITE that do not exit.  At the end L1 reads the shadow
+ * VMCS's field and reports both checksums and its exit count.
+ *
+ * The host takes the state at each step:
+ *   root         after VMXON: no current VMCS, header only;
+ *   vmcs         after VMPTRLD: the header and vmcs12;
+ *   l2_malformed in L2: every malformed state below is refused (-EINVAL)
+ *                and leaves the state as it was (GET before and after
+ *                equal byte for byte); then the state is set again on the
+ *                same vCPU and reads back the same;
+ *   l2_migrate   in L2: the whole vCPU into a new VM with the memory kept,
+ *                as state_test does;
+ *   l2_pending   in L2: the state set again as an entry still pending
+ *                (KVM_STATE_NESTED_RUN_PENDING) reads back so, with the
+ *                same vmcs12, and L2 resumes from it.
+ * and checks that L2's checksums and L1's exit count equal those of a run
+ * without any of it.  A buffer too small for the state gets -E2BIG and the
+ * size it needs.  SMM entered from L1 or from L2 is smm_test's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "nvmx_module.h"
+#include "test_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "vmx.h"
+
+#define NR_ROUNDS		16
+#define STAGE_ROOT		1
+#define STAGE_VMCS		2
+#define STAGE_L2_MALFORMED	3	/* L2's round numbers from here on */
+#define STAGE_L2_MIGRATE	7
+#define STAGE_L2_PENDING	11
+#define STAGE_DONE		100
+
+#define STATE_BUF		16384
+#define HDR_SIZE		((int)sizeof(struct kvm_nested_state))
+#define VMCS_SIZE		KVM_STATE_NESTED_VMX_VMCS_SIZE
+
+/*
+ * 6.1's struct vmcs12 (the nested-state ABI; scripts/nvmx/vmcs12-abi.sh
+ * checks nvmx's against 6.1's debug info): byte offsets of the fields the
+ * malformed states change.
+ */
+#define OFF_REVISION		0
+#define OFF_LINK_POINTER	176
+#define OFF_GUEST_CR0		424
+#define OFF_GUEST_RFLAGS	552
+#define OFF_HOST_CR4		600
+#define OFF_HOST_RIP		672
+#define OFF_PIN_CONTROLS	744
+#define OFF_ENTRY_INTR_INFO	788
+#define OFF_ACTIVITY_STATE	916
+
+#define SHADOW_INDICATOR	BIT(31)
+
+static bool l2_shadowing;
+static u64 l2_sum;
+
+/* L2: NR_ROUNDS rounds, each ending with a VMCALL; stops at the stages */
+static void l2_guest_code(void)
+{
+	u64 round, v;
+
+	for (round = 1; round <= NR_ROUNDS; round++) {
+		l2_sum = l2_sum * 31 + round;
+		if (l2_shadowing) {
+			v = vmreadz(GUEST_RIP);
+			GUEST_ASSERT(!vmwrite(GUEST_RIP, v * 31 + round));
+		}
+		if (round == STAGE_L2_MALFORMED || round == STAGE_L2_MIGRATE ||
+		    round == STAGE_L2_PENDING)
+			GUEST_SYNC(round);
+		vmcall();
+	}
+	vmcall();
+}
+
+/* SDM A.3.3: "VMCS shadowing" may be 1 (secondary controls, bit 46) */
+static bool l1_offered_shadowing(void)
+{
+	return (rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) &
+	       SECONDARY_EXEC_SHADOW_VMCS;
+}
+
+/* vmcs12 names the shadow VMCS, whose GUEST_RIP starts at 0 */
+static void l1_give_shadow_vmcs(struct vmx_pages *vmx_pages)
+{
+	GUEST_ASSERT(!vmptrld(vmx_pages->shadow_vmcs_gpa));
+	GUEST_ASSERT(!vmwrite(GUEST_RIP, 0));
+	GUEST_ASSERT(!vmptrld(vmx_pages->vmcs_gpa));
+	GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL,
+			      vmreadz(SECONDARY_VM_EXEC_CONTROL) |
+			      SECONDARY_EXEC_SHADOW_VMCS));
+	GUEST_ASSERT(!vmwrite(VMCS_LINK_POINTER, vmx_pages->shadow_vmcs_gpa));
+}
+
+static void l1_guest_code(struct vmx_pages *vmx_pages)
+{
+	unsigned long l2_stack[256];
+	u64 exits = 0, shadow_sum = 0;
+
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx_pages));
+	GUEST_SYNC(STAGE_ROOT);
+	GUEST_ASSERT(load_vmcs(vmx_pages));
+	GUEST_SYNC(STAGE_VMCS);
+
+	prepare_vmcs(vmx_pages, l2_guest_code, &l2_stack[256]);
+	l2_shadowing = l1_offered_shadowing();
+	if (l2_shadowing)
+		l1_give_shadow_vmcs(vmx_pages);
+
+	GUEST_ASSERT(!vmlaunch());
+	for (;;) {
+		GUEST_ASSERT(vmreadz(VM_EXIT_REASON) == EXIT_REASON_VMCALL);
+		if (++exits == NR_ROUNDS + 1)
+			break;
+		GUEST_ASSERT(!vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) + 3));
+		GUEST_ASSERT(!vmresume());
+	}
+	if (l2_shadowing) {
+		GUEST_ASSERT(!vmptrld(vmx_pages->shadow_vmcs_gpa));
+		shadow_sum = vmreadz(GUEST_RIP);
+		GUEST_ASSERT(!vmptrld(vmx_pages->vmcs_gpa));
+	}
+	GUEST_SYNC_ARGS(STAGE_DONE, exits, l2_sum, shadow_sum, l2_shadowing);
+}
+
+/* Host side */
+
+static int failures;
+
+#define CHECK(cond, fmt, ...)						\
+do {									\
+	if (!(cond)) {							\
+		ksft_print_msg("%s:%d: " fmt "\n", __func__, __LINE__,	\
+			       ##__VA_ARGS__);				\
+		failures++;						\
+	}								\
+} while (0)
+
+static struct kvm_nested_state *state_alloc(void)
+{
+	struct kvm_nested_state *s = calloc(1, STATE_BUF);
+
+	TEST_ASSERT(s, "no memory");
+	s->size = STATE_BUF;
+	return s;
+}
+
+static struct kvm_nested_state *state_get(struct kvm_vcpu *vcpu)
+{
+	struct kvm_nested_state *s = state_alloc();
+
+	vcpu_nested_state_get(vcpu, s);
+	return s;
+}
+
+static struct kvm_nested_state *state_dup(struct kvm_nested_state *s)
+{
+	struct kvm_nested_state *d = state_alloc();
+
+	memcpy(d, s, s->size);
+	return d;
+}
+
+static void *vmcs12_of(struct kvm_nested_state *s)
+{
+	return s->data.vmx[0].vmcs12;
+}
+
+static void *shadow_of(struct kvm_nested_state *s)
+{
+	return s->data.vmx[0].shadow_vmcs12;
+}
+
+static void put32(void *vmcs, int off, u32 v)
+{
+	memcpy((u8 *)vmcs + off, &v, sizeof(v));
+}
+
+static void put64(void *vmcs, int off, u64 v)
+{
+	memcpy((u8 *)vmcs + off, &v, sizeof(v));
+}
+
+static u32 get32(void *vmcs, int off)
+{
+	u32 v;
+
+	memcpy(&v, (u8 *)vmcs + off, sizeof(v));
+	return v;
+}
+
+static u64 get64(void *vmcs, int off)
+{
+	u64 v;
+
+	memcpy(&v, (u8 *)vmcs + off, sizeof(v));
+	return v;
+}
+
+/* api.rst: a buffer too small gets E2BIG and the size the state needs */
+static void check_e2big(struct kvm_vcpu *vcpu, u32 need)
+{
+	struct kvm_nested_state s = { .size = HDR_SIZE };
+	int r;
+
+	if (need <= HDR_SIZE)
+		return;
+	r = __vcpu_ioctl(vcpu, KVM_GET_NESTED_STATE, &s);
+	CHECK(r == -1 && errno == E2BIG, "GET into %d bytes: rc %d errno %d",
+	      HDR_SIZE, r, errno);
+	CHECK(s.size == need, "size written %u, expected %u", s.size, need);
+}
+
+static void check_root(struct kvm_vcpu *vcpu, struct vmx_pages *p)
+{
+	struct kvm_nested_state *s = state_get(vcpu);
+
+	CHECK(s->format == KVM_STATE_NESTED_FORMAT_VMX, "format %u", s->format);
+	CHECK(s->flags == 0, "flags 0x%x", s->flags);
+	CHECK(s->size == HDR_SIZE, "size %u", s->size);
+	CHECK(s->hdr.vmx.vmxon_pa == p->vmxon_gpa, "vmxon_pa 0x%llx",
+	      s->hdr.vmx.vmxon_pa);
+	CHECK(s->hdr.vmx.vmcs12_pa == -1ull, "vmcs12_pa 0x%llx",
+	      s->hdr.vmx.vmcs12_pa);
+	CHECK(!s->hdr.vmx.smm.flags && !s->hdr.vmx.flags, "smm 0x%x flags 0x%x",
+	      s->hdr.vmx.smm.flags, s->hdr.vmx.flags);
+	free(s);
+}
+
+static void check_vmcs(struct kvm_vcpu *vcpu, struct vmx_pages *p)
+{
+	struct kvm_nested_state *s = state_get(vcpu);
+
+	CHECK(s->flags == 0, "flags 0x%x", s->flags);
+	CHECK(s->size == HDR_SIZE + VMCS_SIZE, "size %u", s->size);
+	CHECK(s->hdr.vmx.vmcs12_pa == p->vmcs_gpa, "vmcs12_pa 0x%llx",
+	      s->hdr.vmx.vmcs12_pa);
+	CHECK(get32(vmcs12_of(s), OFF_REVISION) == *(u32 *)p->vmcs_hva,
+	      "vmcs12 revision 0x%x", get32(vmcs12_of(s), OFF_REVISION));
+	check_e2big(vcpu, s->size);
+	free(s);
+}
+
+/* One malformed state: a change to a valid one in L2 */
+struct malformed {
+	const char *name;
+	void (*mutate)(struct kvm_nested_state *s);
+	bool shadow;		/* needs the shadow VMCS in the state */
+};
+
+static void m_format(struct kvm_nested_state *s) { s->format = KVM_STATE_NESTED_FORMAT_SVM; }
+static void m_evmcs(struct kvm_nested_state *s) { s->flags |= KVM_STATE_NESTED_EVMCS; }
+static void m_mtf(struct kvm_nested_state *s) { s->flags |= KVM_STATE_NESTED_MTF_PENDING; }
+static void m_gif(struct kvm_nested_state *s) { s->flags |= KVM_STATE_NESTED_GIF_SET; }
+static void m_timer(struct kvm_nested_state *s) { s->hdr.vmx.flags = KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE; }
+static void m_vmxon_unaligned(struct kvm_nested_state *s) { s->hdr.vmx.vmxon_pa += 8; }
+static void m_vmxon_maxphy(struct kvm_nested_state *s) { s->hdr.vmx.vmxon_pa = 1ull << 52; }
+static void m_vmxon_none(struct kvm_nested_state *s) { s->hdr.vmx.vmxon_pa = -1ull; }
+static void m_vmcs_unaligned(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa += 8; }
+static void m_vmcs_maxphy(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa = 1ull << 52; }
+static void m_vmcs_is_vmxon(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa = s->hdr.vmx.vmxon_pa; }
+static void m_vmcs_none(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa = -1ull; }
+static void m_size_hdr(struct kvm_nested_state *s) { s->size = HDR_SIZE; }
+static void m_size_no_shadow(struct kvm_nested_state *s) { s->size = HDR_SIZE + VMCS_SIZE; }
+static void m_smm_vmxon(struct kvm_nested_state *s) { s->hdr.vmx.smm.flags = KVM_STATE_NESTED_SMM_VMXON; }
+static void m_smm_guest(struct kvm_nested_state *s) { s->hdr.vmx.smm.flags = KVM_STATE_NESTED_SMM_GUEST_MODE; }
+static void m_smm_unknown(struct kvm_nested_state *s) { s->hdr.vmx.smm.flags = 4; }
+static void m_revision(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_REVISION, get32(vmcs12_of(s), OFF_REVISION) ^ 1); }
+static void m_shadow_bit(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_REVISION, get32(vmcs12_of(s), OFF_REVISION) | SHADOW_INDICATOR); }
+/* SDM 26.2.1.1: pin-based bit 31 is reserved (allowed-1 clear) */
+static void m_pin_reserved(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_PIN_CONTROLS, get32(vmcs12_of(s), OFF_PIN_CONTROLS) | BIT(31)); }
+/* SDM 26.2.2: host CR4.VMXE is fixed to 1 */
+static void m_host_cr4(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_HOST_CR4, get64(vmcs12_of(s), OFF_HOST_CR4) & ~X86_CR4_VMXE); }
+/* SDM 26.2.4: a 64-bit host's RIP is canonical */
+static void m_host_rip(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_HOST_RIP, 1ull << 63); }
+/* SDM 26.3.1.1: guest CR0.NE is fixed to 1 */
+static void m_guest_cr0(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_GUEST_CR0, get64(vmcs12_of(s), OFF_GUEST_CR0) & ~X86_CR0_NE); }
+/* SDM 26.3.1.4: RFLAGS bit 1 is 1, bit 15 is 0 */
+static void m_guest_rflags(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_GUEST_RFLAGS, BIT(15) | 2); }
+/* SDM 26.3.1.5: wait-for-SIPI is not an activity state L1 is offered */
+static void m_activity(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_ACTIVITY_STATE, 3); }
+/* SDM 26.2.1.3: with an entry pending, a reserved event type (1) */
+static void m_event_pending(struct kvm_nested_state *s)
+{
+	s->flags |= KVM_STATE_NESTED_RUN_PENDING;
+	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, BIT(31) | (1u << 8));
+}
+/* SDM 26.3.1.5: the link pointer 4-KByte aligned, naming a shadow VMCS */
+static void m_link_unaligned(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_LINK_POINTER, get64(vmcs12_of(s), OFF_LINK_POINTER) + 8); }
+static void m_shadow_revision(struct kvm_nested_state *s) { put32(shadow_of(s), OFF_REVISION, get32(shadow_of(s), OFF_REVISION) ^ 1); }
+static void m_shadow_not_shadow(struct kvm_nested_state *s) { put32(shadow_of(s), OFF_REVISION, get32(shadow_of(s), OFF_REVISION) & ~SHADOW_INDICATOR); }
+
+static const struct malformed malformed[] = {
+	{ "format SVM", m_format },
+	{ "eVMCS flag (not offered)", m_evmcs },
+	{ "MTF pending (not offered)", m_mtf },
+	{ "GIF set (SVM's)", m_gif },
+	{ "preemption-timer deadline (not offered)", m_timer },
+	{ "vmxon_pa unaligned", m_vmxon_unaligned },
+	{ "vmxon_pa beyond MAXPHYADDR", m_vmxon_maxphy },
+	{ "guest mode outside VMX operation", m_vmxon_none },
+	{ "vmcs12_pa unaligned", m_vmcs_unaligned },
+	{ "vmcs12_pa beyond MAXPHYADDR", m_vmcs_maxphy },
+	{ "vmcs12_pa == vmxon_pa", m_vmcs_is_vmxon },
+	{ "guest mode without vmcs12", m_vmcs_none },
+	{ "size without vmcs12", m_size_hdr },
+	{ "size without the shadow VMCS", m_size_no_shadow, true },
+	{ "SMM VMXON outside SMM", m_smm_vmxon },
+	{ "SMM guest mode outside SMM", m_smm_guest },
+	{ "unknown SMM flag", m_smm_unknown },
+	{ "vmcs12 revision", m_revision },
+	{ "vmcs12 is a shadow VMCS in L2", m_shadow_bit },
+	{ "pin-based control reserved bit", m_pin_reserved },
+	{ "host CR4.VMXE clear", m_host_cr4 },
+	{ "host RIP not canonical", m_host_rip },
+	{ "guest CR0.NE clear", m_guest_cr0 },
+	{ "guest RFLAGS reserved bits", m_guest_rflags },
+	{ "guest activity wait-for-SIPI", m_activity },
+	{ "pending entry with a reserved event type", m_event_pending },
+	{ "link pointer unaligned", m_link_unaligned, true },
+	{ "shadow VMCS revision", m_shadow_revision, true },
+	{ "shadow VMCS without its indicator", m_shadow_not_shadow, true },
+};
+
+static bool state_equal(struct kvm_nested_state *a, struct kvm_nested_state *b)
+{
+	return a->size == b->size && !memcmp(a, b, a->size);
+}
+
+/* Each malformed state: -EINVAL, and the state reads back unchanged */
+static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
+			    bool shadow)
+{
+	struct kvm_nested_state *m, *after;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(malformed); i++) {
+		if (malformed[i].shadow && !shadow)
+			continue;
+		m = state_dup(s);
+		malformed[i].mutate(m);
+		r = __vcpu_nested_state_set(vcpu, m);
+		CHECK(r == -1 && errno == EINVAL, "%s: rc %d errno %d",
+		      malformed[i].name, r, errno);
+		if (!r)
+			vcpu_nested_state_set(vcpu, s);
+		after = state_get(vcpu);
+		CHECK(state_equal(s, after), "%s: the state changed",
+		      malformed[i].name);
+		free(after);
+		free(m);
+	}
+}
+
+static void check_l2(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
+		     bool shadow)
+{
+	u32 size = HDR_SIZE + VMCS_SIZE * (shadow ? 2 : 1);
+
+	CHECK(s->flags == KVM_STATE_NESTED_GUEST_MODE, "flags 0x%x", s->flags);
+	CHECK(s->size == size, "size %u, expected %u", s->size, size);
+	if (shadow)
+		CHECK(get32(shadow_of(s), OFF_REVISION) & SHADOW_INDICATOR,
+		      "shadow VMCS indicator clear");
+	check_e2big(vcpu, s->size);
+}
+
+static void stage_l2_malformed(struct kvm_vcpu *vcpu, bool shadow)
+{
+	struct kvm_nested_state *s = state_get(vcpu), *again;
+
+	check_l2(vcpu, s, shadow);
+	check_malformed(vcpu, s, shadow);
+	vcpu_nested_state_set(vcpu, s);
+	again = state_get(vcpu);
+	CHECK(state_equal(s, again), "state set again reads back different");
+	free(again);
+	free(s);
+}
+
+static void stage_l2_pending(struct kvm_vcpu *vcpu)
+{
+	struct kvm_nested_state *s = state_get(vcpu), *p;
+
+	s->flags |= KVM_STATE_NESTED_RUN_PENDING;
+	vcpu_nested_state_set(vcpu, s);
+	p = state_get(vcpu);
+	CHECK(p->flags == (KVM_STATE_NESTED_GUEST_MODE |
+			   KVM_STATE_NESTED_RUN_PENDING), "flags 0x%x", p->flags);
+	CHECK(state_equal(s, p), "pending entry's state reads back different");
+	free(p);
+	free(s);
+}
+
+/* The whole vCPU into a new VM, memory kept (as state_test) */
+static struct kvm_vcpu *migrate(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct kvm_x86_state *state = vcpu_save_state(vcpu);
+	struct kvm_regs before, after;
+
+	vcpu_regs_get(vcpu, &before);
+	kvm_vm_release(vm);
+	vcpu = vm_recreate_with_one_vcpu(vm);
+	vcpu_load_state(vcpu, state);
+	kvm_x86_state_cleanup(state);
+	vcpu_regs_get(vcpu, &after);
+	CHECK(!memcmp(&before, &after, sizeof(after)),
+	      "registers differ after the move: rip 0x%llx, was 0x%llx",
+	      after.rip, before.rip);
+	return vcpu;
+}
+
+/* What L1 reports at the end */
+struct result {
+	u64 exits, sum, shadow_sum, shadowing;
+};
+
+/* SDM A.3.3, as the host reads L1's capability MSR */
+static bool shadowing_offered(struct kvm_vcpu *vcpu)
+{
+	return (vcpu_get_msr(vcpu, MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) &
+	       SECONDARY_EXEC_SHADOW_VMCS;
+}
+
+/* The host's part at one stage; may give the vCPU a new VM */
+static struct kvm_vcpu *stage(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			      struct vmx_pages *pages, u64 nr)
+{
+	/* KVM's state is complete once the I/O is (state_test) */
+	vcpu_run_complete_io(vcpu);
+	switch (nr) {
+	case STAGE_ROOT:
+		check_root(vcpu, pages);
+		break;
+	case STAGE_VMCS:
+		check_vmcs(vcpu, pages);
+		break;
+	case STAGE_L2_MALFORMED:
+		stage_l2_malformed(vcpu, shadowing_offered(vcpu));
+		break;
+	case STAGE_L2_MIGRATE:
+		return migrate(vm, vcpu);
+	case STAGE_L2_PENDING:
+		stage_l2_pending(vcpu);
+		break;
+	}
+	return vcpu;
+}
+
+static struct result run(bool save_restore)
+{
+	struct vmx_pages *pages;
+	vm_vaddr_t pages_gva;
+	struct kvm_vcpu *vcpu;
+	struct result res;
+	struct kvm_vm *vm;
+	struct ucall uc;
+
+	vm = vm_create_with_one_vcpu(&vcpu, l1_guest_code);
+	pages = vcpu_alloc_vmx(vm, &pages_gva);
+	vcpu_args_set(vcpu, 1, pages_gva);
+
+	for (;;) {
+		vcpu_run(vcpu);
+		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
+			    "exit reason %u (%s)", vcpu->run->exit_reason,
+			    exit_reason_str(vcpu->run->exit_reason));
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+			break;
+		case UCALL_SYNC:
+			break;
+		default:
+			TEST_FAIL("unexpected ucall %lu", uc.cmd);
+		}
+		if (uc.args[1] == STAGE_DONE)
+			break;
+		if (save_restore)
+			vcpu = stage(vm, vcpu, pages, uc.args[1]);
+	}
+	res = (struct result){ uc.args[2], uc.args[3], uc.args[4], uc.args[5] };
+	kvm_vm_free(vm);
+	return res;
+}
+
+int main(int argc, char *argv[])
+{
+	struct result plain, moved;
+
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
+
+	ksft_print_header();
+	ksft_set_plan(2);
+
+	plain = run(false);
+	ksft_print_msg("without save/restore: %lu exits, checksum 0x%lx, shadow VMCS 0x%lx%s\n",
+		       plain.exits, plain.sum, plain.shadow_sum,
+		       plain.shadowing ? "" : " (VMCS shadowing not offered)");
+	moved = run(true);
+	ksft_print_msg("with save/restore: %lu exits, checksum 0x%lx, shadow VMCS 0x%lx\n",
+		       moved.exits, moved.sum, moved.shadow_sum);
+
+	CHECK(plain.exits == NR_ROUNDS + 1, "exits %lu", plain.exits);
+	CHECK(!plain.shadowing || plain.shadow_sum == plain.sum,
+	      "shadow VMCS 0x%lx, checksum 0x%lx", plain.shadow_sum, plain.sum);
+	CHECK(!memcmp(&plain, &moved, sizeof(plain)),
+	      "the run with save/restore ended differently");
+	ksft_test_result(!failures, "save/restore in each state, malformed states refused\n");
+	if (plain.shadowing)
+		ksft_test_result(moved.shadow_sum == plain.shadow_sum,
+				 "shadow VMCS survives the round trip\n");
+	else
+		ksft_test_result_skip("shadow VMCS: VMCS shadowing not offered to L1\n");
+	ksft_finished();
+	return 0;
+}
