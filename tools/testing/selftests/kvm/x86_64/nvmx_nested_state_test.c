@@ -187,27 +187,9 @@ static void *shadow_of(struct kvm_nested_state *s)
 	return s->data.vmx[0].shadow_vmcs12;
 }
 
-static void put32(void *vmcs, int off, u32 v)
-{
-	memcpy((u8 *)vmcs + off, &v, sizeof(v));
-}
-
-static void put64(void *vmcs, int off, u64 v)
-{
-	memcpy((u8 *)vmcs + off, &v, sizeof(v));
-}
-
 static u32 get32(void *vmcs, int off)
 {
 	u32 v;
-
-	memcpy(&v, (u8 *)vmcs + off, sizeof(v));
-	return v;
-}
-
-static u64 get64(void *vmcs, int off)
-{
-	u64 v;
 
 	memcpy(&v, (u8 *)vmcs + off, sizeof(v));
 	return v;
@@ -257,86 +239,190 @@ static void check_vmcs(struct kvm_vcpu *vcpu, struct vmx_pages *p)
 	free(s);
 }
 
-/* One malformed state: a change to a valid one in L2 */
+/*
+ * One malformed state: a change to a valid one in L2, to the header
+ * (@mutate) or to a 32- or 64-bit field of vmcs12 or of the shadow VMCS:
+ * the field's bits @clear cleared, then @set set.
+ */
+enum { IN_HEADER, IN_VMCS12, IN_SHADOW };
+
 struct malformed {
 	const char *name;
+	u8 where;
+	u8 width;		/* 4 or 8 bytes */
+	u16 off;
+	u64 clear, set;
 	void (*mutate)(struct kvm_nested_state *s);
-	bool shadow;		/* needs the shadow VMCS in the state */
 };
 
-static void m_format(struct kvm_nested_state *s) { s->format = KVM_STATE_NESTED_FORMAT_SVM; }
-static void m_evmcs(struct kvm_nested_state *s) { s->flags |= KVM_STATE_NESTED_EVMCS; }
-static void m_mtf(struct kvm_nested_state *s) { s->flags |= KVM_STATE_NESTED_MTF_PENDING; }
-static void m_gif(struct kvm_nested_state *s) { s->flags |= KVM_STATE_NESTED_GIF_SET; }
-static void m_timer(struct kvm_nested_state *s) { s->hdr.vmx.flags = KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE; }
-static void m_vmxon_unaligned(struct kvm_nested_state *s) { s->hdr.vmx.vmxon_pa += 8; }
-static void m_vmxon_maxphy(struct kvm_nested_state *s) { s->hdr.vmx.vmxon_pa = 1ull << 52; }
-static void m_vmxon_none(struct kvm_nested_state *s) { s->hdr.vmx.vmxon_pa = -1ull; }
-static void m_vmcs_unaligned(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa += 8; }
-static void m_vmcs_maxphy(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa = 1ull << 52; }
-static void m_vmcs_is_vmxon(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa = s->hdr.vmx.vmxon_pa; }
-static void m_vmcs_none(struct kvm_nested_state *s) { s->hdr.vmx.vmcs12_pa = -1ull; }
-static void m_size_hdr(struct kvm_nested_state *s) { s->size = HDR_SIZE; }
-static void m_size_no_shadow(struct kvm_nested_state *s) { s->size = HDR_SIZE + VMCS_SIZE; }
-static void m_smm_vmxon(struct kvm_nested_state *s) { s->hdr.vmx.smm.flags = KVM_STATE_NESTED_SMM_VMXON; }
-static void m_smm_guest(struct kvm_nested_state *s) { s->hdr.vmx.smm.flags = KVM_STATE_NESTED_SMM_GUEST_MODE; }
-static void m_smm_unknown(struct kvm_nested_state *s) { s->hdr.vmx.smm.flags = 4; }
-static void m_revision(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_REVISION, get32(vmcs12_of(s), OFF_REVISION) ^ 1); }
-static void m_shadow_bit(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_REVISION, get32(vmcs12_of(s), OFF_REVISION) | SHADOW_INDICATOR); }
-/* SDM 26.2.1.1: pin-based bit 31 is reserved (allowed-1 clear) */
-static void m_pin_reserved(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_PIN_CONTROLS, get32(vmcs12_of(s), OFF_PIN_CONTROLS) | BIT(31)); }
-/* SDM 26.2.2: host CR4.VMXE is fixed to 1 */
-static void m_host_cr4(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_HOST_CR4, get64(vmcs12_of(s), OFF_HOST_CR4) & ~X86_CR4_VMXE); }
-/* SDM 26.2.4: a 64-bit host's RIP is canonical */
-static void m_host_rip(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_HOST_RIP, 1ull << 63); }
-/* SDM 26.3.1.1: guest CR0.NE is fixed to 1 */
-static void m_guest_cr0(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_GUEST_CR0, get64(vmcs12_of(s), OFF_GUEST_CR0) & ~X86_CR0_NE); }
-/* SDM 26.3.1.4: RFLAGS bit 1 is 1, bit 15 is 0 */
-static void m_guest_rflags(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_GUEST_RFLAGS, BIT(15) | 2); }
-/* SDM 26.3.1.5: wait-for-SIPI is not an activity state L1 is offered */
-static void m_activity(struct kvm_nested_state *s) { put32(vmcs12_of(s), OFF_ACTIVITY_STATE, 3); }
-/* SDM 26.2.1.3: with an entry pending, a reserved event type (1) */
+static void m_format(struct kvm_nested_state *s)
+{
+	s->format = KVM_STATE_NESTED_FORMAT_SVM;
+}
+
+static void m_evmcs(struct kvm_nested_state *s)
+{
+	s->flags |= KVM_STATE_NESTED_EVMCS;
+}
+
+static void m_mtf(struct kvm_nested_state *s)
+{
+	s->flags |= KVM_STATE_NESTED_MTF_PENDING;
+}
+
+static void m_gif(struct kvm_nested_state *s)
+{
+	s->flags |= KVM_STATE_NESTED_GIF_SET;
+}
+
+static void m_timer(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.flags = KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE;
+}
+
+static void m_vmxon_unaligned(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.vmxon_pa += 8;
+}
+
+static void m_vmxon_maxphy(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.vmxon_pa = 1ull << 52;
+}
+
+static void m_vmxon_none(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.vmxon_pa = -1ull;
+}
+
+static void m_vmcs_unaligned(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.vmcs12_pa += 8;
+}
+
+static void m_vmcs_maxphy(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.vmcs12_pa = 1ull << 52;
+}
+
+static void m_vmcs_is_vmxon(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.vmcs12_pa = s->hdr.vmx.vmxon_pa;
+}
+
+static void m_vmcs_none(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.vmcs12_pa = -1ull;
+}
+
+static void m_size_hdr(struct kvm_nested_state *s)
+{
+	s->size = HDR_SIZE;
+}
+
+static void m_size_no_shadow(struct kvm_nested_state *s)
+{
+	s->size = HDR_SIZE + VMCS_SIZE;
+}
+
+static void m_smm_vmxon(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.smm.flags = KVM_STATE_NESTED_SMM_VMXON;
+}
+
+static void m_smm_guest(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.smm.flags = KVM_STATE_NESTED_SMM_GUEST_MODE;
+}
+
+static void m_smm_unknown(struct kvm_nested_state *s)
+{
+	s->hdr.vmx.smm.flags = 4;
+}
+
+/* SDM 26.2.1.3: with an entry pending, an event of reserved type 1 */
 static void m_event_pending(struct kvm_nested_state *s)
 {
+	u32 info = BIT(31) | (1u << 8);
+
 	s->flags |= KVM_STATE_NESTED_RUN_PENDING;
-	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, BIT(31) | (1u << 8));
+	memcpy((u8 *)vmcs12_of(s) + OFF_ENTRY_INTR_INFO, &info, sizeof(info));
 }
-/* SDM 26.3.1.5: the link pointer 4-KByte aligned, naming a shadow VMCS */
-static void m_link_unaligned(struct kvm_nested_state *s) { put64(vmcs12_of(s), OFF_LINK_POINTER, get64(vmcs12_of(s), OFF_LINK_POINTER) + 8); }
-static void m_shadow_revision(struct kvm_nested_state *s) { put32(shadow_of(s), OFF_REVISION, get32(shadow_of(s), OFF_REVISION) ^ 1); }
-static void m_shadow_not_shadow(struct kvm_nested_state *s) { put32(shadow_of(s), OFF_REVISION, get32(shadow_of(s), OFF_REVISION) & ~SHADOW_INDICATOR); }
+
+#define HDR(n, fn)	{ .name = n, .where = IN_HEADER, .mutate = fn }
+#define HDR_SHADOW(n, fn) { .name = n, .where = IN_SHADOW, .mutate = fn }
+#define F32(w, n, o, c, s) { .name = n, .where = w, .width = 4, .off = o, \
+			     .clear = c, .set = s }
+#define F64(w, n, o, c, s) { .name = n, .where = w, .width = 8, .off = o, \
+			     .clear = c, .set = s }
 
 static const struct malformed malformed[] = {
-	{ "format SVM", m_format },
-	{ "eVMCS flag (not offered)", m_evmcs },
-	{ "MTF pending (not offered)", m_mtf },
-	{ "GIF set (SVM's)", m_gif },
-	{ "preemption-timer deadline (not offered)", m_timer },
-	{ "vmxon_pa unaligned", m_vmxon_unaligned },
-	{ "vmxon_pa beyond MAXPHYADDR", m_vmxon_maxphy },
-	{ "guest mode outside VMX operation", m_vmxon_none },
-	{ "vmcs12_pa unaligned", m_vmcs_unaligned },
-	{ "vmcs12_pa beyond MAXPHYADDR", m_vmcs_maxphy },
-	{ "vmcs12_pa == vmxon_pa", m_vmcs_is_vmxon },
-	{ "guest mode without vmcs12", m_vmcs_none },
-	{ "size without vmcs12", m_size_hdr },
-	{ "size without the shadow VMCS", m_size_no_shadow, true },
-	{ "SMM VMXON outside SMM", m_smm_vmxon },
-	{ "SMM guest mode outside SMM", m_smm_guest },
-	{ "unknown SMM flag", m_smm_unknown },
-	{ "vmcs12 revision", m_revision },
-	{ "vmcs12 is a shadow VMCS in L2", m_shadow_bit },
-	{ "pin-based control reserved bit", m_pin_reserved },
-	{ "host CR4.VMXE clear", m_host_cr4 },
-	{ "host RIP not canonical", m_host_rip },
-	{ "guest CR0.NE clear", m_guest_cr0 },
-	{ "guest RFLAGS reserved bits", m_guest_rflags },
-	{ "guest activity wait-for-SIPI", m_activity },
-	{ "pending entry with a reserved event type", m_event_pending },
-	{ "link pointer unaligned", m_link_unaligned, true },
-	{ "shadow VMCS revision", m_shadow_revision, true },
-	{ "shadow VMCS without its indicator", m_shadow_not_shadow, true },
+	HDR("format SVM", m_format),
+	HDR("eVMCS flag (not offered)", m_evmcs),
+	HDR("MTF pending (not offered)", m_mtf),
+	HDR("GIF set (SVM's)", m_gif),
+	HDR("preemption-timer deadline (not offered)", m_timer),
+	HDR("vmxon_pa unaligned", m_vmxon_unaligned),
+	HDR("vmxon_pa beyond MAXPHYADDR", m_vmxon_maxphy),
+	HDR("guest mode outside VMX operation", m_vmxon_none),
+	HDR("vmcs12_pa unaligned", m_vmcs_unaligned),
+	HDR("vmcs12_pa beyond MAXPHYADDR", m_vmcs_maxphy),
+	HDR("vmcs12_pa == vmxon_pa", m_vmcs_is_vmxon),
+	HDR("guest mode without vmcs12", m_vmcs_none),
+	HDR("size without vmcs12", m_size_hdr),
+	HDR_SHADOW("size without the shadow VMCS", m_size_no_shadow),
+	HDR("SMM VMXON outside SMM", m_smm_vmxon),
+	HDR("SMM guest mode outside SMM", m_smm_guest),
+	HDR("unknown SMM flag", m_smm_unknown),
+	HDR("pending entry with a reserved event type", m_event_pending),
+	/* SDM 24.2, 26.1 */
+	F32(IN_VMCS12, "vmcs12 revision", OFF_REVISION, 1, 0),
+	F32(IN_VMCS12, "vmcs12 is a shadow VMCS in L2", OFF_REVISION, 0,
+	    SHADOW_INDICATOR),
+	/* SDM 26.2.1.1: pin-based bit 31 is reserved (allowed-1 clear) */
+	F32(IN_VMCS12, "pin-based control reserved bit", OFF_PIN_CONTROLS, 0,
+	    BIT(31)),
+	/* SDM 26.2.2: host CR4.VMXE is fixed to 1 */
+	F64(IN_VMCS12, "host CR4.VMXE clear", OFF_HOST_CR4, X86_CR4_VMXE, 0),
+	/* SDM 26.2.4: a 64-bit host's RIP is canonical */
+	F64(IN_VMCS12, "host RIP not canonical", OFF_HOST_RIP, 0, BIT_ULL(63)),
+	/* SDM 26.3.1.1: guest CR0.NE is fixed to 1 */
+	F64(IN_VMCS12, "guest CR0.NE clear", OFF_GUEST_CR0, X86_CR0_NE, 0),
+	/* SDM 26.3.1.4: RFLAGS bit 15 is reserved */
+	F64(IN_VMCS12, "guest RFLAGS bit 15", OFF_GUEST_RFLAGS, 0, BIT(15)),
+	/* SDM 26.3.1.5: wait-for-SIPI (3) is not offered to L1 */
+	F32(IN_VMCS12, "guest activity wait-for-SIPI", OFF_ACTIVITY_STATE, ~0u,
+	    3),
+	/* SDM 26.3.1.5: the link pointer names a shadow VMCS, 4-KByte aligned */
+	F64(IN_SHADOW, "link pointer unaligned", OFF_LINK_POINTER, 0, 8),
+	F32(IN_SHADOW, "shadow VMCS revision", OFF_REVISION, 1, 0),
+	F32(IN_SHADOW, "shadow VMCS without its indicator", OFF_REVISION,
+	    SHADOW_INDICATOR, 0),
 };
+
+/*
+ * Apply @m to @s.  IN_SHADOW fields but the link pointer are the shadow
+ * VMCS's; a flipped revision bit is @clear 1 applied as an XOR.
+ */
+static void malformed_apply(const struct malformed *m,
+			    struct kvm_nested_state *s)
+{
+	void *vmcs = vmcs12_of(s);
+	u64 v = 0;
+
+	if (m->mutate) {
+		m->mutate(s);
+		return;
+	}
+	if (m->where == IN_SHADOW && m->off != OFF_LINK_POINTER)
+		vmcs = shadow_of(s);
+	memcpy(&v, (u8 *)vmcs + m->off, m->width);
+	if (m->off == OFF_REVISION && m->clear == 1)
+		v ^= 1;
+	else
+		v = (v & ~m->clear) | m->set;
+	memcpy((u8 *)vmcs + m->off, &v, m->width);
+}
 
 static bool state_equal(struct kvm_nested_state *a, struct kvm_nested_state *b)
 {
@@ -352,10 +438,10 @@ static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 	int r;
 
 	for (i = 0; i < ARRAY_SIZE(malformed); i++) {
-		if (malformed[i].shadow && !shadow)
+		if (malformed[i].where == IN_SHADOW && !shadow)
 			continue;
 		m = state_dup(s);
-		malformed[i].mutate(m);
+		malformed_apply(&malformed[i], m);
 		r = __vcpu_nested_state_set(vcpu, m);
 		CHECK(r == -1 && errno == EINVAL, "%s: rc %d errno %d",
 		      malformed[i].name, r, errno);
