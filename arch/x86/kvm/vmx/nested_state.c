@@ -90,6 +90,8 @@ static void nested_vmx_fold_into_vmcs12(struct kvm_vcpu *vcpu)
  * L1's shadow VMCS for L2 (SDM 24.10), as L1's memory holds it: a page of
  * its own, or NULL when vmcs12 names none or no memory is there (the state
  * then has no shadow VMCS).  An ERR_PTR when KVM has no memory for it.
+ * L1's memory is the VM's outside SMM, also while the vCPU is in SMM
+ * (whose address space may hold SMRAM alone).
  */
 static void *nested_vmx_read_shadow_vmcs(struct kvm_vcpu *vcpu)
 {
@@ -101,8 +103,8 @@ static void *nested_vmx_read_shadow_vmcs(struct kvm_vcpu *vcpu)
 	page = kmalloc(VMCS12_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!page)
 		return ERR_PTR(-ENOMEM);
-	if (kvm_vcpu_read_guest(vcpu, vmcs12->vmcs_link_pointer, page,
-				VMCS12_SIZE)) {
+	if (kvm_read_guest(vcpu->kvm, vmcs12->vmcs_link_pointer, page,
+			   VMCS12_SIZE)) {
 		kfree(page);
 		return NULL;
 	}
@@ -191,12 +193,13 @@ int nested_vmx_get_state(struct kvm_vcpu *vcpu,
 /*
  * The VMXON region and the current VMCS: 4-KByte aligned within the
  * physical-address width (SDM 30.3, VMXON and VMPTRLD), and in L1's
- * memory, where L0 writes vmcs12 back.
+ * memory, where L0 writes vmcs12 back: the VM's memory outside SMM, also
+ * for a vCPU in SMM.
  */
 static bool nvmx_region_addr_ok(struct kvm_vcpu *vcpu, gpa_t gpa)
 {
 	return page_address_valid(vcpu, gpa) &&
-	       kvm_vcpu_is_visible_gfn(vcpu, gpa_to_gfn(gpa));
+	       kvm_is_visible_gfn(vcpu->kvm, gpa_to_gfn(gpa));
 }
 
 /*
@@ -390,8 +393,8 @@ static int nested_vmx_resume_l2(struct kvm_vcpu *vcpu, bool run_pending)
 /*
  * Out of whatever VMX operation the vCPU had, into the state's: VMXON's
  * structures, vmcs12 current as after VMPTRLD, the shadow VMCS written
- * where vmcs12's link pointer names it (memory not there takes nothing,
- * as for L2's VMWRITE), SMM's or L2's part.
+ * where vmcs12's link pointer names it in L1's memory (memory not there
+ * takes nothing, as for L2's VMWRITE), SMM's or L2's part.
  */
 static int nested_vmx_restore_state(struct kvm_vcpu *vcpu,
 				    struct kvm_nested_state *kvm_state,
@@ -411,8 +414,8 @@ static int nested_vmx_restore_state(struct kvm_vcpu *vcpu,
 		nested_vmx_make_vmcs12_current(vcpu, hdr->vmcs12_pa);
 	}
 	if (v->shadow)
-		kvm_vcpu_write_guest(vcpu, v->vmcs12->vmcs_link_pointer,
-				     v->shadow, VMCS12_SIZE);
+		kvm_write_guest(vcpu->kvm, v->vmcs12->vmcs_link_pointer,
+				v->shadow, VMCS12_SIZE);
 
 	if (hdr->smm.flags & KVM_STATE_NESTED_SMM_VMXON) {
 		vmx->nested.vmxon = false;
