@@ -25,6 +25,13 @@
  * and checks that L2's checksums and L1's exit count equal those of a run
  * without any of it.  A buffer too small for the state gets -E2BIG and the
  * size it needs.  SMM entered from L1 or from L2 is smm_test's.
+ *
+ * Known deviations of stock 6.1, reported as such with stock and failures
+ * with nvmx: it takes some malformed states (SVM's GIF flag on VMX, MTF
+ * pending where L1 has no MTF, vmcs12 with the shadow-VMCS indicator for
+ * L2 (SDM 26.1), RFLAGS bit 15 set (SDM 26.3.1.4)); a state it refuses
+ * can still change the vCPU; and a state set in L2 reads back with other
+ * exit information (guest linear address).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -368,7 +375,7 @@ static const struct malformed malformed[] = {
 	HDR("eVMCS flag (not offered)", m_evmcs),
 	{ .name = "MTF pending, MTF not offered", .mutate = m_mtf,
 	  UNLESS(MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
-		 (u64)CPU_BASED_MONITOR_TRAP << 32) },
+		 (u64)CPU_BASED_MONITOR_TRAP << 32), .stock_takes = true },
 	{ .name = "GIF set (SVM's)", .mutate = m_gif, .stock_takes = true },
 	{ .name = "preemption-timer deadline, timer not offered",
 	  .mutate = m_timer,
@@ -464,6 +471,34 @@ static bool state_equal(struct kvm_nested_state *a, struct kvm_nested_state *b)
 	return at < 0;
 }
 
+/*
+ * The state reads back as @want.  Stock 6.1 does not always: a state it
+ * refuses can still change the vCPU (it leaves nested operation before
+ * some of its checks), and setting a state read in L2 changes exit
+ * information (guest linear address) that it reads back.  With stock
+ * that is a known deviation, reported, and the state is set again so the
+ * run goes on; with nvmx a failure.
+ */
+static void expect_same(struct kvm_vcpu *vcpu, struct kvm_nested_state *want,
+			const char *what)
+{
+	struct kvm_nested_state *got = state_get(vcpu);
+
+	if (state_equal(want, got)) {
+		free(got);
+		return;
+	}
+	if (nvmx_host_module_is_nvmx()) {
+		CHECK(false, "%s: the state changed", what);
+	} else {
+		ksft_print_msg("%s: the state changed (known stock deviation)\n",
+			       what);
+		deviations++;
+	}
+	vcpu_nested_state_set(vcpu, want);
+	free(got);
+}
+
 /* Is @m a malformed state for this vCPU and this module? */
 static bool malformed_here(struct kvm_vcpu *vcpu, const struct malformed *m,
 			   bool shadow)
@@ -478,7 +513,7 @@ static bool malformed_here(struct kvm_vcpu *vcpu, const struct malformed *m,
 static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 			    bool shadow)
 {
-	struct kvm_nested_state *m, *after;
+	struct kvm_nested_state *m;
 	unsigned int i;
 	int r;
 
@@ -498,10 +533,8 @@ static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 		}
 		if (!r)
 			vcpu_nested_state_set(vcpu, s);
-		after = state_get(vcpu);
-		CHECK(state_equal(s, after), "%s: the state changed",
-		      malformed[i].name);
-		free(after);
+		else
+			expect_same(vcpu, s, malformed[i].name);
 		free(m);
 	}
 }
@@ -525,8 +558,8 @@ static void stage_l2_malformed(struct kvm_vcpu *vcpu, bool shadow)
 
 	check_l2(vcpu, s, shadow);
 	vcpu_nested_state_set(vcpu, s);
+	expect_same(vcpu, s, "the state set again");
 	again = state_get(vcpu);
-	CHECK(state_equal(s, again), "state set again reads back different");
 	check_malformed(vcpu, again, shadow);
 	free(again);
 	free(s);
@@ -541,8 +574,8 @@ static void stage_l2_pending(struct kvm_vcpu *vcpu)
 	p = state_get(vcpu);
 	CHECK(p->flags == (KVM_STATE_NESTED_GUEST_MODE |
 			   KVM_STATE_NESTED_RUN_PENDING), "flags 0x%x", p->flags);
-	CHECK(state_equal(s, p), "pending entry's state reads back different");
 	free(p);
+	expect_same(vcpu, s, "the pending entry's state");
 	free(s);
 }
 
