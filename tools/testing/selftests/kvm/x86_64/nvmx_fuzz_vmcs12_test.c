@@ -74,8 +74,6 @@ struct nvmx_env nvmx_env;
 
 #include <nvmx/vmcs12_table.h>
 
-/* Own HOST_RIP stub: a host RIP mutation must reach VM entry. */
-#define NVMX_OWN_HOST_RIP
 #include "nvmx_selftest.h"
 
 /* Messages of this test (after the framework's) */
@@ -138,38 +136,6 @@ uint64_t fuzz_digest;
 
 /* ---------------------------------------------------------------------- */
 /* L1                                                                       */
-
-/* HOST_RIP override for this entry: 0 = none */
-u64 fuzz_host_rip;
-
-/*
- * fuzz_run_asm (EDI = launch): nvmx_l2_run_asm, with HOST_RIP replaced by
- * fuzz_host_rip when that is not 0 (only non-canonical values are: the
- * entry must fail, 26.2.4).
- */
-asm(".pushsection .text\n"
-	"fuzz_run_asm:\n\t"
-	NVMX_ASM_L2_RUN_PROLOGUE
-	"mov $0x6c14, %eax\n\t"			/* HOST_RSP */
-	"vmwrite %rsp, %rax\n\t"
-	"lea fuzz_l2_exit(%rip), %rdx\n\t"
-	"mov fuzz_host_rip(%rip), %rcx\n\t"
-	"test %rcx, %rcx\n\t"
-	"cmovnz %rcx, %rdx\n\t"
-	"mov $0x6c16, %eax\n\t"			/* HOST_RIP */
-	"vmwrite %rdx, %rax\n\t"
-	NVMX_ASM_L2_ENTER
-	"pushf\n\t"
-	"pop %rdx\n\t"
-	"and $0x8d5, %rdx\n\t"			/* F_ARITH */
-	"mov %rdx, nvmx_vmfail_rflags(%rip)\n\t"
-	"jmp 3f\n"
-	"fuzz_l2_exit:\n\t"
-	NVMX_ASM_L2_SAVE_GPRS
-	"xor %eax, %eax\n"
-	"3:\t"
-	NVMX_ASM_L2_RUN_EPILOGUE
-	".popsection\n");
 
 asm(".pushsection .text\n"
 	"l2_vmcall:\n\t"
@@ -594,7 +560,7 @@ static u32 run_l2(int launch, u64 *qual)
 	u32 reason;
 
 	*qual = 0;
-	if (nvmx_call_asm(ASM_LABEL(fuzz_run_asm), launch)) {
+	if (nvmx_call_asm(ASM_LABEL(nvmx_l2_run_asm), launch)) {
 		if (nvmx_vmfail_rflags & RFLAGS_CF)
 			return OC(OC_FAIL_INVALID, 0);
 		if (nvmx_vmfail_rflags & RFLAGS_ZF)
@@ -615,7 +581,7 @@ static void clean_launch(void)
 	u64 qual;
 	u32 oc;
 
-	fuzz_host_rip = 0;
+	nvmx_host_rip_override = 0;
 	oc = run_l2(1, &qual);
 	GUEST_ASSERT_2(oc == OC(OC_EXIT, REASON_VMCALL), oc, qual);
 	fuzz_counts.clean_checks++;
@@ -693,19 +659,19 @@ static void fuzz_one(u32 iter)
 	} else {
 		fuzz_counts.launches++;
 	}
-	fuzz_host_rip = 0;
+	nvmx_host_rip_override = 0;
 	for (i = 0; i < c->nr; i++) {
 		const struct nvmx_field *f = &nvmx_fields[c->row[i]];
 
 		if (f->encoding == HOST_RIP) {
-			fuzz_host_rip = c->val[i];
+			nvmx_host_rip_override = c->val[i];
 			continue;
 		}
 		GUEST_ASSERT_2(!vmwrite(f->encoding, c->val[i]), f->encoding,
 			       c->val[i]);
 	}
 	c->outcome = run_l2(c->launch, &c->qual);
-	fuzz_host_rip = 0;
+	nvmx_host_rip_override = 0;
 
 	count(c->outcome);
 	digest(iter, c->outcome, c->qual);

@@ -158,12 +158,19 @@ u64 nvmx_vmfail_rflags;
 
 #ifndef NVMX_OWN_HOST_RIP
 /*
+ * HOST_RIP for the next entry instead of nvmx_l2_run_asm's own exit path,
+ * when not 0: a test whose entry must fail on the host RIP (SDM 26.2.4)
+ * sets a non-canonical one.
+ */
+u64 nvmx_host_rip_override;
+
+/*
  * nvmx_l2_run_asm (EDI = launch): load L2's GPRs from nvmx_gpr_in, VMLAUNCH
  * (launch != 0) or VMRESUME, and on the VM exit store L2's GPRs into
  * nvmx_gpr_out.  EAX = 0 after a VM exit, 1 if the instruction failed
  * (VMfail, its arithmetic flags in nvmx_vmfail_rflags).  Preserves RBX,
  * RBP, R12-R15 like a C function.  A test that defines NVMX_OWN_HOST_RIP
- * writes its own from the pieces above.
+ * (its exits go elsewhere) writes its own from the pieces above.
  */
 asm(".pushsection .text\n"
 	"nvmx_l2_run_asm:\n\t"
@@ -171,6 +178,9 @@ asm(".pushsection .text\n"
 	"mov $0x6c14, %eax\n\t"			/* HOST_RSP */
 	"vmwrite %rsp, %rax\n\t"
 	"lea nvmx_l2_exit(%rip), %rdx\n\t"
+	"mov nvmx_host_rip_override(%rip), %rcx\n\t"
+	"test %rcx, %rcx\n\t"
+	"cmovnz %rcx, %rdx\n\t"
 	"mov $0x6c16, %eax\n\t"			/* HOST_RIP */
 	"vmwrite %rdx, %rax\n\t"
 	NVMX_ASM_L2_ENTER
