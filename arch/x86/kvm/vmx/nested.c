@@ -968,19 +968,24 @@ static void nested_flush_vmcs12(struct kvm_vcpu *vcpu)
 	nested_vmx_shadowing_off(vmx);
 }
 
-static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
+void nested_vmx_make_vmcs12_current(struct kvm_vcpu *vcpu, gpa_t vmptr)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	int r;
 
-	nested_flush_vmcs12(vcpu);
-	r = kvm_vcpu_read_guest(vcpu, vmptr, vmx->nested.cached_vmcs12,
-				VMCS12_SIZE);
-	if (r)
-		return r;
 	vmx->nested.current_vmptr = vmptr;
 	vmx->nested.dirty_vmcs12 = true;
 	nested_vmx_shadowing_on(vmx);
+}
+
+static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
+{
+	int r;
+
+	nested_flush_vmcs12(vcpu);
+	r = kvm_vcpu_read_guest(vcpu, vmptr, get_vmcs12(vcpu), VMCS12_SIZE);
+	if (r)
+		return r;
+	nested_vmx_make_vmcs12_current(vcpu, vmptr);
 	return 0;
 }
 
@@ -1019,8 +1024,7 @@ static void nested_vmx_stop_l1_trace(struct vcpu_vmx *vmx)
 	pt_update_intercept_for_msr(&vmx->vcpu);
 }
 
-static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
-					  gpa_t vmxon_ptr)
+int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu, gpa_t vmxon_ptr)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -1738,8 +1742,9 @@ static int nested_vmx_write_log_dirty(struct kvm_vcpu *vcpu, gpa_t gpa)
 }
 
 /*
- * No nested state save/restore yet (KVM_CAP_NESTED_STATE reads 0), no
- * enlightened VMCS; get_nested_state_pages is requested by set_state only.
+ * No enlightened VMCS.  get_nested_state_pages is asked for by set_state
+ * only, and nvmx's maps nothing ahead of the first run: the entry reads
+ * what it needs of L1's memory when it loads L2.
  */
 struct kvm_x86_nested_ops vmx_nested_ops = {
 	.leave_nested = vmx_leave_nested,
@@ -1747,5 +1752,7 @@ struct kvm_x86_nested_ops vmx_nested_ops = {
 	.check_events = nested_vmx_check_events,
 	.has_events = nested_vmx_has_events,
 	.triple_fault = nested_vmx_triple_fault,
+	.get_state = nested_vmx_get_state,
+	.set_state = nested_vmx_set_state,
 	.write_log_dirty = nested_vmx_write_log_dirty,
 };

@@ -392,17 +392,21 @@ static bool nested_vmx_check_host_segments(struct kvm_vcpu *vcpu,
 	       nvmx_rule(!is_noncanonical_address(vmcs12->host_tr_base, vcpu));
 }
 
-/* SDM 26.2.4: checks related to address-space size. */
+/*
+ * SDM 26.2.4: checks related to address-space size; @l1_long: L1 executes
+ * VMLAUNCH or VMRESUME in IA-32e mode.
+ */
 static bool nested_vmx_check_address_space_size(struct kvm_vcpu *vcpu,
-						struct vmcs12 *vmcs12)
+						struct vmcs12 *vmcs12,
+						bool l1_long)
 {
 	bool host_64bit = nvmx_host_64bit(vmcs12);
 
-	if (!is_long_mode(vcpu) &&
+	if (!l1_long &&
 	    (!nvmx_rule(!host_64bit) || !nvmx_rule(!nvmx_ia32e_guest(vmcs12))))
 		return false;
 
-	if (is_long_mode(vcpu) && !nvmx_rule(host_64bit))
+	if (l1_long && !nvmx_rule(host_64bit))
 		return false;
 
 	if (host_64bit)
@@ -416,11 +420,11 @@ static bool nested_vmx_check_address_space_size(struct kvm_vcpu *vcpu,
 
 /* SDM 26.2.2-26.2.4: the host-state area, failing with VMfailValid(8). */
 static bool nested_vmx_check_host_state(struct kvm_vcpu *vcpu,
-					struct vmcs12 *vmcs12)
+					struct vmcs12 *vmcs12, bool l1_long)
 {
 	return nested_vmx_check_host_regs(vcpu, vmcs12) &&
 	       nested_vmx_check_host_segments(vcpu, vmcs12) &&
-	       nested_vmx_check_address_space_size(vcpu, vmcs12);
+	       nested_vmx_check_address_space_size(vcpu, vmcs12, l1_long);
 }
 
 /*
@@ -435,7 +439,7 @@ static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
 	u64 cr0 = vmcs12->guest_cr0, cr4 = vmcs12->guest_cr4;
 	u64 efer = vmcs12->guest_ia32_efer;
 
-	if (!nvmx_rule(nested_guest_cr0_valid(vcpu, cr0)) ||
+	if (!nvmx_rule(nested_vmcs12_guest_cr0_valid(vcpu, vmcs12, cr0)) ||
 	    !nvmx_rule(!(cr0 & X86_CR0_PG) || (cr0 & X86_CR0_PE)) ||
 	    !nvmx_rule(nested_cr4_valid(vcpu, cr4)) ||
 	    !nvmx_rule(kvm_vcpu_is_legal_gpa(vcpu, vmcs12->guest_cr3)))
@@ -536,8 +540,6 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 	if (activity == GUEST_ACTIVITY_ACTIVE)
 		return true;
 
-	/* SS as L2 left it, if the last exit left it in vmcs02 */
-	nested_vmx_save_vmcs02_state(vcpu);
 	dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
 	return nvmx_rule(activity == GUEST_ACTIVITY_HLT &&
 			 (misc & VMX_MISC_ACTIVITY_HLT)) &&
@@ -552,43 +554,67 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
  * aligned within the physical-address width, name a region with our
  * revision identifier whose shadow-VMCS indicator is the "VMCS shadowing"
  * control (so it is a shadow VMCS exactly when L2's VMREAD and VMWRITE can
- * reach it, SDM 24.10), and not be the current VMCS.  ~0 passes with
+ * reach it, SDM 24.10), and not be the current VMCS, at @vmptr.  @hdr is
+ * the region's header, NULL when no memory holds it.  ~0 passes with
  * either setting: L2's VMREAD and VMWRITE that do not exit then fail with
  * VMfailInvalid (SDM 30.3).
  */
-static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
-					  struct vmcs12 *vmcs12)
+static bool nvmx_link_pointer_ok(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				 gpa_t vmptr, const struct vmcs_hdr *hdr)
 {
 	bool shadowing = nested_cpu_has2(vmcs12, SECONDARY_EXEC_SHADOW_VMCS);
 	u64 link = vmcs12->vmcs_link_pointer;
-	struct vmcs_hdr hdr;
 
 	if (link == INVALID_GPA)
 		return true;
 
-	if (!nvmx_rule(nvmx_page_addr_ok(vcpu, link)) ||
-	    !nvmx_rule(!kvm_vcpu_read_guest(vcpu, link, &hdr, sizeof(hdr))))
-		return false;
+	return nvmx_rule(nvmx_page_addr_ok(vcpu, link)) &&
+	       nvmx_rule(hdr) &&
+	       nvmx_rule(hdr->revision_id == VMCS12_REVISION) &&
+	       nvmx_rule(hdr->shadow_vmcs == shadowing) &&
+	       nvmx_rule(link != vmptr);
+}
 
-	return nvmx_rule(hdr.revision_id == VMCS12_REVISION) &&
-	       nvmx_rule(hdr.shadow_vmcs == shadowing) &&
-	       nvmx_rule(link != to_vmx(vcpu)->nested.current_vmptr);
+/* The link pointer of L1's current VMCS, read from L1's memory. */
+static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12)
+{
+	u64 link = vmcs12->vmcs_link_pointer;
+	struct vmcs_hdr hdr;
+	bool readable;
+
+	readable = link != INVALID_GPA &&
+		   !kvm_vcpu_read_guest(vcpu, link, &hdr, sizeof(hdr));
+	return nvmx_link_pointer_ok(vcpu, vmcs12,
+				    to_vmx(vcpu)->nested.current_vmptr,
+				    readable ? &hdr : NULL);
 }
 
 /*
- * SDM 26.3.1: the guest-state checks that hardware cannot make on vmcs02.
- * Segment, descriptor-table, RIP and pending-debug-exception fields reach
- * vmcs02 unchanged and are checked by the processor itself; a failure there
- * comes back as a VM-entry failure exit of vmcs02 and is reflected.
+ * SDM 26.3.1: the guest-state checks that hardware cannot make on vmcs02,
+ * but the link pointer's.  Segment, descriptor-table, RIP and
+ * pending-debug-exception fields reach vmcs02 unchanged and are checked by
+ * the processor itself; a failure there comes back as a VM-entry failure
+ * exit of vmcs02 and is reflected.  The SS.DPL rule of an entry in the HLT
+ * state reads vmcs12's SS, which must be L2's latest.
  */
+static bool nested_vmx_check_guest_fields(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12)
+{
+	return nested_vmx_check_guest_regs(vcpu, vmcs12) &&
+	       nested_vmx_check_guest_rflags(vmcs12) &&
+	       nested_vmx_check_guest_activity(vcpu, vmcs12);
+}
+
 static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 					 struct vmcs12 *vmcs12, u32 *qual)
 {
 	*qual = ENTRY_FAIL_DEFAULT;
 
-	if (!nested_vmx_check_guest_regs(vcpu, vmcs12) ||
-	    !nested_vmx_check_guest_rflags(vmcs12) ||
-	    !nested_vmx_check_guest_activity(vcpu, vmcs12))
+	/* SS as L2 left it, if the last exit left it in vmcs02 */
+	if (vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE)
+		nested_vmx_save_vmcs02_state(vcpu);
+	if (!nested_vmx_check_guest_fields(vcpu, vmcs12))
 		return false;
 
 	if (nested_vmx_check_link_pointer(vcpu, vmcs12))
@@ -1304,8 +1330,7 @@ static u32 nested_vmx_load_entry_msrs(struct kvm_vcpu *vcpu,
  * once: if KVM cancels that entry, vmx.c moves it to its re-injection
  * state, and a VM exit clears the field.
  */
-static void nested_vmx_inject_event02(struct vcpu_vmx *vmx,
-				      struct vmcs12 *vmcs12)
+void nested_vmx_inject_event02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12)
 {
 	u32 info = vmcs12->vm_entry_intr_info_field;
 
@@ -1479,6 +1504,26 @@ fail_on_vmcs01:
 }
 
 /*
+ * KVM_SET_NESTED_STATE into L2, or into SMM entered from L2: would L1's
+ * VMLAUNCH or VMRESUME of @vmcs12, current at @vmptr, have entered L2?
+ * Every check of SDM 26.2 and 26.3.1 that nvmx makes, on a vmcs12 that is
+ * not the vCPU's yet.  L1 returns to the mode "host address-space size"
+ * gives it (SDM 27.5.1), and entered L2 from that mode (26.2.4).  The
+ * shadow VMCS the link pointer names comes with the state: @shadow is its
+ * header, NULL when the state has none.  The launch state is not checked:
+ * a pending VMLAUNCH leaves it clear.
+ */
+bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				  gpa_t vmptr, const struct vmcs_hdr *shadow)
+{
+	return nested_vmx_check_controls(vcpu, vmcs12) &&
+	       nested_vmx_check_host_state(vcpu, vmcs12,
+					   nvmx_host_64bit(vmcs12)) &&
+	       nested_vmx_check_guest_fields(vcpu, vmcs12) &&
+	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
+}
+
+/*
  * SDM 30.3: the VMfail checks, then those of SDM 26.2.  The checks of 26.2
  * read vmcs12's fields and what stays fixed while L1 is in VMX operation
  * (its VMX capability MSRs, CPUID, IA-32e mode).  Fields L1 has not written
@@ -1503,8 +1548,9 @@ static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 		  !nested_vmx_check_shadowed_controls(vcpu, vmcs12))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
 	/* Host RSP has no check, host RIP those of 26.2.4 */
-	if (all ? !nested_vmx_check_host_state(vcpu, vmcs12) :
-		  !nested_vmx_check_address_space_size(vcpu, vmcs12))
+	if (all ? !nested_vmx_check_host_state(vcpu, vmcs12, is_long_mode(vcpu)) :
+		  !nested_vmx_check_address_space_size(vcpu, vmcs12,
+						       is_long_mode(vcpu)))
 		return VMXERR_ENTRY_INVALID_HOST_STATE_FIELD;
 	return 0;
 }

@@ -856,7 +856,7 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
  * in vmcs02 alone stays there until vmcs12's copy is needed
  * (nested_vmx_save_vmcs02_state()).
  */
-static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+static void vmcs12_save_l2_rows(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	const struct nvmx_field *f;
 	unsigned int i;
@@ -867,7 +867,6 @@ static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 			nvmx_vmcs12_write(vmcs12, f,
 					  vmcs12_l2_value(vcpu, vmcs12, f));
 	}
-	to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
 
 	/* SDM 27.2: "IA-32e mode guest" takes IA32_EFER.LMA */
 	if (vcpu->arch.efer & EFER_LMA)
@@ -876,15 +875,45 @@ static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 		vmcs12->vm_entry_controls &= ~VM_ENTRY_IA32E_MODE;
 }
 
+static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	vmcs12_save_l2_rows(vcpu, vmcs12);
+	to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
+}
+
+/*
+ * KVM_GET_NESTED_STATE while L2 runs: vmcs12 takes L2's state as an exit
+ * would save it (SDM 27.3), L2 going on as it was.  vmcs02 is current, so
+ * the state an exit leaves there (NVMX_SYNC_VMCS02) is read directly.  The
+ * event vmcs12 had injected is L2's past: delivered, or in KVM's queue of
+ * injected events that KVM_GET_VCPU_EVENTS reports; its valid bit is
+ * cleared as an exit clears it (SDM 24.8.3), so that vmcs12 describes the
+ * entry L2 would be resumed with.  Not while the entry is pending: vmcs12
+ * is then still the input of the entry, event included.
+ */
+void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu)
+{
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	const struct nvmx_field *f;
+	unsigned int i;
+
+	vmcs12_save_l2_rows(vcpu, vmcs12);
+	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
+		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
+		nvmx_vmcs12_write(vmcs12, f, nvmx_vmcs_read(f));
+	}
+	vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+}
+
 /*
  * SDM 27.3, the rest of it: the guest state an exit left in vmcs02
  * (NVMX_SYNC_VMCS02), copied into vmcs12 before vmcs12's copy is read or
  * written: by L1's VMREAD or VMWRITE of such a field, by a check that
- * needs it, or on vmcs12's way to memory (and, once nested state is saved
- * for userspace, before that).  L1 runs on vmcs01; vmcs02 is made current
- * only for the reads, with preemption off, and nothing vmx.c caches from
- * the VMCS is touched.  Not for L2's side, where vmcs02 is current: the
- * exit saves everything there.
+ * needs it, on vmcs12's way to memory, or into KVM_GET_NESTED_STATE.  L1
+ * runs on vmcs01; vmcs02 is made current only for the reads, with
+ * preemption off, and nothing vmx.c caches from the VMCS is touched.  Not
+ * for L2's side, where vmcs02 is current: the exit saves everything there
+ * (nested_vmx_save_l2_state_in_place() without an exit).
  */
 void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
 {

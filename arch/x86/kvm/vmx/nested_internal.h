@@ -124,6 +124,21 @@ static inline bool nested_vmx_shadowing(struct vcpu_vmx *vmx)
 void nested_vmx_shadow_read_back(struct vcpu_vmx *vmx);
 
 /*
+ * VMXON (SDM 30.3) once its checks passed, or a restored nested state:
+ * L0's per-vCPU structures for VMX operation, the VMXON region at
+ * @vmxon_ptr, no current VMCS.  -ENOMEM leaves the vCPU outside.
+ */
+int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu, gpa_t vmxon_ptr);
+
+/*
+ * The vmcs12 in KVM's cache becomes L1's current VMCS, at @vmptr (SDM
+ * 24.1): read from there by VMPTRLD, or brought by a restored nested
+ * state.  vmcs02 takes all of it at the next entry; vmcs01's shadow VMCS
+ * takes the shadowed fields.
+ */
+void nested_vmx_make_vmcs12_current(struct kvm_vcpu *vcpu, gpa_t vmptr);
+
+/*
  * Outcome of a VMX instruction (SDM 30.2), each skipping the instruction and
  * returning 1 for the exit handler: VMsucceed; VMfailInvalid, for the
  * failures the SDM reports without a VMCS to hold an error number;
@@ -166,6 +181,20 @@ bool nested_vmx_eptp_valid(struct kvm_vcpu *vcpu, u64 eptp);
  */
 void nested_vmx_init_ept_mmu(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12);
 
+/*
+ * SDM 26.6: vmcs12's VM-entry event into vmcs02 (loaded), for the entry
+ * about to happen.
+ */
+void nested_vmx_inject_event02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12);
+
+/*
+ * KVM_SET_NESTED_STATE into L2: the checks of SDM 26.2 and 26.3.1 on a
+ * vmcs12 that would be current at @vmptr, @shadow the header of the shadow
+ * VMCS that comes with it (NULL: none).
+ */
+bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				  gpa_t vmptr, const struct vmcs_hdr *shadow);
+
 /* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
 void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
 
@@ -205,6 +234,12 @@ void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
  */
 void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu);
 
+/*
+ * In guest mode, vmcs02 current: L2's state into vmcs12 as an exit would
+ * save it, without leaving L2 (KVM_GET_NESTED_STATE).
+ */
+void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu);
+
 /* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
 static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)
 {
@@ -232,5 +267,13 @@ bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,
 int nested_vmx_check_events(struct kvm_vcpu *vcpu);
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection);
 void nested_vmx_triple_fault(struct kvm_vcpu *vcpu);
+
+/* nested_state.c: KVM_GET_NESTED_STATE and KVM_SET_NESTED_STATE. */
+int nested_vmx_get_state(struct kvm_vcpu *vcpu,
+			 struct kvm_nested_state __user *user_kvm_nested_state,
+			 unsigned int user_data_size);
+int nested_vmx_set_state(struct kvm_vcpu *vcpu,
+			 struct kvm_nested_state __user *user_kvm_nested_state,
+			 struct kvm_nested_state *kvm_state);
 
 #endif /* __KVM_X86_VMX_NESTED_INTERNAL_H */
