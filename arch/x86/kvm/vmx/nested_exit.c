@@ -875,6 +875,18 @@ static void vmcs12_save_l2_rows(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 		vmcs12->vm_entry_controls &= ~VM_ENTRY_IA32E_MODE;
 }
 
+/* The guest state that lives in vmcs02 alone, from the current VMCS. */
+static void vmcs12_save_vmcs02_rows(struct vmcs12 *vmcs12)
+{
+	const struct nvmx_field *f;
+	unsigned int i;
+
+	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
+		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
+		nvmx_vmcs12_write(vmcs12, f, nvmx_vmcs_read(f));
+	}
+}
+
 static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	vmcs12_save_l2_rows(vcpu, vmcs12);
@@ -894,15 +906,23 @@ static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu)
 {
 	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
-	const struct nvmx_field *f;
-	unsigned int i;
 
 	vmcs12_save_l2_rows(vcpu, vmcs12);
-	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
-		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
-		nvmx_vmcs12_write(vmcs12, f, nvmx_vmcs_read(f));
-	}
+	vmcs12_save_vmcs02_rows(vmcs12);
 	vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+}
+
+/*
+ * KVM_GET_NESTED_STATE with L1's VMLAUNCH or VMRESUME still to enter L2:
+ * vmcs12 is the entry's input, but the guest state the last exit left in
+ * vmcs02 (NVMX_SYNC_VMCS02) is still there and newer than vmcs12's copy,
+ * since the entry did not load it (nested_vmx_load_vmcs02_state()).
+ * vmcs02 is current.
+ */
+void nested_vmx_save_vmcs02_state_pending(struct kvm_vcpu *vcpu)
+{
+	if (to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare)
+		vmcs12_save_vmcs02_rows(get_vmcs12(vcpu));
 }
 
 /*
@@ -918,9 +938,6 @@ void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu)
 void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
-	const struct nvmx_field *f;
-	unsigned int i;
 	int cpu;
 
 	if (!vmx->nested.need_sync_vmcs02_to_vmcs12_rare ||
@@ -930,10 +947,7 @@ void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
 	cpu = get_cpu();
 	vmx->loaded_vmcs = &vmx->nested.vmcs02;
 	vmx_vcpu_load_vmcs(vcpu, cpu, &vmx->vmcs01);
-	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
-		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
-		nvmx_vmcs12_write(vmcs12, f, nvmx_vmcs_read(f));
-	}
+	vmcs12_save_vmcs02_rows(get_vmcs12(vcpu));
 	vmx->loaded_vmcs = &vmx->vmcs01;
 	vmx_vcpu_load_vmcs(vcpu, cpu, &vmx->nested.vmcs02);
 	put_cpu();

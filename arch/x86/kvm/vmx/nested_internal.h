@@ -240,6 +240,9 @@ void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu);
  */
 void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu);
 
+/* The same with the entry pending: only what it left in vmcs02. */
+void nested_vmx_save_vmcs02_state_pending(struct kvm_vcpu *vcpu);
+
 /* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
 static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)
 {

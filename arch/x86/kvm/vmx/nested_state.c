@@ -71,7 +71,8 @@ static bool nvmx_names_shadow_vmcs(struct vmcs12 *vmcs12)
  * then the older copy, synced before L1 runs); in guest mode vmcs12 took
  * them at VMLAUNCH or VMRESUME.  Then L2's state: in vmcs02 since the last
  * exit, or, while L2 runs, where an exit would take it from.  A pending
- * entry has not started L2 yet: vmcs12 is its input as it stands.
+ * entry has not started L2 yet: vmcs12 is its input as it stands, but for
+ * the state the entry left in vmcs02 rather than load it.
  */
 static void nested_vmx_fold_into_vmcs12(struct kvm_vcpu *vcpu)
 {
@@ -83,6 +84,8 @@ static void nested_vmx_fold_into_vmcs12(struct kvm_vcpu *vcpu)
 		nested_vmx_save_vmcs02_state(vcpu);
 	} else if (!vmx->nested.nested_run_pending) {
 		nested_vmx_save_l2_state_in_place(vcpu);
+	} else {
+		nested_vmx_save_vmcs02_state_pending(vcpu);
 	}
 }
 
@@ -97,14 +100,19 @@ static void *nested_vmx_read_shadow_vmcs(struct kvm_vcpu *vcpu)
 {
 	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
 	void *page;
+	int idx, r;
 
 	if (!nvmx_names_shadow_vmcs(vmcs12))
 		return NULL;
 	page = kmalloc(VMCS12_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!page)
 		return ERR_PTR(-ENOMEM);
-	if (kvm_read_guest(vcpu->kvm, vmcs12->vmcs_link_pointer, page,
-			   VMCS12_SIZE)) {
+	/* x86.c holds kvm->srcu for KVM_SET_NESTED_STATE, not for GET */
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	r = kvm_read_guest(vcpu->kvm, vmcs12->vmcs_link_pointer, page,
+			   VMCS12_SIZE);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	if (r) {
 		kfree(page);
 		return NULL;
 	}
@@ -370,9 +378,11 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
  * L2 resumes as at RSM (nested_vmx_enter_non_root_mode() from vmcs12's
  * guest state, no checks: they were made).  A pending entry also injects
  * vmcs12's event, as VMLAUNCH or VMRESUME had done when the state was
- * saved (SDM 26.6).  Only KVM's own loading of L2's paging (PAE PDPTEs
- * from L1's memory) can fail here: the vCPU is then left outside VMX
- * operation, a state the VMM can set again.
+ * saved (SDM 26.6).  Only what the checks cannot see fails here: KVM's own
+ * loading of L2's paging (PAE PDPTEs from L1's memory), or a guest state
+ * KVM would have to emulate (segments the processor checks on vmcs02):
+ * the vCPU is then left outside VMX operation, a state the VMM can set
+ * again.
  */
 static int nested_vmx_resume_l2(struct kvm_vcpu *vcpu, bool run_pending)
 {

@@ -71,6 +71,10 @@
 #define OFF_PIN_CONTROLS	744
 #define OFF_ENTRY_INTR_INFO	788
 #define OFF_ACTIVITY_STATE	916
+#define OFF_SECONDARY_CONTROLS	804
+#define OFF_GUEST_TR_AR		908
+#define AR_UNUSABLE		BIT(16)
+#define EXEC2_UNRESTRICTED	BIT(7)
 
 #define SHADOW_INDICATOR	BIT(31)
 
@@ -201,6 +205,11 @@ static u32 get32(void *vmcs, int off)
 
 	memcpy(&v, (u8 *)vmcs + off, sizeof(v));
 	return v;
+}
+
+static void put32(void *vmcs, int off, u32 v)
+{
+	memcpy((u8 *)vmcs + off, &v, sizeof(v));
 }
 
 /* api.rst: a buffer too small gets E2BIG and the size the state needs */
@@ -579,6 +588,41 @@ static void stage_l2_pending(struct kvm_vcpu *vcpu)
 	free(s);
 }
 
+/*
+ * A pending entry into a guest state KVM would have to emulate (TR
+ * unusable, no unrestricted guest; SDM 26.3.1.2 lets the processor refuse
+ * it on vmcs02, so no check of SET's sees it): -EINVAL, and no kernel
+ * warning.  The vCPU is left outside VMX operation (the state was loaded
+ * before it could be judged), so the valid state is set again.  Not with
+ * stock 6.1, which takes it and then stops the VM with a KVM_BUG_ON
+ * (WARN) for an entry pending into a state it must emulate.
+ */
+static void stage_l2_pending_unrunnable(struct kvm_vcpu *vcpu)
+{
+	struct kvm_nested_state *s = state_get(vcpu), *m;
+	int r;
+
+	if (!nvmx_host_module_is_nvmx()) {
+		ksft_print_msg("pending entry into an unusable TR: %s\n",
+			       "not tried with stock (KVM_BUG_ON)");
+		free(s);
+		return;
+	}
+	m = state_dup(s);
+	m->flags |= KVM_STATE_NESTED_RUN_PENDING;
+	put32(vmcs12_of(m), OFF_GUEST_TR_AR,
+	      get32(vmcs12_of(m), OFF_GUEST_TR_AR) | AR_UNUSABLE);
+	CHECK(!(get32(vmcs12_of(m), OFF_SECONDARY_CONTROLS) &
+		EXEC2_UNRESTRICTED), "L2 runs with unrestricted guest");
+	r = __vcpu_nested_state_set(vcpu, m);
+	CHECK(r == -1 && errno == EINVAL,
+	      "pending entry into an unusable TR: rc %d errno %d", r, errno);
+	vcpu_nested_state_set(vcpu, s);
+	expect_same(vcpu, s, "the state set again after the refused one");
+	free(m);
+	free(s);
+}
+
 /* The whole vCPU into a new VM, memory kept (as state_test) */
 static struct kvm_vcpu *migrate(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
@@ -629,6 +673,7 @@ static struct kvm_vcpu *stage(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 		return migrate(vm, vcpu);
 	case STAGE_L2_PENDING:
 		stage_l2_pending(vcpu);
+		stage_l2_pending_unrunnable(vcpu);
 		break;
 	}
 	return vcpu;
