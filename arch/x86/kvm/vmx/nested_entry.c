@@ -1263,8 +1263,7 @@ static void nested_vmx_load_vmcs02_state(struct vcpu_vmx *vmx,
  * VM-entry failure qualification (SDM 26.8).
  */
 static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
-					  struct vmcs12 *vmcs12,
-					  bool from_vmentry, u32 *qual)
+					  struct vmcs12 *vmcs12, u32 *qual)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -1279,16 +1278,16 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 		return false;
 
 	/*
-	 * State KVM cannot run on hardware is refused at VMLAUNCH/VMRESUME.
-	 * From RSM it was L2's when SMM was entered: vmx.c then ends L2 with
-	 * a triple fault for L1, as if L2 had reached that state itself.
-	 */
-	*qual = ENTRY_FAIL_DEFAULT;
-	/*
+	 * State KVM cannot run on hardware is refused: at VMLAUNCH and
+	 * VMRESUME as a VM-entry failure; at RSM and KVM_SET_NESTED_STATE,
+	 * where L2's state was valid when L2 had it, only a state the VMM
+	 * made up gets here, and the caller fails (vmx.c would otherwise
+	 * find a pending entry into a state it must emulate).
 	 * vmx_set_cr0() judged vmx->emulation_required with L2's segments
 	 * in place, vmx_set_rflags() again if RFLAGS.VM changed.
 	 */
-	return !from_vmentry || nvmx_rule(!vmx->emulation_required);
+	*qual = ENTRY_FAIL_DEFAULT;
+	return nvmx_rule(!vmx->emulation_required);
 }
 
 /*
@@ -1469,7 +1468,7 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	nested_vmx_prepare_controls02(vmx, vmcs12);
 	nested_vmx_prepare_exceptions02(vcpu, vmcs12);
 	nested_vmx_prepare_tsc02(vcpu);
-	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, from_vmentry, &qual))
+	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, &qual))
 		goto fail_on_vmcs02;
 
 	if (from_vmentry) {
