@@ -1742,9 +1742,9 @@ static int nested_vmx_write_log_dirty(struct kvm_vcpu *vcpu, gpa_t gpa)
 }
 
 /*
- * No enlightened VMCS.  get_nested_state_pages is asked for by set_state
- * only, and nvmx's maps nothing ahead of the first run: the entry reads
- * what it needs of L1's memory when it loads L2.
+ * No enlightened VMCS.  nvmx maps nothing of L1's memory ahead of a run:
+ * get_nested_state_pages only reads L2's PDPTEs after RSM or
+ * KVM_SET_NESTED_STATE.
  */
 struct kvm_x86_nested_ops vmx_nested_ops = {
 	.leave_nested = vmx_leave_nested,
@@ -1754,5 +1754,6 @@ struct kvm_x86_nested_ops vmx_nested_ops = {
 	.triple_fault = nested_vmx_triple_fault,
 	.get_state = nested_vmx_get_state,
 	.set_state = nested_vmx_set_state,
+	.get_nested_state_pages = nested_vmx_get_state_pages,
 	.write_log_dirty = nested_vmx_write_log_dirty,
 };

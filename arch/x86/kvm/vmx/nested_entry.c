@@ -1038,16 +1038,29 @@ static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * SDM 26.3.2.1: the entry loads the MSR or debug register under the entry
+ * control @ctl from vmcs12.  Not when L2 is @resumed (RSM, or a state set
+ * after L2 ran): vmcs12 then holds what L1 gave the entry, and L2 runs on
+ * with the value it has since made its own, which the vCPU holds (SMRAM,
+ * KVM_SET_SREGS, KVM_SET_MSRS, KVM_SET_DEBUGREGS).
+ */
+static bool nvmx_entry_loads(struct vmcs12 *vmcs12, u32 ctl, bool resumed)
+{
+	return !resumed && (vmcs12->vm_entry_controls & ctl);
+}
+
+/*
  * SDM 26.3.2.1: IA32_EFER as L2 starts with it: vmcs12's when the entry
  * loads it, else L1's with LMA (and LME when paging) from "IA-32e mode
  * guest".
  */
-static u64 nvmx_guest_efer(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+static u64 nvmx_guest_efer(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+			   bool resumed)
 {
 	u64 efer = vcpu->arch.efer;
 	u64 mode_bits = EFER_LMA;
 
-	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)
+	if (nvmx_entry_loads(vmcs12, VM_ENTRY_LOAD_IA32_EFER, resumed))
 		return vmcs12->guest_ia32_efer;
 
 	if (vmcs12->guest_cr0 & X86_CR0_PG)
@@ -1061,7 +1074,7 @@ static u64 nvmx_guest_efer(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
  * switching) is L2's; masks and read shadows from the ownership rule.
  */
 static void nested_vmx_load_cr_efer02(struct kvm_vcpu *vcpu,
-				      struct vmcs12 *vmcs12)
+				      struct vmcs12 *vmcs12, bool resumed)
 {
 	struct nvmx_cr cr0 = nested_vmx_cr0_owners(vcpu, vmcs12);
 	struct nvmx_cr cr4 = nested_vmx_cr4_owners(vcpu, vmcs12);
@@ -1071,7 +1084,7 @@ static void nested_vmx_load_cr_efer02(struct kvm_vcpu *vcpu,
 	vmcs_writel(CR0_GUEST_HOST_MASK, nvmx_cr_mask02(&cr0));
 	vmcs_writel(CR4_GUEST_HOST_MASK, nvmx_cr_mask02(&cr4));
 
-	vmx_set_efer(vcpu, nvmx_guest_efer(vcpu, vmcs12));
+	vmx_set_efer(vcpu, nvmx_guest_efer(vcpu, vmcs12, resumed));
 	vmx_set_cr0(vcpu, vmcs12->guest_cr0);
 	vmx_set_cr4(vcpu, vmcs12->guest_cr4);
 	vmcs_writel(CR0_READ_SHADOW, nvmx_cr_shadow02(&cr0, vmcs12->guest_cr0));
@@ -1142,7 +1155,8 @@ static void nested_vmx_load_pdptes12(struct kvm_vcpu *vcpu,
  * gets a root for the L2 role (guest mode) over the same memory, found by
  * CR3.  With EPT the root follows the EPTP, and CR3 goes to vmcs02.
  */
-static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				bool from_vmentry)
 {
 	unsigned long cr3 = vmcs12->guest_cr3;
 	bool ept = nested_cpu_has_ept(vmcs12);
@@ -1159,7 +1173,16 @@ static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 		return true;
 	}
 
-	if (is_pae_paging(vcpu) && !nvmx_rule(load_pdptrs(vcpu, cr3)))
+	/*
+	 * Without an entry now (RSM, KVM_SET_NESTED_STATE), the entry that
+	 * loaded L2's PDPTEs has happened, and the processor keeps them:
+	 * SMRAM's CR3 reloads them, the VMM may set them (KVM_SET_SREGS2),
+	 * else they are read again before L2 runs, once the VMM has set
+	 * L1's memory (nested_vmx_get_state_pages()).
+	 */
+	if (!from_vmentry)
+		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+	else if (is_pae_paging(vcpu) && !nvmx_rule(load_pdptrs(vcpu, cr3)))
 		return false;
 
 	kvm_mmu_new_pgd(vcpu, cr3);
@@ -1168,16 +1191,16 @@ static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 
 /*
  * SDM 26.3.2.1: DR7 and IA32_DEBUGCTL from vmcs12 under "load debug
- * controls", else L1's values stay (vmcs02 always loads both, so L1's are
- * written into it).
+ * controls", else the vCPU's values stay, L1's or, when L2 resumes, L2's
+ * (vmcs02 always loads both, so they are written into it).
  */
 static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
-				    struct vmcs12 *vmcs12)
+				    struct vmcs12 *vmcs12, bool resumed)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 debugctl = vmx->nested.pre_vmenter_debugctl;
 
-	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
+	if (nvmx_entry_loads(vmcs12, VM_ENTRY_LOAD_DEBUG_CONTROLS, resumed)) {
 		kvm_set_dr(vcpu, 7, vmcs12->guest_dr7);
 		debugctl = vmcs12->guest_ia32_debugctl &
 			   vmx_get_supported_debugctl(vcpu, false);
@@ -1193,11 +1216,11 @@ static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
  * has it; L1 has no such control, so L2 starts with L1's value.
  */
 static void nested_vmx_load_msrs02(struct kvm_vcpu *vcpu,
-				   struct vmcs12 *vmcs12)
+				   struct vmcs12 *vmcs12, bool resumed)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT)
+	if (nvmx_entry_loads(vmcs12, VM_ENTRY_LOAD_IA32_PAT, resumed))
 		vcpu->arch.pat = vmcs12->guest_ia32_pat;
 	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_IA32_PAT)
 		vmcs_write64(GUEST_IA32_PAT, vcpu->arch.pat);
@@ -1257,32 +1280,37 @@ static void nested_vmx_load_vmcs02_state(struct vcpu_vmx *vmx,
 }
 
 /*
- * Load L2's guest state into vmcs02 and KVM.  Fails only where the SDM's
- * checks need L2's paging context (PDPTEs) or where KVM could not run the
- * result on hardware without emulating it; *qual then holds the
- * VM-entry failure qualification (SDM 26.8).
+ * Load L2's guest state into vmcs02 and KVM.  L2 resumes rather than
+ * starts at RSM and when KVM_SET_NESTED_STATE restores it after it ran
+ * (!@from_vmentry, no entry pending).  Fails only where the SDM's checks
+ * need L2's paging context (PDPTEs) or where KVM could not run the result
+ * on hardware without emulating it; *qual then holds the VM-entry failure
+ * qualification (SDM 26.8).
  */
 static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
-					  struct vmcs12 *vmcs12, u32 *qual)
+					  struct vmcs12 *vmcs12,
+					  bool from_vmentry, u32 *qual)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	bool resumed = !from_vmentry && !vmx->nested.nested_run_pending;
 
 	nested_vmx_load_vmcs02_state(vmx, vmcs12);
-	nested_vmx_load_cr_efer02(vcpu, vmcs12);
-	nested_vmx_load_debug02(vcpu, vmcs12);
-	nested_vmx_load_msrs02(vcpu, vmcs12);
+	nested_vmx_load_cr_efer02(vcpu, vmcs12, resumed);
+	nested_vmx_load_debug02(vcpu, vmcs12, resumed);
+	nested_vmx_load_msrs02(vcpu, vmcs12, resumed);
 	nested_vmx_load_rip_and_state02(vcpu, vmcs12);
 
 	*qual = ENTRY_FAIL_PDPTE;
-	if (!nested_vmx_load_cr3(vcpu, vmcs12))
+	if (!nested_vmx_load_cr3(vcpu, vmcs12, from_vmentry))
 		return false;
 
 	/*
 	 * State KVM cannot run on hardware is refused: at VMLAUNCH and
-	 * VMRESUME as a VM-entry failure; at RSM and KVM_SET_NESTED_STATE,
-	 * where L2's state was valid when L2 had it, only a state the VMM
-	 * made up gets here, and the caller fails (vmx.c would otherwise
-	 * find a pending entry into a state it must emulate).
+	 * VMRESUME as a VM-entry failure.  At RSM, L2's state was valid
+	 * when L2 had it, and KVM_SET_NESTED_STATE checked it as the
+	 * processor would (nested_vmx_check_guest_segments()): only a state
+	 * some rule of vmx.c's own refuses gets here, and the caller fails
+	 * (vmx.c would otherwise find L2 in a state it must emulate).
 	 * vmx_set_cr0() judged vmx->emulation_required with L2's segments
 	 * in place, vmx_set_rflags() again if RFLAGS.VM changed.
 	 */
@@ -1436,7 +1464,9 @@ static void nested_vmx_trace_entry(struct kvm_vcpu *vcpu,
  * Enter VMX non-root operation with vmcs12's guest state.  From VMLAUNCH
  * and VMRESUME (@from_vmentry) after the checks of SDM 26.2 passed: the
  * guest-state checks, the MSR-load list and event injection happen here.
- * From RSM (vmx_leave_smm), L2's state was valid when SMM was entered.
+ * From RSM (vmx_leave_smm), L2's state was valid when SMM was entered;
+ * from KVM_SET_NESTED_STATE, the state was checked, and the entry may
+ * still be pending (nested_run_pending already set).
  */
 enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 							bool from_vmentry)
@@ -1468,7 +1498,7 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	nested_vmx_prepare_controls02(vmx, vmcs12);
 	nested_vmx_prepare_exceptions02(vcpu, vmcs12);
 	nested_vmx_prepare_tsc02(vcpu);
-	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, &qual))
+	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, from_vmentry, &qual))
 		goto fail_on_vmcs02;
 
 	if (from_vmentry) {
@@ -1502,15 +1532,187 @@ fail_on_vmcs01:
 	return NVMX_VMENTRY_VMEXIT;
 }
 
+/* A segment register of vmcs12's guest state (SDM 24.4.1). */
+struct nvmx_seg {
+	u16 sel;
+	u64 base;
+	u32 limit;
+	u32 ar;
+};
+
+#define NVMX_GUEST_SEG(vmcs12, s)					\
+	((struct nvmx_seg){ (vmcs12)->guest_##s##_selector,		\
+			    (vmcs12)->guest_##s##_base,			\
+			    (vmcs12)->guest_##s##_limit,		\
+			    (vmcs12)->guest_##s##_ar_bytes })
+
+static bool nvmx_seg_usable(const struct nvmx_seg *s)
+{
+	return !(s->ar & VMX_AR_UNUSABLE_MASK);
+}
+
+static u32 nvmx_seg_type(const struct nvmx_seg *s)
+{
+	return s->ar & VMX_AR_TYPE_MASK;
+}
+
+/*
+ * SDM 26.3.1.2, access rights outside virtual-8086 mode, the rules every
+ * usable segment (and CS, TR, LDTR) shares: present, reserved bits 11:8
+ * and 31:17 clear, and the granularity flag that the limit implies.
+ */
+static bool nvmx_seg_ar_ok(const struct nvmx_seg *s, bool system)
+{
+	return nvmx_rule(!(s->ar & VMX_AR_S_MASK) == system) &&
+	       nvmx_rule(s->ar & VMX_AR_P_MASK) &&
+	       nvmx_rule(!(s->ar & VMX_AR_RESERVD_MASK)) &&
+	       nvmx_rule((s->limit & 0xfff) == 0xfff ||
+			 !(s->ar & VMX_AR_G_MASK)) &&
+	       nvmx_rule(!(s->limit & 0xfff00000) || (s->ar & VMX_AR_G_MASK));
+}
+
+/* SDM 26.3.1.2: CS, SS, DS, ES, FS and GS in virtual-8086 mode. */
+static bool nvmx_seg_v86_ok(const struct nvmx_seg *s)
+{
+	return nvmx_rule(s->base == (u64)s->sel << 4) &&
+	       nvmx_rule(s->limit == 0xffff) &&
+	       nvmx_rule(s->ar == 0xf3);
+}
+
+/*
+ * SDM 26.3.1.2: CS outside virtual-8086 mode, and SS's DPL, which CS's
+ * type decides.  vmx.c also runs no unusable CS on hardware without
+ * "unrestricted guest" (it would emulate L2).
+ */
+static bool nvmx_guest_cs_ss_ok(struct vmcs12 *vmcs12, bool ug)
+{
+	struct nvmx_seg cs = NVMX_GUEST_SEG(vmcs12, cs);
+	struct nvmx_seg ss = NVMX_GUEST_SEG(vmcs12, ss);
+	u32 type = nvmx_seg_type(&cs), dpl = VMX_AR_DPL(cs.ar);
+	u32 ss_dpl = VMX_AR_DPL(ss.ar);
+
+	if (!nvmx_rule(type == 9 || type == 11 || type == 13 || type == 15 ||
+		       (ug && type == 3)) ||
+	    !nvmx_rule(ug || nvmx_seg_usable(&cs)) ||
+	    !nvmx_seg_ar_ok(&cs, false) ||
+	    !nvmx_rule(!(cs.base >> 32)))
+		return false;
+
+	if (!nvmx_rule(type != 3 || dpl == 0) ||
+	    !nvmx_rule((type != 9 && type != 11) || dpl == ss_dpl) ||
+	    !nvmx_rule((type != 13 && type != 15) || dpl <= ss_dpl) ||
+	    !nvmx_rule(!nvmx_ia32e_guest(vmcs12) || !(cs.ar & VMX_AR_L_MASK) ||
+		       !(cs.ar & VMX_AR_DB_MASK)))
+		return false;
+
+	if (!nvmx_rule(ug || (ss.sel & SEGMENT_RPL_MASK) ==
+			     (cs.sel & SEGMENT_RPL_MASK)) ||
+	    !nvmx_rule(ug || ss_dpl == (ss.sel & SEGMENT_RPL_MASK)) ||
+	    !nvmx_rule((type != 3 && (vmcs12->guest_cr0 & X86_CR0_PE)) ||
+		       ss_dpl == 0))
+		return false;
+
+	if (!nvmx_seg_usable(&ss))
+		return true;
+	return nvmx_rule(nvmx_seg_type(&ss) == 3 || nvmx_seg_type(&ss) == 7) &&
+	       nvmx_seg_ar_ok(&ss, false) &&
+	       nvmx_rule(!(ss.base >> 32));
+}
+
+/* SDM 26.3.1.2: DS, ES, FS or GS outside virtual-8086 mode. */
+static bool nvmx_guest_data_seg_ok(const struct nvmx_seg *s, bool ug)
+{
+	u32 type = nvmx_seg_type(s);
+
+	if (!nvmx_seg_usable(s))
+		return true;
+	return nvmx_rule(type & VMX_AR_TYPE_ACCESSES_MASK) &&
+	       nvmx_rule(!(type & VMX_AR_TYPE_CODE_MASK) ||
+			 (type & VMX_AR_TYPE_READABLE_MASK)) &&
+	       nvmx_rule(ug || type > 11 ||
+			 VMX_AR_DPL(s->ar) >= (s->sel & SEGMENT_RPL_MASK)) &&
+	       nvmx_seg_ar_ok(s, false);
+}
+
+/* SDM 26.3.1.2: TR and LDTR, in any mode. */
+static bool nvmx_guest_system_segs_ok(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	struct nvmx_seg tr = NVMX_GUEST_SEG(vmcs12, tr);
+	struct nvmx_seg ldtr = NVMX_GUEST_SEG(vmcs12, ldtr);
+	u32 type = nvmx_seg_type(&tr);
+
+	if (!nvmx_rule(!(tr.sel & SEGMENT_TI_MASK)) ||
+	    !nvmx_rule(!is_noncanonical_address(tr.base, vcpu)) ||
+	    !nvmx_rule(type == VMX_AR_TYPE_BUSY_64_TSS ||
+		       (!nvmx_ia32e_guest(vmcs12) &&
+			type == VMX_AR_TYPE_BUSY_16_TSS)) ||
+	    !nvmx_rule(nvmx_seg_usable(&tr)) ||
+	    !nvmx_seg_ar_ok(&tr, true))
+		return false;
+
+	if (!nvmx_seg_usable(&ldtr))
+		return true;
+	return nvmx_rule(!(ldtr.sel & SEGMENT_TI_MASK)) &&
+	       nvmx_rule(!is_noncanonical_address(ldtr.base, vcpu)) &&
+	       nvmx_rule(nvmx_seg_type(&ldtr) == VMX_AR_TYPE_LDT) &&
+	       nvmx_seg_ar_ok(&ldtr, true);
+}
+
+/*
+ * SDM 26.3.1.2 to 26.3.1.4: segment registers, GDTR and IDTR, RIP: the
+ * guest-state checks the processor makes on vmcs02 when L1's VMLAUNCH or
+ * VMRESUME enters L2, made here for a state that did not come through
+ * that entry (KVM_SET_NESTED_STATE), before the state is taken.
+ */
+static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	bool ug = nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST);
+	struct nvmx_seg segs[] = {
+		NVMX_GUEST_SEG(vmcs12, cs), NVMX_GUEST_SEG(vmcs12, ss),
+		NVMX_GUEST_SEG(vmcs12, ds), NVMX_GUEST_SEG(vmcs12, es),
+		NVMX_GUEST_SEG(vmcs12, fs), NVMX_GUEST_SEG(vmcs12, gs),
+	};
+	bool l = nvmx_ia32e_guest(vmcs12) &&
+		 (vmcs12->guest_cs_ar_bytes & VMX_AR_L_MASK);
+	int i;
+
+	if (!nvmx_guest_system_segs_ok(vcpu, vmcs12) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_fs_base, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_gs_base, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_gdtr_base, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_idtr_base, vcpu)) ||
+	    !nvmx_rule(!(vmcs12->guest_gdtr_limit >> 16)) ||
+	    !nvmx_rule(!(vmcs12->guest_idtr_limit >> 16)) ||
+	    !nvmx_rule(l ? !is_noncanonical_address(vmcs12->guest_rip, vcpu) :
+			   !(vmcs12->guest_rip >> 32)))
+		return false;
+
+	if (vmcs12->guest_rflags & X86_EFLAGS_VM) {
+		for (i = 0; i < ARRAY_SIZE(segs); i++)
+			if (!nvmx_seg_v86_ok(&segs[i]))
+				return false;
+		return true;
+	}
+
+	for (i = 2; i < ARRAY_SIZE(segs); i++)
+		if (!nvmx_guest_data_seg_ok(&segs[i], ug))
+			return false;
+	return nvmx_guest_cs_ss_ok(vmcs12, ug) &&
+	       nvmx_rule(!nvmx_seg_usable(&segs[2]) || !(segs[2].base >> 32)) &&
+	       nvmx_rule(!nvmx_seg_usable(&segs[3]) || !(segs[3].base >> 32));
+}
+
 /*
  * KVM_SET_NESTED_STATE into L2, or into SMM entered from L2: would L1's
  * VMLAUNCH or VMRESUME of @vmcs12, current at @vmptr, have entered L2?
- * Every check of SDM 26.2 and 26.3.1 that nvmx makes, on a vmcs12 that is
- * not the vCPU's yet.  L1 returns to the mode "host address-space size"
- * gives it (SDM 27.5.1), and entered L2 from that mode (26.2.4).  The
- * shadow VMCS the link pointer names comes with the state: @shadow is its
- * header, NULL when the state has none.  The launch state is not checked:
- * a pending VMLAUNCH leaves it clear.
+ * Every check of SDM 26.2 and 26.3.1 that nvmx makes, and those the
+ * processor would make on vmcs02, on a vmcs12 that is not the vCPU's yet.
+ * L1 returns to the mode "host address-space size" gives it (SDM 27.5.1),
+ * and entered L2 from that mode (26.2.4).  @shadow is the header of the
+ * VMCS the link pointer names, NULL when no memory holds it.  The launch
+ * state is not checked: a pending VMLAUNCH leaves it clear.
  */
 bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 				  gpa_t vmptr, const struct vmcs_hdr *shadow)
@@ -1519,6 +1721,7 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	       nested_vmx_check_host_state(vcpu, vmcs12,
 					   nvmx_host_64bit(vmcs12)) &&
 	       nested_vmx_check_guest_fields(vcpu, vmcs12) &&
+	       nested_vmx_check_guest_segments(vcpu, vmcs12) &&
 	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
 }
 

@@ -278,5 +278,6 @@ int nested_vmx_get_state(struct kvm_vcpu *vcpu,
 int nested_vmx_set_state(struct kvm_vcpu *vcpu,
 			 struct kvm_nested_state __user *user_kvm_nested_state,
 			 struct kvm_nested_state *kvm_state);
+bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu);
 
 #endif /* __KVM_X86_VMX_NESTED_INTERNAL_H */

@@ -338,6 +338,26 @@ static int nvmx_state_vmcs_copy_in(struct kvm_nested_state __user *user,
 }
 
 /*
+ * The header of the VMCS vmcs12's link pointer names (SDM 26.3.1.5): the
+ * state's shadow VMCS, or L1's memory there (a link pointer without VMCS
+ * shadowing names a VMCS the state does not carry).  NULL when neither
+ * holds it.  x86.c holds kvm->srcu for KVM_SET_NESTED_STATE.
+ */
+static const struct vmcs_hdr *nvmx_state_link_hdr(struct kvm_vcpu *vcpu,
+						  struct nvmx_state_vmcs *v,
+						  struct vmcs_hdr *hdr)
+{
+	gpa_t link = v->vmcs12->vmcs_link_pointer;
+
+	if (v->shadow)
+		return &v->shadow->hdr;
+	if (link == INVALID_GPA ||
+	    kvm_read_guest(vcpu->kvm, link, hdr, sizeof(*hdr)))
+		return NULL;
+	return hdr;
+}
+
+/*
  * vmcs12 as the state has it.  Our revision identifier (SDM 24.2); the
  * shadow-VMCS indicator only where L1 is offered VMCS shadowing, and never
  * for L2's VMCS (SDM 26.1: VMLAUNCH and VMRESUME refuse a shadow VMCS).
@@ -345,7 +365,8 @@ static int nvmx_state_vmcs_copy_in(struct kvm_nested_state __user *user,
  * entry is pending or happened.  Once it happened, the event vmcs12 had
  * injected is L2's past (see nested_vmx_save_l2_state_in_place()): a state
  * saved where it was still marked valid gets it cleared before the checks
- * that read it.
+ * that read it.  No entry stays pending into the HLT state without an
+ * event to wake L2: VMLAUNCH and VMRESUME halt L2 at once (SDM 26.6.2).
  */
 static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 					 struct kvm_nested_state *kvm_state,
@@ -354,6 +375,7 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 	u32 exec2 = to_vmx(vcpu)->nested.msrs.secondary_ctls_high;
 	struct vmcs12 *vmcs12 = v->vmcs12;
 	bool in_l2 = nvmx_state_in_l2(kvm_state);
+	struct vmcs_hdr hdr;
 
 	if (vmcs12->hdr.revision_id != VMCS12_REVISION)
 		return -EINVAL;
@@ -365,9 +387,12 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 
 	if (!(kvm_state->flags & KVM_STATE_NESTED_RUN_PENDING))
 		vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+	else if (vmcs12->guest_activity_state == GUEST_ACTIVITY_HLT &&
+		 !(vmcs12->vm_entry_intr_info_field & INTR_INFO_VALID_MASK))
+		return -EINVAL;
 	if (!nested_vmx_restored_l2_valid(vcpu, vmcs12,
 					  kvm_state->hdr.vmx.vmcs12_pa,
-					  v->shadow ? &v->shadow->hdr : NULL))
+					  nvmx_state_link_hdr(vcpu, v, &hdr)))
 		return -EINVAL;
 	return 0;
 }
@@ -376,27 +401,28 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 
 /*
  * L2 resumes as at RSM (nested_vmx_enter_non_root_mode() from vmcs12's
- * guest state, no checks: they were made).  A pending entry also injects
- * vmcs12's event, as VMLAUNCH or VMRESUME had done when the state was
- * saved (SDM 26.6).  Only what the checks cannot see fails here: KVM's own
- * loading of L2's paging (PAE PDPTEs from L1's memory), or a guest state
- * KVM would have to emulate (segments the processor checks on vmcs02):
- * the vCPU is then left outside VMX operation, a state the VMM can set
+ * guest state, no checks: they were made), with the registers and MSRs
+ * the vCPU holds; a pending entry instead loads those vmcs12's entry
+ * controls say, and injects vmcs12's event, as VMLAUNCH or VMRESUME had
+ * done when the state was saved (SDM 26.3.2, 26.6).  The checks made
+ * every rule of the entry's, and vmx.c's rule for what it runs without
+ * emulation is narrower, so this does not fail; if vmx.c ever refuses
+ * more, the vCPU is left outside VMX operation, a state the VMM can set
  * again.
  */
 static int nested_vmx_resume_l2(struct kvm_vcpu *vcpu, bool run_pending)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
+	vmx->nested.nested_run_pending = run_pending;
 	if (nested_vmx_enter_non_root_mode(vcpu, false) !=
 	    NVMX_VMENTRY_SUCCESS) {
+		vmx->nested.nested_run_pending = 0;
 		vmx_leave_nested(vcpu);
 		return -EINVAL;
 	}
-	if (run_pending) {
+	if (run_pending)
 		nested_vmx_inject_event02(vmx, get_vmcs12(vcpu));
-		vmx->nested.nested_run_pending = 1;
-	}
 	return 0;
 }
 
@@ -470,4 +496,25 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
 		ret = nested_vmx_restore_state(vcpu, kvm_state, &v);
 	nvmx_state_vmcs_free(&v);
 	return ret;
+}
+
+/*
+ * kvm_x86_nested_ops.get_nested_state_pages, asked for when L2 resumes
+ * without an entry (RSM, KVM_SET_NESTED_STATE), before L2 runs: L2's PAE
+ * PDPTEs without EPT, from L1's memory at L2's CR3 (SDM 4.4.1), unless the
+ * VMM set them (KVM_SET_SREGS2) or SMRAM's CR3 reloaded them.  PDPTEs the
+ * memory no longer gives are the VMM's error: KVM_RUN ends with an
+ * internal error, as for L1's own.
+ */
+bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu)
+{
+	if (!is_guest_mode(vcpu) || nested_cpu_has_ept(get_vmcs12(vcpu)) ||
+	    !is_pae_paging(vcpu) || vcpu->arch.pdptrs_from_userspace ||
+	    load_pdptrs(vcpu, kvm_read_cr3(vcpu)))
+		return true;
+
+	vcpu->run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	vcpu->run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	vcpu->run->internal.ndata = 0;
+	return false;
 }

@@ -73,20 +73,46 @@
 #define OFF_ACTIVITY_STATE	916
 #define OFF_SECONDARY_CONTROLS	804
 #define OFF_GUEST_TR_AR		908
+#define OFF_GUEST_CS_BASE	456
+#define OFF_GUEST_TR_BASE	504
+#define OFF_GUEST_RIP		544
+#define OFF_GUEST_CS_LIMIT	844
+#define OFF_GUEST_GDTR_LIMIT	872
+#define OFF_GUEST_CS_AR		884
+#define OFF_GUEST_SS_AR		888
+#define OFF_GUEST_DS_AR		892
+#define OFF_GUEST_LDTR_AR	904
+#define OFF_GUEST_TR_SELECTOR	978
 #define AR_UNUSABLE		BIT(16)
+#define AR_DB			BIT(14)
+#define AR_DPL3			(3u << 5)
 #define EXEC2_UNRESTRICTED	BIT(7)
 
 #define SHADOW_INDICATOR	BIT(31)
 
+/*
+ * IA32_PAT and IA32_EFER as L2 makes them its own in each round: vmcs12
+ * loads others at each entry (L1_PAT, L1's EFER) and does not save them
+ * at exit, so while L2 runs only the vCPU has L2's.
+ */
+#define L2_PAT			0x0007040600070406ull
+#define L1_PAT			0x0006040600070406ull
+
 static bool l2_shadowing;
 static u64 l2_sum;
 
-/* L2: NR_ROUNDS rounds, each ending with a VMCALL; stops at the stages */
+/*
+ * L2: NR_ROUNDS rounds, each ending with a VMCALL; stops at the stages.
+ * A state set while L2 runs resumes L2 with its own PAT and EFER, but for
+ * the pending entry's stage, whose entry loads vmcs12's, as entries do.
+ */
 static void l2_guest_code(void)
 {
-	u64 round, v;
+	u64 round, v, efer = rdmsr(MSR_EFER) ^ EFER_SCE;
 
 	for (round = 1; round <= NR_ROUNDS; round++) {
+		wrmsr(MSR_IA32_CR_PAT, L2_PAT);
+		wrmsr(MSR_EFER, efer);
 		l2_sum = l2_sum * 31 + round;
 		if (l2_shadowing) {
 			v = vmreadz(GUEST_RIP);
@@ -95,6 +121,12 @@ static void l2_guest_code(void)
 		if (round == STAGE_L2_MALFORMED || round == STAGE_L2_MIGRATE ||
 		    round == STAGE_L2_PENDING)
 			GUEST_SYNC(round);
+		if (round != STAGE_L2_PENDING) {
+			GUEST_ASSERT_2(rdmsr(MSR_IA32_CR_PAT) == L2_PAT, round,
+				       rdmsr(MSR_IA32_CR_PAT));
+			GUEST_ASSERT_2(rdmsr(MSR_EFER) == efer, round,
+				       rdmsr(MSR_EFER));
+		}
 		vmcall();
 	}
 	vmcall();
@@ -130,6 +162,9 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 	GUEST_SYNC(STAGE_VMCS);
 
 	prepare_vmcs(vmx_pages, l2_guest_code, &l2_stack[256]);
+	GUEST_ASSERT(!vmwrite(VM_ENTRY_CONTROLS, vmreadz(VM_ENTRY_CONTROLS) |
+			      VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER));
+	GUEST_ASSERT(!vmwrite(GUEST_IA32_PAT, L1_PAT));
 	l2_shadowing = l1_offered_shadowing();
 	if (l2_shadowing)
 		l1_give_shadow_vmcs(vmx_pages);
@@ -372,12 +407,23 @@ static void m_event_pending(struct kvm_nested_state *s)
 	memcpy((u8 *)vmcs12_of(s) + OFF_ENTRY_INTR_INFO, &info, sizeof(info));
 }
 
+/* SDM 26.6.2: VMLAUNCH and VMRESUME halt L2 at once, nothing pending */
+static void m_pending_hlt(struct kvm_nested_state *s)
+{
+	s->flags |= KVM_STATE_NESTED_RUN_PENDING;
+	put32(vmcs12_of(s), OFF_ACTIVITY_STATE, 1);
+	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, 0);
+}
+
 #define HDR(n, fn)	{ .name = n, .where = IN_HEADER, .mutate = fn }
 #define HDR_SHADOW(n, fn) { .name = n, .where = IN_SHADOW, .mutate = fn }
 #define F32(w, n, o, c, s) { .name = n, .where = w, .width = 4, .off = o, \
 			     .clear = c, .set = s }
 #define F64(w, n, o, c, s) { .name = n, .where = w, .width = 8, .off = o, \
 			     .clear = c, .set = s }
+/* SDM 26.3.1.2-4: the processor's checks on vmcs02, which stock leaves to it */
+#define SEG(n, o, wd, c, s) { .name = n, .where = IN_VMCS12, .width = wd, \
+			      .off = o, .clear = c, .set = s, .stock_takes = true }
 
 static const struct malformed malformed[] = {
 	HDR("format SVM", m_format),
@@ -420,6 +466,26 @@ static const struct malformed malformed[] = {
 	/* SDM 26.3.1.4: RFLAGS bit 15 is reserved */
 	{ .name = "guest RFLAGS bit 15", .where = IN_VMCS12, .width = 8,
 	  .off = OFF_GUEST_RFLAGS, .set = BIT(15), .stock_takes = true },
+	SEG("guest TR unusable", OFF_GUEST_TR_AR, 4, 0, AR_UNUSABLE),
+	SEG("guest TR selector with TI set", OFF_GUEST_TR_SELECTOR, 2, 0,
+	    BIT(2)),
+	SEG("guest TR base not canonical", OFF_GUEST_TR_BASE, 8, 0,
+	    BIT_ULL(63)),
+	SEG("guest CS a data segment (no unrestricted guest)", OFF_GUEST_CS_AR,
+	    4, 0xf, 3),
+	SEG("guest CS.L and CS.D/B both set", OFF_GUEST_CS_AR, 4, 0, AR_DB),
+	SEG("guest CS limit bits 11:0 not all 1 with G set",
+	    OFF_GUEST_CS_LIMIT, 4, 0xfff, 0),
+	SEG("guest CS base bits 63:32", OFF_GUEST_CS_BASE, 8, 0, BIT_ULL(32)),
+	SEG("guest SS.DPL not SS.RPL", OFF_GUEST_SS_AR, 4, 0, AR_DPL3),
+	SEG("guest DS reserved access-rights bit 8", OFF_GUEST_DS_AR, 4, 0,
+	    BIT(8)),
+	SEG("guest LDTR usable with type 3", OFF_GUEST_LDTR_AR, 4,
+	    AR_UNUSABLE | 0xff, 0x83),
+	SEG("guest GDTR limit bit 16", OFF_GUEST_GDTR_LIMIT, 4, 0, BIT(16)),
+	SEG("guest RIP not canonical", OFF_GUEST_RIP, 8, 0, BIT_ULL(62)),
+	{ .name = "pending entry into HLT with no event to wake it",
+	  .mutate = m_pending_hlt, .stock_takes = true },
 	/* SDM 26.3.1.5, A.6: wait-for-SIPI (3) where L1 is not offered it */
 	{ .name = "guest activity wait-for-SIPI, not offered",
 	  .where = IN_VMCS12, .width = 4, .off = OFF_ACTIVITY_STATE,
@@ -590,12 +656,10 @@ static void stage_l2_pending(struct kvm_vcpu *vcpu)
 
 /*
  * A pending entry into a guest state KVM would have to emulate (TR
- * unusable, no unrestricted guest; SDM 26.3.1.2 lets the processor refuse
- * it on vmcs02, so no check of SET's sees it): -EINVAL, and no kernel
- * warning.  The vCPU is left outside VMX operation (the state was loaded
- * before it could be judged), so the valid state is set again.  Not with
- * stock 6.1, which takes it and then stops the VM with a KVM_BUG_ON
- * (WARN) for an entry pending into a state it must emulate.
+ * unusable, no unrestricted guest; SDM 26.3.1.2): -EINVAL, no kernel
+ * warning, and the vCPU as it was.  Not with stock 6.1, which takes it and
+ * then stops the VM with a KVM_BUG_ON (WARN) for an entry pending into a
+ * state it must emulate.
  */
 static void stage_l2_pending_unrunnable(struct kvm_vcpu *vcpu)
 {
@@ -617,9 +681,44 @@ static void stage_l2_pending_unrunnable(struct kvm_vcpu *vcpu)
 	r = __vcpu_nested_state_set(vcpu, m);
 	CHECK(r == -1 && errno == EINVAL,
 	      "pending entry into an unusable TR: rc %d errno %d", r, errno);
-	vcpu_nested_state_set(vcpu, s);
-	expect_same(vcpu, s, "the state set again after the refused one");
+	expect_same(vcpu, s, "pending entry into an unusable TR");
 	free(m);
+	free(s);
+}
+
+/*
+ * SDM 26.3.1.5: without VMCS shadowing, a link pointer other than ~0 names
+ * a VMCS that is not a shadow VMCS.  The state carries no such VMCS: L1's
+ * memory has it, here the VMXON region (our revision identifier, bit 31
+ * clear; SDM 24.11.5): taken.  A page of zeros there instead: -EINVAL,
+ * and the vCPU as it was.
+ */
+static void stage_l2_link_pointer(struct kvm_vcpu *vcpu, struct vmx_pages *p)
+{
+	struct kvm_nested_state *s = state_get(vcpu), *m;
+	u64 names[] = { p->vmxon_gpa, p->msr_gpa };
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		m = state_dup(s);
+		put32(vmcs12_of(m), OFF_SECONDARY_CONTROLS,
+		      get32(vmcs12_of(m), OFF_SECONDARY_CONTROLS) &
+		      ~SECONDARY_EXEC_SHADOW_VMCS);
+		memcpy((u8 *)vmcs12_of(m) + OFF_LINK_POINTER, &names[i], 8);
+		r = __vcpu_nested_state_set(vcpu, m);
+		if (!i) {
+			CHECK(!r, "link pointer to the VMXON region: rc %d errno %d",
+			      r, errno);
+			vcpu_nested_state_set(vcpu, s);
+		} else {
+			CHECK(r == -1 && errno == EINVAL,
+			      "link pointer to a page of zeros: rc %d errno %d",
+			      r, errno);
+		}
+		expect_same(vcpu, s, "link pointer without shadowing");
+		free(m);
+	}
 	free(s);
 }
 
@@ -668,6 +767,7 @@ static struct kvm_vcpu *stage(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 		break;
 	case STAGE_L2_MALFORMED:
 		stage_l2_malformed(vcpu, shadowing_offered(vcpu));
+		stage_l2_link_pointer(vcpu, pages);
 		break;
 	case STAGE_L2_MIGRATE:
 		return migrate(vm, vcpu);
