@@ -1540,11 +1540,25 @@ struct nvmx_seg {
 	u32 ar;
 };
 
-#define NVMX_GUEST_SEG(vmcs12, s)					\
-	((struct nvmx_seg){ (vmcs12)->guest_##s##_selector,		\
-			    (vmcs12)->guest_##s##_base,			\
-			    (vmcs12)->guest_##s##_limit,		\
-			    (vmcs12)->guest_##s##_ar_bytes })
+/* The SDM's order of the segment fields' encodings (SDM B.1.2 to B.4.3) */
+enum {
+	NVMX_ES, NVMX_CS, NVMX_SS, NVMX_DS, NVMX_FS, NVMX_GS, NVMX_LDTR, NVMX_TR
+};
+
+static u64 nvmx_guest_field(struct vmcs12 *vmcs12, u32 encoding)
+{
+	return nvmx_vmcs12_read(vmcs12, nvmx_vmcs12_field(encoding));
+}
+
+static struct nvmx_seg nvmx_guest_seg(struct vmcs12 *vmcs12, u32 i)
+{
+	return (struct nvmx_seg){
+		.sel = nvmx_guest_field(vmcs12, GUEST_ES_SELECTOR + 2 * i),
+		.base = nvmx_guest_field(vmcs12, GUEST_ES_BASE + 2 * i),
+		.limit = nvmx_guest_field(vmcs12, GUEST_ES_LIMIT + 2 * i),
+		.ar = nvmx_guest_field(vmcs12, GUEST_ES_AR_BYTES + 2 * i),
+	};
+}
 
 static bool nvmx_seg_usable(const struct nvmx_seg *s)
 {
@@ -1586,8 +1600,8 @@ static bool nvmx_seg_v86_ok(const struct nvmx_seg *s)
  */
 static bool nvmx_guest_cs_ss_ok(struct vmcs12 *vmcs12, bool ug)
 {
-	struct nvmx_seg cs = NVMX_GUEST_SEG(vmcs12, cs);
-	struct nvmx_seg ss = NVMX_GUEST_SEG(vmcs12, ss);
+	struct nvmx_seg cs = nvmx_guest_seg(vmcs12, NVMX_CS);
+	struct nvmx_seg ss = nvmx_guest_seg(vmcs12, NVMX_SS);
 	u32 type = nvmx_seg_type(&cs), dpl = VMX_AR_DPL(cs.ar);
 	u32 ss_dpl = VMX_AR_DPL(ss.ar);
 
@@ -1638,8 +1652,8 @@ static bool nvmx_guest_data_seg_ok(const struct nvmx_seg *s, bool ug)
 static bool nvmx_guest_system_segs_ok(struct kvm_vcpu *vcpu,
 				      struct vmcs12 *vmcs12)
 {
-	struct nvmx_seg tr = NVMX_GUEST_SEG(vmcs12, tr);
-	struct nvmx_seg ldtr = NVMX_GUEST_SEG(vmcs12, ldtr);
+	struct nvmx_seg tr = nvmx_guest_seg(vmcs12, NVMX_TR);
+	struct nvmx_seg ldtr = nvmx_guest_seg(vmcs12, NVMX_LDTR);
 	u32 type = nvmx_seg_type(&tr);
 
 	if (!nvmx_rule(!(tr.sel & SEGMENT_TI_MASK)) ||
@@ -1669,14 +1683,10 @@ static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
 {
 	bool ug = nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST);
-	struct nvmx_seg segs[] = {
-		NVMX_GUEST_SEG(vmcs12, cs), NVMX_GUEST_SEG(vmcs12, ss),
-		NVMX_GUEST_SEG(vmcs12, ds), NVMX_GUEST_SEG(vmcs12, es),
-		NVMX_GUEST_SEG(vmcs12, fs), NVMX_GUEST_SEG(vmcs12, gs),
-	};
 	bool l = nvmx_ia32e_guest(vmcs12) &&
 		 (vmcs12->guest_cs_ar_bytes & VMX_AR_L_MASK);
-	int i;
+	struct nvmx_seg seg;
+	u32 i;
 
 	if (!nvmx_guest_system_segs_ok(vcpu, vmcs12) ||
 	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_fs_base, vcpu)) ||
@@ -1689,19 +1699,22 @@ static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 			   !(vmcs12->guest_rip >> 32)))
 		return false;
 
-	if (vmcs12->guest_rflags & X86_EFLAGS_VM) {
-		for (i = 0; i < ARRAY_SIZE(segs); i++)
-			if (!nvmx_seg_v86_ok(&segs[i]))
+	for (i = NVMX_ES; i <= NVMX_GS; i++) {
+		seg = nvmx_guest_seg(vmcs12, i);
+		if (vmcs12->guest_rflags & X86_EFLAGS_VM) {
+			if (!nvmx_seg_v86_ok(&seg))
 				return false;
-		return true;
-	}
-
-	for (i = 2; i < ARRAY_SIZE(segs); i++)
-		if (!nvmx_guest_data_seg_ok(&segs[i], ug))
+			continue;
+		}
+		if ((i == NVMX_ES || i == NVMX_DS) &&
+		    !nvmx_rule(!nvmx_seg_usable(&seg) || !(seg.base >> 32)))
 			return false;
-	return nvmx_guest_cs_ss_ok(vmcs12, ug) &&
-	       nvmx_rule(!nvmx_seg_usable(&segs[2]) || !(segs[2].base >> 32)) &&
-	       nvmx_rule(!nvmx_seg_usable(&segs[3]) || !(segs[3].base >> 32));
+		if (i != NVMX_CS && i != NVMX_SS &&
+		    !nvmx_guest_data_seg_ok(&seg, ug))
+			return false;
+	}
+	return (vmcs12->guest_rflags & X86_EFLAGS_VM) ||
+	       nvmx_guest_cs_ss_ok(vmcs12, ug);
 }
 
 /*

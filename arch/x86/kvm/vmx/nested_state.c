@@ -339,9 +339,10 @@ static int nvmx_state_vmcs_copy_in(struct kvm_nested_state __user *user,
 
 /*
  * The header of the VMCS vmcs12's link pointer names (SDM 26.3.1.5): the
- * state's shadow VMCS, or L1's memory there (a link pointer without VMCS
- * shadowing names a VMCS the state does not carry).  NULL when neither
- * holds it.  x86.c holds kvm->srcu for KVM_SET_NESTED_STATE.
+ * state's shadow VMCS, which a state with VMCS shadowing must carry, or,
+ * without shadowing, L1's memory there (the state carries no such VMCS).
+ * NULL when it is not there.  x86.c holds kvm->srcu for
+ * KVM_SET_NESTED_STATE.
  */
 static const struct vmcs_hdr *nvmx_state_link_hdr(struct kvm_vcpu *vcpu,
 						  struct nvmx_state_vmcs *v,
@@ -349,8 +350,8 @@ static const struct vmcs_hdr *nvmx_state_link_hdr(struct kvm_vcpu *vcpu,
 {
 	gpa_t link = v->vmcs12->vmcs_link_pointer;
 
-	if (v->shadow)
-		return &v->shadow->hdr;
+	if (nvmx_names_shadow_vmcs(v->vmcs12))
+		return v->shadow ? &v->shadow->hdr : NULL;
 	if (link == INVALID_GPA ||
 	    kvm_read_guest(vcpu->kvm, link, hdr, sizeof(*hdr)))
 		return NULL;

@@ -165,13 +165,19 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 	GUEST_ASSERT(!vmwrite(VM_ENTRY_CONTROLS, vmreadz(VM_ENTRY_CONTROLS) |
 			      VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER));
 	GUEST_ASSERT(!vmwrite(GUEST_IA32_PAT, L1_PAT));
+	GUEST_ASSERT(!vmwrite(GUEST_IA32_EFER, rdmsr(MSR_EFER)));
+	/* L2's WRMSRs do not exit: the MSR bitmap is all zeros */
+	GUEST_ASSERT(!vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+			      vmreadz(CPU_BASED_VM_EXEC_CONTROL) |
+			      CPU_BASED_USE_MSR_BITMAPS));
 	l2_shadowing = l1_offered_shadowing();
 	if (l2_shadowing)
 		l1_give_shadow_vmcs(vmx_pages);
 
 	GUEST_ASSERT(!vmlaunch());
 	for (;;) {
-		GUEST_ASSERT(vmreadz(VM_EXIT_REASON) == EXIT_REASON_VMCALL);
+		GUEST_ASSERT_2(vmreadz(VM_EXIT_REASON) == EXIT_REASON_VMCALL,
+			       vmreadz(VM_EXIT_REASON), vmreadz(EXIT_QUALIFICATION));
 		if (++exits == NR_ROUNDS + 1)
 			break;
 		GUEST_ASSERT(!vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) + 3));
@@ -584,10 +590,16 @@ static bool malformed_here(struct kvm_vcpu *vcpu, const struct malformed *m,
 	       !(vcpu_get_msr(vcpu, m->unless_msr) & m->unless_bit);
 }
 
-/* Each malformed state: -EINVAL, and the state reads back unchanged */
+/*
+ * Each malformed state: -EINVAL, and the state reads back unchanged.  A
+ * state stock takes is followed by the valid one, and L2's PAT and EFER
+ * set again: a pending entry it took loaded vmcs12's.
+ */
 static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 			    bool shadow)
 {
+	u64 pat = vcpu_get_msr(vcpu, MSR_IA32_CR_PAT);
+	u64 efer = vcpu_get_msr(vcpu, MSR_EFER);
 	struct kvm_nested_state *m;
 	unsigned int i;
 	int r;
@@ -606,10 +618,13 @@ static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 			CHECK(r == -1 && errno == EINVAL, "%s: rc %d errno %d",
 			      malformed[i].name, r, errno);
 		}
-		if (!r)
-			vcpu_nested_state_set(vcpu, s);
-		else
+		if (r) {
 			expect_same(vcpu, s, malformed[i].name);
+		} else {
+			vcpu_nested_state_set(vcpu, s);
+			vcpu_set_msr(vcpu, MSR_IA32_CR_PAT, pat);
+			vcpu_set_msr(vcpu, MSR_EFER, efer);
+		}
 		free(m);
 	}
 }
@@ -799,7 +814,7 @@ static struct result run(bool save_restore)
 			    exit_reason_str(vcpu->run->exit_reason));
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
+			REPORT_GUEST_ASSERT_2(uc, "values 0x%lx 0x%lx");
 			break;
 		case UCALL_SYNC:
 			break;
