@@ -63,7 +63,7 @@ SELFTEST_PROGS	= $(sort $(addprefix x86_64/,$(EMU_TESTS)) $(foreach t,$(L1_TESTS
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
 .PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
-	dkms dkms-add vmxhost vmxhost-locked bench bench-locked fuzz fuzz-locked l1-linux l1-linux-locked run check summary load unload \
+	dkms dkms-add patches vmxhost vmxhost-locked bench bench-locked fuzz fuzz-locked l1-linux l1-linux-locked run check summary load unload \
 	native-test clean help
 
 all: modules
@@ -81,6 +81,8 @@ help:
 	@echo '                  kernel as L1, which runs KVM selftests as L2 workloads; print the table'
 	@echo 'make fresh-test   bootstrap a fresh Debian 12 root, clone this repository into it, make run there'
 	@echo 'make apt-check    would a fresh machine install today (and after the pinned ABI leaves the archive)'
+	@echo 'make patches      nvmx as a patch series against the upstream tree, each patch built and'
+	@echo '                  checkpatch --strict checked, with a cover letter; git am checked'
 	@echo 'make modules      build kvm-intel.ko (KVM=1: kvm.ko too) into $(KMOD)'
 	@echo 'make load/unload  on a real VMX host: insert ours with nested=1 / restore the stock module'
 	@echo 'make native-test  on a real VMX host: run the same selftests against the loaded module'
@@ -144,6 +146,12 @@ static: modules
 dkms: deps
 	@mkdir -p $(RESULTS)
 	@$(NVMX)/dkms.sh check $(B) | tee $(RESULTS)/dkms.tap
+
+# nvmx as a git format-patch series against the ABI's linux-source tree
+# (scripts/nvmx/series), each patch built and checkpatch'ed, in
+# $(B)/patches/out.
+patches: deps
+	@$(NVMX)/patches.sh $(B) $(KDIR)
 
 # Put this tree under DKMS for good: /usr/src/nvmx-VERSION and dkms add; then
 # dkms install nvmx/VERSION builds and installs it for the running kernel,
