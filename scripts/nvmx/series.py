@@ -176,8 +176,8 @@ class Chunk:
             return
         if '(' in head and '=' not in head.split('(')[0]:
             name = IDENT.findall(head.split('(')[0])
-            if not name:
-                return
+            if len(name) < 2:
+                return		# no type before the name: a macro invocation
             name = name[-1]
             if name.isupper() or name.startswith('module_param') or \
                name.startswith('MODULE_') or name.startswith('EXPORT_'):
@@ -514,6 +514,10 @@ class Series:
             if u.split(':')[1] in [n for f, n in self.drops]:
                 continue
             print('%s: no patch takes it' % u)
+            bad += 1
+        last = len(self.patches)
+        for n in sorted(self.stubs_at(last)):
+            print('%s: still a stub after the last patch' % n)
             bad += 1
         all_defs = set(self.defined_at)
         for p in self.patches:
