@@ -528,12 +528,32 @@ class Series:
                 for _, defs, _ in ps:
                     have |= set(defs)
             for f, ps in files.items():
+                if f.endswith('.c'):
+                    bad += self.unused_statics(p, f, ps)
                 for lines, defs, refs in ps:
                     for r in sorted(refs & all_defs - have):
                         print('patch %d (%s): %s:%s uses %s, which comes in patch %d'
                               % (k, p.slug, f, defs[0] if defs else '?', r,
                                  self.defined_at[r]))
                         bad += 1
+        return bad
+
+    def unused_statics(self, p, f, ps):
+        """-Wunused-function: a static function of F (not inline) that no
+        other paragraph of F uses at this step."""
+        bad = 0
+        for i, (lines, defs, refs) in enumerate(ps):
+            code = [strip_code(l, {'comment': False}) for l in lines
+                    if not l.startswith((' *', '/*', '//'))]
+            head = ' '.join(code).split('(')[0]
+            if not re.match(r'\s*(__init\s+|static\s+)*static\b', head) or \
+               'inline' in head or '=' in head or not defs:
+                continue
+            used = any(defs[0] in r for j, (_, _, r) in enumerate(ps) if j != i)
+            if not used:
+                print('patch %d (%s): %s:%s is static and unused at this step'
+                      % (p.number, p.slug, f, defs[0]))
+                bad += 1
         return bad
 
     def emit(self, k, out):

@@ -53,7 +53,7 @@ depmod -b "$r" "$KREL"
 
 # Debian's bash and kmod (modprobe, insmod, rmmod, lsmod), with the
 # libraries ldd names and the dynamic loader at their usual paths.
-mkdir -p "$r/usr/bin" "$r/usr/sbin" "$r/lib64"
+mkdir -p "$r/bin" "$r/usr/bin" "$r/usr/sbin" "$r/lib64"
 cp /bin/bash "$r/bin/bash"
 cp /usr/bin/kmod "$r/usr/bin/kmod"
 for t in modprobe insmod rmmod lsmod; do
