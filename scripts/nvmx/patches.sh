@@ -73,6 +73,7 @@ if [ ! -e "$stamp" ]; then
 	say "base ready in $((SECONDS - s))s: $(g rev-parse --short base)"
 fi
 base_ver=$(g log -1 --format=%s base)
+sub=$(awk '$1 == "SUBLEVEL" { print $3 }' "$tree/Makefile")
 
 # kvm-intel-y of the base, with the objects a step adds after
 # vmx/posted_intr.o (continuation lines, at most three objects a line).
@@ -163,10 +164,9 @@ results=$build/results
 cover_body() {
 	tail -n +3 "$work/cover"
 	echo
-	echo "Base: $base_ver; the patches apply with git am to that tree"
-	echo "(Debian's linux-source-$KSERIES tarball, v$KSERIES.${KDEBVER#"$KSERIES".}"
-	echo "with Debian's patches) and kvm-intel.ko builds after each of them."
-	echo "Built from nvmx $(git -C "$top" describe --always --dirty --abbrev=12)."
+	echo "Base: $base_ver, that is v$KSERIES.$sub with Debian's patches."
+	echo "The patches apply to it with git am, and kvm-intel.ko builds after each"
+	echo "of them.  Made from nvmx $(git -C "$top" describe --always --dirty --abbrev=12)."
 	echo
 	echo "Test results"
 	echo "------------"
@@ -222,11 +222,12 @@ g worktree remove -f "$am" 2>/dev/null || true
 rm -rf "$am"
 g worktree prune
 g worktree add -q --detach "$am" base
-git -C "$am" am -q $(ls "$out"/*.patch | grep -v '/0000-')
+mapfile -t list < <(find "$out" -name '[0-9]*.patch' ! -name '0000-*' | sort)
+git -C "$am" am -q "${list[@]}"
 want=$(g rev-parse 'nvmx^{tree}')
 got=$(git -C "$am" rev-parse 'HEAD^{tree}')
 [ "$want" = "$got" ] || die "git am gave tree $got, the series is $want"
 applied=$(git -C "$am" rev-list --count base..HEAD)
 g worktree remove -f "$am"
 say "git am applied $applied patches cleanly; same tree as the series ($((SECONDS - s))s)"
-say "series: $out ($(ls "$out" | wc -l) files: cover letter and $n patches)"
+say "series: $out (cover letter and ${#list[@]} patches)"

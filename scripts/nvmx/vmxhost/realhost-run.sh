@@ -86,7 +86,7 @@ tap=$out/realhost.tap
 n=$(grep -c '^\(not \)\?ok ' "$tap" || true)
 read -r status _ <"$out/emulator.status"
 n=$((n + 1))
-if [ "$status" = done ] && grep -q '\[[ 0-9.]*\] realhost: 1\.\.' "$log"; then
+if [ "$status" = "done" ] && grep -q '\[[ 0-9.]*\] realhost: 1\.\.' "$log"; then
 	echo "ok $n - the emulated host ran every step and powered off" >>"$tap"
 else
 	echo "not ok $n - the emulated host ended with '$status' before the last step" >>"$tap"
