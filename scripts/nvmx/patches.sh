@@ -164,9 +164,10 @@ results=$build/results
 cover_body() {
 	tail -n +3 "$work/cover"
 	echo
-	echo "Base: $base_ver, that is v$KSERIES.$sub with Debian's patches."
-	echo "The patches apply to it with git am, and kvm-intel.ko builds after each"
-	echo "of them.  Made from nvmx $(git -C "$top" describe --always --dirty --abbrev=12)."
+	echo "Base: $base_ver"
+	echo "(v$KSERIES.$sub with Debian's patches).  The patches apply to it with git"
+	echo "am, and kvm-intel.ko builds after each of them.  Made from nvmx"
+	echo "$(git -C "$top" describe --always --dirty --abbrev=12)."
 	echo
 	echo "Test results"
 	echo "------------"
@@ -179,7 +180,7 @@ cover_body() {
 	else
 		echo "(no emulated-host run in this build directory: make run)"
 	fi
-	if [ -d "$results" ] && ls "$results"/*.tap "$results"/*.results >/dev/null 2>&1; then
+	if [ -n "$(find "$results" -maxdepth 1 \( -name '*.tap' -o -name '*.results' \) 2>/dev/null)" ]; then
 		echo
 		echo "All results of the last make run/check here:"
 		"$top/scripts/nvmx/summary.sh" "$results" 2>&1 | sed -n '/== summary ==/,$p' |
