@@ -63,8 +63,8 @@ SELFTEST_PROGS	= $(sort $(addprefix x86_64/,$(EMU_TESTS)) $(foreach t,$(L1_TESTS
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
 .PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
-	dkms dkms-add vmxhost vmxhost-locked bench bench-locked fuzz fuzz-locked l1-linux l1-linux-locked run check summary load unload \
-	native-test clean help
+	dkms dkms-add patches vmxhost vmxhost-locked bench bench-locked fuzz fuzz-locked l1-linux l1-linux-locked run check summary load unload \
+	native-test realhost-test realhost-test-locked clean help
 
 all: modules
 
@@ -81,9 +81,12 @@ help:
 	@echo '                  kernel as L1, which runs KVM selftests as L2 workloads; print the table'
 	@echo 'make fresh-test   bootstrap a fresh Debian 12 root, clone this repository into it, make run there'
 	@echo 'make apt-check    would a fresh machine install today (and after the pinned ABI leaves the archive)'
+	@echo 'make patches      nvmx as a patch series against the upstream tree, each patch built and'
+	@echo '                  checkpatch --strict checked, with a cover letter; git am checked'
 	@echo 'make modules      build kvm-intel.ko (KVM=1: kvm.ko too) into $(KMOD)'
 	@echo 'make load/unload  on a real VMX host: insert ours with nested=1 / restore the stock module'
 	@echo 'make native-test  on a real VMX host: run the same selftests against the loaded module'
+	@echo 'make realhost-test  the three above, run in the emulated VMX host'
 
 deps:
 	@$(NVMX)/deps.sh $(B)
@@ -144,6 +147,12 @@ static: modules
 dkms: deps
 	@mkdir -p $(RESULTS)
 	@$(NVMX)/dkms.sh check $(B) | tee $(RESULTS)/dkms.tap
+
+# nvmx as a git format-patch series against the ABI's linux-source tree
+# (scripts/nvmx/series), each patch built and checkpatch'ed, in
+# $(B)/patches/out.
+patches: deps
+	@$(NVMX)/patches.sh $(B) $(KDIR)
 
 # Put this tree under DKMS for good: /usr/src/nvmx-VERSION and dkms add; then
 # dkms install nvmx/VERSION builds and installs it for the running kernel,
@@ -269,9 +278,24 @@ unload:
 
 # The tests run against the module as loaded: the runs with other module
 # parameters ("TEST[PARAMS]") are left to a load with those parameters.
+# TESTS="a b" runs only those.
 native-test: selftests
-	@awk '!/^[[:space:]]*(#|$$)/ && $$1 !~ /\[/ { print $$1, 60 }' $(EXPECT) >$(B)/plan-native
-	@$(NVMX)/run-tests.sh native $(B)/plan-native $(SELFTESTS)/x86_64
+	@$(NVMX)/native-test.sh $(EXPECT) $(KNOWN) $(SELFTESTS)/x86_64 $(TESTS)
+
+# The three commands above, proven in the emulated VMX host (a VMX host to
+# them): load.sh refusing another kernel release, then loading ours,
+# native-test.sh with REALHOST_TESTS, unload.sh; one boot, about 2 minutes.
+REALHOST_TESTS	?= nvmx_vmx_insn_test nvmx_exit_info_test vmx_close_while_nested_test \
+		   vmx_apic_access_test
+
+realhost-test:
+	@mkdir -p $(B)
+	@flock $(B)/.vmxhost.lock $(MAKE) -s realhost-test-locked
+
+realhost-test-locked: modules selftests
+	@mkdir -p $(RESULTS)
+	@$(NVMX)/vmxhost/realhost-run.sh $(B) $(KMOD) $(SELFTESTS)/x86_64 $(B)/realhost \
+		$(REALHOST_TESTS); rc=$$?; cp $(B)/realhost/realhost.tap $(RESULTS)/ 2>/dev/null; exit $$rc
 
 clean:
 	rm -rf $(B)

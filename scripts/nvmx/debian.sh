@@ -7,13 +7,15 @@
 # The packages a fresh machine installs for ABI $1 at Debian version $2: the
 # ABI's headers (they pull their -common and a linux-kbuild >= their
 # version) and the series' source are pinned; everything else is whatever
-# the archive has.  The image is downloaded, not installed (deps.sh).
+# the archive has.  python3-ply and python3-git are for checkpatch's SPDX
+# check (scripts/spdxcheck.py) in make patches.  The image is downloaded,
+# not installed (deps.sh).
 nvmx_packages() {
 	echo "linux-headers-$1-$KFLAVOUR=$2" "linux-source-$KSERIES=$2" \
 		gcc libc6-dev make bc flex bison perl binutils kmod xz-utils cpio sparse \
 		bochs bochs-term bochsbios vgabios busybox-static xorriso \
 		isolinux syslinux-common procps util-linux gdb qemu-system-x86 \
-		dkms python3-docutils
+		dkms python3-docutils python3-ply python3-git
 }
 
 # The package lists, refreshed at most once per make run, and only when
