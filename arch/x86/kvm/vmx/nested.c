@@ -1077,6 +1077,7 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 	vmx->nested.vmxon = false;
 	vmx->nested.smm.vmxon = false;
 	vmx->nested.smm.guest_mode = false;
+	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 
 	free_loaded_vmcs(&vmx->nested.vmcs02);
 	nested_vmx_free_shadow_vmcs(vmx);

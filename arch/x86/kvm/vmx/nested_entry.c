@@ -430,10 +430,13 @@ static bool nested_vmx_check_host_state(struct kvm_vcpu *vcpu,
 /*
  * SDM 26.3.1.1: guest control registers, debug registers and MSRs.  L0
  * forces bits of CR0/CR4 and switches EFER, PAT and DEBUGCTL itself, so the
- * processor would check its own values on vmcs02, not L1's.
+ * processor would check its own values on vmcs02, not L1's.  IA32_EFER
+ * only for an entry that loads it (@entering): L2 resumed from a saved
+ * state keeps its own (nvmx_guest_efer()), which may have left the mode
+ * vmcs12's field says since.
  */
 static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
-					struct vmcs12 *vmcs12)
+					struct vmcs12 *vmcs12, bool entering)
 {
 	bool ia32e = nvmx_ia32e_guest(vmcs12);
 	u64 cr0 = vmcs12->guest_cr0, cr4 = vmcs12->guest_cr4;
@@ -471,7 +474,7 @@ static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(kvm_pat_valid(vmcs12->guest_ia32_pat)))
 		return false;
 
-	if (!(vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER))
+	if (!entering || !(vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER))
 		return true;
 
 	return nvmx_rule(kvm_valid_efer(vcpu, efer)) &&
@@ -596,12 +599,13 @@ static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
  * pending-debug-exception fields reach vmcs02 unchanged and are checked by
  * the processor itself; a failure there comes back as a VM-entry failure
  * exit of vmcs02 and is reflected.  The SS.DPL rule of an entry in the HLT
- * state reads vmcs12's SS, which must be L2's latest.
+ * state reads vmcs12's SS, which must be L2's latest.  @entering: the entry
+ * loads vmcs12's guest state (VMLAUNCH, VMRESUME, a pending one restored).
  */
 static bool nested_vmx_check_guest_fields(struct kvm_vcpu *vcpu,
-					  struct vmcs12 *vmcs12)
+					  struct vmcs12 *vmcs12, bool entering)
 {
-	return nested_vmx_check_guest_regs(vcpu, vmcs12) &&
+	return nested_vmx_check_guest_regs(vcpu, vmcs12, entering) &&
 	       nested_vmx_check_guest_rflags(vmcs12) &&
 	       nested_vmx_check_guest_activity(vcpu, vmcs12);
 }
@@ -614,7 +618,7 @@ static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 	/* SS as L2 left it, if the last exit left it in vmcs02 */
 	if (vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE)
 		nested_vmx_save_vmcs02_state(vcpu);
-	if (!nested_vmx_check_guest_fields(vcpu, vmcs12))
+	if (!nested_vmx_check_guest_fields(vcpu, vmcs12, true))
 		return false;
 
 	if (nested_vmx_check_link_pointer(vcpu, vmcs12))
@@ -1281,8 +1285,11 @@ static void nested_vmx_load_vmcs02_state(struct vcpu_vmx *vmx,
 
 /*
  * Load L2's guest state into vmcs02 and KVM.  L2 resumes rather than
- * starts at RSM and when KVM_SET_NESTED_STATE restores it after it ran
- * (!@from_vmentry, no entry pending).  Fails only where the SDM's checks
+ * starts when KVM_SET_NESTED_STATE restores it after it ran (!@from_vmentry,
+ * no entry pending, not RSM).  At RSM, SMRAM reloads EFER and DR7 next,
+ * and vmcs12 has L2's PAT and DEBUGCTL where the SMI's exit saved them:
+ * the SMI's exit loaded L1's into the vCPU, where an SMI in VMX non-root
+ * operation leaves them alone.  Fails only where the SDM's checks
  * need L2's paging context (PDPTEs) or where KVM could not run the result
  * on hardware without emulating it; *qual then holds the VM-entry failure
  * qualification (SDM 26.8).
@@ -1292,7 +1299,8 @@ static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 					  bool from_vmentry, u32 *qual)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	bool resumed = !from_vmentry && !vmx->nested.nested_run_pending;
+	bool resumed = !from_vmentry && !vmx->nested.nested_run_pending &&
+		       !vmx->nested.smm.guest_mode;
 
 	nested_vmx_load_vmcs02_state(vmx, vmcs12);
 	nested_vmx_load_cr_efer02(vcpu, vmcs12, resumed);
@@ -1384,6 +1392,7 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	/* L2's CR0/CR4 as far as installed: the failure exit starts from it. */
 	kvm_read_cr0(vcpu);
 	kvm_read_cr4(vcpu);
+	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 	leave_guest_mode(vcpu);
 	nested_vmx_restore_l1_mmu(vcpu);
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
@@ -1487,6 +1496,14 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	 * its EPTP): done after the switch, they would flush L2's instead.
 	 */
 	kvm_service_local_tlb_flush_requests(vcpu);
+	/*
+	 * vmx.c's real-mode emulation (vm86) belongs to vmcs01: RSM cleared
+	 * CR0.PE before it gets here, a VMM may set the nested state of a
+	 * vCPU in real mode.  Left in it, vmx_set_cr0() would leave it on
+	 * vmcs02, over L2's segments.
+	 */
+	if (!from_vmentry && vmx->rmode.vm86_active)
+		vmx_set_cr0(vcpu, kvm_read_cr0(vcpu) | X86_CR0_PE);
 	nested_vmx_snapshot_l1_state(vmx);
 	/* vmx.c records L1's TPR threshold here while L2 runs (nested_exit.c) */
 	vmx->nested.l1_tpr_threshold = -1;
@@ -1720,20 +1737,24 @@ static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 /*
  * KVM_SET_NESTED_STATE into L2, or into SMM entered from L2: would L1's
  * VMLAUNCH or VMRESUME of @vmcs12, current at @vmptr, have entered L2?
- * Every check of SDM 26.2 and 26.3.1 that nvmx makes, and those the
- * processor would make on vmcs02, on a vmcs12 that is not the vCPU's yet.
+ * Every check of SDM 26.2 and 26.3.1 that nvmx makes, and the processor's
+ * on guest segments, GDTR, IDTR and RIP (26.3.1.2 to 26.3.1.4), on a
+ * vmcs12 that is not the vCPU's yet.  (Not yet the processor's checks on
+ * interruptibility, pending debug exceptions and EPT's PDPTEs: a state
+ * that breaks one fails at the first hardware entry, reflected to L1.)
  * L1 returns to the mode "host address-space size" gives it (SDM 27.5.1),
  * and entered L2 from that mode (26.2.4).  @shadow is the header of the
  * VMCS the link pointer names, NULL when no memory holds it.  The launch
  * state is not checked: a pending VMLAUNCH leaves it clear.
  */
 bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
-				  gpa_t vmptr, const struct vmcs_hdr *shadow)
+				  gpa_t vmptr, const struct vmcs_hdr *shadow,
+				  bool pending)
 {
 	return nested_vmx_check_controls(vcpu, vmcs12) &&
 	       nested_vmx_check_host_state(vcpu, vmcs12,
 					   nvmx_host_64bit(vmcs12)) &&
-	       nested_vmx_check_guest_fields(vcpu, vmcs12) &&
+	       nested_vmx_check_guest_fields(vcpu, vmcs12, pending) &&
 	       nested_vmx_check_guest_segments(vcpu, vmcs12) &&
 	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
 }

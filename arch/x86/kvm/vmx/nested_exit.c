@@ -782,9 +782,6 @@ static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
 		vmcs12_save_idt_vectoring(vcpu, vmcs12);
 	else
 		vmcs12->idt_vectoring_info_field = 0;
-
-	/* SDM 27.2: every exit clears the valid bit of the entry event */
-	vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 }
 
 /* CR0 or CR4 as L1 sees L2's (SDM 27.3.1), from the ownership helpers. */
@@ -1343,6 +1340,11 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		 * vmcs02 included.
 		 */
 		vmcs12->launch_state = 1;
+		/*
+		 * SDM 27.2: every exit clears the valid bit of the entry
+		 * event, KVM's for SMM (no exit information) included.
+		 */
+		vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 		if (info)
 			vmcs12_save_exit_info(vcpu, vmcs12, info);
 		vmcs12_save_l2_state(vcpu, vmcs12);

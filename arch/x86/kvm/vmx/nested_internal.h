@@ -189,11 +189,13 @@ void nested_vmx_inject_event02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12);
 
 /*
  * KVM_SET_NESTED_STATE into L2: the checks of SDM 26.2 and 26.3.1 on a
- * vmcs12 that would be current at @vmptr, @shadow the header of the shadow
- * VMCS that comes with it (NULL: none).
+ * vmcs12 that would be current at @vmptr, @shadow the header of the VMCS
+ * its link pointer names (NULL: none), @pending: the entry is still to
+ * load vmcs12's guest state.
  */
 bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
-				  gpa_t vmptr, const struct vmcs_hdr *shadow);
+				  gpa_t vmptr, const struct vmcs_hdr *shadow,
+				  bool pending);
 
 /* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
 void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);

@@ -276,8 +276,8 @@ static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 
 	/* Outside VMX operation: nothing else may be set. */
 	if (hdr->vmxon_pa == INVALID_GPA)
-		return hdr->vmcs12_pa != INVALID_GPA || kvm_state->flags ||
-		       hdr->smm.flags ? -EINVAL : 0;
+		return (hdr->vmcs12_pa != INVALID_GPA || kvm_state->flags ||
+			hdr->smm.flags) ? -EINVAL : 0;
 
 	if (!nested_vmx_allowed(vcpu) ||
 	    !nvmx_region_addr_ok(vcpu, hdr->vmxon_pa) ||
@@ -359,6 +359,23 @@ static const struct vmcs_hdr *nvmx_state_link_hdr(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * A pending entry into the HLT state: only one that leaves L2 halted after
+ * the entry's event or the window it opens (SDM 26.6.2, 26.7.5, 26.7.6).
+ * nvmx's VMLAUNCH and VMRESUME halt L2 at once otherwise; the stock module
+ * leaves the entry pending when a window exit comes first.
+ */
+static bool nvmx_pending_entry_hlt_ok(struct vmcs12 *vmcs12)
+{
+	u32 exec = vmcs12->cpu_based_vm_exec_control;
+
+	return vmcs12->guest_activity_state != GUEST_ACTIVITY_HLT ||
+	       (vmcs12->vm_entry_intr_info_field & INTR_INFO_VALID_MASK) ||
+	       (exec & CPU_BASED_NMI_WINDOW_EXITING) ||
+	       ((exec & CPU_BASED_INTR_WINDOW_EXITING) &&
+		(vmcs12->guest_rflags & X86_EFLAGS_IF));
+}
+
+/*
  * vmcs12 as the state has it.  Our revision identifier (SDM 24.2); the
  * shadow-VMCS indicator only where L1 is offered VMCS shadowing, and never
  * for L2's VMCS (SDM 26.1: VMLAUNCH and VMRESUME refuse a shadow VMCS).
@@ -366,14 +383,15 @@ static const struct vmcs_hdr *nvmx_state_link_hdr(struct kvm_vcpu *vcpu,
  * entry is pending or happened.  Once it happened, the event vmcs12 had
  * injected is L2's past (see nested_vmx_save_l2_state_in_place()): a state
  * saved where it was still marked valid gets it cleared before the checks
- * that read it.  No entry stays pending into the HLT state without an
- * event to wake L2: VMLAUNCH and VMRESUME halt L2 at once (SDM 26.6.2).
+ * that read it.  vmcs12's IA32_EFER is checked where an entry or RSM
+ * will load it.
  */
 static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 					 struct kvm_nested_state *kvm_state,
 					 struct nvmx_state_vmcs *v)
 {
 	u32 exec2 = to_vmx(vcpu)->nested.msrs.secondary_ctls_high;
+	bool pending = kvm_state->flags & KVM_STATE_NESTED_RUN_PENDING;
 	struct vmcs12 *vmcs12 = v->vmcs12;
 	bool in_l2 = nvmx_state_in_l2(kvm_state);
 	struct vmcs_hdr hdr;
@@ -386,14 +404,15 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 	if (!in_l2)
 		return 0;
 
-	if (!(kvm_state->flags & KVM_STATE_NESTED_RUN_PENDING))
+	if (!pending)
 		vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
-	else if (vmcs12->guest_activity_state == GUEST_ACTIVITY_HLT &&
-		 !(vmcs12->vm_entry_intr_info_field & INTR_INFO_VALID_MASK))
+	else if (!nvmx_pending_entry_hlt_ok(vmcs12))
 		return -EINVAL;
 	if (!nested_vmx_restored_l2_valid(vcpu, vmcs12,
 					  kvm_state->hdr.vmx.vmcs12_pa,
-					  nvmx_state_link_hdr(vcpu, v, &hdr)))
+					  nvmx_state_link_hdr(vcpu, v, &hdr),
+					  pending || (kvm_state->hdr.vmx.smm.flags &
+						      KVM_STATE_NESTED_SMM_GUEST_MODE)))
 		return -EINVAL;
 	return 0;
 }
@@ -405,11 +424,10 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
  * guest state, no checks: they were made), with the registers and MSRs
  * the vCPU holds; a pending entry instead loads those vmcs12's entry
  * controls say, and injects vmcs12's event, as VMLAUNCH or VMRESUME had
- * done when the state was saved (SDM 26.3.2, 26.6).  The checks made
- * every rule of the entry's, and vmx.c's rule for what it runs without
- * emulation is narrower, so this does not fail; if vmx.c ever refuses
- * more, the vCPU is left outside VMX operation, a state the VMM can set
- * again.
+ * done when the state was saved (SDM 26.3.2, 26.6).  The checks cover
+ * vmx.c's rule for what it runs without emulation (the segments), so
+ * this does not fail; if vmx.c ever refuses more, the vCPU is left
+ * outside VMX operation, a state the VMM can set again.
  */
 static int nested_vmx_resume_l2(struct kvm_vcpu *vcpu, bool run_pending)
 {
