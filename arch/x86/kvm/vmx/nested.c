@@ -1298,8 +1298,8 @@ static int nested_vmx_operand_bytes(struct kvm_vcpu *vcpu)
  * without a VMCS link pointer in VMX non-root operation (VM entry accepts
  * FFFFFFFF_FFFFFFFFH with "VMCS shadowing", SDM 26.3.1.5).  An eVMCS is
  * read and written in memory, not with VMREAD and VMWRITE (TLFS: those
- * are unsupported while it is active): it counts as none here, as
- * VMPTRST reports none.
+ * are unsupported while it is active): it counts as none here (VMREAD
+ * makes an exception, below), as VMPTRST reports none.
  */
 static bool nested_vmx_vmcs_valid(struct kvm_vcpu *vcpu)
 {
@@ -1392,6 +1392,19 @@ static const struct nvmx_field *nested_vmx_operand_field(struct kvm_vcpu *vcpu,
 	return nvmx_vmcs12_field(enc);
 }
 
+/*
+ * VMREAD of the eVMCS (TLFS: unsupported while an eVMCS is active; some
+ * Windows 11 versions do it all the same, and Hyper-V and the stock
+ * module let them): its field as L1 or the last exit wrote it.
+ */
+static bool nested_vmx_evmcs_read(struct kvm_vcpu *vcpu, u32 info, u64 *value)
+{
+	unsigned long enc = kvm_register_read(vcpu,
+					      vmx_get_instr_info_reg2(info));
+
+	return nested_evmcs_vmread(to_vmx(vcpu), enc, value);
+}
+
 static int handle_vmread(struct kvm_vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
@@ -1401,13 +1414,20 @@ static int handle_vmread(struct kvm_vcpu *vcpu)
 
 	if (!nested_vmx_check_permission(vcpu))
 		return 1;
-	if (!nested_vmx_vmcs_valid(vcpu))
-		return nested_vmx_fail_invalid(vcpu);
-	f = nested_vmx_operand_field(vcpu, info);
-	if (!f)
-		return nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	if (!is_guest_mode(vcpu) && nested_evmcs_mapped(to_vmx(vcpu))) {
+		if (!nested_vmx_evmcs_read(vcpu, info, &value))
+			return nested_vmx_fail(vcpu,
+					       VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	} else {
+		if (!nested_vmx_vmcs_valid(vcpu))
+			return nested_vmx_fail_invalid(vcpu);
+		f = nested_vmx_operand_field(vcpu, info);
+		if (!f)
+			return nested_vmx_fail(vcpu,
+					       VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+		value = nested_vmx_vmcs_read(vcpu, f);
+	}
 
-	value = nested_vmx_vmcs_read(vcpu, f);
 	if (info & NVMX_INFO_REG_OPERAND)
 		kvm_register_write(vcpu, NVMX_INFO_REG1(info), value);
 	else if (!nested_vmx_write_operand(vcpu, &value,

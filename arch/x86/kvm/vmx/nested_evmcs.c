@@ -234,6 +234,23 @@ void nested_evmcs_set_vm_instruction_error(struct vcpu_vmx *vmx, u32 error)
 }
 
 /*
+ * VMREAD of @enc with an eVMCS current in VMX root operation (nested.c
+ * says why): false for an encoding the eVMCS has no field for.
+ */
+bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value)
+{
+	int offset;
+
+	if (enc > U16_MAX)	/* evmcs.c's index keeps 16 bits */
+		return false;
+	offset = evmcs_field_offset(enc, NULL);
+	if (offset < 0)
+		return false;
+	*value = evmcs_read_any(vmx->nested.hv_evmcs, enc, offset);
+	return true;
+}
+
+/*
  * After an exit to L1 (or a VM-entry failure), before L1 runs: what the
  * exit wrote into vmcs12, into the eVMCS, where L1 reads it.  Guest state
  * saved only under a control is written only when the exit saved it, so

@@ -299,6 +299,7 @@ enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu,
 					    bool launch);
 void nested_evmcs_release(struct kvm_vcpu *vcpu);
 void nested_evmcs_set_vm_instruction_error(struct vcpu_vmx *vmx, u32 error);
+bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value);
 void nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu);
 void nested_evmcs_copy_all_to_vmcs12(struct kvm_vcpu *vcpu);
 bool nested_evmcs_vmclear(struct kvm_vcpu *vcpu, gpa_t vmptr);
