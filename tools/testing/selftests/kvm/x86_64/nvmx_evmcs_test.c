@@ -352,13 +352,14 @@ int main(int argc, char *argv[])
 			    exit_reason_str(vcpu->run->exit_reason));
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
-			if (uc.args[0] == 1)
+			/* GUEST_SYNC_ARGS: "hello", then its five values */
+			if (uc.args[1] == 1)
 				ksft_print_msg("%s: expected 0x%lx, got 0x%lx\n",
-					       (const char *)uc.args[1],
-					       uc.args[2], uc.args[3]);
+					       (const char *)uc.args[2],
+					       uc.args[3], uc.args[4]);
 			else
-				ksft_test_result(uc.args[2], "%s\n",
-						 case_names[uc.args[1]]);
+				ksft_test_result(uc.args[3], "%s\n",
+						 case_names[uc.args[2]]);
 			continue;
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
