@@ -8,6 +8,7 @@
 #ifndef __KVM_X86_VMX_NESTED_H
 #define __KVM_X86_VMX_NESTED_H
 
+#include "evmcs.h"		/* EVMPTR_INVALID */
 #include "vmx.h"		/* struct nested_vmx, to_vmx() */
 #include "vmcs12.h"
 
@@ -61,10 +62,17 @@ static inline struct vmcs12 *get_vmcs12(struct kvm_vcpu *vcpu)
 	return to_vmx(vcpu)->nested.cached_vmcs12;
 }
 
-/* SDM 24.1: does L1 have a current VMCS (current-VMCS pointer valid)? */
+/*
+ * SDM 24.1: does L1 have a current VMCS (current-VMCS pointer valid), or
+ * an enlightened VMCS (Hyper-V TLFS), mapped or still to be mapped after
+ * KVM_SET_NESTED_STATE (hv_evmcs_vmptr EVMPTR_MAP_PENDING)?
+ */
 static inline bool vmx_has_valid_vmcs12(struct kvm_vcpu *vcpu)
 {
-	return to_vmx(vcpu)->nested.current_vmptr != INVALID_GPA;
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	return vmx->nested.current_vmptr != INVALID_GPA ||
+	       vmx->nested.hv_evmcs_vmptr != EVMPTR_INVALID;
 }
 
 /*

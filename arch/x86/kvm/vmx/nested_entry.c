@@ -888,7 +888,11 @@ static void nvmx_merge_msr_write(unsigned long *bitmap02,
  * it.  vmcs01's bitmap changes while L2 runs (vmx.c's
  * force_msr_bitmap_recalc) reach vmcs02 at the next entry: until then L2
  * exits for an MSR vmx.c has just stopped intercepting, and an MSR filter
- * set meanwhile applies to L2 from that entry on.  False if L1's bitmap
+ * set meanwhile applies to L2 from that entry on.  The one exception is
+ * an eVMCS with the enlightened MSR bitmap (TLFS): L1 then says by the
+ * MSR-bitmap clean field when it changed its bitmap, and vmcs02's is kept
+ * while neither it nor vmcs01's changed (nested_evmcs_msr_bitmap_clean(),
+ * force_msr_bitmap_recalc cleared here).  False if L1's bitmap
  * cannot be mapped: vmcs02 then does without, and every RDMSR/WRMSR exits
  * to be decided by the exit path.
  */
@@ -988,8 +992,12 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 	pin_controls_set(vmx, nested_vmx_pin_controls02(vmx, vmcs12));
 	exec_controls_set(vmx, nested_vmx_exec_controls02(vmx, vmcs12));
 	if ((exec_controls_get(vmx) & CPU_BASED_USE_MSR_BITMAPS) &&
-	    !nested_vmx_prepare_msr_bitmap02(&vmx->vcpu, vmcs12))
-		exec_controls_clearbit(vmx, CPU_BASED_USE_MSR_BITMAPS);
+	    !nested_evmcs_msr_bitmap_clean(vmx)) {
+		if (nested_vmx_prepare_msr_bitmap02(&vmx->vcpu, vmcs12))
+			vmx->nested.force_msr_bitmap_recalc = false;
+		else
+			exec_controls_clearbit(vmx, CPU_BASED_USE_MSR_BITMAPS);
+	}
 	if (cpu_has_secondary_exec_ctrls())
 		secondary_exec_controls_set(vmx, secondary);
 	nested_vmx_entry_exit_controls02(vmx);
@@ -1783,6 +1791,9 @@ static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 	if (all ? !nested_vmx_check_controls(vcpu, vmcs12) :
 		  !nested_vmx_check_shadowed_controls(vcpu, vmcs12))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
+	if (nested_evmcs_mapped(to_vmx(vcpu)) &&
+	    !nested_evmcs_vmcs12_controls_ok(vmcs12))
+		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
 	/* Host RSP has no check, host RIP those of 26.2.4 */
 	if (all ? !nested_vmx_check_host_state(vcpu, vmcs12, is_long_mode(vcpu)) :
 		  !nested_vmx_check_address_space_size(vcpu, vmcs12,
@@ -1811,6 +1822,17 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct vmcs12 *vmcs12;
 	u32 err;
+
+	/* An enlightened VMCS (TLFS) becomes current here, not at VMPTRLD */
+	switch (nested_evmcs_vmentry(vcpu, launch)) {
+	case NVMX_EVMCS_UD:
+		kvm_queue_exception(vcpu, UD_VECTOR);
+		return 1;
+	case NVMX_EVMCS_VMFAIL:
+		return nested_vmx_fail_invalid(vcpu);
+	default:
+		break;
+	}
 
 	/* SDM 26.1: VMfailInvalid without a current VMCS or with a shadow one */
 	if (!vmx_has_valid_vmcs12(vcpu) || get_vmcs12(vcpu)->hdr.shadow_vmcs)

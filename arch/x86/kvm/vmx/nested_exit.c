@@ -1188,10 +1188,12 @@ static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
 
 	/*
 	 * L1 runs next and reads what the exit or the entry failure wrote
-	 * into vmcs12 from the shadow VMCS: vmx.c syncs it before the entry.
+	 * into vmcs12 from the shadow VMCS or the eVMCS: vmx.c syncs it
+	 * before the entry.
 	 */
 	to_vmx(vcpu)->nested.need_vmcs12_to_shadow_sync =
-		nested_vmx_shadowing(to_vmx(vcpu));
+		nested_vmx_shadowing(to_vmx(vcpu)) ||
+		nested_evmcs_mapped(to_vmx(vcpu));
 }
 
 /* Leave L2 (SDM 27) */

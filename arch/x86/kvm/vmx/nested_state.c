@@ -69,7 +69,10 @@ static bool nvmx_names_shadow_vmcs(struct vmcs12 *vmcs12)
  * Everything of vmcs12 that nvmx keeps elsewhere.  L1's writes to vmcs01's
  * shadow VMCS, unless an exit has written vmcs12 since (the shadow VMCS is
  * then the older copy, synced before L1 runs); in guest mode vmcs12 took
- * them at VMLAUNCH or VMRESUME.  Then L2's state: in vmcs02 since the last
+ * them at VMLAUNCH or VMRESUME.  Likewise everything L1 wrote in its
+ * enlightened VMCS (TLFS), whatever its clean fields say: they describe
+ * the changes to a VM entry, not to a saved state.  Then L2's state: in
+ * vmcs02 since the last
  * exit, or, while L2 runs, where an exit would take it from.  A pending
  * entry has not started L2 yet: vmcs12 is its input as it stands, but for
  * the state the entry left in vmcs02 rather than load it.
@@ -79,8 +82,11 @@ static void nested_vmx_fold_into_vmcs12(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
 	if (!is_guest_mode(vcpu)) {
-		if (!vmx->nested.need_vmcs12_to_shadow_sync)
+		if (!vmx->nested.need_vmcs12_to_shadow_sync) {
 			nested_vmx_shadow_read_back(vmx);
+			if (nested_evmcs_mapped(vmx))
+				nested_evmcs_copy_all_to_vmcs12(vcpu);
+		}
 		nested_vmx_save_vmcs02_state(vcpu);
 	} else if (!vmx->nested.nested_run_pending) {
 		nested_vmx_save_l2_state_in_place(vcpu);
@@ -128,6 +134,9 @@ static void nested_vmx_state_header(struct kvm_vcpu *vcpu,
 
 	hdr->vmxon_pa = vmx->nested.vmxon_ptr;
 	hdr->vmcs12_pa = vmx->nested.current_vmptr;
+	/* The current VMCS is an eVMCS, found through the VP assist page */
+	if (vmx->nested.hv_evmcs_vmptr != EVMPTR_INVALID)
+		kvm_state->flags |= KVM_STATE_NESTED_EVMCS;
 	if (is_guest_mode(vcpu))
 		kvm_state->flags |= KVM_STATE_NESTED_GUEST_MODE;
 	if (vmx->nested.nested_run_pending)
@@ -258,25 +267,37 @@ static bool nested_vmx_root_crs_ok(struct kvm_vcpu *vcpu)
 
 /*
  * The header, before any data is read.  Flags x86.c let through that nvmx
- * does not offer are refused: an enlightened VMCS, a pending MTF exit (L1
- * has no monitor trap flag), SVM's GIF; so is every VMX header flag (the
- * preemption-timer deadline: L1 has no preemption timer).
+ * does not offer are refused: a pending MTF exit (L1 has no monitor trap
+ * flag), SVM's GIF; so is every VMX header flag (the preemption-timer
+ * deadline: L1 has no preemption timer).  The eVMCS flag only where the
+ * VMM enabled the enlightened VMCS (KVM_CAP_HYPERV_ENLIGHTENED_VMCS); it
+ * says that the current VMCS is an eVMCS, which the VP assist page names,
+ * so vmcs12_pa is ~0 with it.
  */
 static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 					 struct kvm_nested_state *kvm_state)
 {
 	struct kvm_vmx_nested_state_hdr *hdr = &kvm_state->hdr.vmx;
+	bool evmcs = kvm_state->flags & KVM_STATE_NESTED_EVMCS;
 	bool in_l2 = nvmx_state_in_l2(kvm_state);
 
 	if (kvm_state->format != KVM_STATE_NESTED_FORMAT_VMX ||
 	    (kvm_state->flags & ~(KVM_STATE_NESTED_GUEST_MODE |
-				  KVM_STATE_NESTED_RUN_PENDING)) ||
+				  KVM_STATE_NESTED_RUN_PENDING |
+				  KVM_STATE_NESTED_EVMCS)) ||
 	    hdr->flags)
 		return -EINVAL;
+	if (evmcs && (!nested_vmx_allowed(vcpu) ||
+		      !to_vmx(vcpu)->nested.enlightened_vmcs_enabled))
+		return -EINVAL;
 
-	/* Outside VMX operation: nothing else may be set. */
+	/*
+	 * Outside VMX operation: nothing else may be set but the eVMCS flag,
+	 * which 6.1's uapi accepts there (it once meant "eVMCS enabled").
+	 */
 	if (hdr->vmxon_pa == INVALID_GPA)
-		return (hdr->vmcs12_pa != INVALID_GPA || kvm_state->flags ||
+		return (hdr->vmcs12_pa != INVALID_GPA ||
+			(kvm_state->flags & ~KVM_STATE_NESTED_EVMCS) ||
 			hdr->smm.flags) ? -EINVAL : 0;
 
 	if (!nested_vmx_allowed(vcpu) ||
@@ -285,9 +306,10 @@ static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 		return -EINVAL;
 
 	if (hdr->vmcs12_pa == INVALID_GPA) {
-		if (in_l2)
+		if (evmcs ? kvm_state->size < sizeof(*kvm_state) + VMCS12_SIZE :
+			    in_l2)
 			return -EINVAL;
-	} else if (!nvmx_region_addr_ok(vcpu, hdr->vmcs12_pa) ||
+	} else if (evmcs || !nvmx_region_addr_ok(vcpu, hdr->vmcs12_pa) ||
 		   hdr->vmcs12_pa == hdr->vmxon_pa ||
 		   kvm_state->size < sizeof(*kvm_state) + VMCS12_SIZE) {
 		return -EINVAL;
@@ -404,6 +426,9 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 	if (!in_l2)
 		return 0;
 
+	if ((kvm_state->flags & KVM_STATE_NESTED_EVMCS) &&
+	    !nested_evmcs_vmcs12_controls_ok(vmcs12))
+		return -EINVAL;
 	if (!pending)
 		vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 	else if (!nvmx_pending_entry_hlt_ok(vmcs12))
@@ -466,7 +491,10 @@ static int nested_vmx_restore_state(struct kvm_vcpu *vcpu,
 
 	if (v->vmcs12) {
 		memcpy(get_vmcs12(vcpu), v->vmcs12, VMCS12_SIZE);
-		nested_vmx_make_vmcs12_current(vcpu, hdr->vmcs12_pa);
+		if (kvm_state->flags & KVM_STATE_NESTED_EVMCS)
+			nested_evmcs_restore(vcpu);
+		else
+			nested_vmx_make_vmcs12_current(vcpu, hdr->vmcs12_pa);
 	}
 	if (v->shadow)
 		kvm_write_guest(vcpu->kvm, v->vmcs12->vmcs_link_pointer,
@@ -504,7 +532,8 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
 		return 0;
 	}
 
-	if (kvm_state->hdr.vmx.vmcs12_pa != INVALID_GPA) {
+	if (kvm_state->hdr.vmx.vmcs12_pa != INVALID_GPA ||
+	    (kvm_state->flags & KVM_STATE_NESTED_EVMCS)) {
 		ret = nvmx_state_vmcs_copy_in(user_kvm_nested_state, kvm_state,
 					      &v);
 		if (!ret)
@@ -519,17 +548,20 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
 
 /*
  * kvm_x86_nested_ops.get_nested_state_pages, asked for when L2 resumes
- * without an entry (RSM, KVM_SET_NESTED_STATE), before L2 runs: L2's PAE
- * PDPTEs without EPT, from L1's memory at L2's CR3 (SDM 4.4.1), unless the
- * VMM set them (KVM_SET_SREGS2) or SMRAM's CR3 reloaded them.  PDPTEs the
- * memory no longer gives are the VMM's error: KVM_RUN ends with an
- * internal error, as for L1's own.
+ * without an entry (RSM, KVM_SET_NESTED_STATE), before L2 runs, and when
+ * KVM_SET_NESTED_STATE restored an eVMCS: the eVMCS page the VP assist page
+ * names (nested_evmcs_map_restored()); L2's PAE PDPTEs without EPT, from
+ * L1's memory at L2's CR3 (SDM 4.4.1), unless the VMM set them
+ * (KVM_SET_SREGS2) or SMRAM's CR3 reloaded them.  Pages the memory no
+ * longer gives are the VMM's error: KVM_RUN ends with an internal error,
+ * as for L1's own PDPTEs.
  */
 bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu)
 {
-	if (!is_guest_mode(vcpu) || nested_cpu_has_ept(get_vmcs12(vcpu)) ||
-	    !is_pae_paging(vcpu) || vcpu->arch.pdptrs_from_userspace ||
-	    load_pdptrs(vcpu, kvm_read_cr3(vcpu)))
+	if (nested_evmcs_map_restored(vcpu) &&
+	    (!is_guest_mode(vcpu) || nested_cpu_has_ept(get_vmcs12(vcpu)) ||
+	     !is_pae_paging(vcpu) || vcpu->arch.pdptrs_from_userspace ||
+	     load_pdptrs(vcpu, kvm_read_cr3(vcpu))))
 		return true;
 
 	vcpu->run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
