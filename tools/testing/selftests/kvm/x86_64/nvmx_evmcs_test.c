@@ -6,7 +6,8 @@
  *
  *   clean_fields   a control L1 changes in the eVMCS with its group's bit
  *                  set in hv_clean_fields is not taken by VMRESUME (L0 may
- *                  keep its copy, and nvmx does); cleared, it is;
+ *                  keep its copy, and both modules do); written again
+ *                  with the bit cleared, it is;
  *   exit_fields    an exit writes the exit information and L2's RIP into
  *                  the eVMCS, and leaves a control L1 changed alone;
  *   bad_version    an eVMCS whose version is not 1: VMfailInvalid;
@@ -58,7 +59,7 @@ static const char *const case_names[NR_CASES] = {
 /* A guest-physical address no memslot of the VM holds, page aligned */
 #define GPA_OUTSIDE		0xdead0000ull
 
-static int ud_count;
+static volatile int ud_count;	/* the #UD handler runs between accesses */
 
 static void l1_ud_handler(struct ex_regs *regs)
 {
@@ -167,6 +168,12 @@ static void case_clean_fields(struct vmx_pages *vmx)
 	check("exit reason, RDTSC exiting marked clean",
 	      EXIT_REASON_VMCALL_NR, current_evmcs->vm_exit_reason);
 
+	/*
+	 * Changing a field under a clean bit is L1's error (TLFS): the exit
+	 * may have written the field back (the stock module writes the
+	 * processor-based controls at every exit).  Write it again, dirty.
+	 */
+	current_evmcs->cpu_based_vm_exec_control |= CPU_BASED_RDTSC_EXITING;
 	current_evmcs->hv_clean_fields &=
 		~HV_VMX_ENLIGHTENED_CLEAN_FIELD_CONTROL_PROC;
 	check("VMRESUME, control dirty", 0, resume_past_vmcall());
