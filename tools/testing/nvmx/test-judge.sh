@@ -161,6 +161,38 @@ L
 sed -i '/^t_pass\[ept=0\]/d' "$tmp/expect"
 stock_more=
 
+# A test that passes but says it skipped part of itself ("will skip ...",
+# state_test and smm_test without KVM_CAP_NESTED_STATE) is not a full pass.
+check "part skipped with ours, all run with stock" "" "done 90" '^FAIL ours/t_pass ours: part:will skip nested state checks, stock: pass' <<'L'
+# nvmx-begin ours/t_pass
+# will skip nested state checks
+ok 1 ours/t_pass
+L
+expect "the table says ours skipped part" \
+	'^t_pass +part +pass ' "$tmp/out"
+expect "the table says which part" \
+	'^    ours skipped part: will skip nested state checks$' "$tmp/out"
+check "all run with both is a pass with no part line" "" "done 90" '^PASS ours/t_pass $' <<'L'
+# nvmx-begin ours/t_pass
+# nvmx: state saved and restored
+ok 1 ours/t_pass
+L
+expect_none "no part line for a test that ran all of itself" 'skipped part' "$tmp/out"
+check "a skip line of the next test is not this one's" "" "done 90" '^PASS ours/t_pass $' <<'L'
+# nvmx-begin ours/t_pass
+ok 1 ours/t_pass
+# nvmx-begin ours/t_skip
+# will skip SMM test with VMX enabled
+ok 2 ours/t_skip # SKIP Requirement not met
+L
+check "stock ran all of itself: baseline met" "" "done 90" '^PASS stock/t_pass baseline pass' <<'L'
+ok 1 ours/t_pass
+L
+sed -i 's|^ok 1 stock/t_pass$|# will skip SMM test with VMX enabled\n&|' "$tmp/run/console.log"
+"$judge" "$tmp/run" "$tmp/expect" "$tmp/known" >"$tmp/out" 2>&1
+expect "stock skipping part of itself fails against its baseline" \
+	'^FAIL stock/t_pass baseline says pass, stock gave part:will skip SMM test with VMX enabled' "$tmp/run/results"
+
 # A stock result that differs from the recorded baseline fails the run.
 check "stock baseline changed" "" "done 90" '^PASS stock/t_pass baseline pass' <<'L'
 L

@@ -544,6 +544,8 @@ int nested_vmx_fail(struct kvm_vcpu *vcpu, u32 vm_instruction_error)
 		return nested_vmx_fail_invalid(vcpu);
 
 	get_vmcs12(vcpu)->vm_instruction_error = vm_instruction_error;
+	nested_evmcs_set_vm_instruction_error(to_vmx(vcpu),
+					      vm_instruction_error);
 	return nested_vmx_complete(vcpu, X86_EFLAGS_ZF);
 }
 
@@ -870,6 +872,10 @@ void nested_sync_vmcs12_to_shadow(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
 	vmx->nested.need_vmcs12_to_shadow_sync = false;
+	if (nested_evmcs_mapped(vmx)) {
+		nested_evmcs_sync_from_vmcs12(vcpu);
+		return;
+	}
 	if (!nested_vmx_shadowing(vmx))
 		return;
 	nvmx_shadow_vmcs_get(vmx);
@@ -953,10 +959,14 @@ static void nested_vmx_free_shadow_vmcs(struct vcpu_vmx *vmx)
  * The current VMCS (SDM 24.1): KVM works on a copy, cached_vmcs12, read at
  * VMPTRLD and written back when L1 can expect to see it in memory.
  */
-static void nested_flush_vmcs12(struct kvm_vcpu *vcpu)
+void nested_flush_vmcs12(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
+	if (vmx->nested.hv_evmcs_vmptr != EVMPTR_INVALID) {
+		nested_evmcs_release(vcpu);
+		return;
+	}
 	if (!vmx_has_valid_vmcs12(vcpu))
 		return;
 
@@ -968,19 +978,24 @@ static void nested_flush_vmcs12(struct kvm_vcpu *vcpu)
 	nested_vmx_shadowing_off(vmx);
 }
 
-static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
+void nested_vmx_make_vmcs12_current(struct kvm_vcpu *vcpu, gpa_t vmptr)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	int r;
 
-	nested_flush_vmcs12(vcpu);
-	r = kvm_vcpu_read_guest(vcpu, vmptr, vmx->nested.cached_vmcs12,
-				VMCS12_SIZE);
-	if (r)
-		return r;
 	vmx->nested.current_vmptr = vmptr;
 	vmx->nested.dirty_vmcs12 = true;
 	nested_vmx_shadowing_on(vmx);
+}
+
+static int nested_load_vmcs12(struct kvm_vcpu *vcpu, gpa_t vmptr)
+{
+	int r;
+
+	nested_flush_vmcs12(vcpu);
+	r = kvm_vcpu_read_guest(vcpu, vmptr, get_vmcs12(vcpu), VMCS12_SIZE);
+	if (r)
+		return r;
+	nested_vmx_make_vmcs12_current(vcpu, vmptr);
 	return 0;
 }
 
@@ -1019,8 +1034,7 @@ static void nested_vmx_stop_l1_trace(struct vcpu_vmx *vmx)
 	pt_update_intercept_for_msr(&vmx->vcpu);
 }
 
-static int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu,
-					  gpa_t vmxon_ptr)
+int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu, gpa_t vmxon_ptr)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -1067,12 +1081,14 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 
 	if (flush)
 		nested_flush_vmcs12(vcpu);
+	nested_evmcs_release(vcpu);
 	vmx->nested.current_vmptr = INVALID_GPA;
 	vmx->nested.need_sync_vmcs02_to_vmcs12_rare = false;
 	vmx->nested.vmxon_ptr = INVALID_GPA;
 	vmx->nested.vmxon = false;
 	vmx->nested.smm.vmxon = false;
 	vmx->nested.smm.guest_mode = false;
+	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 
 	free_loaded_vmcs(&vmx->nested.vmcs02);
 	nested_vmx_free_shadow_vmcs(vmx);
@@ -1186,6 +1202,8 @@ static int handle_vmclear(struct kvm_vcpu *vcpu)
 	if (vmptr == vmx->nested.vmxon_ptr)
 		return nested_vmx_fail(vcpu, VMXERR_VMCLEAR_VMXON_POINTER);
 
+	if (nested_evmcs_vmclear(vcpu, vmptr))
+		return nested_vmx_succeed(vcpu);
 	if (vmptr == vmx->nested.current_vmptr) {
 		vmx->nested.cached_vmcs12->launch_state = 0;
 		nested_flush_vmcs12(vcpu);
@@ -1279,13 +1297,16 @@ static int nested_vmx_operand_bytes(struct kvm_vcpu *vcpu)
 /*
  * SDM 30.3: VMfailInvalid without a current VMCS in VMX root operation, or
  * without a VMCS link pointer in VMX non-root operation (VM entry accepts
- * FFFFFFFF_FFFFFFFFH with "VMCS shadowing", SDM 26.3.1.5).
+ * FFFFFFFF_FFFFFFFFH with "VMCS shadowing", SDM 26.3.1.5).  An eVMCS is
+ * read and written in memory, not with VMREAD and VMWRITE (TLFS: those
+ * are unsupported while it is active): it counts as none here (VMREAD
+ * makes an exception, below), as VMPTRST reports none.
  */
 static bool nested_vmx_vmcs_valid(struct kvm_vcpu *vcpu)
 {
 	if (is_guest_mode(vcpu))
 		return get_vmcs12(vcpu)->vmcs_link_pointer != INVALID_GPA;
-	return vmx_has_valid_vmcs12(vcpu);
+	return to_vmx(vcpu)->nested.current_vmptr != INVALID_GPA;
 }
 
 /*
@@ -1372,6 +1393,19 @@ static const struct nvmx_field *nested_vmx_operand_field(struct kvm_vcpu *vcpu,
 	return nvmx_vmcs12_field(enc);
 }
 
+/*
+ * VMREAD of the eVMCS (TLFS: unsupported while an eVMCS is active; some
+ * Windows 11 versions do it all the same, and Hyper-V and the stock
+ * module let them): its field as L1 or the last exit wrote it.
+ */
+static bool nested_vmx_evmcs_read(struct kvm_vcpu *vcpu, u32 info, u64 *value)
+{
+	unsigned long enc = kvm_register_read(vcpu,
+					      vmx_get_instr_info_reg2(info));
+
+	return nested_evmcs_vmread(to_vmx(vcpu), enc, value);
+}
+
 static int handle_vmread(struct kvm_vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
@@ -1381,13 +1415,20 @@ static int handle_vmread(struct kvm_vcpu *vcpu)
 
 	if (!nested_vmx_check_permission(vcpu))
 		return 1;
-	if (!nested_vmx_vmcs_valid(vcpu))
-		return nested_vmx_fail_invalid(vcpu);
-	f = nested_vmx_operand_field(vcpu, info);
-	if (!f)
-		return nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	if (!is_guest_mode(vcpu) && nested_evmcs_mapped(to_vmx(vcpu))) {
+		if (!nested_vmx_evmcs_read(vcpu, info, &value))
+			return nested_vmx_fail(vcpu,
+					       VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	} else {
+		if (!nested_vmx_vmcs_valid(vcpu))
+			return nested_vmx_fail_invalid(vcpu);
+		f = nested_vmx_operand_field(vcpu, info);
+		if (!f)
+			return nested_vmx_fail(vcpu,
+					       VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+		value = nested_vmx_vmcs_read(vcpu, f);
+	}
 
-	value = nested_vmx_vmcs_read(vcpu, f);
 	if (info & NVMX_INFO_REG_OPERAND)
 		kvm_register_write(vcpu, NVMX_INFO_REG1(info), value);
 	else if (!nested_vmx_write_operand(vcpu, &value,
@@ -1659,6 +1700,7 @@ __init int nested_vmx_hardware_setup(nvmx_exit_handler_t exit_handlers[])
 		enable_shadow_vmcs = false;
 	if (enable_shadow_vmcs && nested_vmx_setup_shadowing())
 		return -ENOMEM;
+	nested_evmcs_setup_rows();
 
 	exit_handlers[EXIT_REASON_VMON] = handle_vmxon;
 	exit_handlers[EXIT_REASON_VMOFF] = handle_vmxoff;
@@ -1738,8 +1780,11 @@ static int nested_vmx_write_log_dirty(struct kvm_vcpu *vcpu, gpa_t gpa)
 }
 
 /*
- * No nested state save/restore yet (KVM_CAP_NESTED_STATE reads 0), no
- * enlightened VMCS; get_nested_state_pages is requested by set_state only.
+ * get_nested_state_pages reads L2's PDPTEs after RSM or
+ * KVM_SET_NESTED_STATE, and maps a restored eVMCS.  The enlightened VMCS
+ * (nested_evmcs.c) is enabled per vCPU by the VMM and reported in Hyper-V
+ * CPUID by upstream evmcs.c's helpers; vmx.c filters the capability MSRs
+ * L1 reads with it.
  */
 struct kvm_x86_nested_ops vmx_nested_ops = {
 	.leave_nested = vmx_leave_nested,
@@ -1747,5 +1792,10 @@ struct kvm_x86_nested_ops vmx_nested_ops = {
 	.check_events = nested_vmx_check_events,
 	.has_events = nested_vmx_has_events,
 	.triple_fault = nested_vmx_triple_fault,
+	.get_state = nested_vmx_get_state,
+	.set_state = nested_vmx_set_state,
+	.get_nested_state_pages = nested_vmx_get_state_pages,
 	.write_log_dirty = nested_vmx_write_log_dirty,
+	.enable_evmcs = nested_enable_evmcs,
+	.get_evmcs_version = nested_get_evmcs_version,
 };

@@ -8,6 +8,7 @@
 #ifndef __KVM_X86_VMX_NESTED_H
 #define __KVM_X86_VMX_NESTED_H
 
+#include "evmcs.h"		/* EVMPTR_INVALID */
 #include "vmx.h"		/* struct nested_vmx, to_vmx() */
 #include "vmcs12.h"
 
@@ -61,10 +62,17 @@ static inline struct vmcs12 *get_vmcs12(struct kvm_vcpu *vcpu)
 	return to_vmx(vcpu)->nested.cached_vmcs12;
 }
 
-/* SDM 24.1: does L1 have a current VMCS (current-VMCS pointer valid)? */
+/*
+ * SDM 24.1: does L1 have a current VMCS (current-VMCS pointer valid), or
+ * an enlightened VMCS (Hyper-V TLFS), mapped or still to be mapped after
+ * KVM_SET_NESTED_STATE (hv_evmcs_vmptr EVMPTR_MAP_PENDING)?
+ */
 static inline bool vmx_has_valid_vmcs12(struct kvm_vcpu *vcpu)
 {
-	return to_vmx(vcpu)->nested.current_vmptr != INVALID_GPA;
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	return vmx->nested.current_vmptr != INVALID_GPA ||
+	       vmx->nested.hv_evmcs_vmptr != EVMPTR_INVALID;
 }
 
 /*
@@ -164,19 +172,27 @@ static inline bool nested_host_cr0_valid(struct kvm_vcpu *vcpu,
 }
 
 /*
- * L2's CR0: SDM 26.3.1.1 exempts PE and PG from FIXED0 when L1 runs L2
- * with "unrestricted guest".
+ * L2's CR0 under @vmcs12: SDM 26.3.1.1 exempts PE and PG from FIXED0 when
+ * L1 runs L2 with "unrestricted guest".
  */
-static inline bool nested_guest_cr0_valid(struct kvm_vcpu *vcpu,
-					  unsigned long val)
+static inline bool nested_vmcs12_guest_cr0_valid(struct kvm_vcpu *vcpu,
+						 struct vmcs12 *vmcs12,
+						 unsigned long val)
 {
 	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
 	u64 fixed0 = msrs->cr0_fixed0;
 
-	if (nested_cpu_has2(get_vmcs12(vcpu), SECONDARY_EXEC_UNRESTRICTED_GUEST))
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST))
 		fixed0 &= ~(u64)(X86_CR0_PE | X86_CR0_PG);
 
 	return nested_cr_fixed_bits_ok(val, fixed0, msrs->cr0_fixed1);
+}
+
+/* L2's CR0 under L1's current VMCS. */
+static inline bool nested_guest_cr0_valid(struct kvm_vcpu *vcpu,
+					  unsigned long val)
+{
+	return nested_vmcs12_guest_cr0_valid(vcpu, get_vmcs12(vcpu), val);
 }
 
 /* CR4 of L1 or L2: the same fixed bits apply to both. */

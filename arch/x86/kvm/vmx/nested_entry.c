@@ -392,17 +392,21 @@ static bool nested_vmx_check_host_segments(struct kvm_vcpu *vcpu,
 	       nvmx_rule(!is_noncanonical_address(vmcs12->host_tr_base, vcpu));
 }
 
-/* SDM 26.2.4: checks related to address-space size. */
+/*
+ * SDM 26.2.4: checks related to address-space size; @l1_long: L1 executes
+ * VMLAUNCH or VMRESUME in IA-32e mode.
+ */
 static bool nested_vmx_check_address_space_size(struct kvm_vcpu *vcpu,
-						struct vmcs12 *vmcs12)
+						struct vmcs12 *vmcs12,
+						bool l1_long)
 {
 	bool host_64bit = nvmx_host_64bit(vmcs12);
 
-	if (!is_long_mode(vcpu) &&
+	if (!l1_long &&
 	    (!nvmx_rule(!host_64bit) || !nvmx_rule(!nvmx_ia32e_guest(vmcs12))))
 		return false;
 
-	if (is_long_mode(vcpu) && !nvmx_rule(host_64bit))
+	if (l1_long && !nvmx_rule(host_64bit))
 		return false;
 
 	if (host_64bit)
@@ -416,26 +420,29 @@ static bool nested_vmx_check_address_space_size(struct kvm_vcpu *vcpu,
 
 /* SDM 26.2.2-26.2.4: the host-state area, failing with VMfailValid(8). */
 static bool nested_vmx_check_host_state(struct kvm_vcpu *vcpu,
-					struct vmcs12 *vmcs12)
+					struct vmcs12 *vmcs12, bool l1_long)
 {
 	return nested_vmx_check_host_regs(vcpu, vmcs12) &&
 	       nested_vmx_check_host_segments(vcpu, vmcs12) &&
-	       nested_vmx_check_address_space_size(vcpu, vmcs12);
+	       nested_vmx_check_address_space_size(vcpu, vmcs12, l1_long);
 }
 
 /*
  * SDM 26.3.1.1: guest control registers, debug registers and MSRs.  L0
  * forces bits of CR0/CR4 and switches EFER, PAT and DEBUGCTL itself, so the
- * processor would check its own values on vmcs02, not L1's.
+ * processor would check its own values on vmcs02, not L1's.  IA32_EFER
+ * only for an entry that loads it (@entering): L2 resumed from a saved
+ * state keeps its own (nvmx_guest_efer()), which may have left the mode
+ * vmcs12's field says since.
  */
 static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
-					struct vmcs12 *vmcs12)
+					struct vmcs12 *vmcs12, bool entering)
 {
 	bool ia32e = nvmx_ia32e_guest(vmcs12);
 	u64 cr0 = vmcs12->guest_cr0, cr4 = vmcs12->guest_cr4;
 	u64 efer = vmcs12->guest_ia32_efer;
 
-	if (!nvmx_rule(nested_guest_cr0_valid(vcpu, cr0)) ||
+	if (!nvmx_rule(nested_vmcs12_guest_cr0_valid(vcpu, vmcs12, cr0)) ||
 	    !nvmx_rule(!(cr0 & X86_CR0_PG) || (cr0 & X86_CR0_PE)) ||
 	    !nvmx_rule(nested_cr4_valid(vcpu, cr4)) ||
 	    !nvmx_rule(kvm_vcpu_is_legal_gpa(vcpu, vmcs12->guest_cr3)))
@@ -467,7 +474,7 @@ static bool nested_vmx_check_guest_regs(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(kvm_pat_valid(vmcs12->guest_ia32_pat)))
 		return false;
 
-	if (!(vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER))
+	if (!entering || !(vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER))
 		return true;
 
 	return nvmx_rule(kvm_valid_efer(vcpu, efer)) &&
@@ -536,8 +543,6 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 	if (activity == GUEST_ACTIVITY_ACTIVE)
 		return true;
 
-	/* SS as L2 left it, if the last exit left it in vmcs02 */
-	nested_vmx_save_vmcs02_state(vcpu);
 	dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
 	return nvmx_rule(activity == GUEST_ACTIVITY_HLT &&
 			 (misc & VMX_MISC_ACTIVITY_HLT)) &&
@@ -552,43 +557,68 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
  * aligned within the physical-address width, name a region with our
  * revision identifier whose shadow-VMCS indicator is the "VMCS shadowing"
  * control (so it is a shadow VMCS exactly when L2's VMREAD and VMWRITE can
- * reach it, SDM 24.10), and not be the current VMCS.  ~0 passes with
+ * reach it, SDM 24.10), and not be the current VMCS, at @vmptr.  @hdr is
+ * the region's header, NULL when no memory holds it.  ~0 passes with
  * either setting: L2's VMREAD and VMWRITE that do not exit then fail with
  * VMfailInvalid (SDM 30.3).
  */
-static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
-					  struct vmcs12 *vmcs12)
+static bool nvmx_link_pointer_ok(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				 gpa_t vmptr, const struct vmcs_hdr *hdr)
 {
 	bool shadowing = nested_cpu_has2(vmcs12, SECONDARY_EXEC_SHADOW_VMCS);
 	u64 link = vmcs12->vmcs_link_pointer;
-	struct vmcs_hdr hdr;
 
 	if (link == INVALID_GPA)
 		return true;
 
-	if (!nvmx_rule(nvmx_page_addr_ok(vcpu, link)) ||
-	    !nvmx_rule(!kvm_vcpu_read_guest(vcpu, link, &hdr, sizeof(hdr))))
-		return false;
+	return nvmx_rule(nvmx_page_addr_ok(vcpu, link)) &&
+	       nvmx_rule(hdr) &&
+	       nvmx_rule(hdr->revision_id == VMCS12_REVISION) &&
+	       nvmx_rule(hdr->shadow_vmcs == shadowing) &&
+	       nvmx_rule(link != vmptr);
+}
 
-	return nvmx_rule(hdr.revision_id == VMCS12_REVISION) &&
-	       nvmx_rule(hdr.shadow_vmcs == shadowing) &&
-	       nvmx_rule(link != to_vmx(vcpu)->nested.current_vmptr);
+/* The link pointer of L1's current VMCS, read from L1's memory. */
+static bool nested_vmx_check_link_pointer(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12)
+{
+	u64 link = vmcs12->vmcs_link_pointer;
+	struct vmcs_hdr hdr;
+	bool readable;
+
+	readable = link != INVALID_GPA &&
+		   !kvm_vcpu_read_guest(vcpu, link, &hdr, sizeof(hdr));
+	return nvmx_link_pointer_ok(vcpu, vmcs12,
+				    to_vmx(vcpu)->nested.current_vmptr,
+				    readable ? &hdr : NULL);
 }
 
 /*
- * SDM 26.3.1: the guest-state checks that hardware cannot make on vmcs02.
- * Segment, descriptor-table, RIP and pending-debug-exception fields reach
- * vmcs02 unchanged and are checked by the processor itself; a failure there
- * comes back as a VM-entry failure exit of vmcs02 and is reflected.
+ * SDM 26.3.1: the guest-state checks that hardware cannot make on vmcs02,
+ * but the link pointer's.  Segment, descriptor-table, RIP and
+ * pending-debug-exception fields reach vmcs02 unchanged and are checked by
+ * the processor itself; a failure there comes back as a VM-entry failure
+ * exit of vmcs02 and is reflected.  The SS.DPL rule of an entry in the HLT
+ * state reads vmcs12's SS, which must be L2's latest.  @entering: the entry
+ * loads vmcs12's guest state (VMLAUNCH, VMRESUME, a pending one restored).
  */
+static bool nested_vmx_check_guest_fields(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12, bool entering)
+{
+	return nested_vmx_check_guest_regs(vcpu, vmcs12, entering) &&
+	       nested_vmx_check_guest_rflags(vmcs12) &&
+	       nested_vmx_check_guest_activity(vcpu, vmcs12);
+}
+
 static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 					 struct vmcs12 *vmcs12, u32 *qual)
 {
 	*qual = ENTRY_FAIL_DEFAULT;
 
-	if (!nested_vmx_check_guest_regs(vcpu, vmcs12) ||
-	    !nested_vmx_check_guest_rflags(vmcs12) ||
-	    !nested_vmx_check_guest_activity(vcpu, vmcs12))
+	/* SS as L2 left it, if the last exit left it in vmcs02 */
+	if (vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE)
+		nested_vmx_save_vmcs02_state(vcpu);
+	if (!nested_vmx_check_guest_fields(vcpu, vmcs12, true))
 		return false;
 
 	if (nested_vmx_check_link_pointer(vcpu, vmcs12))
@@ -858,7 +888,11 @@ static void nvmx_merge_msr_write(unsigned long *bitmap02,
  * it.  vmcs01's bitmap changes while L2 runs (vmx.c's
  * force_msr_bitmap_recalc) reach vmcs02 at the next entry: until then L2
  * exits for an MSR vmx.c has just stopped intercepting, and an MSR filter
- * set meanwhile applies to L2 from that entry on.  False if L1's bitmap
+ * set meanwhile applies to L2 from that entry on.  The one exception is
+ * an eVMCS with the enlightened MSR bitmap (TLFS): L1 then says by the
+ * MSR-bitmap clean field when it changed its bitmap, and vmcs02's is kept
+ * while neither it nor vmcs01's changed (nested_evmcs_msr_bitmap_clean(),
+ * force_msr_bitmap_recalc cleared here).  False if L1's bitmap
  * cannot be mapped: vmcs02 then does without, and every RDMSR/WRMSR exits
  * to be decided by the exit path.
  */
@@ -958,8 +992,12 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 	pin_controls_set(vmx, nested_vmx_pin_controls02(vmx, vmcs12));
 	exec_controls_set(vmx, nested_vmx_exec_controls02(vmx, vmcs12));
 	if ((exec_controls_get(vmx) & CPU_BASED_USE_MSR_BITMAPS) &&
-	    !nested_vmx_prepare_msr_bitmap02(&vmx->vcpu, vmcs12))
-		exec_controls_clearbit(vmx, CPU_BASED_USE_MSR_BITMAPS);
+	    !nested_evmcs_msr_bitmap_clean(vmx)) {
+		if (nested_vmx_prepare_msr_bitmap02(&vmx->vcpu, vmcs12))
+			vmx->nested.force_msr_bitmap_recalc = false;
+		else
+			exec_controls_clearbit(vmx, CPU_BASED_USE_MSR_BITMAPS);
+	}
 	if (cpu_has_secondary_exec_ctrls())
 		secondary_exec_controls_set(vmx, secondary);
 	nested_vmx_entry_exit_controls02(vmx);
@@ -1012,16 +1050,29 @@ static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * SDM 26.3.2.1: the entry loads the MSR or debug register under the entry
+ * control @ctl from vmcs12.  Not when L2 is @resumed (RSM, or a state set
+ * after L2 ran): vmcs12 then holds what L1 gave the entry, and L2 runs on
+ * with the value it has since made its own, which the vCPU holds (SMRAM,
+ * KVM_SET_SREGS, KVM_SET_MSRS, KVM_SET_DEBUGREGS).
+ */
+static bool nvmx_entry_loads(struct vmcs12 *vmcs12, u32 ctl, bool resumed)
+{
+	return !resumed && (vmcs12->vm_entry_controls & ctl);
+}
+
+/*
  * SDM 26.3.2.1: IA32_EFER as L2 starts with it: vmcs12's when the entry
  * loads it, else L1's with LMA (and LME when paging) from "IA-32e mode
  * guest".
  */
-static u64 nvmx_guest_efer(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+static u64 nvmx_guest_efer(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+			   bool resumed)
 {
 	u64 efer = vcpu->arch.efer;
 	u64 mode_bits = EFER_LMA;
 
-	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)
+	if (nvmx_entry_loads(vmcs12, VM_ENTRY_LOAD_IA32_EFER, resumed))
 		return vmcs12->guest_ia32_efer;
 
 	if (vmcs12->guest_cr0 & X86_CR0_PG)
@@ -1035,7 +1086,7 @@ static u64 nvmx_guest_efer(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
  * switching) is L2's; masks and read shadows from the ownership rule.
  */
 static void nested_vmx_load_cr_efer02(struct kvm_vcpu *vcpu,
-				      struct vmcs12 *vmcs12)
+				      struct vmcs12 *vmcs12, bool resumed)
 {
 	struct nvmx_cr cr0 = nested_vmx_cr0_owners(vcpu, vmcs12);
 	struct nvmx_cr cr4 = nested_vmx_cr4_owners(vcpu, vmcs12);
@@ -1045,7 +1096,7 @@ static void nested_vmx_load_cr_efer02(struct kvm_vcpu *vcpu,
 	vmcs_writel(CR0_GUEST_HOST_MASK, nvmx_cr_mask02(&cr0));
 	vmcs_writel(CR4_GUEST_HOST_MASK, nvmx_cr_mask02(&cr4));
 
-	vmx_set_efer(vcpu, nvmx_guest_efer(vcpu, vmcs12));
+	vmx_set_efer(vcpu, nvmx_guest_efer(vcpu, vmcs12, resumed));
 	vmx_set_cr0(vcpu, vmcs12->guest_cr0);
 	vmx_set_cr4(vcpu, vmcs12->guest_cr4);
 	vmcs_writel(CR0_READ_SHADOW, nvmx_cr_shadow02(&cr0, vmcs12->guest_cr0));
@@ -1116,7 +1167,8 @@ static void nested_vmx_load_pdptes12(struct kvm_vcpu *vcpu,
  * gets a root for the L2 role (guest mode) over the same memory, found by
  * CR3.  With EPT the root follows the EPTP, and CR3 goes to vmcs02.
  */
-static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				bool from_vmentry)
 {
 	unsigned long cr3 = vmcs12->guest_cr3;
 	bool ept = nested_cpu_has_ept(vmcs12);
@@ -1133,7 +1185,16 @@ static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 		return true;
 	}
 
-	if (is_pae_paging(vcpu) && !nvmx_rule(load_pdptrs(vcpu, cr3)))
+	/*
+	 * Without an entry now (RSM, KVM_SET_NESTED_STATE), the entry that
+	 * loaded L2's PDPTEs has happened, and the processor keeps them:
+	 * SMRAM's CR3 reloads them, the VMM may set them (KVM_SET_SREGS2),
+	 * else they are read again before L2 runs, once the VMM has set
+	 * L1's memory (nested_vmx_get_state_pages()).
+	 */
+	if (!from_vmentry)
+		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+	else if (is_pae_paging(vcpu) && !nvmx_rule(load_pdptrs(vcpu, cr3)))
 		return false;
 
 	kvm_mmu_new_pgd(vcpu, cr3);
@@ -1142,16 +1203,16 @@ static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 
 /*
  * SDM 26.3.2.1: DR7 and IA32_DEBUGCTL from vmcs12 under "load debug
- * controls", else L1's values stay (vmcs02 always loads both, so L1's are
- * written into it).
+ * controls", else the vCPU's values stay, L1's or, when L2 resumes, L2's
+ * (vmcs02 always loads both, so they are written into it).
  */
 static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
-				    struct vmcs12 *vmcs12)
+				    struct vmcs12 *vmcs12, bool resumed)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 debugctl = vmx->nested.pre_vmenter_debugctl;
 
-	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
+	if (nvmx_entry_loads(vmcs12, VM_ENTRY_LOAD_DEBUG_CONTROLS, resumed)) {
 		kvm_set_dr(vcpu, 7, vmcs12->guest_dr7);
 		debugctl = vmcs12->guest_ia32_debugctl &
 			   vmx_get_supported_debugctl(vcpu, false);
@@ -1167,11 +1228,11 @@ static void nested_vmx_load_debug02(struct kvm_vcpu *vcpu,
  * has it; L1 has no such control, so L2 starts with L1's value.
  */
 static void nested_vmx_load_msrs02(struct kvm_vcpu *vcpu,
-				   struct vmcs12 *vmcs12)
+				   struct vmcs12 *vmcs12, bool resumed)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	if (vmcs12->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT)
+	if (nvmx_entry_loads(vmcs12, VM_ENTRY_LOAD_IA32_PAT, resumed))
 		vcpu->arch.pat = vmcs12->guest_ia32_pat;
 	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_IA32_PAT)
 		vmcs_write64(GUEST_IA32_PAT, vcpu->arch.pat);
@@ -1231,38 +1292,46 @@ static void nested_vmx_load_vmcs02_state(struct vcpu_vmx *vmx,
 }
 
 /*
- * Load L2's guest state into vmcs02 and KVM.  Fails only where the SDM's
- * checks need L2's paging context (PDPTEs) or where KVM could not run the
- * result on hardware without emulating it; *qual then holds the
- * VM-entry failure qualification (SDM 26.8).
+ * Load L2's guest state into vmcs02 and KVM.  L2 resumes rather than
+ * starts when KVM_SET_NESTED_STATE restores it after it ran (!@from_vmentry,
+ * no entry pending, not RSM).  At RSM, SMRAM reloads EFER and DR7 next,
+ * and vmcs12 has L2's PAT and DEBUGCTL where the SMI's exit saved them:
+ * the SMI's exit loaded L1's into the vCPU, where an SMI in VMX non-root
+ * operation leaves them alone.  Fails only where the SDM's checks
+ * need L2's paging context (PDPTEs) or where KVM could not run the result
+ * on hardware without emulating it; *qual then holds the VM-entry failure
+ * qualification (SDM 26.8).
  */
 static bool nested_vmx_load_guest_state02(struct kvm_vcpu *vcpu,
 					  struct vmcs12 *vmcs12,
 					  bool from_vmentry, u32 *qual)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	bool resumed = !from_vmentry && !vmx->nested.nested_run_pending &&
+		       !vmx->nested.smm.guest_mode;
 
 	nested_vmx_load_vmcs02_state(vmx, vmcs12);
-	nested_vmx_load_cr_efer02(vcpu, vmcs12);
-	nested_vmx_load_debug02(vcpu, vmcs12);
-	nested_vmx_load_msrs02(vcpu, vmcs12);
+	nested_vmx_load_cr_efer02(vcpu, vmcs12, resumed);
+	nested_vmx_load_debug02(vcpu, vmcs12, resumed);
+	nested_vmx_load_msrs02(vcpu, vmcs12, resumed);
 	nested_vmx_load_rip_and_state02(vcpu, vmcs12);
 
 	*qual = ENTRY_FAIL_PDPTE;
-	if (!nested_vmx_load_cr3(vcpu, vmcs12))
+	if (!nested_vmx_load_cr3(vcpu, vmcs12, from_vmentry))
 		return false;
 
 	/*
-	 * State KVM cannot run on hardware is refused at VMLAUNCH/VMRESUME.
-	 * From RSM it was L2's when SMM was entered: vmx.c then ends L2 with
-	 * a triple fault for L1, as if L2 had reached that state itself.
-	 */
-	*qual = ENTRY_FAIL_DEFAULT;
-	/*
+	 * State KVM cannot run on hardware is refused: at VMLAUNCH and
+	 * VMRESUME as a VM-entry failure.  At RSM, L2's state was valid
+	 * when L2 had it, and KVM_SET_NESTED_STATE checked it as the
+	 * processor would (nested_vmx_check_guest_segments()): only a state
+	 * some rule of vmx.c's own refuses gets here, and the caller fails
+	 * (vmx.c would otherwise find L2 in a state it must emulate).
 	 * vmx_set_cr0() judged vmx->emulation_required with L2's segments
 	 * in place, vmx_set_rflags() again if RFLAGS.VM changed.
 	 */
-	return !from_vmentry || nvmx_rule(!vmx->emulation_required);
+	*qual = ENTRY_FAIL_DEFAULT;
+	return nvmx_rule(!vmx->emulation_required);
 }
 
 /*
@@ -1304,8 +1373,7 @@ static u32 nested_vmx_load_entry_msrs(struct kvm_vcpu *vcpu,
  * once: if KVM cancels that entry, vmx.c moves it to its re-injection
  * state, and a VM exit clears the field.
  */
-static void nested_vmx_inject_event02(struct vcpu_vmx *vmx,
-				      struct vmcs12 *vmcs12)
+void nested_vmx_inject_event02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12)
 {
 	u32 info = vmcs12->vm_entry_intr_info_field;
 
@@ -1332,6 +1400,7 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	/* L2's CR0/CR4 as far as installed: the failure exit starts from it. */
 	kvm_read_cr0(vcpu);
 	kvm_read_cr4(vcpu);
+	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 	leave_guest_mode(vcpu);
 	nested_vmx_restore_l1_mmu(vcpu);
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
@@ -1412,7 +1481,9 @@ static void nested_vmx_trace_entry(struct kvm_vcpu *vcpu,
  * Enter VMX non-root operation with vmcs12's guest state.  From VMLAUNCH
  * and VMRESUME (@from_vmentry) after the checks of SDM 26.2 passed: the
  * guest-state checks, the MSR-load list and event injection happen here.
- * From RSM (vmx_leave_smm), L2's state was valid when SMM was entered.
+ * From RSM (vmx_leave_smm), L2's state was valid when SMM was entered;
+ * from KVM_SET_NESTED_STATE, the state was checked, and the entry may
+ * still be pending (nested_run_pending already set).
  */
 enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 							bool from_vmentry)
@@ -1433,6 +1504,14 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	 * its EPTP): done after the switch, they would flush L2's instead.
 	 */
 	kvm_service_local_tlb_flush_requests(vcpu);
+	/*
+	 * vmx.c's real-mode emulation (vm86) belongs to vmcs01: RSM cleared
+	 * CR0.PE before it gets here, a VMM may set the nested state of a
+	 * vCPU in real mode.  Left in it, vmx_set_cr0() would leave it on
+	 * vmcs02, over L2's segments.
+	 */
+	if (!from_vmentry && vmx->rmode.vm86_active)
+		vmx_set_cr0(vcpu, kvm_read_cr0(vcpu) | X86_CR0_PE);
 	nested_vmx_snapshot_l1_state(vmx);
 	/* vmx.c records L1's TPR threshold here while L2 runs (nested_exit.c) */
 	vmx->nested.l1_tpr_threshold = -1;
@@ -1478,6 +1557,216 @@ fail_on_vmcs01:
 	return NVMX_VMENTRY_VMEXIT;
 }
 
+/* A segment register of vmcs12's guest state (SDM 24.4.1). */
+struct nvmx_seg {
+	u16 sel;
+	u64 base;
+	u32 limit;
+	u32 ar;
+};
+
+/* The SDM's order of the segment fields' encodings (SDM B.1.2 to B.4.3) */
+enum {
+	NVMX_ES, NVMX_CS, NVMX_SS, NVMX_DS, NVMX_FS, NVMX_GS, NVMX_LDTR, NVMX_TR
+};
+
+static u64 nvmx_guest_field(struct vmcs12 *vmcs12, u32 encoding)
+{
+	return nvmx_vmcs12_read(vmcs12, nvmx_vmcs12_field(encoding));
+}
+
+static struct nvmx_seg nvmx_guest_seg(struct vmcs12 *vmcs12, u32 i)
+{
+	return (struct nvmx_seg){
+		.sel = nvmx_guest_field(vmcs12, GUEST_ES_SELECTOR + 2 * i),
+		.base = nvmx_guest_field(vmcs12, GUEST_ES_BASE + 2 * i),
+		.limit = nvmx_guest_field(vmcs12, GUEST_ES_LIMIT + 2 * i),
+		.ar = nvmx_guest_field(vmcs12, GUEST_ES_AR_BYTES + 2 * i),
+	};
+}
+
+static bool nvmx_seg_usable(const struct nvmx_seg *s)
+{
+	return !(s->ar & VMX_AR_UNUSABLE_MASK);
+}
+
+static u32 nvmx_seg_type(const struct nvmx_seg *s)
+{
+	return s->ar & VMX_AR_TYPE_MASK;
+}
+
+/*
+ * SDM 26.3.1.2, access rights outside virtual-8086 mode, the rules every
+ * usable segment (and CS, TR, LDTR) shares: present, reserved bits 11:8
+ * and 31:17 clear, and the granularity flag that the limit implies.
+ */
+static bool nvmx_seg_ar_ok(const struct nvmx_seg *s, bool system)
+{
+	return nvmx_rule(!(s->ar & VMX_AR_S_MASK) == system) &&
+	       nvmx_rule(s->ar & VMX_AR_P_MASK) &&
+	       nvmx_rule(!(s->ar & VMX_AR_RESERVD_MASK)) &&
+	       nvmx_rule((s->limit & 0xfff) == 0xfff ||
+			 !(s->ar & VMX_AR_G_MASK)) &&
+	       nvmx_rule(!(s->limit & 0xfff00000) || (s->ar & VMX_AR_G_MASK));
+}
+
+/* SDM 26.3.1.2: CS, SS, DS, ES, FS and GS in virtual-8086 mode. */
+static bool nvmx_seg_v86_ok(const struct nvmx_seg *s)
+{
+	return nvmx_rule(s->base == (u64)s->sel << 4) &&
+	       nvmx_rule(s->limit == 0xffff) &&
+	       nvmx_rule(s->ar == 0xf3);
+}
+
+/*
+ * SDM 26.3.1.2: CS outside virtual-8086 mode, and SS's DPL, which CS's
+ * type decides.  vmx.c also runs no unusable CS on hardware without
+ * "unrestricted guest" (it would emulate L2).
+ */
+static bool nvmx_guest_cs_ss_ok(struct vmcs12 *vmcs12, bool ug)
+{
+	struct nvmx_seg cs = nvmx_guest_seg(vmcs12, NVMX_CS);
+	struct nvmx_seg ss = nvmx_guest_seg(vmcs12, NVMX_SS);
+	u32 type = nvmx_seg_type(&cs), dpl = VMX_AR_DPL(cs.ar);
+	u32 ss_dpl = VMX_AR_DPL(ss.ar);
+
+	if (!nvmx_rule(type == 9 || type == 11 || type == 13 || type == 15 ||
+		       (ug && type == 3)) ||
+	    !nvmx_rule(ug || nvmx_seg_usable(&cs)) ||
+	    !nvmx_seg_ar_ok(&cs, false) ||
+	    !nvmx_rule(!(cs.base >> 32)))
+		return false;
+
+	if (!nvmx_rule(type != 3 || dpl == 0) ||
+	    !nvmx_rule((type != 9 && type != 11) || dpl == ss_dpl) ||
+	    !nvmx_rule((type != 13 && type != 15) || dpl <= ss_dpl) ||
+	    !nvmx_rule(!nvmx_ia32e_guest(vmcs12) || !(cs.ar & VMX_AR_L_MASK) ||
+		       !(cs.ar & VMX_AR_DB_MASK)))
+		return false;
+
+	if (!nvmx_rule(ug || (ss.sel & SEGMENT_RPL_MASK) ==
+			     (cs.sel & SEGMENT_RPL_MASK)) ||
+	    !nvmx_rule(ug || ss_dpl == (ss.sel & SEGMENT_RPL_MASK)) ||
+	    !nvmx_rule((type != 3 && (vmcs12->guest_cr0 & X86_CR0_PE)) ||
+		       ss_dpl == 0))
+		return false;
+
+	if (!nvmx_seg_usable(&ss))
+		return true;
+	return nvmx_rule(nvmx_seg_type(&ss) == 3 || nvmx_seg_type(&ss) == 7) &&
+	       nvmx_seg_ar_ok(&ss, false) &&
+	       nvmx_rule(!(ss.base >> 32));
+}
+
+/* SDM 26.3.1.2: DS, ES, FS or GS outside virtual-8086 mode. */
+static bool nvmx_guest_data_seg_ok(const struct nvmx_seg *s, bool ug)
+{
+	u32 type = nvmx_seg_type(s);
+
+	if (!nvmx_seg_usable(s))
+		return true;
+	return nvmx_rule(type & VMX_AR_TYPE_ACCESSES_MASK) &&
+	       nvmx_rule(!(type & VMX_AR_TYPE_CODE_MASK) ||
+			 (type & VMX_AR_TYPE_READABLE_MASK)) &&
+	       nvmx_rule(ug || type > 11 ||
+			 VMX_AR_DPL(s->ar) >= (s->sel & SEGMENT_RPL_MASK)) &&
+	       nvmx_seg_ar_ok(s, false);
+}
+
+/* SDM 26.3.1.2: TR and LDTR, in any mode. */
+static bool nvmx_guest_system_segs_ok(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	struct nvmx_seg tr = nvmx_guest_seg(vmcs12, NVMX_TR);
+	struct nvmx_seg ldtr = nvmx_guest_seg(vmcs12, NVMX_LDTR);
+	u32 type = nvmx_seg_type(&tr);
+
+	if (!nvmx_rule(!(tr.sel & SEGMENT_TI_MASK)) ||
+	    !nvmx_rule(!is_noncanonical_address(tr.base, vcpu)) ||
+	    !nvmx_rule(type == VMX_AR_TYPE_BUSY_64_TSS ||
+		       (!nvmx_ia32e_guest(vmcs12) &&
+			type == VMX_AR_TYPE_BUSY_16_TSS)) ||
+	    !nvmx_rule(nvmx_seg_usable(&tr)) ||
+	    !nvmx_seg_ar_ok(&tr, true))
+		return false;
+
+	if (!nvmx_seg_usable(&ldtr))
+		return true;
+	return nvmx_rule(!(ldtr.sel & SEGMENT_TI_MASK)) &&
+	       nvmx_rule(!is_noncanonical_address(ldtr.base, vcpu)) &&
+	       nvmx_rule(nvmx_seg_type(&ldtr) == VMX_AR_TYPE_LDT) &&
+	       nvmx_seg_ar_ok(&ldtr, true);
+}
+
+/*
+ * SDM 26.3.1.2 to 26.3.1.4: segment registers, GDTR and IDTR, RIP: the
+ * guest-state checks the processor makes on vmcs02 when L1's VMLAUNCH or
+ * VMRESUME enters L2, made here for a state that did not come through
+ * that entry (KVM_SET_NESTED_STATE), before the state is taken.
+ */
+static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	bool ug = nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST);
+	bool l = nvmx_ia32e_guest(vmcs12) &&
+		 (vmcs12->guest_cs_ar_bytes & VMX_AR_L_MASK);
+	struct nvmx_seg seg;
+	u32 i;
+
+	if (!nvmx_guest_system_segs_ok(vcpu, vmcs12) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_fs_base, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_gs_base, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_gdtr_base, vcpu)) ||
+	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_idtr_base, vcpu)) ||
+	    !nvmx_rule(!(vmcs12->guest_gdtr_limit >> 16)) ||
+	    !nvmx_rule(!(vmcs12->guest_idtr_limit >> 16)) ||
+	    !nvmx_rule(l ? !is_noncanonical_address(vmcs12->guest_rip, vcpu) :
+			   !(vmcs12->guest_rip >> 32)))
+		return false;
+
+	for (i = NVMX_ES; i <= NVMX_GS; i++) {
+		seg = nvmx_guest_seg(vmcs12, i);
+		if (vmcs12->guest_rflags & X86_EFLAGS_VM) {
+			if (!nvmx_seg_v86_ok(&seg))
+				return false;
+			continue;
+		}
+		if ((i == NVMX_ES || i == NVMX_DS) &&
+		    !nvmx_rule(!nvmx_seg_usable(&seg) || !(seg.base >> 32)))
+			return false;
+		if (i != NVMX_CS && i != NVMX_SS &&
+		    !nvmx_guest_data_seg_ok(&seg, ug))
+			return false;
+	}
+	return (vmcs12->guest_rflags & X86_EFLAGS_VM) ||
+	       nvmx_guest_cs_ss_ok(vmcs12, ug);
+}
+
+/*
+ * KVM_SET_NESTED_STATE into L2, or into SMM entered from L2: would L1's
+ * VMLAUNCH or VMRESUME of @vmcs12, current at @vmptr, have entered L2?
+ * Every check of SDM 26.2 and 26.3.1 that nvmx makes, and the processor's
+ * on guest segments, GDTR, IDTR and RIP (26.3.1.2 to 26.3.1.4), on a
+ * vmcs12 that is not the vCPU's yet.  (Not yet the processor's checks on
+ * interruptibility, pending debug exceptions and EPT's PDPTEs: a state
+ * that breaks one fails at the first hardware entry, reflected to L1.)
+ * L1 returns to the mode "host address-space size" gives it (SDM 27.5.1),
+ * and entered L2 from that mode (26.2.4).  @shadow is the header of the
+ * VMCS the link pointer names, NULL when no memory holds it.  The launch
+ * state is not checked: a pending VMLAUNCH leaves it clear.
+ */
+bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				  gpa_t vmptr, const struct vmcs_hdr *shadow,
+				  bool pending)
+{
+	return nested_vmx_check_controls(vcpu, vmcs12) &&
+	       nested_vmx_check_host_state(vcpu, vmcs12,
+					   nvmx_host_64bit(vmcs12)) &&
+	       nested_vmx_check_guest_fields(vcpu, vmcs12, pending) &&
+	       nested_vmx_check_guest_segments(vcpu, vmcs12) &&
+	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
+}
+
 /*
  * SDM 30.3: the VMfail checks, then those of SDM 26.2.  The checks of 26.2
  * read vmcs12's fields and what stays fixed while L1 is in VMX operation
@@ -1502,9 +1791,13 @@ static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 	if (all ? !nested_vmx_check_controls(vcpu, vmcs12) :
 		  !nested_vmx_check_shadowed_controls(vcpu, vmcs12))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
+	if (nested_evmcs_mapped(to_vmx(vcpu)) &&
+	    !nested_evmcs_vmcs12_controls_ok(vmcs12))
+		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
 	/* Host RSP has no check, host RIP those of 26.2.4 */
-	if (all ? !nested_vmx_check_host_state(vcpu, vmcs12) :
-		  !nested_vmx_check_address_space_size(vcpu, vmcs12))
+	if (all ? !nested_vmx_check_host_state(vcpu, vmcs12, is_long_mode(vcpu)) :
+		  !nested_vmx_check_address_space_size(vcpu, vmcs12,
+						       is_long_mode(vcpu)))
 		return VMXERR_ENTRY_INVALID_HOST_STATE_FIELD;
 	return 0;
 }
@@ -1529,6 +1822,17 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct vmcs12 *vmcs12;
 	u32 err;
+
+	/* An enlightened VMCS (TLFS) becomes current here, not at VMPTRLD */
+	switch (nested_evmcs_vmentry(vcpu, launch)) {
+	case NVMX_EVMCS_UD:
+		kvm_queue_exception(vcpu, UD_VECTOR);
+		return 1;
+	case NVMX_EVMCS_VMFAIL:
+		return nested_vmx_fail_invalid(vcpu);
+	default:
+		break;
+	}
 
 	/* SDM 26.1: VMfailInvalid without a current VMCS or with a shadow one */
 	if (!vmx_has_valid_vmcs12(vcpu) || get_vmcs12(vcpu)->hdr.shadow_vmcs)

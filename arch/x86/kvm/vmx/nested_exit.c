@@ -782,9 +782,6 @@ static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
 		vmcs12_save_idt_vectoring(vcpu, vmcs12);
 	else
 		vmcs12->idt_vectoring_info_field = 0;
-
-	/* SDM 27.2: every exit clears the valid bit of the entry event */
-	vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 }
 
 /* CR0 or CR4 as L1 sees L2's (SDM 27.3.1), from the ownership helpers. */
@@ -856,7 +853,7 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
  * in vmcs02 alone stays there until vmcs12's copy is needed
  * (nested_vmx_save_vmcs02_state()).
  */
-static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+static void vmcs12_save_l2_rows(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	const struct nvmx_field *f;
 	unsigned int i;
@@ -867,7 +864,6 @@ static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 			nvmx_vmcs12_write(vmcs12, f,
 					  vmcs12_l2_value(vcpu, vmcs12, f));
 	}
-	to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
 
 	/* SDM 27.2: "IA-32e mode guest" takes IA32_EFER.LMA */
 	if (vcpu->arch.efer & EFER_LMA)
@@ -876,22 +872,69 @@ static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 		vmcs12->vm_entry_controls &= ~VM_ENTRY_IA32E_MODE;
 }
 
+/* The guest state that lives in vmcs02 alone, from the current VMCS. */
+static void vmcs12_save_vmcs02_rows(struct vmcs12 *vmcs12)
+{
+	const struct nvmx_field *f;
+	unsigned int i;
+
+	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
+		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
+		nvmx_vmcs12_write(vmcs12, f, nvmx_vmcs_read(f));
+	}
+}
+
+static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	vmcs12_save_l2_rows(vcpu, vmcs12);
+	to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
+}
+
+/*
+ * KVM_GET_NESTED_STATE while L2 runs: vmcs12 takes L2's state as an exit
+ * would save it (SDM 27.3), L2 going on as it was.  vmcs02 is current, so
+ * the state an exit leaves there (NVMX_SYNC_VMCS02) is read directly.  The
+ * event vmcs12 had injected is L2's past: delivered, or in KVM's queue of
+ * injected events that KVM_GET_VCPU_EVENTS reports; its valid bit is
+ * cleared as an exit clears it (SDM 24.8.3), so that vmcs12 describes the
+ * entry L2 would be resumed with.  Not while the entry is pending: vmcs12
+ * is then still the input of the entry, event included.
+ */
+void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu)
+{
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+
+	vmcs12_save_l2_rows(vcpu, vmcs12);
+	vmcs12_save_vmcs02_rows(vmcs12);
+	vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+}
+
+/*
+ * KVM_GET_NESTED_STATE with L1's VMLAUNCH or VMRESUME still to enter L2:
+ * vmcs12 is the entry's input, but the guest state the last exit left in
+ * vmcs02 (NVMX_SYNC_VMCS02) is still there and newer than vmcs12's copy,
+ * since the entry did not load it (nested_vmx_load_vmcs02_state()).
+ * vmcs02 is current.
+ */
+void nested_vmx_save_vmcs02_state_pending(struct kvm_vcpu *vcpu)
+{
+	if (to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare)
+		vmcs12_save_vmcs02_rows(get_vmcs12(vcpu));
+}
+
 /*
  * SDM 27.3, the rest of it: the guest state an exit left in vmcs02
  * (NVMX_SYNC_VMCS02), copied into vmcs12 before vmcs12's copy is read or
  * written: by L1's VMREAD or VMWRITE of such a field, by a check that
- * needs it, or on vmcs12's way to memory (and, once nested state is saved
- * for userspace, before that).  L1 runs on vmcs01; vmcs02 is made current
- * only for the reads, with preemption off, and nothing vmx.c caches from
- * the VMCS is touched.  Not for L2's side, where vmcs02 is current: the
- * exit saves everything there.
+ * needs it, on vmcs12's way to memory, or into KVM_GET_NESTED_STATE.  L1
+ * runs on vmcs01; vmcs02 is made current only for the reads, with
+ * preemption off, and nothing vmx.c caches from the VMCS is touched.  Not
+ * for L2's side, where vmcs02 is current: the exit saves everything there
+ * (nested_vmx_save_l2_state_in_place() without an exit).
  */
 void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
-	const struct nvmx_field *f;
-	unsigned int i;
 	int cpu;
 
 	if (!vmx->nested.need_sync_vmcs02_to_vmcs12_rare ||
@@ -901,10 +944,7 @@ void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu)
 	cpu = get_cpu();
 	vmx->loaded_vmcs = &vmx->nested.vmcs02;
 	vmx_vcpu_load_vmcs(vcpu, cpu, &vmx->vmcs01);
-	for (i = 0; i < nvmx_nr_vmcs02_rows; i++) {
-		f = &nvmx_fields[nvmx_vmcs02_rows[i]];
-		nvmx_vmcs12_write(vmcs12, f, nvmx_vmcs_read(f));
-	}
+	vmcs12_save_vmcs02_rows(get_vmcs12(vcpu));
 	vmx->loaded_vmcs = &vmx->vmcs01;
 	vmx_vcpu_load_vmcs(vcpu, cpu, &vmx->nested.vmcs02);
 	put_cpu();
@@ -1148,10 +1188,12 @@ static void load_vmcs12_host_state(struct kvm_vcpu *vcpu,
 
 	/*
 	 * L1 runs next and reads what the exit or the entry failure wrote
-	 * into vmcs12 from the shadow VMCS: vmx.c syncs it before the entry.
+	 * into vmcs12 from the shadow VMCS or the eVMCS: vmx.c syncs it
+	 * before the entry.
 	 */
 	to_vmx(vcpu)->nested.need_vmcs12_to_shadow_sync =
-		nested_vmx_shadowing(to_vmx(vcpu));
+		nested_vmx_shadowing(to_vmx(vcpu)) ||
+		nested_evmcs_mapped(to_vmx(vcpu));
 }
 
 /* Leave L2 (SDM 27) */
@@ -1300,6 +1342,11 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 		 * vmcs02 included.
 		 */
 		vmcs12->launch_state = 1;
+		/*
+		 * SDM 27.2: every exit clears the valid bit of the entry
+		 * event, KVM's for SMM (no exit information) included.
+		 */
+		vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 		if (info)
 			vmcs12_save_exit_info(vcpu, vmcs12, info);
 		vmcs12_save_l2_state(vcpu, vmcs12);

@@ -124,6 +124,28 @@ static inline bool nested_vmx_shadowing(struct vcpu_vmx *vmx)
 void nested_vmx_shadow_read_back(struct vcpu_vmx *vmx);
 
 /*
+ * VMXON (SDM 30.3) once its checks passed, or a restored nested state:
+ * L0's per-vCPU structures for VMX operation, the VMXON region at
+ * @vmxon_ptr, no current VMCS.  -ENOMEM leaves the vCPU outside.
+ */
+int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu, gpa_t vmxon_ptr);
+
+/*
+ * No current VMCS any more (VMPTRLD of another, VMCLEAR, VMXOFF, an eVMCS
+ * made current): a normal one goes back to L1's memory; an eVMCS is there
+ * already, every exit having written it.
+ */
+void nested_flush_vmcs12(struct kvm_vcpu *vcpu);
+
+/*
+ * The vmcs12 in KVM's cache becomes L1's current VMCS, at @vmptr (SDM
+ * 24.1): read from there by VMPTRLD, or brought by a restored nested
+ * state.  vmcs02 takes all of it at the next entry; vmcs01's shadow VMCS
+ * takes the shadowed fields.
+ */
+void nested_vmx_make_vmcs12_current(struct kvm_vcpu *vcpu, gpa_t vmptr);
+
+/*
  * Outcome of a VMX instruction (SDM 30.2), each skipping the instruction and
  * returning 1 for the exit handler: VMsucceed; VMfailInvalid, for the
  * failures the SDM reports without a VMCS to hold an error number;
@@ -166,6 +188,22 @@ bool nested_vmx_eptp_valid(struct kvm_vcpu *vcpu, u64 eptp);
  */
 void nested_vmx_init_ept_mmu(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12);
 
+/*
+ * SDM 26.6: vmcs12's VM-entry event into vmcs02 (loaded), for the entry
+ * about to happen.
+ */
+void nested_vmx_inject_event02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12);
+
+/*
+ * KVM_SET_NESTED_STATE into L2: the checks of SDM 26.2 and 26.3.1 on a
+ * vmcs12 that would be current at @vmptr, @shadow the header of the VMCS
+ * its link pointer names (NULL: none), @pending: the entry is still to
+ * load vmcs12's guest state.
+ */
+bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
+				  gpa_t vmptr, const struct vmcs_hdr *shadow,
+				  bool pending);
+
 /* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
 void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
 
@@ -205,6 +243,15 @@ void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
  */
 void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu);
 
+/*
+ * In guest mode, vmcs02 current: L2's state into vmcs12 as an exit would
+ * save it, without leaving L2 (KVM_GET_NESTED_STATE).
+ */
+void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu);
+
+/* The same with the entry pending: only what it left in vmcs02. */
+void nested_vmx_save_vmcs02_state_pending(struct kvm_vcpu *vcpu);
+
 /* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
 static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)
 {
@@ -232,5 +279,66 @@ bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,
 int nested_vmx_check_events(struct kvm_vcpu *vcpu);
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection);
 void nested_vmx_triple_fault(struct kvm_vcpu *vcpu);
+
+/* nested_evmcs.c: Hyper-V's enlightened VMCS (TLFS) for L1 */
+
+/* An eVMCS is L1's current VMCS, mapped (not waiting for a restore). */
+static inline bool nested_evmcs_mapped(struct vcpu_vmx *vmx)
+{
+	return evmptr_is_valid(vmx->nested.hv_evmcs_vmptr);
+}
+
+/* What VMLAUNCH/VMRESUME makes of the VP assist page (TLFS). */
+enum nvmx_evmcs_status {
+	NVMX_EVMCS_NONE,	/* no eVMCS: the normal current VMCS, if any */
+	NVMX_EVMCS_CURRENT,	/* vmcs12 has taken what L1 changed in it */
+	NVMX_EVMCS_VMFAIL,	/* not an eVMCS version: VMfailInvalid */
+	NVMX_EVMCS_UD,		/* the page is not in L1's memory: #UD */
+};
+
+void __init nested_evmcs_setup_rows(void);
+enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu,
+					    bool launch);
+void nested_evmcs_release(struct kvm_vcpu *vcpu);
+void nested_evmcs_set_vm_instruction_error(struct vcpu_vmx *vmx, u32 error);
+bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value);
+void nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu);
+void nested_evmcs_copy_all_to_vmcs12(struct kvm_vcpu *vcpu);
+bool nested_evmcs_vmclear(struct kvm_vcpu *vcpu, gpa_t vmptr);
+bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu);
+
+void nested_evmcs_restore(struct kvm_vcpu *vcpu);
+
+/*
+ * SDM 26.2.1 with an eVMCS: no control the eVMCS has no field for
+ * (evmcs.c; it warns about VM-function controls above bit 31, which no
+ * VMCS has: refused first).
+ */
+static inline bool nested_evmcs_vmcs12_controls_ok(struct vmcs12 *vmcs12)
+{
+	return !(vmcs12->vm_function_control >> 32) &&
+	       !nested_evmcs_check_controls(vmcs12);
+}
+
+/*
+ * TLFS: with the enlightened MSR bitmap, the eVMCS's MSR-bitmap clean bit
+ * covers the bitmap's contents too, so vmcs02's merged bitmap is kept
+ * while it is set, unless vmx.c changed vmcs01's (force_msr_bitmap_recalc).
+ */
+static inline bool nested_evmcs_msr_bitmap_clean(struct vcpu_vmx *vmx)
+{
+	return nested_evmcs_mapped(vmx) &&
+	       vmx->nested.hv_evmcs->hv_enlightenments_control.msr_bitmap &&
+	       !vmx->nested.force_msr_bitmap_recalc;
+}
+
+/* nested_state.c: KVM_GET_NESTED_STATE and KVM_SET_NESTED_STATE. */
+int nested_vmx_get_state(struct kvm_vcpu *vcpu,
+			 struct kvm_nested_state __user *user_kvm_nested_state,
+			 unsigned int user_data_size);
+int nested_vmx_set_state(struct kvm_vcpu *vcpu,
+			 struct kvm_nested_state __user *user_kvm_nested_state,
+			 struct kvm_nested_state *kvm_state);
+bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu);
 
 #endif /* __KVM_X86_VMX_NESTED_INTERNAL_H */

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvmx: Hyper-V's enlightened VMCS for L1 (Hyper-V TLFS, "Nested
+ * Virtualization", section "Enlightened VMCS (Intel)", and the virtual
+ * processor assist page).
+ *
+ * An L1 that sees the eVMCS version in Hyper-V CPUID leaf 0x4000000A (the
+ * VMM enabled KVM_CAP_HYPERV_ENLIGHTENED_VMCS) may keep its VMCS as a 4-KByte
+ * page of ordinary memory, struct hv_enlightened_vmcs, instead of using
+ * VMPTRLD, VMREAD and VMWRITE.  It names the page in its VP assist page
+ * (current_nested_vmcs, with enlighten_vmentry set), and its next VMLAUNCH
+ * or VMRESUME makes that page the current VMCS.  vmcs12 stays the VMCS
+ * that nvmx works on; the eVMCS is copied into it at VM entry and the
+ * fields a VM exit writes are copied back before L1 runs again:
+ *
+ *   entry  the fields L1 writes, but only those of the groups whose bit in
+ *          hv_clean_fields is clear: L1 clears a group's bit whenever it
+ *          changes a field of the group, and L0 may keep its copy of the
+ *          others (TLFS, "Clean Fields").  At VMLAUNCH and for a page not
+ *          current before, every group is copied.
+ *   exit   the exit information, the guest state the exit saved (SDM
+ *          27.2, 27.3), and the two controls an exit updates (the valid
+ *          bit of the VM-entry event, IA-32e mode guest); VMfailValid
+ *          writes the VM-instruction error field.
+ *
+ * Which eVMCS field holds which VMCS field, and its clean-fields group, is
+ * upstream evmcs.c's table (vmcs_field_to_evmcs_1, by encoding); the rows
+ * that travel each way are picked from nvmx's field table at module load.
+ * A field the eVMCS does not have keeps vmcs12's value, zero from the
+ * start: an eVMCS starts zeroed (TLFS).
+ */
+
+#include <linux/kvm_host.h>
+
+#include <asm/vmx.h>
+
+#include "nested_internal.h"
+
+/* One vmcs12 row that has an eVMCS field. */
+struct nvmx_evmcs_row {
+	u8 row;		/* in nvmx_fields[] */
+	u16 offset;	/* in struct hv_enlightened_vmcs */
+	u16 clean;	/* HV_VMX_ENLIGHTENED_CLEAN_FIELD_*: 0 for none */
+};
+
+static struct {
+	struct nvmx_evmcs_row in[NVMX_NR_FIELDS];	/* L1 writes them */
+	struct nvmx_evmcs_row out[NVMX_NR_FIELDS];	/* an exit writes them */
+	unsigned int nr_in, nr_out;
+} nvmx_evmcs __ro_after_init;
+
+/*
+ * Does a VM exit write @f (SDM 27.2, 27.3)?  The exit information, the
+ * guest state it saves (under the controls, nvmx_exit_saves_field()), and
+ * in the controls the valid bit of the VM-entry event (24.8.3) and
+ * "IA-32e mode guest" (27.2.5 of the entry controls: IA32_EFER.LMA).
+ */
+static bool __init nvmx_evmcs_exit_writes(const struct nvmx_field *f)
+{
+	return f->sync != NVMX_SYNC_NEVER ||
+	       f->encoding == VM_ENTRY_INTR_INFO_FIELD ||
+	       f->encoding == VM_ENTRY_CONTROLS;
+}
+
+void __init nested_evmcs_setup_rows(void)
+{
+	const struct nvmx_field *f;
+	struct nvmx_evmcs_row r;
+	u16 clean;
+	int offset;
+
+	nvmx_for_each_field(f) {
+		offset = evmcs_field_offset(f->encoding, &clean);
+		if (offset < 0)
+			continue;
+		r = (struct nvmx_evmcs_row) {
+			.row = f - nvmx_fields, .offset = offset, .clean = clean,
+		};
+		if (f->class != NVMX_EXIT_INFO)
+			nvmx_evmcs.in[nvmx_evmcs.nr_in++] = r;
+		if (nvmx_evmcs_exit_writes(f))
+			nvmx_evmcs.out[nvmx_evmcs.nr_out++] = r;
+	}
+}
+
+static u64 nvmx_evmcs_read(struct hv_enlightened_vmcs *evmcs,
+			   const struct nvmx_evmcs_row *r)
+{
+	return nvmx_field_get(evmcs, r->offset,
+			      (enum nvmx_width)nvmx_fields[r->row].width, false);
+}
+
+static void nvmx_evmcs_write(struct hv_enlightened_vmcs *evmcs,
+			     const struct nvmx_evmcs_row *r, u64 value)
+{
+	nvmx_field_set(evmcs, r->offset,
+		       (enum nvmx_width)nvmx_fields[r->row].width, false, value);
+}
+
+void nested_evmcs_release(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (nested_evmcs_mapped(vmx)) {
+		kvm_vcpu_unmap(vcpu, &vmx->nested.hv_evmcs_map, true);
+		vmx->nested.hv_evmcs = NULL;
+	}
+	vmx->nested.hv_evmcs_vmptr = EVMPTR_INVALID;
+}
+
+/*
+ * The eVMCS page at @gpa, mapped: a 4-KByte page of L1's memory (TLFS)
+ * whose version is KVM's eVMCS version, or VMCS12_REVISION, which L1s
+ * written for KVM's first eVMCS implementation put there.  A page not in
+ * memory is #UD at the VM entry that names it, as with the stock module;
+ * a wrong version is VMfailInvalid.
+ */
+static enum nvmx_evmcs_status nested_evmcs_map(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 version;
+
+	if (!PAGE_ALIGNED(gpa) ||
+	    kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), &vmx->nested.hv_evmcs_map))
+		return NVMX_EVMCS_UD;
+	vmx->nested.hv_evmcs = vmx->nested.hv_evmcs_map.hva;
+	vmx->nested.hv_evmcs_vmptr = gpa;
+
+	version = vmx->nested.hv_evmcs->revision_id;
+	if (version != KVM_EVMCS_VERSION && version != VMCS12_REVISION) {
+		nested_evmcs_release(vcpu);
+		return NVMX_EVMCS_VMFAIL;
+	}
+	return NVMX_EVMCS_CURRENT;
+}
+
+/*
+ * vmcs12 takes the fields of the @dirty groups (and those of no group)
+ * that L1 wrote in the eVMCS.  A field that changed other than a shadowed
+ * one makes vmcs12 the newer copy for the entry (dirty_vmcs12), as
+ * VMWRITE does; a changed MSR bitmap group has vmcs02's bitmap rebuilt.
+ */
+static void nested_evmcs_copy_to_vmcs12(struct kvm_vcpu *vcpu, u32 dirty)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct hv_enlightened_vmcs *evmcs = vmx->nested.hv_evmcs;
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	const struct nvmx_evmcs_row *r;
+	const struct nvmx_field *f;
+	u64 value;
+
+	/* vmcs12's copy of the state in vmcs02 first, as for VMWRITE */
+	nested_vmx_save_vmcs02_state(vcpu);
+
+	for (r = nvmx_evmcs.in; r < nvmx_evmcs.in + nvmx_evmcs.nr_in; r++) {
+		if (r->clean && !(r->clean & dirty))
+			continue;
+		f = &nvmx_fields[r->row];
+		value = nvmx_evmcs_read(evmcs, r);
+		if (value == nvmx_vmcs12_read(vmcs12, f))
+			continue;
+		nvmx_vmcs12_write(vmcs12, f, value);
+		if (f->shadow == NVMX_SHADOW_NONE)
+			vmx->nested.dirty_vmcs12 = true;
+	}
+	if (dirty & HV_VMX_ENLIGHTENED_CLEAN_FIELD_MSR_BITMAP)
+		vmx->nested.force_msr_bitmap_recalc = true;
+}
+
+/*
+ * A page that was not the current VMCS becomes it: vmcs12 starts from
+ * zero (the fields the eVMCS lacks) with our revision, a VMCS made current
+ * whose every field vmcs02 must take.
+ */
+static void nested_evmcs_make_current(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+
+	memset(vmcs12, 0, VMCS12_SIZE);
+	vmcs12->hdr.revision_id = VMCS12_REVISION;
+	vmx->nested.need_sync_vmcs02_to_vmcs12_rare = false;
+	vmx->nested.dirty_vmcs12 = true;
+	vmx->nested.force_msr_bitmap_recalc = true;
+}
+
+/*
+ * VMLAUNCH (@launch) or VMRESUME of an L1 that may use an eVMCS: the VP
+ * assist page decides which VMCS is current (TLFS).  With enlighten_vmentry
+ * clear, none of them: a normal VMCS made current by VMPTRLD, if any.
+ * Otherwise the page current_nested_vmcs names, which replaces any other
+ * current VMCS, and vmcs12 takes what L1 changed in it.  The eVMCS has no
+ * launch state, so both instructions accept it (as with the stock
+ * module).
+ */
+enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu, bool launch)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 dirty = HV_VMX_ENLIGHTENED_CLEAN_FIELD_ALL;
+	enum nvmx_evmcs_status status;
+	u64 gpa;
+
+	if (!guest_cpuid_has_evmcs(vcpu))
+		return NVMX_EVMCS_NONE;
+	if (!nested_enlightened_vmentry(vcpu, &gpa)) {
+		nested_evmcs_release(vcpu);
+		return NVMX_EVMCS_NONE;
+	}
+
+	if (gpa != vmx->nested.hv_evmcs_vmptr) {
+		nested_flush_vmcs12(vcpu);
+		status = nested_evmcs_map(vcpu, gpa);
+		if (status != NVMX_EVMCS_CURRENT)
+			return status;
+		nested_evmcs_make_current(vcpu);
+	} else if (!launch) {
+		/* TLFS: the groups L1 left marked clean may be L0's copy */
+		dirty = ~vmx->nested.hv_evmcs->hv_clean_fields;
+	}
+
+	nested_evmcs_copy_to_vmcs12(vcpu, dirty);
+	get_vmcs12(vcpu)->launch_state = !launch;
+	return NVMX_EVMCS_CURRENT;
+}
+
+/*
+ * SDM 30.2 VMfailValid with an eVMCS current: the error number goes into
+ * its VM-instruction error field too.
+ */
+void nested_evmcs_set_vm_instruction_error(struct vcpu_vmx *vmx, u32 error)
+{
+	if (nested_evmcs_mapped(vmx))
+		vmx->nested.hv_evmcs->vm_instruction_error = error;
+}
+
+/*
+ * VMREAD of @enc with an eVMCS current in VMX root operation (nested.c
+ * says why): false for an encoding the eVMCS has no field for.
+ */
+bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value)
+{
+	int offset;
+
+	if (enc > U16_MAX)	/* evmcs.c's index keeps 16 bits */
+		return false;
+	offset = evmcs_field_offset(enc, NULL);
+	if (offset < 0)
+		return false;
+	*value = evmcs_read_any(vmx->nested.hv_evmcs, enc, offset);
+	return true;
+}
+
+/*
+ * After an exit to L1 (or a VM-entry failure), before L1 runs: what the
+ * exit wrote into vmcs12, into the eVMCS, where L1 reads it.  Guest state
+ * saved only under a control is written only when the exit saved it, so
+ * that L1's own value stays where the exit leaves it alone.
+ */
+void nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct hv_enlightened_vmcs *evmcs = vmx->nested.hv_evmcs;
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	const struct nvmx_evmcs_row *r;
+	const struct nvmx_field *f;
+
+	nested_vmx_save_vmcs02_state(vcpu);
+	for (r = nvmx_evmcs.out; r < nvmx_evmcs.out + nvmx_evmcs.nr_out; r++) {
+		f = &nvmx_fields[r->row];
+		if (f->class == NVMX_GUEST && !nvmx_exit_saves_field(vmcs12, f))
+			continue;
+		nvmx_evmcs_write(evmcs, r, nvmx_vmcs12_read(vmcs12, f));
+	}
+}
+
+/*
+ * KVM_GET_NESTED_STATE while L1 runs: everything L1 wrote in the eVMCS,
+ * whatever the clean fields say (they tell only a VM entry what changed).
+ */
+void nested_evmcs_copy_all_to_vmcs12(struct kvm_vcpu *vcpu)
+{
+	nested_evmcs_copy_to_vmcs12(vcpu, HV_VMX_ENLIGHTENED_CLEAN_FIELD_ALL);
+}
+
+/*
+ * SDM 30.3 VMCLEAR of the eVMCS (the current one, or the page the VP
+ * assist page names): TLFS, VMCLEAR makes it inactive.  It is no longer
+ * the current VMCS, and nothing is written into it: an eVMCS has no launch
+ * state, and VMCLEAR's would land on its host selectors.  False for any
+ * other address.
+ */
+bool nested_evmcs_vmclear(struct kvm_vcpu *vcpu, gpa_t vmptr)
+{
+	u64 gpa;
+
+	if (vmptr != to_vmx(vcpu)->nested.hv_evmcs_vmptr &&
+	    (!guest_cpuid_has_evmcs(vcpu) ||
+	     !nested_enlightened_vmentry(vcpu, &gpa) || gpa != vmptr))
+		return false;
+	nested_evmcs_release(vcpu);
+	return true;
+}
+
+/*
+ * KVM_SET_NESTED_STATE: the state's vmcs12 is that of an eVMCS, which is
+ * found and mapped before the vCPU runs (nested_evmcs_map_restored()).
+ * vmcs02 takes all of vmcs12.
+ */
+void nested_evmcs_restore(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	vmx->nested.hv_evmcs_vmptr = EVMPTR_MAP_PENDING;
+	vmx->nested.dirty_vmcs12 = true;
+	vmx->nested.force_msr_bitmap_recalc = true;
+	kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+}
+
+/*
+ * KVM_SET_NESTED_STATE restored vmcs12 with an eVMCS current; the VP
+ * assist page says where it is once the VMM has restored that MSR too, so
+ * the page is mapped before the vCPU next runs.  vmcs12 is the newer copy:
+ * the eVMCS takes what an exit writes before L1 runs.  A VP assist page
+ * that no longer enlightens VM entry leaves L1 in VMX root operation with
+ * no current VMCS; for L2, and for a page not there or not an eVMCS, the
+ * run fails with an internal error, as for PDPTEs not there.
+ */
+bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 gpa;
+
+	if (vmx->nested.hv_evmcs_vmptr != EVMPTR_MAP_PENDING)
+		return true;
+	if (!nested_enlightened_vmentry(vcpu, &gpa)) {
+		nested_evmcs_release(vcpu);
+		return !is_guest_mode(vcpu);
+	}
+	if (nested_evmcs_map(vcpu, gpa) != NVMX_EVMCS_CURRENT) {
+		vmx->nested.hv_evmcs_vmptr = EVMPTR_INVALID;
+		return false;
+	}
+	/* In L2, the next exit to L1 writes it */
+	if (!is_guest_mode(vcpu))
+		vmx->nested.need_vmcs12_to_shadow_sync = true;
+	return true;
+}
