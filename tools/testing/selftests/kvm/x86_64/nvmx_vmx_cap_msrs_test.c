@@ -36,7 +36,8 @@
  *    with exit 33 (26.3.1.1); the HLT activity state taken from
  *    IA32_VMX_MISC fails entry with exit 33 (26.3.1.5); INVVPID and the
  *    single-context INVEPT taken from IA32_VMX_EPT_VPID_CAP #UD and fail
- *    with VMfailValid 28 (30.3).
+ *    with VMfailValid 28 (30.3); without the TRUE MSRs (IA32_VMX_BASIC bit
+ *    55 cleared) a default1 control left 0 fails VM entry (A.2).
  *
  * Usage: nvmx_vmx_cap_msrs_test [-s SEED] [-n VALUES_PER_MSR]
  */
@@ -64,6 +65,7 @@ enum honour {
 	H_CR0_FIXED0,		/* CR0 bit a made fixed to 1 */
 	H_MISC_HLT,		/* no HLT activity state */
 	H_EPT_VPID,		/* no INVVPID, no single-context INVEPT */
+	H_BASIC_TRUE,		/* IA32_VMX_BASIC bit 55 cleared */
 };
 
 struct nvmx_env {
@@ -226,6 +228,35 @@ static void honour_ept_vpid(void)
 	       vmreadz(VM_INSTRUCTION_ERROR), "30.3 INVEPT, 30.4");
 }
 
+/*
+ * Without the TRUE MSRs (IA32_VMX_BASIC bit 55 = 0) the non-TRUE ones give
+ * the allowed settings, where every default1 control must be 1 (A.2).
+ */
+static u64 launch_default1(void)
+{
+	fresh_vmcs();
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL,
+		vmreadz(PIN_BASED_VM_EXEC_CONTROL) | DEFAULT1_PIN);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		vmreadz(CPU_BASED_VM_EXEC_CONTROL) | DEFAULT1_PROC);
+	vmwrite(VM_EXIT_CONTROLS, vmreadz(VM_EXIT_CONTROLS) | DEFAULT1_EXIT);
+	vmwrite(VM_ENTRY_CONTROLS, vmreadz(VM_ENTRY_CONTROLS) | DEFAULT1_ENTRY);
+	return launch();
+}
+
+static void honour_basic_true(void)
+{
+	report("VMLAUNCH, every default1 control 1", REASON_VMCALL,
+	       launch_default1(), "A.2, 26.2.1");
+	report_known("VMLAUNCH, CR3-load and -store exiting 0 (default1)",
+		     OC_VALID(ERR_INVALID_CONTROL),
+		     launch_with(CPU_BASED_VM_EXEC_CONTROL, 0,
+				 CPU_BASED_CR3_LOAD_EXITING |
+				 CPU_BASED_CR3_STORE_EXITING),
+		     REASON_VMCALL, "A.2, 26.2.1.1",
+		     "stock 6.1 checks the TRUE MSRs whatever IA32_VMX_BASIC bit 55 says");
+}
+
 static void honour_run(int i)
 {
 	report("L1's RDMSR of the restricted MSR", nvmx_env.msr_val,
@@ -239,6 +270,9 @@ static void honour_run(int i)
 		break;
 	case H_MISC_HLT:
 		honour_misc_hlt();
+		break;
+	case H_BASIC_TRUE:
+		honour_basic_true();
 		break;
 	default:
 		honour_ept_vpid();
@@ -754,6 +788,8 @@ static const struct honour_case honour_cases[] = {
 	{ "honoured_misc_hlt", H_MISC_HLT, MSR_IA32_VMX_MISC, 0, { BIT(6) } },
 	{ "honoured_ept_vpid_cap", H_EPT_VPID, MSR_IA32_VMX_EPT_VPID_CAP, 0,
 	  { BIT_ULL(32) | BIT_ULL(25) } },
+	{ "honoured_basic_no_true_ctls", H_BASIC_TRUE, MSR_IA32_VMX_BASIC, 0,
+	  { BIT_ULL(55) } },
 };
 
 static const char *honour_name;
