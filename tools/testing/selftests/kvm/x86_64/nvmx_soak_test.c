@@ -16,13 +16,13 @@
  *    VM is freed: the kernel's free memory must not shrink by more than
  *    512 KiB, its unreclaimable slab not grow by more than 128 KiB, between
  *    the warm-up and the end (a leak per round trip of a pinned page, a
- *    vmcs02, a map or a slab object would), nor from before the VM to
- *    after it.
+ *    vmcs02, a map or a slab object would), nor either by more than
+ *    512 KiB from before the VM to after it.
  * 2. vm_cycles: K VMs (-k K, default 32) each enter VMX operation, launch
  *    L2, run a few round trips and are freed while L2 runs (L2 exits to
  *    userspace through an I/O port L1 does not intercept); the same
  *    measurements from after the first of them to after the last, within
- *    64 KiB and 32 KiB (less than a page per VM).
+ *    64 KiB and 32 KiB plus 2 KiB per VM (half a page per VM).
  *
  * Every N/16 round trips L1 reports its progress; the host prints the
  * wall time per round trip.  make soak N=... runs it alone in the emulated
@@ -243,14 +243,22 @@ static void print_mem(const char *when, struct mem m)
 
 /*
  * The kernel's memory from @a to @b: at most @free_kb less free memory and
- * @slab_kb more unreclaimable slab.  Measured noise: a few pages free,
- * 8 KiB of slab.  Across the round trips the bounds are far below one
- * byte per round trip of a million, across vm_cycles below a page per VM.
+ * @slab_kb more unreclaimable slab.  Measured, the same with stock and
+ * nvmx (2026-12-03, N = 1000000, K = 64): across the round trips with the
+ * VM alive +4 kB free and +20 kB slab at most; over one VM's life, about
+ * -230 kB free and +190 kB slab (partial slabs SLUB keeps, kvm.ko's
+ * caches); about 1 kB of each per VM over vm_cycles.  The bounds: far below
+ * a byte per round trip of a million; for vm_cycles 2 KiB per VM, half a
+ * page, where the smallest nested structure a VM could leak (vmcs02, the
+ * cached vmcs12, the shadow VMCS) is a page.
  */
 #define RT_FREE_KB	512
 #define RT_SLAB_KB	128
+#define LIFE_FREE_KB	512
+#define LIFE_SLAB_KB	512
 #define VM_FREE_KB	64
 #define VM_SLAB_KB	32
+#define VM_PER_VM_KB	2
 
 static bool no_leak(const char *what, struct mem a, struct mem b,
 		    long free_kb, long slab_kb)
@@ -341,7 +349,7 @@ static bool test_round_trips(void)
 	ok &= no_leak("round trips (warm-up to end, VM alive)", mem_warm,
 		      mem_end, RT_FREE_KB, RT_SLAB_KB);
 	ok &= no_leak("the VM's life (before to after)", mem_before, after,
-		      RT_FREE_KB, RT_SLAB_KB);
+		      LIFE_FREE_KB, LIFE_SLAB_KB);
 	return ok;
 }
 
@@ -375,7 +383,8 @@ static bool test_vm_cycles(u32 k)
 	last = measure();
 	print_mem("after the last VM", last);
 	return no_leak("VMs freed with L2 running (first to last)", first,
-		       last, VM_FREE_KB, VM_SLAB_KB);
+		       last, VM_FREE_KB + VM_PER_VM_KB * (k - 1),
+		       VM_SLAB_KB + VM_PER_VM_KB * (k - 1));
 }
 
 int main(int argc, char *argv[])
