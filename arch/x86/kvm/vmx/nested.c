@@ -134,8 +134,6 @@ MODULE_INFO(nvmx_abi, "Debian " NVMX_KREL " " NVMX_KDEBVER);
 				 BIT_ULL(14) | BIT_ULL(15) | BIT_ULL(28) | \
 				 BIT_ULL(29) | VMX_MISC_ZERO_LEN_INS)
 #define NVMX_MISC_CR3_TARGETS	GENMASK_ULL(24, 16)
-/* IA32_VMX_VMCS_ENUM (SDM A.9): bits 9:1, the highest field index */
-#define NVMX_VMCS_ENUM_INDEX	GENMASK_ULL(9, 1)
 #define NVMX_MISC_MSR_LIST	GENMASK_ULL(27, 25)
 
 /* What the processor lets vmcs02 have set: bits 63:32 of a control MSR. */
@@ -490,18 +488,13 @@ int vmx_set_vmx_msr(struct kvm_vcpu *vcpu, u32 msr_index, u64 data)
 		return data == msrs->cr4_fixed1 ? 0 : -EINVAL;
 	case MSR_IA32_VMX_VMCS_ENUM:
 		/*
-		 * SDM A.9: bits 9:1 are the highest index of any field, the
-		 * other bits are 0; VMREAD and VMWRITE take no field above it
-		 * (nested_vmx_operand_field()).  A VMM that hides a feature
-		 * lowers it for the feature's fields (QEMU writes 2EH without
-		 * TSC scaling).  A higher index, or a reserved bit, would tell
-		 * L1 of fields nvmx does not have: refused (6.1 takes any
-		 * value).
+		 * SDM A.9: the highest index of any field; VMREAD and VMWRITE
+		 * take no field above it (nested_vmx_operand_field()).  A VMM
+		 * that hides a feature lowers it for the feature's fields
+		 * (QEMU writes 2EH without TSC scaling).  As in 6.1, any value
+		 * is taken: one above the field table's names fields nvmx does
+		 * not have, which VMREAD and VMWRITE still refuse.
 		 */
-		if ((data & ~NVMX_VMCS_ENUM_INDEX) ||
-		    (data & NVMX_VMCS_ENUM_INDEX) >
-		    (sup->vmcs_enum & NVMX_VMCS_ENUM_INDEX))
-			return -EINVAL;
 		msrs->vmcs_enum = data;
 		return 0;
 	case MSR_IA32_VMX_EPT_VPID_CAP:
