@@ -24,7 +24,8 @@
  *                    TRUE ones, an IA32_VMX_VMCS_ENUM above the module's
  *                    or with reserved bits, which KVM's ABI takes): either
  *                    answer, and an accepted value reads back as written.
- *    A refused write must leave the MSR as it was.
+ *    A refused write must leave the MSR as it was, and KVM_SET_MSRS of
+ *    three entries whose second claims more sets one.
  * 2. l1_reads_restrictions: a restriction of every MSR at once; L1's RDMSR
  *    returns each (the non-TRUE control MSRs as the TRUE ones with the
  *    default1 class set, A.2).
@@ -570,6 +571,35 @@ static void hostile_one(struct kvm_vcpu *vcpu, int i, u64 v)
 		    caps.cur[i]);
 }
 
+/*
+ * KVM_SET_MSRS of three entries, the second claiming more: it sets the
+ * first and stops there (returns 1, "fewer than asked").
+ */
+static void batch_stops(struct kvm_vcpu *vcpu)
+{
+	int pin = MSR_IA32_VMX_TRUE_PINBASED_CTLS - 0x480;
+	int proc = MSR_IA32_VMX_TRUE_PROCBASED_CTLS - 0x480;
+	struct {
+		struct kvm_msrs header;
+		struct kvm_msr_entry entry[3];
+	} buf = { .header.nmsrs = 3 };
+	u32 not1 = ~(u32)(caps.sup[pin] >> 32);
+	int r;
+
+	buf.entry[0].index = CAP_MSR(pin);
+	buf.entry[0].data = caps.cur[pin];
+	buf.entry[1].index = CAP_MSR(pin);
+	buf.entry[1].data = caps.sup[pin] | (u64)(not1 & -not1) << 32;
+	buf.entry[2].index = CAP_MSR(proc);
+	buf.entry[2].data = caps.cur[proc];
+	r = __vcpu_ioctl(vcpu, KVM_SET_MSRS, &buf.header);
+	if (r != 1) {
+		ksft_print_msg("KVM_SET_MSRS of 3, the second claiming more: %d set\n",
+			       r);
+		nr_wrong++;
+	}
+}
+
 static void read_caps(struct kvm_vcpu *vcpu)
 {
 	int i;
@@ -598,6 +628,7 @@ static void test_hostile_writes(u32 per_msr, u64 seed)
 	int i;
 
 	read_caps(vcpu);
+	batch_stops(vcpu);
 	rng = seed ? seed : 1;
 	for (i = 0; i < NR_CAP_MSRS; i++) {
 		hostile_one(vcpu, i, caps.cur[i]);
