@@ -63,8 +63,9 @@ SELFTEST_PROGS	= $(sort $(addprefix x86_64/,$(EMU_TESTS)) $(foreach t,$(L1_TESTS
 OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvmx/*.[ch]' 'tools/testing/selftests/kvm/*.[ch]' 2>/dev/null)
 
 .PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
-	dkms dkms-add patches vmxhost vmxhost-locked bench bench-locked fuzz fuzz-locked l1-linux l1-linux-locked run check summary load unload \
-	native-test realhost-test realhost-test-locked clean help
+	dkms dkms-add patches vmxhost vmxhost-locked bench bench-locked fuzz fuzz-locked soak soak-locked \
+	l1-linux l1-linux-locked run check summary load unload native-test realhost-test \
+	realhost-test-locked clean help
 
 all: modules
 
@@ -77,6 +78,8 @@ help:
 	@echo '                  cycles and L0 exits per reflected exit, by kind of exit, against the targets'
 	@echo 'make fuzz         in the emulated host, the vmcs12 fuzzer alone with ours and with stock:'
 	@echo '                  SEED=..., ITER=... (FUZZ_ARGS="-v FIRST:LAST" lists iterations)'
+	@echo 'make soak         in the emulated host, N L2 round trips and K nested VMs with ours and with'
+	@echo '                  stock, the kernel'"'"'s memory before and after: N=..., K=...'
 	@echo 'make l1-linux     in the emulated host, QEMU/KVM on stock and on ours (L0) boots Debian'"'"'s'
 	@echo '                  kernel as L1, which runs KVM selftests as L2 workloads; print the table'
 	@echo 'make fresh-test   bootstrap a fresh Debian 12 root, clone this repository into it, make run there'
@@ -234,6 +237,32 @@ fuzz-locked: modules selftests
 	@$(NVMX)/vmxhost/judge.sh $(B)/fuzz $(EXPECT) $(KNOWN) $(B)/plan-fuzz | tee $(B)/fuzz/table
 	@$(NVMX)/vmxhost/fuzz.sh $(B)/fuzz | tee $(RESULTS)/fuzz.table; \
 		! grep -q '^FAIL' $(B)/fuzz/results
+
+# The soak (issue 13) alone in the emulated host, stock and ours (one boot
+# each): N round trips of L2's loop of ten exiting instructions, then K VMs
+# freed with L2 running, with the host kernel's memory (/proc/meminfo)
+# measured before and after; nvmx_soak_test fails on a leak.  Timeouts
+# follow N: a round trip took 0.14 ms (ours) and 0.18 ms (stock) of
+# emulated time and 0.55 ms (ours) to 0.8 ms (stock) of wall time on a
+# loaded 2-core machine: N=1000000 took 13.5 minutes with ours and 18 with
+# stock (Documentation/nvmx/testing.rst); the default is about 10.
+N		?= 500000
+K		?= 64
+
+soak:
+	@mkdir -p $(B)
+	@flock $(B)/.vmxhost.lock $(MAKE) -s soak-locked
+
+soak-locked: modules selftests
+	@mkdir -p $(RESULTS)
+	@printf '%s\n' "nvmx_soak_test $$((120 + $(N) / 1000)) -n $(N) -k $(K)" \
+		"$(BENCH_TRAILER) 60" >$(B)/plan-soak
+	@NVMX_EMU_TIMEOUT=$$((400 + $(N) / 500)) $(NVMX)/vmxhost/run-phases.sh $(NVMX)/vmxhost/run.sh \
+		$(B) $(KMOD) $(SELFTESTS)/x86_64 $(B)/plan-soak $(B)/soak
+	@$(NVMX)/vmxhost/judge.sh $(B)/soak $(EXPECT) $(KNOWN) $(B)/plan-soak | tee $(B)/soak/table
+	@grep -h -e 'meminfo\|round trips\|VMs freed\|the VM' $(B)/soak/*/console.log | \
+		sed 's/^# # //' | tee $(RESULTS)/soak.log; \
+		! grep -q '^FAIL' $(B)/soak/results
 
 # Linux as L1: in the emulated VMX host, QEMU with KVM on the stock
 # kvm-intel.ko and on ours (L0, nested=1, one boot each) boots Debian's

@@ -48,6 +48,17 @@ static bool nvmx_ctls_allowed(u32 val, u32 must_be_1, u32 may_be_1)
 	return (val & must_be_1) == must_be_1 && !(val & ~may_be_1);
 }
 
+/*
+ * The must-be-1 settings of a control field: the TRUE MSR's (@low), and
+ * the default1 class (@default1) when L1's IA32_VMX_BASIC bit 55 is 0 (a
+ * VMM may clear it): then the non-TRUE MSRs, with every default1 control
+ * fixed to 1, report the allowed settings (SDM A.2, A.3-A.5).
+ */
+static u32 nvmx_must_be_1(struct nested_vmx_msrs *msrs, u32 low, u32 default1)
+{
+	return (msrs->basic & VMX_BASIC_TRUE_CTLS) ? low : low | default1;
+}
+
 /* An address of a 4-KByte structure in L1's physical-address space. */
 static bool nvmx_page_addr_ok(struct kvm_vcpu *vcpu, u64 gpa)
 {
@@ -182,9 +193,13 @@ static bool nested_vmx_check_exec_controls(struct kvm_vcpu *vcpu,
 	u32 pin = vmcs12->pin_based_vm_exec_control;
 	u32 exec = vmcs12->cpu_based_vm_exec_control;
 
-	if (!nvmx_rule(nvmx_ctls_allowed(pin, msrs->pinbased_ctls_low,
+	if (!nvmx_rule(nvmx_ctls_allowed(pin,
+					 nvmx_must_be_1(msrs, msrs->pinbased_ctls_low,
+							PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR),
 					 msrs->pinbased_ctls_high)) ||
-	    !nvmx_rule(nvmx_ctls_allowed(exec, msrs->procbased_ctls_low,
+	    !nvmx_rule(nvmx_ctls_allowed(exec,
+					 nvmx_must_be_1(msrs, msrs->procbased_ctls_low,
+							CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR),
 					 msrs->procbased_ctls_high)))
 		return false;
 
@@ -225,7 +240,9 @@ static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
 	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
 	u32 exit = vmcs12->vm_exit_controls;
 
-	if (!nvmx_rule(nvmx_ctls_allowed(exit, msrs->exit_ctls_low,
+	if (!nvmx_rule(nvmx_ctls_allowed(exit,
+					 nvmx_must_be_1(msrs, msrs->exit_ctls_low,
+							VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR),
 					 msrs->exit_ctls_high)))
 		return false;
 
@@ -304,7 +321,9 @@ static bool nested_vmx_check_entry_controls(struct kvm_vcpu *vcpu,
 	struct nested_vmx_msrs *msrs = &to_vmx(vcpu)->nested.msrs;
 	u32 entry = vmcs12->vm_entry_controls;
 
-	if (!nvmx_rule(nvmx_ctls_allowed(entry, msrs->entry_ctls_low,
+	if (!nvmx_rule(nvmx_ctls_allowed(entry,
+					 nvmx_must_be_1(msrs, msrs->entry_ctls_low,
+							VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR),
 					 msrs->entry_ctls_high)))
 		return false;
 
