@@ -1762,13 +1762,51 @@ static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * SDM 26.3.1.5: interruptibility state and pending debug exceptions, the
+ * checks the processor makes on vmcs02 (nested_vmx_check_guest_activity()
+ * makes those that involve the activity state), for a restored state.
+ * Reserved bits; blocking by STI only with RFLAGS.IF set; no blocking by
+ * STI or MOV SS for an external interrupt injected, nor by MOV SS for an
+ * NMI; no blocking by SMI outside SMM (L2 never runs in SMM); no blocking
+ * by NMI for an NMI injected with "virtual NMIs".  The BS rule for single
+ * steps is the processor's alone: it reads the DEBUGCTL L2 runs with.
+ */
+static bool nested_vmx_check_guest_blocking(struct vmcs12 *vmcs12)
+{
+	u32 intr = vmcs12->guest_interruptibility_info;
+	u64 dbg = vmcs12->guest_pending_dbg_exceptions;
+	bool event = nvmx_entry_has_event(vmcs12);
+	u32 type = nvmx_event_type(vmcs12);
+
+	if (!nvmx_rule(!(intr & GENMASK(31, 5))) ||
+	    !nvmx_rule(!(intr & GUEST_INTR_STATE_SMI)) ||
+	    !nvmx_rule(!(intr & GUEST_INTR_STATE_STI) ||
+		       (vmcs12->guest_rflags & X86_EFLAGS_IF)) ||
+	    !nvmx_rule(!(dbg & (GENMASK_ULL(63, 17) | BIT_ULL(13) |
+				GENMASK_ULL(11, 4)))))
+		return false;
+	if (!event)
+		return true;
+	return nvmx_rule(type != INTR_TYPE_EXT_INTR ||
+			 !(intr & (GUEST_INTR_STATE_STI |
+				   GUEST_INTR_STATE_MOV_SS))) &&
+	       nvmx_rule(type != INTR_TYPE_NMI_INTR ||
+			 !(intr & GUEST_INTR_STATE_MOV_SS)) &&
+	       nvmx_rule(type != INTR_TYPE_NMI_INTR ||
+			 !(vmcs12->pin_based_vm_exec_control &
+			   PIN_BASED_VIRTUAL_NMIS) ||
+			 !(intr & GUEST_INTR_STATE_NMI));
+}
+
+/*
  * KVM_SET_NESTED_STATE into L2, or into SMM entered from L2: would L1's
  * VMLAUNCH or VMRESUME of @vmcs12, current at @vmptr, have entered L2?
  * Every check of SDM 26.2 and 26.3.1 that nvmx makes, and the processor's
  * on guest segments, GDTR, IDTR and RIP (26.3.1.2 to 26.3.1.4), on a
- * vmcs12 that is not the vCPU's yet.  (Not yet the processor's checks on
- * interruptibility, pending debug exceptions and EPT's PDPTEs: a state
- * that breaks one fails at the first hardware entry, reflected to L1.)
+ * vmcs12 that is not the vCPU's yet, and on interruptibility and pending
+ * debug exceptions (26.3.1.5).  (Not the processor's check of EPT's
+ * PDPTEs: a state that breaks it fails at the first hardware entry,
+ * reflected to L1.)
  * L1 returns to the mode "host address-space size" gives it (SDM 27.5.1),
  * and entered L2 from that mode (26.2.4).  @shadow is the header of the
  * VMCS the link pointer names, NULL when no memory holds it.  The launch
@@ -1783,6 +1821,7 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 					   nvmx_host_64bit(vmcs12)) &&
 	       nested_vmx_check_guest_fields(vcpu, vmcs12, pending) &&
 	       nested_vmx_check_guest_segments(vcpu, vmcs12) &&
+	       nested_vmx_check_guest_blocking(vmcs12) &&
 	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
 }
 

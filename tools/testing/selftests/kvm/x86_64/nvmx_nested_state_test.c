@@ -83,6 +83,8 @@
 #define OFF_GUEST_DS_AR		892
 #define OFF_GUEST_LDTR_AR	904
 #define OFF_GUEST_TR_SELECTOR	978
+#define OFF_GUEST_PENDING_DBG	560
+#define OFF_GUEST_INTR_STATE	912
 #define AR_UNUSABLE		BIT(16)
 #define AR_DB			BIT(14)
 #define AR_DPL3			(3u << 5)
@@ -427,7 +429,7 @@ static void m_pending_hlt(struct kvm_nested_state *s)
 			     .clear = c, .set = s }
 #define F64(w, n, o, c, s) { .name = n, .where = w, .width = 8, .off = o, \
 			     .clear = c, .set = s }
-/* SDM 26.3.1.2-4: the processor's checks on vmcs02, which stock leaves to it */
+/* SDM 26.3.1.2-5: the processor's checks on vmcs02, which stock leaves to it */
 #define SEG(n, o, wd, c, s) { .name = n, .where = IN_VMCS12, .width = wd, \
 			      .off = o, .clear = c, .set = s, .stock_takes = true }
 
@@ -490,6 +492,15 @@ static const struct malformed malformed[] = {
 	    AR_UNUSABLE | 0xff, 0x83),
 	SEG("guest GDTR limit bit 16", OFF_GUEST_GDTR_LIMIT, 4, 0, BIT(16)),
 	SEG("guest RIP not canonical", OFF_GUEST_RIP, 8, 0, BIT_ULL(62)),
+	/* SDM 26.3.1.5; L2 runs with RFLAGS.IF clear */
+	SEG("guest interruptibility reserved bit 5", OFF_GUEST_INTR_STATE, 4,
+	    0, BIT(5)),
+	SEG("guest blocking by SMI outside SMM", OFF_GUEST_INTR_STATE, 4, 0,
+	    BIT(2)),
+	SEG("guest blocking by STI with IF clear", OFF_GUEST_INTR_STATE, 4, 0,
+	    BIT(0)),
+	SEG("guest pending debug exceptions bit 4", OFF_GUEST_PENDING_DBG, 8,
+	    0, BIT(4)),
 	{ .name = "pending entry into HLT with no event to wake it",
 	  .mutate = m_pending_hlt, .stock_takes = true },
 	/* SDM 26.3.1.5, A.6: wait-for-SIPI (3) where L1 is not offered it */
