@@ -1799,14 +1799,37 @@ static bool nested_vmx_check_guest_blocking(struct vmcs12 *vmcs12)
 }
 
 /*
+ * SDM 26.3.1.6: with EPT and PAE paging, the PDPTE fields vmcs02 takes:
+ * a present one has its reserved bits (2:1, 8:5, those beyond the
+ * physical-address width) clear.  The processor checks them on vmcs02,
+ * this for a restored state.
+ */
+static bool nested_vmx_check_guest_pdptes(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12)
+{
+	u64 pdptes[] = { vmcs12->guest_pdptr0, vmcs12->guest_pdptr1,
+			 vmcs12->guest_pdptr2, vmcs12->guest_pdptr3 };
+	u64 rsvd = vcpu->arch.reserved_gpa_bits | GENMASK_ULL(8, 5) |
+		   GENMASK_ULL(2, 1);
+	int i;
+
+	if (!nested_cpu_has_ept(vmcs12) || nvmx_ia32e_guest(vmcs12) ||
+	    !(vmcs12->guest_cr0 & X86_CR0_PG) ||
+	    !(vmcs12->guest_cr4 & X86_CR4_PAE))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(pdptes); i++)
+		if (!nvmx_rule(!(pdptes[i] & 1) || !(pdptes[i] & rsvd)))
+			return false;
+	return true;
+}
+
+/*
  * KVM_SET_NESTED_STATE into L2, or into SMM entered from L2: would L1's
  * VMLAUNCH or VMRESUME of @vmcs12, current at @vmptr, have entered L2?
  * Every check of SDM 26.2 and 26.3.1 that nvmx makes, and the processor's
  * on guest segments, GDTR, IDTR and RIP (26.3.1.2 to 26.3.1.4), on a
- * vmcs12 that is not the vCPU's yet, and on interruptibility and pending
- * debug exceptions (26.3.1.5).  (Not the processor's check of EPT's
- * PDPTEs: a state that breaks it fails at the first hardware entry,
- * reflected to L1.)
+ * vmcs12 that is not the vCPU's yet, on interruptibility and pending
+ * debug exceptions (26.3.1.5) and on EPT's PDPTEs (26.3.1.6).
  * L1 returns to the mode "host address-space size" gives it (SDM 27.5.1),
  * and entered L2 from that mode (26.2.4).  @shadow is the header of the
  * VMCS the link pointer names, NULL when no memory holds it.  The launch
@@ -1822,6 +1845,7 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	       nested_vmx_check_guest_fields(vcpu, vmcs12, pending) &&
 	       nested_vmx_check_guest_segments(vcpu, vmcs12) &&
 	       nested_vmx_check_guest_blocking(vmcs12) &&
+	       nested_vmx_check_guest_pdptes(vcpu, vmcs12) &&
 	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
 }
 
