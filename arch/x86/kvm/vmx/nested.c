@@ -1089,6 +1089,8 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 	vmx->nested.smm.vmxon = false;
 	vmx->nested.smm.guest_mode = false;
 	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+	/* No sync into a VMCS (shadow or enlightened) that is gone */
+	vmx->nested.need_vmcs12_to_shadow_sync = false;
 
 	free_loaded_vmcs(&vmx->nested.vmcs02);
 	nested_vmx_free_shadow_vmcs(vmx);

@@ -283,22 +283,25 @@ void nested_evmcs_copy_all_to_vmcs12(struct kvm_vcpu *vcpu)
 }
 
 /*
- * SDM 30.3 VMCLEAR of the eVMCS (the current one, or the page the VP
- * assist page names): TLFS, VMCLEAR makes it inactive.  It is no longer
- * the current VMCS, and nothing is written into it: an eVMCS has no launch
- * state, and VMCLEAR's would land on its host selectors.  False for any
- * other address.
+ * SDM 30.3 VMCLEAR while L1 uses eVMCSs: TLFS, VMCLEAR makes an eVMCS
+ * inactive, current or not (Hyper-V clears one before it moves an L2
+ * vCPU, with the VP assist page naming another).  The current one is no
+ * longer current; nothing is written into any: an eVMCS has no launch
+ * state, and VMCLEAR's would land on its host selectors.  False when
+ * VMCLEAR is the SDM's: no eVMCS in use, or the current normal VMCS.
  */
 bool nested_evmcs_vmclear(struct kvm_vcpu *vcpu, gpa_t vmptr)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 gpa;
 
-	if (vmptr != to_vmx(vcpu)->nested.hv_evmcs_vmptr &&
-	    (!guest_cpuid_has_evmcs(vcpu) ||
-	     !nested_enlightened_vmentry(vcpu, &gpa) || gpa != vmptr))
-		return false;
-	nested_evmcs_release(vcpu);
-	return true;
+	if (vmptr == vmx->nested.hv_evmcs_vmptr) {
+		nested_evmcs_release(vcpu);
+		return true;
+	}
+	return vmptr != vmx->nested.current_vmptr &&
+	       guest_cpuid_has_evmcs(vcpu) &&
+	       nested_enlightened_vmentry(vcpu, &gpa);
 }
 
 /*
@@ -334,7 +337,8 @@ bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 		return true;
 	if (!nested_enlightened_vmentry(vcpu, &gpa)) {
 		nested_evmcs_release(vcpu);
-		return !is_guest_mode(vcpu);
+		/* L2, or SMM entered from it, needs its VMCS */
+		return !is_guest_mode(vcpu) && !vmx->nested.smm.guest_mode;
 	}
 	if (nested_evmcs_map(vcpu, gpa) != NVMX_EVMCS_CURRENT) {
 		vmx->nested.hv_evmcs_vmptr = EVMPTR_INVALID;
