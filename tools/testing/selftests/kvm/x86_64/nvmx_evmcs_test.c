@@ -19,6 +19,8 @@
  *   vmread         VMREAD with an eVMCS current reads the eVMCS, as the
  *                  stock module allows for Windows guests (the TLFS calls
  *                  it unsupported); VMWRITE fails with VMfailInvalid;
+ *   vmclear_inactive VMCLEAR of an eVMCS not current writes nothing into
+ *                  it, and the current one stays current;
  *   state_einval   KVM_SET_NESTED_STATE with the eVMCS flag is refused
  *                  without the capability enabled, and without vmcs12.
  *
@@ -43,13 +45,15 @@ enum {
 	CASE_NO_ASSIST_PAGE,
 	CASE_OUTSIDE_MEMORY,
 	CASE_VMREAD,
+	CASE_VMCLEAR_INACTIVE,
 	CASE_STATE_EINVAL,	/* the host's */
 	NR_CASES
 };
 
 static const char *const case_names[NR_CASES] = {
 	"clean_fields", "exit_fields", "bad_version", "no_enlighten",
-	"no_assist_page", "outside_memory", "vmread", "state_einval",
+	"no_assist_page", "outside_memory", "vmread", "vmclear_inactive",
+	"state_einval",
 };
 
 #define EXIT_REASON_RDTSC_NR	16
@@ -272,6 +276,32 @@ static void case_vmread(struct vmx_pages *vmx)
 	case_end(CASE_VMREAD);
 }
 
+/*
+ * TLFS: VMCLEAR of an eVMCS that is not the current one makes it
+ * inactive and writes nothing into it (an eVMCS has no launch state; the
+ * VMCS's would land on its host ES and CS selectors, bytes 8-11).  The
+ * shadow-VMCS page stands in for a second eVMCS; the current one still
+ * runs L2.
+ */
+static void case_vmclear_inactive(struct vmx_pages *vmx)
+{
+	u32 *selectors = (u32 *)((u8 *)vmx->shadow_vmcs + 8);
+	u64 flags;
+
+	launch_l2(vmx);
+	WRITE_ONCE(*selectors, 0x00100008);
+	asm volatile("vmclear %[gpa]\n\t"
+		     "pushf\n\t"
+		     "pop %[flags]"
+		     : [flags] "=r"(flags)
+		     : [gpa] "m"(vmx->shadow_vmcs_gpa) : "cc", "memory");
+	check("VMCLEAR: VMsucceed", 0, flags & (F_CF | F_ZF));
+	check("VMCLEAR: the host selectors as written", 0x00100008,
+	      READ_ONCE(*selectors));
+	check("VMRESUME of the current eVMCS", 0, resume_past_vmcall());
+	case_end(CASE_VMCLEAR_INACTIVE);
+}
+
 static void l1_guest_code(struct vmx_pages *vmx)
 {
 	x2apic_enable();
@@ -285,6 +315,7 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	case_no_assist_page(vmx);
 	case_outside_memory(vmx);
 	case_vmread(vmx);
+	case_vmclear_inactive(vmx);
 	GUEST_DONE();
 }
 
