@@ -1070,13 +1070,7 @@ static u64 rng_state;
 
 static u64 rnd(void)
 {
-	u64 x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	rng_state = x;
-	return x;
+	return nvmx_xorshift64(&rng_state);
 }
 
 /* A random encoding of one of the classes of c_encodings(), or any */

@@ -557,6 +557,22 @@ static inline struct kvm_vm *nvmx_host_create(struct kvm_vcpu **vcpu,
 }
 
 /*
+ * The fuzzers' pseudo-random numbers (xorshift64, Marsaglia 2003): the
+ * same sequence for a seed on every run, in L1 or on the host.  @state
+ * must not be 0.
+ */
+static inline u64 nvmx_xorshift64(u64 *state)
+{
+	u64 x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
+/*
  * Copy nvmx_env into the guest, run L1 to its end, passing each of its
  * messages to @message, and free the VM.
  */
