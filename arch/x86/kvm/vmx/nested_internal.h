@@ -310,9 +310,12 @@ bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu);
 void nested_evmcs_restore(struct kvm_vcpu *vcpu);
 
 /*
- * SDM 26.2.1 with an eVMCS: no control the eVMCS has no field for
- * (evmcs.c; it warns about VM-function controls above bit 31, which no
- * VMCS has: refused first).
+ * SDM 26.2.1 for an L1 offered the eVMCS (Hyper-V CPUID and the VMM's
+ * KVM_CAP_HYPERV_ENLIGHTENED_VMCS), whichever VMCS it uses: no control the
+ * eVMCS has no field for.  vmx.c hides them from the capability MSRs such
+ * an L1 reads (evmcs.c's filter), so they are reserved for it, as with
+ * the stock module.  evmcs.c's check warns about VM-function controls
+ * above bit 31, which no VMCS has: refused first.
  */
 static inline bool nested_evmcs_vmcs12_controls_ok(struct vmcs12 *vmcs12)
 {
