@@ -182,6 +182,9 @@ int nested_vmx_get_state(struct kvm_vcpu *vcpu,
 	if (!vcpu)
 		return NVMX_STATE_MAX_SIZE;
 
+	/* L1's eVMCS is read below: where L1's memory has it now */
+	if (!is_guest_mode(vcpu))
+		nested_evmcs_refresh(vcpu);
 	if (nested_vmx_in_operation(to_vmx(vcpu)))
 		nested_vmx_state_header(vcpu, &kvm_state);
 	if (nested_vmx_in_operation(to_vmx(vcpu)) &&
