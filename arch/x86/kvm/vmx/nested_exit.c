@@ -1438,8 +1438,12 @@ void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r)
 	r->pae = is_pae_paging(vcpu);
 	for (i = 0; r->pae && i < ARRAY_SIZE(r->pdptrs); i++)
 		r->pdptrs[i] = kvm_pdptr_read(vcpu, i);
-	for (i = 0; i < ARRAY_SIZE(r->segs); i++)
-		vmx_get_segment(vcpu, &r->segs[i], i);
+	for (i = 0; i < ARRAY_SIZE(r->segs); i++) {
+		r->segs[i].sel = vmcs_read16(GUEST_ES_SELECTOR + 2 * i);
+		r->segs[i].limit = vmcs_read32(GUEST_ES_LIMIT + 2 * i);
+		r->segs[i].ar = vmcs_read32(GUEST_ES_AR_BYTES + 2 * i);
+		r->segs[i].base = vmcs_readl(GUEST_ES_BASE + 2 * i);
+	}
 	r->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
 	r->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
 	r->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
@@ -1456,10 +1460,15 @@ void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r)
  * through vmx.c's setters, CR3 (and the PDPTEs of PAE paging) known to
  * KVM before them, so that vmx.c's view (real-mode emulation, IA-32e
  * mode, CR3 interception) is the vCPU's; the MMU then starts again from
- * them (kvm_mmu_reset_context()).
+ * them (kvm_mmu_reset_context()).  The segment fields go back as they
+ * were, bit for bit (vmx.c's setter would mark them accessed), into a
+ * VMCS that holds them in the same form: the one they came from, or
+ * vmcs01 from vmcs02, where vmx.c's real-mode emulation (vm86) is never
+ * on; vmcs01 gets it only for a CR0.PE of 0, which L2 can have only with
+ * unrestricted guest, which needs none.
  */
 void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
-			       struct nvmx_vcpu_regs *r)
+			       const struct nvmx_vcpu_regs *r)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	int i;
@@ -1475,7 +1484,9 @@ void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
 		kvm_register_mark_dirty(vcpu, VCPU_EXREG_PDPTR);
 	}
 	for (i = 0; i < ARRAY_SIZE(r->segs); i++)
-		__vmx_set_segment(vcpu, &r->segs[i], i);
+		nvmx_vmcs_write_segment(i, r->segs[i].sel, r->segs[i].limit,
+					r->segs[i].ar, r->segs[i].base);
+	vmx->segment_cache.bitmask = 0;
 	vmcs_write32(GUEST_GDTR_LIMIT, r->gdt.size);
 	vmcs_writel(GUEST_GDTR_BASE, r->gdt.address);
 	vmcs_write32(GUEST_IDTR_LIMIT, r->idt.size);

@@ -252,7 +252,11 @@ void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
 struct nvmx_vcpu_regs {
 	unsigned long rip, rsp, rflags, cr0, cr3, cr4, dr7;
 	u64 efer, pat, debugctl, pdptrs[4];
-	struct kvm_segment segs[VCPU_SREG_LDTR + 1];
+	struct {
+		u16 sel;
+		u32 limit, ar;
+		unsigned long base;
+	} segs[8];		/* as nvmx_vmcs_write_segment() numbers them */
 	struct desc_ptr gdt, idt;
 	u32 sysenter_cs, shadow;
 	unsigned long sysenter_esp, sysenter_eip;
@@ -263,7 +267,7 @@ void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r);
 
 /* Into the loaded VMCS (vmcs01), with the MMU reset for them. */
 void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
-			       struct nvmx_vcpu_regs *r);
+			       const struct nvmx_vcpu_regs *r);
 
 /*
  * KVM_SET_NESTED_STATE replaces the state of a vCPU in L2: out of L2 with
