@@ -702,21 +702,31 @@ static void stage_l2_malformed(struct kvm_vcpu *vcpu, bool shadow)
 
 /*
  * In root operation after an exit from L2: vmcs12 holds L2's state as the
- * exit saved it, so the same state with the guest-mode flag is a valid
- * state in L2 (set, then the state in root operation again, which leaves
- * L2 without L1's VM exit: the vCPU keeps L2's registers and gets its own
- * back from the snapshot).  Each malformed state made from it is refused
- * and leaves the vCPU in root operation as it was.
+ * exit saved it, so the same state with the guest-mode flag, and the
+ * shadow VMCS vmcs12 names as L1's memory holds it (stock's GET carries it
+ * in guest mode only), is a valid state in L2 (set, then the state in
+ * root operation again, which leaves L2 without L1's VM exit: the vCPU
+ * keeps L2's registers and gets its own back from the snapshot).  Each
+ * malformed state made from it is refused and leaves the vCPU in root
+ * operation as it was.
  */
-static void stage_l1_malformed(struct kvm_vcpu *vcpu, bool shadow)
+static void stage_l1_malformed(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			       bool shadow)
 {
 	struct kvm_nested_state *root = state_get(vcpu), *l2;
 	struct nvmx_vcpu_snapshot snap;
+	u64 link;
 	int r;
 
 	CHECK(root->flags == 0, "flags 0x%x", root->flags);
 	l2 = state_dup(root);
 	l2->flags |= KVM_STATE_NESTED_GUEST_MODE;
+	if (shadow) {
+		memcpy(&link, (u8 *)vmcs12_of(l2) + OFF_LINK_POINTER,
+		       sizeof(link));
+		memcpy(shadow_of(l2), addr_gpa2hva(vm, link), VMCS_SIZE);
+		l2->size = HDR_SIZE + 2 * VMCS_SIZE;
+	}
 	nvmx_vcpu_snapshot_take(vcpu, &snap);
 	r = __vcpu_nested_state_set(vcpu, l2);
 	CHECK(!r, "L2 from the vmcs12 of an exit: rc %d errno %d", r, errno);
@@ -864,7 +874,7 @@ static struct kvm_vcpu *stage(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 		stage_l2_link_pointer(vcpu, pages);
 		break;
 	case STAGE_L1_MALFORMED:
-		stage_l1_malformed(vcpu, shadowing_offered(vcpu));
+		stage_l1_malformed(vm, vcpu, shadowing_offered(vcpu));
 		break;
 	case STAGE_L2_MIGRATE:
 		return migrate(vm, vcpu);
