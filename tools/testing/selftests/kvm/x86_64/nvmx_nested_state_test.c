@@ -635,9 +635,10 @@ static bool malformed_here(struct kvm_vcpu *vcpu, const struct malformed *m,
 
 /*
  * Each malformed state, made from @s, a state in L2: -EINVAL, and the
- * vCPU, whose nested state is @cur, unchanged (nested state, registers,
- * MSRs, events).  A state stock takes is followed by @cur and the vCPU's
- * snapshot again.
+ * vCPU, whose nested state is @cur, unchanged: registers, MSRs and events
+ * first (setting the nested state again could put back what a refused
+ * state changed), then the nested state.  A state stock takes is followed
+ * by @cur and the vCPU's snapshot again.
  */
 static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 			    struct kvm_nested_state *cur, bool shadow)
@@ -662,11 +663,13 @@ static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 			CHECK(r == -1 && errno == EINVAL, "%s: rc %d errno %d",
 			      malformed[i].name, r, errno);
 		}
-		if (r)
+		if (r) {
+			expect_vcpu_same(vcpu, &snap, malformed[i].name);
 			expect_same(vcpu, cur, malformed[i].name);
-		else
+		} else {
 			vcpu_nested_state_set(vcpu, cur);
-		expect_vcpu_same(vcpu, &snap, malformed[i].name);
+			expect_vcpu_same(vcpu, &snap, malformed[i].name);
+		}
 		free(m);
 	}
 }
@@ -692,8 +695,8 @@ static void stage_l2_malformed(struct kvm_vcpu *vcpu, bool shadow)
 	check_l2(vcpu, s, shadow);
 	nvmx_vcpu_snapshot_take(vcpu, &snap);
 	vcpu_nested_state_set(vcpu, s);
-	expect_same(vcpu, s, "the state set again");
 	expect_vcpu_same(vcpu, &snap, "the state set again");
+	expect_same(vcpu, s, "the state set again");
 	again = state_get(vcpu);
 	check_malformed(vcpu, again, again, shadow);
 	free(again);
@@ -781,8 +784,8 @@ static void stage_l2_pending_unrunnable(struct kvm_vcpu *vcpu)
 	r = __vcpu_nested_state_set(vcpu, m);
 	CHECK(r == -1 && errno == EINVAL,
 	      "pending entry into an unusable TR: rc %d errno %d", r, errno);
-	expect_same(vcpu, s, "pending entry into an unusable TR");
 	expect_vcpu_same(vcpu, &snap, "pending entry into an unusable TR");
+	expect_same(vcpu, s, "pending entry into an unusable TR");
 	free(m);
 	free(s);
 }
@@ -819,8 +822,8 @@ static void stage_l2_link_pointer(struct kvm_vcpu *vcpu, struct vmx_pages *p)
 			      "link pointer to a page of zeros: rc %d errno %d",
 			      r, errno);
 		}
-		expect_same(vcpu, s, "link pointer without shadowing");
 		expect_vcpu_same(vcpu, &snap, "link pointer without shadowing");
+		expect_same(vcpu, s, "link pointer without shadowing");
 		free(m);
 	}
 	free(s);
