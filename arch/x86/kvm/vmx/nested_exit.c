@@ -1428,6 +1428,130 @@ void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	load_vmcs12_host_state(vcpu, vmcs12, kvm_read_cr0(vcpu));
 }
 
+/* Leave L2 without a VM exit (KVM_SET_NESTED_STATE) */
+
+void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r)
+{
+	int i;
+
+	r->rip = kvm_rip_read(vcpu);
+	r->rsp = kvm_rsp_read(vcpu);
+	r->rflags = vmx_get_rflags(vcpu);
+	r->cr0 = kvm_read_cr0(vcpu);
+	r->cr3 = kvm_read_cr3(vcpu);
+	r->cr4 = kvm_read_cr4(vcpu);
+	r->dr7 = vcpu->arch.dr7;
+	r->efer = vcpu->arch.efer;
+	r->pat = vcpu->arch.pat;
+	r->debugctl = vmx_guest_debugctl_read();
+	r->pae = is_pae_paging(vcpu);
+	for (i = 0; r->pae && i < ARRAY_SIZE(r->pdptrs); i++)
+		r->pdptrs[i] = kvm_pdptr_read(vcpu, i);
+	for (i = 0; i < ARRAY_SIZE(r->segs); i++) {
+		r->segs[i].sel = vmcs_read16(GUEST_ES_SELECTOR + 2 * i);
+		r->segs[i].limit = vmcs_read32(GUEST_ES_LIMIT + 2 * i);
+		r->segs[i].ar = vmcs_read32(GUEST_ES_AR_BYTES + 2 * i);
+		r->segs[i].base = vmcs_readl(GUEST_ES_BASE + 2 * i);
+	}
+	r->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
+	r->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
+	r->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+	r->idt.address = vmcs_readl(GUEST_IDTR_BASE);
+	r->sysenter_cs = vmcs_read32(GUEST_SYSENTER_CS);
+	r->sysenter_esp = vmcs_readl(GUEST_SYSENTER_ESP);
+	r->sysenter_eip = vmcs_readl(GUEST_SYSENTER_EIP);
+	r->shadow = vmx_get_interrupt_shadow(vcpu);
+	r->nmi_masked = vmx_get_nmi_mask(vcpu);
+}
+
+/*
+ * As the exit loads L1's (load_vmcs12_host_state()): EFER, CR0 and CR4
+ * through vmx.c's setters, CR3 (and the PDPTEs of PAE paging) known to
+ * KVM before them, so that vmx.c's view (real-mode emulation, IA-32e
+ * mode, CR3 interception) is the vCPU's; the MMU then starts again from
+ * them (kvm_mmu_reset_context()).  The segment fields go back as they
+ * were, bit for bit (vmx.c's setter would mark them accessed), into a
+ * VMCS that holds them in the same form: the one they came from, or
+ * vmcs01 from vmcs02, where vmx.c's real-mode emulation (vm86) is never
+ * on; vmcs01 gets it only for a CR0.PE of 0, which L2 can have only with
+ * unrestricted guest, which needs none.
+ */
+void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
+			       const struct nvmx_vcpu_regs *r)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	int i;
+
+	vcpu->arch.cr3 = r->cr3;
+	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
+	vmx_set_efer(vcpu, r->efer);
+	vmx_set_cr0(vcpu, r->cr0);
+	vmx_set_cr4(vcpu, r->cr4);
+	if (r->pae) {
+		memcpy(vcpu->arch.walk_mmu->pdptrs, r->pdptrs,
+		       sizeof(r->pdptrs));
+		kvm_register_mark_dirty(vcpu, VCPU_EXREG_PDPTR);
+	}
+	for (i = 0; i < ARRAY_SIZE(r->segs); i++)
+		nvmx_vmcs_write_segment(i, r->segs[i].sel, r->segs[i].limit,
+					r->segs[i].ar, r->segs[i].base);
+	vmx->segment_cache.bitmask = 0;
+	vmcs_write32(GUEST_GDTR_LIMIT, r->gdt.size);
+	vmcs_writel(GUEST_GDTR_BASE, r->gdt.address);
+	vmcs_write32(GUEST_IDTR_LIMIT, r->idt.size);
+	vmcs_writel(GUEST_IDTR_BASE, r->idt.address);
+	kvm_rip_write(vcpu, r->rip);
+	kvm_rsp_write(vcpu, r->rsp);
+	vmx_set_rflags(vcpu, r->rflags);
+
+	vmx_guest_debugctl_write(vcpu, r->debugctl);
+	vcpu->arch.dr7 = r->dr7;
+	kvm_update_dr7(vcpu);
+	vcpu->arch.pat = r->pat;
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_IA32_PAT)
+		vmcs_write64(GUEST_IA32_PAT, r->pat);
+	vmcs_write32(GUEST_SYSENTER_CS, r->sysenter_cs);
+	vmcs_writel(GUEST_SYSENTER_ESP, r->sysenter_esp);
+	vmcs_writel(GUEST_SYSENTER_EIP, r->sysenter_eip);
+	vmx_set_interrupt_shadow(vcpu, r->shadow);
+	vmx_set_nmi_mask(vcpu, r->nmi_masked);
+
+	vmx_update_exception_bitmap(vcpu);
+	vmx->emulation_required = vmx_emulation_required(vcpu);
+	kvm_mmu_reset_context(vcpu);
+}
+
+/*
+ * A VM exit (SDM 27) is L1's, and a VMM replacing the state of a vCPU in
+ * L2 is not one: vmcs12 takes nothing of L2's and the vCPU none of
+ * vmcs12's host state or VM-exit MSR-load list.  The vCPU keeps the
+ * registers it has, as the VMM may have set them while L2 ran, now in
+ * vmcs01; what vmcs01 missed while vmcs02 was loaded (L1's TSC offset,
+ * vmx.c's deferred updates, L1's TPR threshold) comes back as at an exit,
+ * and KVM looks at the vCPU's events again.
+ */
+void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct nvmx_vcpu_regs regs;
+
+	nested_vmx_save_vcpu_regs(vcpu, &regs);
+	vmx->nested.nested_run_pending = 0;
+	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+	/* Flushes still pending are L2's: done before L1's context is back. */
+	kvm_service_local_tlb_flush_requests(vcpu);
+	leave_guest_mode(vcpu);
+	nested_vmx_restore_l1_mmu(vcpu);
+	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+	if (guest_cpuid_has(vcpu, X86_FEATURE_SPEC_CTRL))
+		nested_vmx_ibpb_for_l1();
+	nested_vmx_restore_l1_tsc(vcpu);
+	nested_vmx_apply_deferred_vmcs01(vcpu);
+	nested_vmx_update_l1_tpr_threshold(vcpu);
+	nested_vmx_load_vcpu_regs(vcpu, &regs);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+}
+
 /* Events for L2 that L1 intercepts (kvm_x86_nested_ops) */
 
 /*
