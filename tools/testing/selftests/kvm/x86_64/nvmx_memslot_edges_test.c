@@ -425,7 +425,7 @@ static void c_shadow_bitmaps(void)
 #define EPTE_RWX		7ull
 #define EPTE_ADDR		GENMASK_ULL(51, 12)
 #define IDT_UD			(BIT(31) | 3u << 8 | 6)	/* #UD, 24.8.3 */
-#define L2_IDT_BASE		(1ull << 39)	/* PML4 entry 1 (4.5) */
+#define L2_IDT_BASE		BIT_ULL(39)	/* PML4 entry 1 (4.5) */
 
 static u64 try_eptp(u64 pml4)
 {
