@@ -7,12 +7,21 @@
  * the cleared region as the pristine vmcs12.  Each iteration then mutates
  * one to three fields (bit flips, boundary values, reserved bits, addresses
  * unaligned, beyond MAXPHYADDR, beyond L1's memory, non-canonical) and runs
- * VMLAUNCH, or a clean VMLAUNCH+VMCALL and then VMRESUME, and classifies
- * the outcome: VM entry (and the exit L2 caused), VMfailValid with its
- * error, VMfailInvalid, or a VM-entry failure exit (reason bit 31 and the
- * qualification).  Afterwards it VMCLEARs the VMCS, copies the pristine
- * region back and VMPTRLDs it; every K iterations a clean VMLAUNCH must end
- * in the VMCALL exit.
+ * VMLAUNCH, or VMRESUME where the VMCS is launched, and classifies the
+ * outcome: VM entry (and the exit L2 caused), VMfailValid with its error,
+ * VMfailInvalid, or a VM-entry failure exit (reason bit 31 and the
+ * qualification).  Afterwards the VMCS goes back to the pristine vmcs12:
+ * the mutated fields are written back where nothing else can have changed
+ * (no entry, or L2's VMCALL alone after guest- and host-state mutations:
+ * the VMCS stays launched), otherwise L1 VMCLEARs the VMCS, copies the
+ * pristine region back and VMPTRLDs it (see restore()).  Every K
+ * iterations a clean entry must end in the VMCALL exit.
+ *
+ * An iteration costs L0 one VM exit for the entry, one for L2's exit if
+ * it entered, and those of L1's VMWRITEs that are not shadowed; nothing
+ * else where it can be helped (host RSP and RIP are written once, the
+ * host hears from L1 once per 1024 iterations).  The summary says where
+ * L1's cycles went and how many L0 exits an iteration took.
  *
  * The fields come from the vmcs12 field table (include/nvmx/vmcs12_rows.h,
  * through nvmx_fields[] of vmcs12_table.h): a new row is fuzzed without
@@ -74,6 +83,8 @@ struct nvmx_env nvmx_env;
 
 #include <nvmx/vmcs12_table.h>
 
+/* The fuzzer's own runner, without per-entry host-state VMWRITEs */
+#define NVMX_OWN_HOST_RIP
 #include "nvmx_selftest.h"
 
 /* Messages of this test (after the framework's) */
@@ -115,6 +126,17 @@ struct fuzz_iter {
 #define ALLOW_EXIT33_Q4		BIT(3)
 #define ALLOW_EXIT34		BIT(4)
 
+/* Where an iteration's time goes, in L1's TSC cycles (emulated: instructions) */
+enum {
+	PH_MUTATE, PH_ENTRY, PH_CLASSIFY, PH_RESTORE_ROWS, PH_RESTORE_VMCS,
+	PH_CLEAN, NR_PHASES
+};
+
+static const char * const phase_name[NR_PHASES] = {
+	"mutate+VMWRITE", "entry+exit", "classify", "rows back",
+	"VMCLEAR+VMPTRLD", "clean entries",
+};
+
 struct fuzz_counts {
 	uint64_t iters;
 	uint64_t vmcall;		/* entry, VMCALL exit */
@@ -128,6 +150,9 @@ struct fuzz_counts {
 	uint64_t clean_checks;
 	uint64_t launches, resumes;
 	uint64_t mutated_rows;	/* rows the fuzzer draws from */
+	uint64_t full_restores;	/* VMCLEAR, copy, VMPTRLD */
+	uint64_t row_restores;	/* the mutated rows written back */
+	uint64_t tsc[NR_PHASES];	/* L1's TSC cycles per phase */
 };
 
 struct fuzz_iter fuzz_cur;
@@ -142,6 +167,34 @@ asm(".pushsection .text\n"
 	"vmcall\n\t"
 	"ud2\n"
 	".popsection");
+
+/*
+ * fuzz_l2_run (EDI = launch): nvmx_selftest.h's runner without its
+ * VMWRITEs of host RSP and RIP before every entry (each a VM exit to L0
+ * where the field is not shadowed).  vmcs12's host RIP is fuzz_l2_exit and
+ * its host RSP the top of fuzz_exit_stack, written once into the pristine
+ * vmcs12; the exit path takes L1's own RSP back first.  L2's registers
+ * are not kept.  EAX = 0 after a VM exit, 1 after a VMfail (its flags in
+ * nvmx_vmfail_rflags).
+ */
+static u64 fuzz_exit_stack[8] __aligned(16);
+static u32 pristine_intr_state;
+
+asm(".pushsection .text\n"
+	"fuzz_l2_run:\n\t"
+	NVMX_ASM_L2_RUN_PROLOGUE
+	NVMX_ASM_L2_ENTER
+	"pushf\n\t"
+	"pop %rdx\n\t"
+	"and $0x8d5, %rdx\n\t"			/* F_ARITH */
+	"mov %rdx, nvmx_vmfail_rflags(%rip)\n\t"
+	"jmp 3f\n"
+	"fuzz_l2_exit:\n\t"
+	"mov nvmx_l1_rsp(%rip), %rsp\n\t"
+	"xor %eax, %eax\n"
+	"3:\t"
+	NVMX_ASM_L2_RUN_EPILOGUE
+	".popsection\n");
 
 #define ENC_EPTP_LIST_ADDRESS	0x2024	/* not in the library's vmx.h */
 #define RFLAGS_CF		BIT(0)
@@ -540,6 +593,25 @@ static bool outcome_allowed(u32 oc, u64 qual, u32 allowed)
 
 static u64 vmcs_gpa;
 static u64 vmcs_gva;
+static bool vmcs_launched;	/* the current VMCS's launch state (24.11.3) */
+static u64 tsc_mark;
+
+static inline u64 rdtsc_l1(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (u64)hi << 32 | lo;
+}
+
+/* The time since the last mark goes to @ph */
+static inline void phase_end(int ph)
+{
+	u64 now = rdtsc_l1();
+
+	fuzz_counts.tsc[ph] += now - tsc_mark;
+	tsc_mark = now;
+}
 
 /* The VMCS region back to the pristine copy, current and clear */
 static void restore_vmcs(void)
@@ -547,6 +619,23 @@ static void restore_vmcs(void)
 	GUEST_ASSERT(!vmclear(vmcs_gpa));
 	memcpy((void *)vmcs_gva, (void *)nvmx_env.pristine_gva, VMCS12_SIZE);
 	GUEST_ASSERT(!vmptrld(vmcs_gpa));
+	vmcs_launched = false;
+	fuzz_counts.full_restores++;
+}
+
+/* The rows @c mutated back to their pristine values */
+static void restore_rows(const struct fuzz_iter *c)
+{
+	const struct nvmx_field *f;
+	u32 i;
+
+	for (i = 0; i < c->nr; i++) {
+		f = &nvmx_fields[c->row[i]];
+		GUEST_ASSERT_2(!vmwrite(f->encoding,
+					nvmx_vmcs12_read((void *)nvmx_env.pristine_gva, f)),
+			       f->encoding, 0);
+	}
+	fuzz_counts.row_restores++;
 }
 
 static u32 run_l2(int launch, u64 *qual)
@@ -554,7 +643,7 @@ static u32 run_l2(int launch, u64 *qual)
 	u32 reason;
 
 	*qual = 0;
-	if (nvmx_call_asm(ASM_LABEL(nvmx_l2_run_asm), launch)) {
+	if (nvmx_call_asm(ASM_LABEL(fuzz_l2_run), launch)) {
 		if (nvmx_vmfail_rflags & RFLAGS_CF)
 			return OC(OC_FAIL_INVALID, 0);
 		if (nvmx_vmfail_rflags & RFLAGS_ZF)
@@ -566,17 +655,21 @@ static u32 run_l2(int launch, u64 *qual)
 		*qual = vmreadz(EXIT_QUALIFICATION);
 		return OC(OC_ENTRY_FAIL, reason);
 	}
+	/* SDM 30.3: a VM entry (not a failed one, 26.8) launches the VMCS */
+	vmcs_launched = true;
 	return OC(OC_EXIT, reason);
 }
 
-/* A clean VMLAUNCH of the pristine vmcs12 ends in L2's VMCALL */
-static void clean_launch(void)
+/*
+ * A clean entry of the pristine vmcs12 ends in L2's VMCALL: VMLAUNCH, or
+ * VMRESUME once the VMCS is launched.
+ */
+static void clean_entry(void)
 {
 	u64 qual;
 	u32 oc;
 
-	nvmx_host_rip_override = 0;
-	oc = run_l2(1, &qual);
+	oc = run_l2(!vmcs_launched, &qual);
 	GUEST_ASSERT_2(oc == OC(OC_EXIT, REASON_VMCALL), oc, qual);
 	fuzz_counts.clean_checks++;
 }
@@ -625,14 +718,55 @@ static void digest(u32 iter, u32 oc, u64 qual)
 	}
 }
 
+/*
+ * After the iteration's outcome, the VMCS back to the pristine vmcs12, or
+ * to what a clean entry leaves of it.  Where no VM entry happened (a
+ * VMfail or a VM-entry failure, 26.8) only the mutated rows changed: they
+ * are written back, and the launch state stays.  After an entry the exit
+ * saved L2's state (27.3): where L2 ran nothing but its VMCALL and only
+ * guest- and host-state rows were mutated, what it saved is what the
+ * entry loaded, so writing the rows back (and the interruptibility,
+ * which the emulated CPU can leave with blocking by NMI) leaves the state
+ * of a clean entry, with the VMCS launched; anything else (another exit,
+ * a mutated control, which can change what the entry loads and the exit
+ * saves) goes back to the pristine copy.
+ */
+static void restore(const struct fuzz_iter *c)
+{
+	bool control = false;
+	u32 i;
+
+	for (i = 0; i < c->nr; i++)
+		control |= nvmx_fields[c->row[i]].class == NVMX_CONTROL;
+	switch (OC_KIND(c->outcome)) {
+	case OC_FAIL_VALID:
+	case OC_ENTRY_FAIL:
+		restore_rows(c);
+		phase_end(PH_RESTORE_ROWS);
+		return;
+	case OC_EXIT:
+		if (control || OC_NR(c->outcome) != REASON_VMCALL ||
+		    vmreadz(GUEST_RIP) != ASM_LABEL(l2_vmcall))
+			break;
+		restore_rows(c);
+		GUEST_ASSERT(!vmwrite(GUEST_INTERRUPTIBILITY_INFO,
+				      pristine_intr_state));
+		phase_end(PH_RESTORE_ROWS);
+		return;
+	}
+	restore_vmcs();
+	phase_end(PH_RESTORE_VMCS);
+}
+
 static void fuzz_one(u32 iter)
 {
 	struct fuzz_iter *c = &fuzz_cur;
 	u32 i, j;
 
+	tsc_mark = rdtsc_l1();
 	c->iter = iter;
 	c->nr = 1 + rnd_below(FUZZ_MAX_MUT);
-	c->launch = rnd_below(4) != 0;
+	c->launch = !vmcs_launched;
 	c->allowed = 0;
 	for (i = 0; i < c->nr; i++) {
 		do {
@@ -645,27 +779,19 @@ static void fuzz_one(u32 iter)
 						    &nvmx_fields[c->row[i]]));
 		c->allowed |= allowed_for(c->row[i]);
 	}
-
-	/* VMRESUME needs a launched VMCS: a clean entry and exit first */
-	if (!c->launch) {
-		clean_launch();
-		fuzz_counts.resumes++;
-	} else {
+	if (c->launch)
 		fuzz_counts.launches++;
-	}
-	nvmx_host_rip_override = 0;
+	else
+		fuzz_counts.resumes++;
 	for (i = 0; i < c->nr; i++) {
 		const struct nvmx_field *f = &nvmx_fields[c->row[i]];
 
-		if (f->encoding == HOST_RIP) {
-			nvmx_host_rip_override = c->val[i];
-			continue;
-		}
 		GUEST_ASSERT_2(!vmwrite(f->encoding, c->val[i]), f->encoding,
 			       c->val[i]);
 	}
+	phase_end(PH_MUTATE);
 	c->outcome = run_l2(c->launch, &c->qual);
-	nvmx_host_rip_override = 0;
+	phase_end(PH_ENTRY);
 
 	count(c->outcome);
 	digest(iter, c->outcome, c->qual);
@@ -676,10 +802,11 @@ static void fuzz_one(u32 iter)
 		   iter <= nvmx_env.verbose_last) {
 		ucall(UCALL_SYNC, 2, MSG_ITER, iter);
 	}
-	restore_vmcs();
+	phase_end(PH_CLASSIFY);
+	restore(c);
 	if ((iter + 1) % FUZZ_CLEAN_EVERY == 0) {
-		clean_launch();
-		restore_vmcs();
+		clean_entry();
+		phase_end(PH_CLEAN);
 	}
 	if ((iter + 1) % FUZZ_BLOCK == 0 || iter + 1 == nvmx_env.iters) {
 		ucall(UCALL_SYNC, 3, MSG_DIGEST, iter / FUZZ_BLOCK, fuzz_digest);
@@ -723,12 +850,17 @@ void l1_guest_code(struct vmx_pages *vmx)
 	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, nvmx_env.list_gpa);
 	vmwrite(VM_EXIT_MSR_LOAD_ADDR, nvmx_env.list_gpa);
 	vmwrite(VM_EXIT_MSR_STORE_ADDR, nvmx_env.list_gpa + 0x800);
-	clean_launch();
+	/* fuzz_l2_run's exit path (see there) */
+	vmwrite(HOST_RIP, ASM_LABEL(fuzz_l2_exit));
+	vmwrite(HOST_RSP, (u64)&fuzz_exit_stack[ARRAY_SIZE(fuzz_exit_stack)]);
+	pristine_intr_state = vmreadz(GUEST_INTERRUPTIBILITY_INFO);
+	clean_entry();
 
 	/* The pristine vmcs12: the region as VMCLEAR leaves it */
 	GUEST_ASSERT(!vmclear(vmcs_gpa));
 	memcpy((void *)nvmx_env.pristine_gva, (void *)vmcs_gva, VMCS12_SIZE);
 	GUEST_ASSERT(!vmptrld(vmcs_gpa));
+	vmcs_launched = false;
 	/* ... which must be struct vmcs12, as the mutators read it */
 	for (i = 0; i < nr_fuzz_rows; i++) {
 		uint64_t v = 0;
@@ -738,14 +870,16 @@ void l1_guest_code(struct vmx_pages *vmx)
 		GUEST_ASSERT_2(v == nvmx_vmcs12_read((void *)nvmx_env.pristine_gva, f),
 			       f->encoding, v);
 	}
-	clean_launch();
+	clean_entry();
 	restore_vmcs();
+	fuzz_counts.full_restores = 0;
+	fuzz_counts.clean_checks = 0;
 
 	for (i = 0; i < nvmx_env.iters; i++) {
 		fuzz_one(i);
 		fuzz_counts.iters++;
 	}
-	clean_launch();
+	clean_entry();
 	ucall(UCALL_SYNC, 1, MSG_SUMMARY);
 	GUEST_DONE();
 }
@@ -754,6 +888,7 @@ void l1_guest_code(struct vmx_pages *vmx)
 /* Host                                                                     */
 
 static struct kvm_vm *host_vm;
+static struct kvm_vcpu *host_vcpu;
 
 static const char *outcome_str(u32 oc, u64 qual, char *buf, size_t n)
 {
@@ -817,14 +952,14 @@ static void print_summary(void)
 {
 	struct fuzz_counts *k = &fuzz_counts;
 	char what[64];
-	u64 t;
+	u64 t, sum;
 	u32 i;
 
 	sync_global_from_guest(host_vm, fuzz_counts);
 	t = k->iters;
 	ksft_print_msg("fuzz-summary seed 0x%lx: %lu iterations (%lu VMLAUNCH, %lu VMRESUME)\n",
 		       nvmx_env.seed, t, k->launches, k->resumes);
-	ksft_print_msg("  rows fuzzed %lu, clean VMLAUNCH+VMCALL checks %lu\n",
+	ksft_print_msg("  rows fuzzed %lu, clean entries checked %lu\n",
 		       k->mutated_rows, k->clean_checks);
 	pct("entry, VMCALL exit", k->vmcall, t);
 	for (i = 0; i < ARRAY_SIZE(k->exit_reason); i++) {
@@ -842,6 +977,16 @@ static void print_summary(void)
 	pct("entry failure, exit 34", k->entry_fail34, t);
 	pct("entry failure, other", k->entry_fail_other, t);
 	pct("VMfail, no CF/ZF", k->weird, t);
+	ksft_print_msg("fuzz-cost: VMCS back by VMCLEAR+copy+VMPTRLD %lu, %s %lu; %s %.2f\n",
+		       k->full_restores, "by its rows", k->row_restores,
+		       "L0 exits per iteration", k->row_restores,
+		       t ? (double)nvmx_vcpu_stat(host_vcpu, "exits") / t : 0.0);
+	for (i = 0, sum = 0; i < NR_PHASES; i++)
+		sum += k->tsc[i];
+	ksft_print_msg("fuzz-cost: L1 TSC cycles per iteration %lu:", t ? sum / t : 0);
+	for (i = 0; i < NR_PHASES; i++)
+		printf(" %s %lu%s", phase_name[i], t ? k->tsc[i] / t : 0,
+		       i + 1 < NR_PHASES ? "," : "\n");
 	ksft_print_msg("fuzz-disallowed %lu\n", k->bad);
 }
 
@@ -919,6 +1064,7 @@ int main(int argc, char *argv[])
 		       nvmx_env.seed, nvmx_env.iters);
 
 	host_vm = nvmx_host_create_vm(&vcpu, NULL);
+	host_vcpu = vcpu;
 
 	gva = vm_vaddr_alloc(host_vm, VMCS12_SIZE, KVM_UTIL_MIN_VADDR);
 	nvmx_env.pristine_gva = gva;
