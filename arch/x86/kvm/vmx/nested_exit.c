@@ -1639,15 +1639,13 @@ bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 }
 
 /*
- * L2's EPT PML4 table (the EPTP's) is not in L1's memory: kvm.ko's MMU
- * cannot shadow it and asks for a triple fault instead of running L2
- * (mmu_check_root()).
+ * L2 runs on an EPT whose PML4 table (the EPTP's) is not in L1's memory:
+ * kvm.ko's MMU cannot shadow it, and would ask for a triple fault instead
+ * of running L2 (mmu_check_root()).
  */
-static bool nvmx_ept_root_outside_memory(struct kvm_vcpu *vcpu)
+bool nested_vmx_ept_root_outside_memory(struct kvm_vcpu *vcpu)
 {
-	return nested_cpu_has_ept(get_vmcs12(vcpu)) &&
-	       vcpu->arch.mmu == &vcpu->arch.guest_mmu &&
-	       !VALID_PAGE(vcpu->arch.guest_mmu.root.hpa) &&
+	return is_guest_mode(vcpu) && nested_cpu_has_ept(get_vmcs12(vcpu)) &&
 	       !kvm_vcpu_is_visible_gfn(vcpu,
 					get_vmcs12(vcpu)->ept_pointer >> PAGE_SHIFT);
 }
@@ -1713,23 +1711,97 @@ static u64 nvmx_l2_first_la(struct kvm_vcpu *vcpu)
 }
 
 /*
- * SDM 25.2: a triple fault in L2 is always an exit to L1.  When kvm.ko's
- * MMU asked for it because L1's EPT PML4 table is outside L1's memory, L2
- * has not run: on the platform its first memory access reads that table
- * as all ones, an EPT misconfiguration (nvmx_ept_walk_leaves_memory()),
- * with the access's guest-physical address and exit qualification 0 (SDM
- * 27.2.1), during the delivery of the event being injected if there is
- * one (SDM 27.2.4).  A PAE L2 whose first access has no PDPTE would take
- * a #PF first; that case stays a triple fault.
+ * The event a pending VM entry injects (vmcs02's VM-entry interruption
+ * information, from vmcs12's) into KVM's queue as an event whose delivery
+ * has begun, as vmx.c queues one whose delivery an exit interrupted: the
+ * exit reports it in the IDT-vectoring fields (SDM 27.2.4) and the
+ * VM-exit instruction length (27.2.5).  Not while KVM has an exception
+ * of its own pending for L2 (kvm_multiple_exception() refuses to requeue
+ * then): the exit reports no event.
  */
-void nested_vmx_triple_fault(struct kvm_vcpu *vcpu)
+static void nested_vmx_requeue_entry_event(struct kvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+
+	if (!(info & INTR_INFO_VALID_MASK) || vcpu->arch.exception.pending ||
+	    vcpu->arch.exception_vmexit.pending ||
+	    kvm_test_request(KVM_REQ_TRIPLE_FAULT, vcpu))
+		return;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vcpu->arch.event_exit_inst_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
+	switch (type) {
+	case INTR_TYPE_NMI_INTR:
+		vcpu->arch.nmi_injected = true;
+		break;
+	case INTR_TYPE_EXT_INTR:
+	case INTR_TYPE_SOFT_INTR:
+		vcpu->arch.interrupt.injected = true;
+		vcpu->arch.interrupt.soft = type == INTR_TYPE_SOFT_INTR;
+		vcpu->arch.interrupt.nr = vector;
+		break;
+	case INTR_TYPE_OTHER_EVENT:
+		break;
+	default:
+		if (info & INTR_INFO_DELIVER_CODE_MASK)
+			kvm_requeue_exception_e(vcpu, vector,
+						vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE));
+		else
+			kvm_requeue_exception(vcpu, vector);
+		break;
+	}
+}
+
+/*
+ * L2 entered (or resumes) on an EPT whose PML4 table is outside L1's
+ * memory (nested_vmx_ept_root_outside_memory()): on the platform its
+ * first memory access reads that table as all ones, an EPT
+ * misconfiguration (nvmx_ept_walk_leaves_memory()), with the access's
+ * guest-physical address and exit qualification 0 (SDM 27.2.1), during
+ * the delivery of the event being injected if there is one (27.2.4).  L0
+ * does not run L2 for it: kvm.ko's MMU has no root to run it on.  A PAE
+ * L2 whose first access has no PDPTE would take a #PF first and, with no
+ * memory to deliver it through, end in a triple fault (reported as one).
+ */
+void nested_vmx_ept_root_exit(struct kvm_vcpu *vcpu)
 {
 	struct nvmx_exit_info info = { .reason = EXIT_REASON_EPT_MISCONFIG };
 
+	nested_vmx_requeue_entry_event(vcpu);
+	if (!nvmx_l2_first_gpa(vcpu, nvmx_l2_first_la(vcpu), &info.gpa))
+		info.reason = EXIT_REASON_TRIPLE_FAULT;
+	nested_vmx_exit_to_l1(vcpu, &info);
+}
+
+/*
+ * A VM-entry failure of vmcs02's guest state (SDM 26.8, exit reason 33
+ * with @qual) found by nvmx where the processor would have found it, had
+ * L0 entered vmcs02 (nested_entry.c).
+ */
+void nested_vmx_late_entry_failure(struct kvm_vcpu *vcpu, unsigned long qual)
+{
+	struct nvmx_exit_info info = {
+		.reason = EXIT_REASON_INVALID_STATE |
+			  VMX_EXIT_REASONS_FAILED_VMENTRY,
+		.qual = qual,
+	};
+
+	nested_vmx_exit_to_l1(vcpu, &info);
+}
+
+/*
+ * SDM 25.2: a triple fault in L2 is always an exit to L1.  kvm.ko's MMU
+ * also asks for one when L2's EPT PML4 table left L1's memory while L2
+ * ran (a memslot was deleted): nested_vmx_ept_root_exit() says what L2
+ * meets instead.
+ */
+void nested_vmx_triple_fault(struct kvm_vcpu *vcpu)
+{
 	kvm_clear_request(KVM_REQ_TRIPLE_FAULT, vcpu);
-	if (nvmx_ept_root_outside_memory(vcpu) &&
-	    nvmx_l2_first_gpa(vcpu, nvmx_l2_first_la(vcpu), &info.gpa)) {
-		nested_vmx_exit_to_l1(vcpu, &info);
+	if (nested_vmx_ept_root_outside_memory(vcpu) &&
+	    !VALID_PAGE(vcpu->arch.guest_mmu.root.hpa)) {
+		nested_vmx_ept_root_exit(vcpu);
 		return;
 	}
 	nested_vmx_vmexit(vcpu, EXIT_REASON_TRIPLE_FAULT, 0, 0);

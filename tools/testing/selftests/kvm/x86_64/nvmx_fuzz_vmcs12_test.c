@@ -12,9 +12,9 @@
  * VMfailInvalid, or a VM-entry failure exit (reason bit 31 and the
  * qualification).  Afterwards the VMCS goes back to the pristine vmcs12:
  * the mutated fields are written back where nothing else can have changed
- * (no entry, or L2's VMCALL alone after guest- and host-state mutations:
- * the VMCS stays launched), otherwise L1 VMCLEARs the VMCS, copies the
- * pristine region back and VMPTRLDs it (see restore()).  Every K
+ * (no entry, or L2's VMCALL alone with no mutated control that decides
+ * what is loaded or saved: the VMCS stays launched), otherwise L1 VMCLEARs
+ * the VMCS, copies the pristine region back and VMPTRLDs it (restore()).  Every K
  * iterations a clean entry must end in the VMCALL exit.
  *
  * An iteration costs L0 one VM exit for the entry, one for L2's exit if
@@ -719,25 +719,48 @@ static void digest(u32 iter, u32 oc, u64 qual)
 }
 
 /*
+ * Controls that decide what the entry loads into L2 beyond the guest-state
+ * fields or what the exit saves (SDM 26.3.2, 26.4, 27.3): the VM-entry and
+ * VM-exit controls (their load and save bits), the execution controls that
+ * add guest state (VMX-preemption timer, EPT's PDPTEs, virtual-interrupt
+ * delivery's status, PML's index) and the VM-entry MSR-load list.
+ */
+static bool decides_saved_state(u32 encoding)
+{
+	switch (encoding) {
+	case PIN_BASED_VM_EXEC_CONTROL:
+	case CPU_BASED_VM_EXEC_CONTROL:
+	case SECONDARY_VM_EXEC_CONTROL:
+	case VM_EXIT_CONTROLS:
+	case VM_ENTRY_CONTROLS:
+	case VM_ENTRY_MSR_LOAD_COUNT:
+	case VM_ENTRY_MSR_LOAD_ADDR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
  * After the iteration's outcome, the VMCS back to the pristine vmcs12, or
  * to what a clean entry leaves of it.  Where no VM entry happened (a
  * VMfail or a VM-entry failure, 26.8) only the mutated rows changed: they
  * are written back, and the launch state stays.  After an entry the exit
- * saved L2's state (27.3): where L2 ran nothing but its VMCALL and only
- * guest- and host-state rows were mutated, what it saved is what the
- * entry loaded, so writing the rows back (and the interruptibility,
- * which the emulated CPU can leave with blocking by NMI) leaves the state
- * of a clean entry, with the VMCS launched; anything else (another exit,
- * a mutated control, which can change what the entry loads and the exit
- * saves) goes back to the pristine copy.
+ * saved L2's state (27.3): where L2 ran nothing but its VMCALL and no
+ * mutated row decides what is loaded or saved, what the exit saved is
+ * what the entry loaded, so writing the rows back (and the
+ * interruptibility, which the emulated CPU can leave with blocking by
+ * NMI) leaves the state of a clean entry, with the VMCS launched; after
+ * anything else L1 VMCLEARs the VMCS, copies the pristine region back and
+ * VMPTRLDs it.
  */
 static void restore(const struct fuzz_iter *c)
 {
-	bool control = false;
+	bool decides = false;
 	u32 i;
 
 	for (i = 0; i < c->nr; i++)
-		control |= nvmx_fields[c->row[i]].class == NVMX_CONTROL;
+		decides |= decides_saved_state(nvmx_fields[c->row[i]].encoding);
 	switch (OC_KIND(c->outcome)) {
 	case OC_FAIL_VALID:
 	case OC_ENTRY_FAIL:
@@ -745,7 +768,7 @@ static void restore(const struct fuzz_iter *c)
 		phase_end(PH_RESTORE_ROWS);
 		return;
 	case OC_EXIT:
-		if (control || OC_NR(c->outcome) != REASON_VMCALL ||
+		if (decides || OC_NR(c->outcome) != REASON_VMCALL ||
 		    vmreadz(GUEST_RIP) != ASM_LABEL(l2_vmcall))
 			break;
 		restore_rows(c);
