@@ -23,13 +23,14 @@
  * host hears from L1 once per 1024 iterations).  The summary says where
  * L1's cycles went and how many L0 exits an iteration took.
  *
- * The fields come from the vmcs12 field table (include/nvmx/vmcs12_rows.h,
- * through nvmx_fields[] of vmcs12_table.h): a new row is fuzzed without
- * another list.  A few rows are mutated only in ways that keep L1 alive
- * (see fuzz_kind()): a VM exit that loads a valid but wrong host CR3, a
- * host RSP L1 cannot use, a guest that halts or waits for SIPI forever, or
- * a VM-exit MSR-load/store list that VMX-aborts L1 (SDM 27.7) would end the
- * run, correctly, but end it.
+ * The fields and their mutators come from the vmcs12 field table
+ * (include/nvmx/vmcs12_rows.h, through nvmx_fields[] of vmcs12_table.h, in
+ * nvmx_fuzz_vmcs12.h, which nvmx_fuzz_nested_state_test shares): a new row
+ * is fuzzed without another list.  A few rows are mutated only in ways that
+ * keep L1 alive (see fuzz_kind()): a VM exit that loads a valid but wrong
+ * host CR3, a host RSP L1 cannot use, a guest that halts or waits for
+ * SIPI forever, or a VM-exit MSR-load/store list that VMX-aborts L1 (SDM
+ * 27.7) would end the run, correctly, but end it.
  *
  * The outcome must be one the SDM (Vol. 3C; chapters 24-27 numbering)
  * allows for the fields mutated:
@@ -86,6 +87,7 @@ struct nvmx_env nvmx_env;
 /* The fuzzer's own runner, without per-entry host-state VMWRITEs */
 #define NVMX_OWN_HOST_RIP
 #include "nvmx_selftest.h"
+#include "nvmx_fuzz_vmcs12.h"
 
 /* Messages of this test (after the framework's) */
 enum {
@@ -196,7 +198,6 @@ asm(".pushsection .text\n"
 	NVMX_ASM_L2_RUN_EPILOGUE
 	".popsection\n");
 
-#define ENC_EPTP_LIST_ADDRESS	0x2024	/* not in the library's vmx.h */
 #define RFLAGS_CF		BIT(0)
 #define RFLAGS_ZF		BIT(6)
 #define REASON_VMCALL		18
@@ -204,336 +205,6 @@ asm(".pushsection .text\n"
 #define REASON_MSR_LOAD		34
 #define ERR_INVALID_CONTROL	7
 #define ERR_INVALID_HOST	8
-
-static u64 rng_state;
-
-static u64 rnd(void)
-{
-	return nvmx_xorshift64(&rng_state);
-}
-
-static u32 rnd_below(u32 n)
-{
-	return (u32)(rnd() % n);
-}
-
-/* How a row is mutated */
-enum fuzz_kind {
-	K_SKIP,			/* not fuzzed (see fuzz_kind()) */
-	K_GENERIC,		/* bit flips, boundaries, random */
-	K_ADDR,			/* a guest-physical address (page, list) */
-	K_BASE,			/* a linear address (canonical or not) */
-	K_MSR_COUNT,		/* the VM-entry MSR-load count */
-	K_HOST_CR0,
-	K_HOST_CR4,
-	K_CR3,			/* host or guest CR3 */
-	K_RIP,			/* host or guest RIP: non-canonical only */
-	K_ACTIVITY,
-	K_EPTP,
-};
-
-/*
- * The kind of row @f.  Mutated only in ways L1 survives:
- * - host RSP: not checked at entry (26.2.4 checks RIP only), and a VM exit
- *   to an unusable RSP kills L1; host RIP and CR3: only values that fail
- *   the checks (non-canonical, bits beyond MAXPHYADDR) or change nothing
- *   L1 depends on (CR3's PWT/PCD and ignored low bits);
- * - host CR0/CR4: not TS, EM, OSFXSR, OSXSAVE, SMEP/SMAP (L1 uses SSE, its
- *   pages may be user pages);
- * - guest RIP: only non-canonical values (L2 shares L1's page tables: a
- *   valid RIP elsewhere would run L1's code as L2); guest CR3 like host CR3;
- * - guest activity state: not HLT or wait-for-SIPI (L2 would wait forever
- *   for an event nobody sends);
- * - VM-exit MSR-store and -load counts: not mutated (entries in L1's memory
- *   VMX-abort L1, SDM 27.7, and the store writes L1's memory); their
- *   addresses are (count 0: only 26.2.1.2's address checks);
- * - EPTP: from a set (a valid format points at a page of zeros, so L2's
- *   first access is an EPT violation, never L1's memory as paging
- *   structures);
- * - exit-information fields: not inputs of VM entry.
- */
-static enum fuzz_kind fuzz_kind(const struct nvmx_field *f)
-{
-	if (f->class == NVMX_EXIT_INFO)
-		return K_SKIP;
-	switch (f->encoding) {
-	case HOST_RSP:
-	case VM_EXIT_MSR_STORE_COUNT:
-	case VM_EXIT_MSR_LOAD_COUNT:
-		return K_SKIP;
-	case HOST_RIP:
-	case GUEST_RIP:
-		return K_RIP;
-	case HOST_CR0:
-		return K_HOST_CR0;
-	case HOST_CR4:
-		return K_HOST_CR4;
-	case HOST_CR3:
-	case GUEST_CR3:
-		return K_CR3;
-	case GUEST_ACTIVITY_STATE:
-		return K_ACTIVITY;
-	case EPT_POINTER:
-		return K_EPTP;
-	case VM_ENTRY_MSR_LOAD_COUNT:
-		return K_MSR_COUNT;
-	case IO_BITMAP_A:
-	case IO_BITMAP_B:
-	case MSR_BITMAP:
-	case VM_EXIT_MSR_STORE_ADDR:
-	case VM_EXIT_MSR_LOAD_ADDR:
-	case VM_ENTRY_MSR_LOAD_ADDR:
-	case VIRTUAL_APIC_PAGE_ADDR:
-	case APIC_ACCESS_ADDR:
-	case POSTED_INTR_DESC_ADDR:
-	case VMREAD_BITMAP:
-	case VMWRITE_BITMAP:
-	case ENC_EPTP_LIST_ADDRESS:
-	case PML_ADDRESS:
-	case VMCS_LINK_POINTER:
-		return K_ADDR;
-	}
-	if (f->width == NVMX_WNAT &&
-	    (f->class == NVMX_HOST || f->class == NVMX_GUEST) &&
-	    f->encoding != GUEST_CR0 && f->encoding != GUEST_CR4 &&
-	    f->encoding != GUEST_RFLAGS && f->encoding != GUEST_DR7 &&
-	    f->encoding != GUEST_PENDING_DBG_EXCEPTIONS)
-		return K_BASE;	/* segment, table, SYSENTER bases, RSP */
-	return K_GENERIC;
-}
-
-static u8 fuzz_rows[NVMX_NR_FIELDS];
-static u8 fuzz_kinds[NVMX_NR_FIELDS];
-static u32 nr_fuzz_rows;
-static u32 maxphyaddr;
-
-static u32 width_bits(const struct nvmx_field *f)
-{
-	switch (f->width) {
-	case NVMX_W16:
-		return 16;
-	case NVMX_W32:
-		return 32;
-	default:
-		return 64;
-	}
-}
-
-static u64 width_mask(const struct nvmx_field *f)
-{
-	u32 bits = width_bits(f);
-
-	return bits == 64 ? ~0ull : (1ull << bits) - 1;
-}
-
-/* A bit at or above MAXPHYADDR */
-static u64 beyond_maxphy_bit(void)
-{
-	return 1ull << (maxphyaddr + rnd_below(64 - maxphyaddr));
-}
-
-/* A bit of 63:47: flipping it makes a canonical lower-half address not */
-static u64 noncanonical_bit(void)
-{
-	return 1ull << (47 + rnd_below(17));
-}
-
-static u64 mutate_generic(const struct nvmx_field *f, u64 old)
-{
-	u32 bits = width_bits(f);
-
-	switch (rnd_below(8)) {
-	case 0:
-	case 1:
-		return old ^ (1ull << rnd_below(bits));
-	case 2:
-		return old ^ (1ull << rnd_below(bits)) ^ (1ull << rnd_below(bits));
-	case 3:
-		return 0;
-	case 4:
-		return ~0ull;
-	case 5:
-		return 1ull << rnd_below(bits);
-	case 6:
-		return old | (1ull << (bits - 1 - rnd_below(bits < 16 ? bits : 16)));
-	default:
-		return rnd();
-	}
-}
-
-static u64 mutate_addr(u64 old)
-{
-	switch (rnd_below(14)) {
-	case 0:
-		return old + 1 + rnd_below(15);	/* unaligned (16 bytes) */
-	case 1:
-		return old + 8;
-	case 2:
-		return old + 0x800;		/* unaligned (page) */
-	case 3:
-		return nvmx_env.mem_end_gpa;	/* beyond L1's memory */
-	case 4:
-		return nvmx_env.mem_end_gpa - 0x10;	/* list runs past it */
-	case 5:
-		return (1ull << maxphyaddr) - 0x1000;
-	case 6:
-		return 1ull << maxphyaddr;
-	case 7:
-		return old ^ beyond_maxphy_bit();
-	case 8:
-		return old ^ (1ull << (12 + rnd_below(maxphyaddr - 12)));
-	case 9:
-		return 0;
-	case 10:
-		return ~0ull;
-	case 11:
-		return nvmx_env.zero_gpa;
-	case 12:
-		return nvmx_env.list_gpa;
-	default:
-		return old ^ (1ull << rnd_below(64));
-	}
-}
-
-static u64 mutate_base(u64 old)
-{
-	switch (rnd_below(6)) {
-	case 0:
-	case 1:
-		return old ^ noncanonical_bit();
-	case 2:
-		return 1ull << 47;
-	case 3:
-		return 0xffff800000000000ull;	/* canonical upper half */
-	case 4:
-		return old ^ (1ull << rnd_below(47));
-	default:
-		return 0;
-	}
-}
-
-static u64 mutate_host_cr0(u64 old)
-{
-	static const u8 bits[] = { 0, 1, 4, 5, 16, 18, 31 };
-
-	if (rnd_below(4) == 0)
-		return old ^ (1ull << (32 + rnd_below(32)));	/* reserved */
-	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
-}
-
-static u64 mutate_host_cr4(u64 old)
-{
-	/* VME PVI TSD DE PAE MCE PGE PCE UMIP LA57 VMXE FSGSBASE */
-	static const u8 bits[] = { 0, 1, 2, 3, 5, 6, 7, 8, 11, 12, 13, 16 };
-
-	if (rnd_below(4) == 0)
-		return old ^ (1ull << (25 + rnd_below(39)));	/* reserved */
-	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
-}
-
-static u64 mutate_cr3(u64 old)
-{
-	static const u8 bits[] = { 0, 1, 2, 3, 4, 5, 7, 11 };
-
-	if (rnd_below(2))
-		return old ^ beyond_maxphy_bit();
-	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
-}
-
-static u64 mutate_rip(u64 old)
-{
-	if (rnd_below(4) == 0)
-		return old | 0xdead000000000000ull;
-	return old ^ noncanonical_bit();
-}
-
-static u64 mutate_activity(void)
-{
-	static const u64 vals[] = { 0, 2, 4, 5, 0xff, 1ull << 31, ~0u };
-
-	if (rnd_below(4) == 0)
-		return 4 + rnd_below(0x7ffffff0);
-	return vals[rnd_below(ARRAY_SIZE(vals))];
-}
-
-/* EPTP (24.6.11): 2:0 memory type, 5:3 walk length - 1, 6 A/D, 11:7 0 */
-static u64 mutate_eptp(void)
-{
-	u64 good = nvmx_env.zero_gpa | 6 | (3 << 3);
-
-	switch (rnd_below(10)) {
-	case 0:
-		return good;
-	case 1:
-		return good | BIT(6);			/* A/D */
-	case 2:
-		return nvmx_env.zero_gpa | (3 << 3);	/* UC */
-	case 3:
-		return (good & ~7ull) | rnd_below(8);	/* memory type */
-	case 4:
-		return (good & ~0x38ull) | rnd_below(8) << 3;	/* walk length */
-	case 5:
-		return good | 1ull << (7 + rnd_below(5));	/* reserved */
-	case 6:
-		return good | beyond_maxphy_bit();
-	case 7:
-		return nvmx_env.mem_end_gpa | 6 | (3 << 3);
-	case 8:
-		return 0;
-	default:
-		return rnd();
-	}
-}
-
-static u64 mutate_msr_count(u64 old)
-{
-	static const u64 vals[] = { 1, 2, 3, 4, 8, 511, 512, 513, ~0u };
-
-	if (rnd_below(4) == 0)
-		return mutate_generic(&nvmx_fields[NVMX_IDX_vm_entry_msr_load_count],
-				      old);
-	return vals[rnd_below(ARRAY_SIZE(vals))];
-}
-
-static u64 mutate(u32 row, u64 old)
-{
-	const struct nvmx_field *f = &nvmx_fields[row];
-	u64 v;
-
-	switch (fuzz_kinds[row]) {
-	case K_ADDR:
-		v = mutate_addr(old);
-		break;
-	case K_BASE:
-		v = mutate_base(old);
-		break;
-	case K_MSR_COUNT:
-		v = mutate_msr_count(old);
-		break;
-	case K_HOST_CR0:
-		v = mutate_host_cr0(old);
-		break;
-	case K_HOST_CR4:
-		v = mutate_host_cr4(old);
-		break;
-	case K_CR3:
-		v = mutate_cr3(old);
-		break;
-	case K_RIP:
-		v = mutate_rip(old);
-		break;
-	case K_ACTIVITY:
-		v = mutate_activity();
-		break;
-	case K_EPTP:
-		v = mutate_eptp();
-		break;
-	default:
-		v = mutate_generic(f, old);
-		break;
-	}
-	return v & width_mask(f);
-}
 
 /* What the SDM allows besides a VM entry when row @row was mutated */
 static u32 allowed_for(u32 row)
@@ -788,18 +459,18 @@ static void fuzz_one(u32 iter)
 
 	tsc_mark = rdtsc_l1();
 	c->iter = iter;
-	c->nr = 1 + rnd_below(FUZZ_MAX_MUT);
+	c->nr = 1 + fuzz_below(FUZZ_MAX_MUT);
 	c->launch = !vmcs_launched;
 	c->allowed = 0;
 	for (i = 0; i < c->nr; i++) {
 		do {
-			c->row[i] = fuzz_rows[rnd_below(nr_fuzz_rows)];
+			c->row[i] = nvmx_fuzz.rows[fuzz_below(nvmx_fuzz.nr_rows)];
 			for (j = 0; j < i && c->row[j] != c->row[i]; j++)
 				;
 		} while (j < i);
-		c->val[i] = mutate(c->row[i],
-				   nvmx_vmcs12_read((void *)nvmx_env.pristine_gva,
-						    &nvmx_fields[c->row[i]]));
+		c->val[i] = fuzz_mutate(c->row[i],
+					nvmx_vmcs12_read((void *)nvmx_env.pristine_gva,
+							 &nvmx_fields[c->row[i]]));
 		c->allowed |= allowed_for(c->row[i]);
 	}
 	if (c->launch)
@@ -844,20 +515,16 @@ void l1_guest_code(struct vmx_pages *vmx)
 	u32 eax = 0x80000008, ebx, ecx = 0, edx;
 
 	asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
-	maxphyaddr = eax & 0xff;	/* CPUID.80000008H:EAX[7:0] */
-	rng_state = nvmx_env.seed ? nvmx_env.seed : FUZZ_DEFAULT_SEED;
+	nvmx_fuzz.maxphyaddr = eax & 0xff;	/* CPUID.80000008H:EAX[7:0] */
+	nvmx_fuzz.rng = nvmx_env.seed ? nvmx_env.seed : FUZZ_DEFAULT_SEED;
+	nvmx_fuzz.mem_end_gpa = nvmx_env.mem_end_gpa;
+	nvmx_fuzz.zero_gpa = nvmx_env.zero_gpa;
+	nvmx_fuzz.list_gpa = nvmx_env.list_gpa;
+	nvmx_fuzz_init();
 	fuzz_digest = 0xcbf29ce484222325ull;
 	vmcs_gpa = vmx->vmcs_gpa;
 	vmcs_gva = (u64)vmx->vmcs;
-
-	nvmx_for_each_field(f) {
-		u32 row = f - nvmx_fields;
-
-		fuzz_kinds[row] = fuzz_kind(f);
-		if (fuzz_kinds[row] != K_SKIP)
-			fuzz_rows[nr_fuzz_rows++] = row;
-	}
-	fuzz_counts.mutated_rows = nr_fuzz_rows;
+	fuzz_counts.mutated_rows = nvmx_fuzz.nr_rows;
 
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
 	GUEST_ASSERT(load_vmcs(vmx));
@@ -885,10 +552,10 @@ void l1_guest_code(struct vmx_pages *vmx)
 	GUEST_ASSERT(!vmptrld(vmcs_gpa));
 	vmcs_launched = false;
 	/* ... which must be struct vmcs12, as the mutators read it */
-	for (i = 0; i < nr_fuzz_rows; i++) {
+	for (i = 0; i < nvmx_fuzz.nr_rows; i++) {
 		uint64_t v = 0;
 
-		f = &nvmx_fields[fuzz_rows[i]];
+		f = &nvmx_fields[nvmx_fuzz.rows[i]];
 		GUEST_ASSERT_2(!vmread(f->encoding, &v), f->encoding, 0);
 		GUEST_ASSERT_2(v == nvmx_vmcs12_read((void *)nvmx_env.pristine_gva, f),
 			       f->encoding, v);
