@@ -29,8 +29,8 @@
  * RIP is L1's), or fails the way a processor would (an exit to L1, L1's
  * VMfail, a shutdown of L1 such as a VMX abort); KVM_EXIT_FAIL_ENTRY,
  * KVM_EXIT_INTERNAL_ERROR, an error of KVM_RUN or no progress within a
- * second are not.  After each run the host puts the vCPU and L1's memory
- * back (the pages the dirty log names).  GET into buffers too small must
+ * second are not.  After each run the host puts the vCPU back, and the
+ * pages of L1's memory the state let KVM or the processor write.  GET into buffers too small must
  * fail with E2BIG and say the size.  No kernel WARN, BUG or Oops either:
  * the emulated host's judge reads the kernel log.
  *
@@ -42,13 +42,15 @@
  * it would have to emulate), so they are counted as "not run".
  *
  * Usage: nvmx_fuzz_nested_state_test [-s SEED] [-i ITERATIONS_PER_STAGE]
- *        [-v]   (-v prints every iteration)
+ *        [-v] [-p]   (-v prints every iteration, -p the progress on the
+ *        kernel log)
  * Per stage it prints the counts of each outcome and a digest of them:
  * two runs with the same seed (stock and ours) differ in a stage exactly
  * where the digests differ.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -215,17 +217,22 @@ static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpu;
 static struct vmx_pages *vmx;
 static bool is_nvmx, verbose;
+static int kmsg = -1;		/* -p: progress on the kernel log */
 static u64 seed = NS_DEFAULT_SEED;
 static u32 iters = NS_DEFAULT_ITERS;
 static u64 nr_failures;
 
-/* L1's memory, put back after every run: memslot 0 and SMRAM */
+/*
+ * L1's memory (memslot 0 and SMRAM) as it was when the stage began, for
+ * the pages an accepted state lets KVM or the processor write.  (KVM's
+ * dirty log would name them all, but in the emulated host it WARNs: Bochs
+ * logs whole guest-physical addresses in the PML buffer, which vmx.c
+ * expects page-aligned.)
+ */
 struct slot_copy {
-	u32 slot;
+	u64 gpa, size;
 	u8 *hva;
-	u64 pages;
 	u8 *copy;
-	unsigned long *bitmap;
 };
 
 static struct slot_copy slots[2];
@@ -234,39 +241,69 @@ static void slot_init(struct slot_copy *s, u32 slot)
 {
 	struct userspace_mem_region *r = memslot2region(vm, slot);
 
-	s->slot = slot;
+	s->gpa = r->region.guest_phys_addr;
+	s->size = r->region.memory_size;
 	s->hva = r->host_mem;
-	s->pages = r->region.memory_size / PAGE_SIZE;
-	s->copy = malloc(r->region.memory_size);
-	s->bitmap = calloc(1, (s->pages + 63) / 8 + 8);
-	TEST_ASSERT(s->copy && s->bitmap, "no memory");
-	vm_mem_region_set_flags(vm, slot, KVM_MEM_LOG_DIRTY_PAGES);
+	s->copy = malloc(s->size);
+	TEST_ASSERT(s->copy, "no memory");
 }
 
-/* L1's memory as it is now is what runs go back to */
 static void memory_snapshot(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(slots); i++) {
-		memcpy(slots[i].copy, slots[i].hva, slots[i].pages * PAGE_SIZE);
-		kvm_vm_get_dirty_log(vm, slots[i].slot, slots[i].bitmap);
+	for (i = 0; i < ARRAY_SIZE(slots); i++)
+		memcpy(slots[i].copy, slots[i].hva, slots[i].size);
+}
+
+/* The pages of [@gpa, @gpa + @len) back as they were */
+static void restore_range(u64 gpa, u64 len)
+{
+	u64 page, end = gpa + len;
+	struct slot_copy *s;
+	unsigned int i;
+
+	if (end < gpa)
+		end = -1ull;
+	for (page = gpa & ~0xfffull; page < end && page >= (gpa & ~0xfffull);
+	     page += PAGE_SIZE) {
+		for (i = 0; i < ARRAY_SIZE(slots); i++) {
+			s = &slots[i];
+			if (page >= s->gpa && page - s->gpa < s->size)
+				memcpy(s->hva + page - s->gpa,
+				       s->copy + page - s->gpa, PAGE_SIZE);
+		}
+		if (page + PAGE_SIZE < page)
+			break;
 	}
 }
 
-static void memory_restore(void)
+/*
+ * What @s lets KVM or the processor write in L1's memory: the VMXON
+ * region and the current VMCS (vmcs12 goes there when the VMCS stops
+ * being current), the shadow VMCS SET writes at vmcs12's link pointer,
+ * and every guest-physical address vmcs12 holds (the table's address
+ * rows: the VM-exit MSR-store list, the PML log, the virtual-APIC page,
+ * ...).  L1's own stores as it runs on are to its stack and to what it
+ * writes again when the stage goes on.
+ */
+static void memory_restore(const struct kvm_nested_state *s)
 {
-	struct slot_copy *s;
-	unsigned int i;
-	u64 p;
+	const struct vmcs12 *v = (const void *)s->data.vmx[0].vmcs12;
+	const struct nvmx_field *f;
+	u64 len;
+	u32 row;
 
-	for (i = 0; i < ARRAY_SIZE(slots); i++) {
-		s = &slots[i];
-		kvm_vm_get_dirty_log(vm, s->slot, s->bitmap);
-		for (p = 0; p < s->pages; p++)
-			if (s->bitmap[p / 64] & (1ul << (p % 64)))
-				memcpy(s->hva + p * PAGE_SIZE,
-				       s->copy + p * PAGE_SIZE, PAGE_SIZE);
+	restore_range(s->hdr.vmx.vmxon_pa, VMCS_SIZE);
+	restore_range(s->hdr.vmx.vmcs12_pa, VMCS_SIZE);
+	for (row = 0; row < NVMX_NR_FIELDS; row++) {
+		if (nvmx_fuzz.kinds[row] != K_ADDR)
+			continue;
+		f = &nvmx_fields[row];
+		len = VMCS_SIZE;
+		if (f->encoding == VM_EXIT_MSR_STORE_ADDR)
+			len = 16 * (u64)min(v->vm_exit_msr_store_count, 4096u);
+		restore_range(nvmx_vmcs12_read(v, f), len);
 	}
 }
 
@@ -299,7 +336,7 @@ static bool state_equal(const struct kvm_nested_state *a,
  * The vCPU back in the stage's situation, L1's memory as it was; false if
  * its nested state then reads back other than the base.
  */
-static bool __stage_restore(struct stage *st)
+static bool __stage_restore(struct stage *st, const struct kvm_nested_state *in)
 {
 	struct kvm_nested_state out = {
 		.format = KVM_STATE_NESTED_FORMAT_VMX,
@@ -310,9 +347,10 @@ static bool __stage_restore(struct stage *st)
 	struct kvm_nested_state *now;
 	bool same;
 
-	memory_restore();
 	/* Out of VMX operation first: the capability MSRs are set then */
 	vcpu_nested_state_set(vcpu, &out);
+	if (in)
+		memory_restore(in);
 	vcpu_load_state(vcpu, st->vcpu_state);
 	if (st->then)
 		vcpu_nested_state_set(vcpu, st->then);
@@ -322,9 +360,9 @@ static bool __stage_restore(struct stage *st)
 	return same;
 }
 
-static void stage_restore(struct stage *st)
+static void stage_restore(struct stage *st, const struct kvm_nested_state *in)
 {
-	TEST_ASSERT(__stage_restore(st),
+	TEST_ASSERT(__stage_restore(st, in),
 		    "%s: the vCPU did not go back to the stage's state", st->name);
 }
 
@@ -626,6 +664,22 @@ static void report_bad(struct stage *st, u32 it, const char *what, u64 v)
 	st->failures++;
 }
 
+/*
+ * -p: where the test is, on the kernel log (the console of the emulated
+ * host shows it as it happens; the test's own output comes at its end).
+ */
+static void progress(const char *name, u32 it)
+{
+	char line[96];
+	int n;
+
+	if (kmsg < 0)
+		return;
+	n = snprintf(line, sizeof(line), "<3>nvmx-ns-fuzz: %s %u\n", name, it);
+	if (write(kmsg, line, n) != n)
+		kmsg = -1;
+}
+
 static void one(struct stage *st, u32 it, u8 *donor)
 {
 	struct kvm_nested_state *in = make_input(st, donor), *now;
@@ -648,7 +702,7 @@ static void one(struct stage *st, u32 it, u8 *donor)
 			st->changed++;
 			report_bad(st, it, "refused, but the state changed; size now",
 				   now->size);
-			stage_restore(st);
+			stage_restore(st, in);
 		}
 		free(now);
 	} else {
@@ -662,7 +716,7 @@ static void one(struct stage *st, u32 it, u8 *donor)
 			if (!outcome_clean(o))
 				report_bad(st, it, outcome_name[o], why);
 		}
-		stage_restore(st);
+		stage_restore(st, in);
 	}
 	st->outcome[o]++;
 	digest(st, it, err, o);
@@ -741,16 +795,19 @@ static void stage(const char *name, struct kvm_nested_state *then,
 	 * read back other exit information (nvmx_nested_state_test): the
 	 * base is the state as it reads back.
 	 */
-	if (!__stage_restore(&st)) {
+	if (!__stage_restore(&st, NULL)) {
 		if (is_nvmx)
 			report_bad(&st, 0, "the base set again reads back otherwise", 0);
 		free(st.base);
 		st.base = state_get();
 	}
 	get_sizes(&st);
-	for (i = 0; i < iters; i++)
+	for (i = 0; i < iters; i++) {
+		if (i % 100 == 0)
+			progress(name, i);
 		one(&st, i, donor);
-	stage_restore(&st);
+	}
+	stage_restore(&st, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st.seconds = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	stage_print(&st);
@@ -805,7 +862,7 @@ static void inject_smi(void)
 
 static void ns_usage(const char *name)
 {
-	printf("usage: %s [-s SEED] [-i ITERATIONS_PER_STAGE] [-v]\n", name);
+	printf("usage: %s [-s SEED] [-i ITERATIONS_PER_STAGE] [-v] [-p]\n", name);
 	exit(KSFT_FAIL);
 }
 
@@ -819,7 +876,7 @@ int main(int argc, char *argv[])
 	u32 rev;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:i:v")) != -1) {
+	while ((opt = getopt(argc, argv, "s:i:vp")) != -1) {
 		switch (opt) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -829,6 +886,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'v':
 			verbose = true;
+			break;
+		case 'p':
+			kmsg = open("/dev/kmsg", O_WRONLY);
 			break;
 		default:
 			ns_usage(argv[0]);

@@ -64,7 +64,7 @@
 #include "vmx.h"
 
 #define FUZZ_DEFAULT_SEED	0x6e766d78ull	/* "nvmx" */
-#define FUZZ_DEFAULT_ITERS	30000
+#define FUZZ_DEFAULT_ITERS	100000
 #define FUZZ_CLEAN_EVERY	64		/* K: a clean VMLAUNCH+VMCALL */
 #define FUZZ_BLOCK		1024		/* iterations per digest */
 #define FUZZ_MAX_MUT		3
