@@ -237,6 +237,10 @@ struct slot_copy {
 
 static struct slot_copy slots[2];
 
+/* L1's stack (the library's: DEFAULT_STACK_PGS pages below the first RSP) */
+#define L1_STACK_PAGES		DEFAULT_STACK_PGS
+static u64 l1_stack_gpa[L1_STACK_PAGES];
+
 static void slot_init(struct slot_copy *s, u32 slot)
 {
 	struct userspace_mem_region *r = memslot2region(vm, slot);
@@ -284,16 +288,22 @@ static void restore_range(u64 gpa, u64 len)
  * being current), the shadow VMCS SET writes at vmcs12's link pointer,
  * and every guest-physical address vmcs12 holds (the table's address
  * rows: the VM-exit MSR-store list, the PML log, the virtual-APIC page,
- * ...).  L1's own stores as it runs on are to its stack and to what it
- * writes again when the stage goes on.
+ * ...); and L1's stack, whose frames above the stage's RSP L1 overwrites
+ * when it returns and goes on.  L1's other stores as it goes on are to
+ * what it writes again when the stage does.
  */
 static void memory_restore(const struct kvm_nested_state *s)
 {
 	const struct vmcs12 *v = (const void *)s->data.vmx[0].vmcs12;
 	const struct nvmx_field *f;
+	unsigned int i;
 	u64 len;
 	u32 row;
 
+	for (i = 0; i < L1_STACK_PAGES; i++)
+		restore_range(l1_stack_gpa[i], PAGE_SIZE);
+	if (!s)
+		return;
 	restore_range(s->hdr.vmx.vmxon_pa, VMCS_SIZE);
 	restore_range(s->hdr.vmx.vmcs12_pa, VMCS_SIZE);
 	for (row = 0; row < NVMX_NR_FIELDS; row++) {
@@ -349,8 +359,7 @@ static bool __stage_restore(struct stage *st, const struct kvm_nested_state *in)
 
 	/* Out of VMX operation first: the capability MSRs are set then */
 	vcpu_nested_state_set(vcpu, &out);
-	if (in)
-		memory_restore(in);
+	memory_restore(in);
 	vcpu_load_state(vcpu, st->vcpu_state);
 	if (st->then)
 		vcpu_nested_state_set(vcpu, st->then);
@@ -871,6 +880,8 @@ int main(int argc, char *argv[])
 	struct kvm_nested_state *pending;
 	struct kvm_x86_state *l2_vcpu;
 	struct sigaction sa = { .sa_handler = on_alarm };
+	struct kvm_regs regs;
+	unsigned int i;
 	vm_vaddr_t gva;
 	u8 donor[VMCS_SIZE] = {};
 	u32 rev;
@@ -905,6 +916,9 @@ int main(int argc, char *argv[])
 	sigaction(SIGALRM, &sa, NULL);
 
 	vm = nvmx_host_create_vm(&vcpu, &vmx);
+	vcpu_regs_get(vcpu, &regs);
+	for (i = 0; i < L1_STACK_PAGES; i++)
+		l1_stack_gpa[i] = addr_gva2gpa(vm, regs.rsp - (i + 1) * PAGE_SIZE);
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, SMRAM_GPA,
 				    SMRAM_MEMSLOT, SMRAM_PAGES, 0);
 	TEST_ASSERT(vm_phy_pages_alloc(vm, SMRAM_PAGES, SMRAM_GPA,
