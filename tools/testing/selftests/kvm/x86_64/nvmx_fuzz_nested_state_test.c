@@ -850,7 +850,7 @@ static void eptp_outside(struct stage *st)
 		reason = vmcs12_field(after, NVMX_IDX_vm_exit_reason);
 		qual = vmcs12_field(after, NVMX_IDX_exit_qualification);
 		got_gpa = vmcs12_field(after, NVMX_IDX_guest_physical_address);
-		ksft_print_msg("%s: EPT PML4 table outside memory: %s %lu, %s 0x%lx, %s 0x%lx (%s 0x%lx)\n",
+		ksft_print_msg("%s: EPTP outside memory: %s %lu, %s 0x%lx, %s 0x%lx (%s 0x%lx)\n",
 			       st->name, "exit", reason, "qualification", qual,
 			       "GPA", got_gpa, "expected 49, 0,", gpa);
 		if (reason != 49 || qual || got_gpa != gpa)
