@@ -306,6 +306,17 @@ void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 				      struct x86_exception *fault);
 
 /*
+ * L2's EPT PML4 table is not in L1's memory, and what L2 meets there: an
+ * EPT misconfiguration at its first access (SDM 28.2.3.1), the exit to L1
+ * that L0 makes instead of running L2.
+ */
+bool nested_vmx_ept_root_outside_memory(struct kvm_vcpu *vcpu);
+void nested_vmx_ept_root_exit(struct kvm_vcpu *vcpu);
+
+/* A VM-entry failure of vmcs02's guest state found by nvmx (SDM 26.8). */
+void nested_vmx_late_entry_failure(struct kvm_vcpu *vcpu, unsigned long qual);
+
+/*
  * The exit from L2 that L0 is handling, reflected to L1 as the processor
  * reported it in vmcs02 (SDM 27.2): for an exit L0 first tried to complete
  * for L2 itself (VMFUNC).

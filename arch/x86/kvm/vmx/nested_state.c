@@ -580,11 +580,17 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
  * L1's memory at L2's CR3 (SDM 4.4.1), unless the VMM set them
  * (KVM_SET_SREGS2) or SMRAM's CR3 reloaded them.  Pages the memory no
  * longer gives are the VMM's error: KVM_RUN ends with an internal error,
- * as for L1's own PDPTEs.
+ * as for L1's own PDPTEs.  An EPT PML4 table that is not in L1's memory
+ * is L1's: L2 exits to L1 before it runs (nested_vmx_ept_root_exit()).
  */
 bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu)
 {
-	if (nested_evmcs_map_restored(vcpu) &&
+	bool evmcs_ok = nested_evmcs_map_restored(vcpu);
+
+	/* An EPT PML4 table outside L1's memory: L2 exits at once */
+	if (evmcs_ok && nested_vmx_ept_root_outside_memory(vcpu))
+		nested_vmx_ept_root_exit(vcpu);
+	if (evmcs_ok &&
 	    (!is_guest_mode(vcpu) || nested_cpu_has_ept(get_vmcs12(vcpu)) ||
 	     !is_pae_paging(vcpu) || vcpu->arch.pdptrs_from_userspace ||
 	     load_pdptrs(vcpu, kvm_read_cr3(vcpu))))
