@@ -19,7 +19,9 @@ mkdir -p "$out"
 exec 9>/tmp/nvmx-emulator.lock
 if ! flock -n 9; then
 	echo "[coverage] waiting for another emulator run to finish"
+	s=$SECONDS
 	flock 9
+	echo "[coverage] waited $((SECONDS - s))s"
 fi
 
 pids=
