@@ -540,6 +540,9 @@ int nested_vmx_fail_invalid(struct kvm_vcpu *vcpu)
 
 int nested_vmx_fail(struct kvm_vcpu *vcpu, u32 vm_instruction_error)
 {
+	/* An eVMCS whose memory the VMM took away is current no more */
+	if (!is_guest_mode(vcpu))
+		nested_evmcs_refresh(vcpu);
 	if (!vmx_has_valid_vmcs12(vcpu))
 		return nested_vmx_fail_invalid(vcpu);
 
@@ -865,17 +868,20 @@ static void nested_vmx_shadow_write_all(struct vcpu_vmx *vmx)
 
 /*
  * Before L1 runs again after an exit to it (vmx.c's call, when the exit
- * path asked): the shadowed fields the exit wrote.
+ * path asked): the shadowed fields the exit wrote, or every field it
+ * wrote into the eVMCS.
  */
 void nested_sync_vmcs12_to_shadow(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
-	vmx->nested.need_vmcs12_to_shadow_sync = false;
 	if (nested_evmcs_mapped(vmx)) {
-		nested_evmcs_sync_from_vmcs12(vcpu);
+		/* still to do after a stale mapping is taken again */
+		vmx->nested.need_vmcs12_to_shadow_sync =
+			!nested_evmcs_sync_from_vmcs12(vcpu);
 		return;
 	}
+	vmx->nested.need_vmcs12_to_shadow_sync = false;
 	if (!nested_vmx_shadowing(vmx))
 		return;
 	nvmx_shadow_vmcs_get(vmx);
@@ -1417,7 +1423,7 @@ static int handle_vmread(struct kvm_vcpu *vcpu)
 
 	if (!nested_vmx_check_permission(vcpu))
 		return 1;
-	if (!is_guest_mode(vcpu) && nested_evmcs_mapped(to_vmx(vcpu))) {
+	if (!is_guest_mode(vcpu) && nested_evmcs_refresh(vcpu)) {
 		if (!nested_vmx_evmcs_read(vcpu, info, &value))
 			return nested_vmx_fail(vcpu,
 					       VMXERR_UNSUPPORTED_VMCS_COMPONENT);

@@ -1873,7 +1873,7 @@ static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 	if (all ? !nested_vmx_check_controls(vcpu, vmcs12) :
 		  !nested_vmx_check_shadowed_controls(vcpu, vmcs12))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
-	if (nested_evmcs_mapped(to_vmx(vcpu)) &&
+	if (guest_cpuid_has_evmcs(vcpu) &&
 	    !nested_evmcs_vmcs12_controls_ok(vmcs12))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
 	/* Host RSP has no check, host RIP those of 26.2.4 */

@@ -28,6 +28,14 @@
  * that travel each way are picked from nvmx's field table at module load.
  * A field the eVMCS does not have keeps vmcs12's value, zero from the
  * start: an eVMCS starts zeroed (TLFS).
+ *
+ * The page is shared with L1's other vCPUs, which may write it while this
+ * one reads it: every field is read once (READ_ONCE), and what is checked
+ * is the copy in vmcs12, never the page.  It stays mapped while it is
+ * current (kvm_vcpu_map, which holds the page); the mapping follows the
+ * memslot generation, as KVM's gfn_to_hva caches do, and is taken again
+ * before the page is next read or written when a memslot change may have
+ * put other memory at its address (nested_evmcs_refresh()).
  */
 
 #include <linux/kvm_host.h>
@@ -83,11 +91,27 @@ void __init nested_evmcs_setup_rows(void)
 	}
 }
 
+/* One read of the @width field at @offset: L1 may be writing it. */
+static u64 nvmx_evmcs_read_once(struct hv_enlightened_vmcs *evmcs, u16 offset,
+				enum nvmx_width width)
+{
+	void *p = (u8 *)evmcs + offset;
+
+	switch (width) {
+	case NVMX_W16:
+		return READ_ONCE(*(u16 *)p);
+	case NVMX_W32:
+		return READ_ONCE(*(u32 *)p);
+	default:
+		return READ_ONCE(*(u64 *)p);
+	}
+}
+
 static u64 nvmx_evmcs_read(struct hv_enlightened_vmcs *evmcs,
 			   const struct nvmx_evmcs_row *r)
 {
-	return nvmx_field_get(evmcs, r->offset,
-			      (enum nvmx_width)nvmx_fields[r->row].width, false);
+	return nvmx_evmcs_read_once(evmcs, r->offset,
+				    (enum nvmx_width)nvmx_fields[r->row].width);
 }
 
 static void nvmx_evmcs_write(struct hv_enlightened_vmcs *evmcs,
@@ -109,9 +133,72 @@ void nested_evmcs_release(struct kvm_vcpu *vcpu)
 }
 
 /*
- * The eVMCS page at @gpa, mapped: a 4-KByte page of L1's memory (TLFS)
- * whose version is KVM's eVMCS version, or VMCS12_REVISION, which L1s
- * written for KVM's first eVMCS implementation put there.  A page not in
+ * Map the eVMCS page at @gpa, a 4-KByte page of L1's memory (TLFS), and
+ * note the memslot generation it was found in: upstream's vmcs12_cache,
+ * the cache of the current VMCS's address, describes the eVMCS while one
+ * is current (a normal VMCS is not then).  Under kvm->srcu.
+ */
+static int nested_evmcs_map_page(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!PAGE_ALIGNED(gpa) ||
+	    kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), &vmx->nested.hv_evmcs_map))
+		return -EFAULT;
+	vmx->nested.hv_evmcs = vmx->nested.hv_evmcs_map.hva;
+	vmx->nested.hv_evmcs_vmptr = gpa;
+	kvm_gfn_to_hva_cache_init(vcpu->kvm, &vmx->nested.vmcs12_cache, gpa,
+				  PAGE_SIZE);
+	return 0;
+}
+
+/*
+ * Has a memslot changed since the eVMCS was mapped?  Then its address may
+ * hold other memory now (a VMM that deleted, moved or re-created it).
+ * Under kvm->srcu.
+ */
+static bool nested_evmcs_stale(struct kvm_vcpu *vcpu)
+{
+	return kvm_memslots(vcpu->kvm)->generation !=
+	       to_vmx(vcpu)->nested.vmcs12_cache.generation;
+}
+
+/*
+ * Before the mapped eVMCS is read or written from a context that may
+ * sleep: mapped again if a memslot changed since (the same address, L1's
+ * memory as it is now).  A page no longer in L1's memory is no current
+ * VMCS any more, as after VMCLEAR; but L2 (or SMM entered from it) needs
+ * its VMCS: the eVMCS is then left to be mapped before the vCPU runs,
+ * which fails KVM_RUN (nested_evmcs_map_restored()).  True when an eVMCS
+ * is mapped.
+ */
+bool nested_evmcs_refresh(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 gpa = vmx->nested.hv_evmcs_vmptr;
+	int idx;
+
+	if (!nested_evmcs_mapped(vmx))
+		return false;
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	if (nested_evmcs_stale(vcpu)) {
+		nested_evmcs_release(vcpu);
+		if (nested_evmcs_map_page(vcpu, gpa) &&
+		    (is_guest_mode(vcpu) || vmx->nested.smm.guest_mode)) {
+			vmx->nested.hv_evmcs_vmptr = EVMPTR_MAP_PENDING;
+			kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+		}
+	}
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	return nested_evmcs_mapped(vmx);
+}
+
+/*
+ * The eVMCS page at @gpa becomes current: mapped, and its version KVM's
+ * eVMCS version, or VMCS12_REVISION, which L1s written for KVM's first
+ * eVMCS implementation put there.  The version counts here only (TLFS:
+ * it is checked when the page becomes current); what L1 writes there
+ * later is L1's business, also across a save and restore.  A page not in
  * memory is #UD at the VM entry that names it, as with the stock module;
  * a wrong version is VMfailInvalid.
  */
@@ -120,13 +207,10 @@ static enum nvmx_evmcs_status nested_evmcs_map(struct kvm_vcpu *vcpu, u64 gpa)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u32 version;
 
-	if (!PAGE_ALIGNED(gpa) ||
-	    kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), &vmx->nested.hv_evmcs_map))
+	if (nested_evmcs_map_page(vcpu, gpa))
 		return NVMX_EVMCS_UD;
-	vmx->nested.hv_evmcs = vmx->nested.hv_evmcs_map.hva;
-	vmx->nested.hv_evmcs_vmptr = gpa;
 
-	version = vmx->nested.hv_evmcs->revision_id;
+	version = READ_ONCE(vmx->nested.hv_evmcs->revision_id);
 	if (version != KVM_EVMCS_VERSION && version != VMCS12_REVISION) {
 		nested_evmcs_release(vcpu);
 		return NVMX_EVMCS_VMFAIL;
@@ -213,9 +297,12 @@ enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu, bool launch)
 		if (status != NVMX_EVMCS_CURRENT)
 			return status;
 		nested_evmcs_make_current(vcpu);
+	} else if (!nested_evmcs_refresh(vcpu)) {
+		/* The VMM took its memory away: as for a page not there */
+		return NVMX_EVMCS_UD;
 	} else if (!launch) {
 		/* TLFS: the groups L1 left marked clean may be L0's copy */
-		dirty = ~vmx->nested.hv_evmcs->hv_clean_fields;
+		dirty = ~READ_ONCE(vmx->nested.hv_evmcs->hv_clean_fields);
 	}
 
 	nested_evmcs_copy_to_vmcs12(vcpu, dirty);
@@ -246,7 +333,10 @@ bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value)
 	offset = evmcs_field_offset(enc, NULL);
 	if (offset < 0)
 		return false;
-	*value = evmcs_read_any(vmx->nested.hv_evmcs, enc, offset);
+	/* a high-access encoding reads the 32 bits its offset points at */
+	*value = nvmx_evmcs_read_once(vmx->nested.hv_evmcs, offset,
+				      (enc & NVMX_ENC_HIGH) ? NVMX_W32 :
+				      (enum nvmx_width)NVMX_ENC_WIDTH(enc));
 	return true;
 }
 
@@ -255,8 +345,15 @@ bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value)
  * exit wrote into vmcs12, into the eVMCS, where L1 reads it.  Guest state
  * saved only under a control is written only when the exit saved it, so
  * that L1's own value stays where the exit leaves it alone.
+ *
+ * vmx.c calls this on the way into the guest, with preemption off and
+ * kvm->srcu held: a mapping a memslot change made stale cannot be taken
+ * again here.  False then, with nothing written: KVM_REQ_GET_NESTED_STATE_
+ * PAGES maps the page again (nested_evmcs_map_restored()) and, pending
+ * before the entry, makes vcpu_enter_guest() cancel it, so L1 runs only
+ * after this has written the page L1 sees.
  */
-void nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu)
+bool nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct hv_enlightened_vmcs *evmcs = vmx->nested.hv_evmcs;
@@ -264,6 +361,10 @@ void nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu)
 	const struct nvmx_evmcs_row *r;
 	const struct nvmx_field *f;
 
+	if (nested_evmcs_stale(vcpu)) {
+		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+		return false;
+	}
 	nested_vmx_save_vmcs02_state(vcpu);
 	for (r = nvmx_evmcs.out; r < nvmx_evmcs.out + nvmx_evmcs.nr_out; r++) {
 		f = &nvmx_fields[r->row];
@@ -271,6 +372,7 @@ void nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu)
 			continue;
 		nvmx_evmcs_write(evmcs, r, nvmx_vmcs12_read(vmcs12, f));
 	}
+	return true;
 }
 
 /*
@@ -320,27 +422,36 @@ void nested_evmcs_restore(struct kvm_vcpu *vcpu)
 }
 
 /*
- * KVM_SET_NESTED_STATE restored vmcs12 with an eVMCS current; the VP
- * assist page says where it is once the VMM has restored that MSR too, so
- * the page is mapped before the vCPU next runs.  vmcs12 is the newer copy:
- * the eVMCS takes what an exit writes before L1 runs.  A VP assist page
- * that no longer enlightens VM entry leaves L1 in VMX root operation with
- * no current VMCS; for L2, and for a page not there or not an eVMCS, the
+ * KVM_REQ_GET_NESTED_STATE_PAGES, before the vCPU runs.  KVM_SET_NESTED_
+ * STATE restored vmcs12 with an eVMCS current; the VP assist page says
+ * where it is once the VMM has restored that MSR too, so the page is
+ * mapped now.  Its version is not checked again: it was when the page
+ * became current, on the vCPU the state was saved from.  vmcs12 is the
+ * newer copy: the eVMCS takes what an exit writes before L1 runs.  A VP
+ * assist page that no longer enlightens VM entry leaves L1 in VMX root
+ * operation with no current VMCS; for L2, and for a page not there, the
  * run fails with an internal error, as for PDPTEs not there.
+ *
+ * Or the mapped eVMCS was found stale on the way to L1 (a memslot
+ * changed, nested_evmcs_sync_from_vmcs12()): mapped again, or, gone from
+ * L1's memory, no current VMCS any more (an internal error in L2).
  */
 bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	bool l2 = is_guest_mode(vcpu) || vmx->nested.smm.guest_mode;
 	u64 gpa;
 
+	if (nested_evmcs_mapped(vmx))
+		return nested_evmcs_refresh(vcpu) || !l2;
 	if (vmx->nested.hv_evmcs_vmptr != EVMPTR_MAP_PENDING)
 		return true;
 	if (!nested_enlightened_vmentry(vcpu, &gpa)) {
 		nested_evmcs_release(vcpu);
 		/* L2, or SMM entered from it, needs its VMCS */
-		return !is_guest_mode(vcpu) && !vmx->nested.smm.guest_mode;
+		return !l2;
 	}
-	if (nested_evmcs_map(vcpu, gpa) != NVMX_EVMCS_CURRENT) {
+	if (nested_evmcs_map_page(vcpu, gpa)) {
 		vmx->nested.hv_evmcs_vmptr = EVMPTR_INVALID;
 		return false;
 	}

@@ -884,10 +884,19 @@ static void vmcs12_save_vmcs02_rows(struct vmcs12 *vmcs12)
 	}
 }
 
+/*
+ * The state that lives in vmcs02 alone waits there until vmcs12's copy is
+ * needed, which loads vmcs02 again; an eVMCS needs it before L1 runs,
+ * after every exit (nested_evmcs_sync_from_vmcs12()), so it is read now,
+ * while vmcs02 is still the current VMCS.
+ */
 static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	vmcs12_save_l2_rows(vcpu, vmcs12);
-	to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
+	if (nested_evmcs_mapped(to_vmx(vcpu)))
+		vmcs12_save_vmcs02_rows(vmcs12);
+	else
+		to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
 }
 
 /*

@@ -302,7 +302,8 @@ enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu,
 void nested_evmcs_release(struct kvm_vcpu *vcpu);
 void nested_evmcs_set_vm_instruction_error(struct vcpu_vmx *vmx, u32 error);
 bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value);
-void nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu);
+bool nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu);
+bool nested_evmcs_refresh(struct kvm_vcpu *vcpu);
 void nested_evmcs_copy_all_to_vmcs12(struct kvm_vcpu *vcpu);
 bool nested_evmcs_vmclear(struct kvm_vcpu *vcpu, gpa_t vmptr);
 bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu);
@@ -310,9 +311,12 @@ bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu);
 void nested_evmcs_restore(struct kvm_vcpu *vcpu);
 
 /*
- * SDM 26.2.1 with an eVMCS: no control the eVMCS has no field for
- * (evmcs.c; it warns about VM-function controls above bit 31, which no
- * VMCS has: refused first).
+ * SDM 26.2.1 for an L1 offered the eVMCS (Hyper-V CPUID and the VMM's
+ * KVM_CAP_HYPERV_ENLIGHTENED_VMCS), whichever VMCS it uses: no control the
+ * eVMCS has no field for.  vmx.c hides them from the capability MSRs such
+ * an L1 reads (evmcs.c's filter), so they are reserved for it, as with
+ * the stock module.  evmcs.c's check warns about VM-function controls
+ * above bit 31, which no VMCS has: refused first.
  */
 static inline bool nested_evmcs_vmcs12_controls_ok(struct vmcs12 *vmcs12)
 {
@@ -328,7 +332,7 @@ static inline bool nested_evmcs_vmcs12_controls_ok(struct vmcs12 *vmcs12)
 static inline bool nested_evmcs_msr_bitmap_clean(struct vcpu_vmx *vmx)
 {
 	return nested_evmcs_mapped(vmx) &&
-	       vmx->nested.hv_evmcs->hv_enlightenments_control.msr_bitmap &&
+	       READ_ONCE(vmx->nested.hv_evmcs->hv_enlightenments_control).msr_bitmap &&
 	       !vmx->nested.force_msr_bitmap_recalc;
 }
 

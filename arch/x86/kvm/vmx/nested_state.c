@@ -182,6 +182,9 @@ int nested_vmx_get_state(struct kvm_vcpu *vcpu,
 	if (!vcpu)
 		return NVMX_STATE_MAX_SIZE;
 
+	/* L1's eVMCS is read below: where L1's memory has it now */
+	if (!is_guest_mode(vcpu))
+		nested_evmcs_refresh(vcpu);
 	if (nested_vmx_in_operation(to_vmx(vcpu)))
 		nested_vmx_state_header(vcpu, &kvm_state);
 	if (nested_vmx_in_operation(to_vmx(vcpu)) &&
@@ -266,19 +269,33 @@ static bool nested_vmx_root_crs_ok(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * The state says that L1's current VMCS is an eVMCS, which the VP assist
+ * page names: the eVMCS flag in VMX operation with vmcs12_pa ~0.  With a
+ * vmcs12_pa the flag keeps its old meaning, "the VMM enabled the eVMCS",
+ * which 6.1's uapi still accepts (as outside VMX operation): the state's
+ * VMCS is then a normal one at vmcs12_pa, as the stock module takes it.
+ */
+static bool nvmx_state_evmcs_current(struct kvm_nested_state *kvm_state)
+{
+	return (kvm_state->flags & KVM_STATE_NESTED_EVMCS) &&
+	       kvm_state->hdr.vmx.vmxon_pa != INVALID_GPA &&
+	       kvm_state->hdr.vmx.vmcs12_pa == INVALID_GPA;
+}
+
+/*
  * The header, before any data is read.  Flags x86.c let through that nvmx
  * does not offer are refused: a pending MTF exit (L1 has no monitor trap
  * flag), SVM's GIF; so is every VMX header flag (the preemption-timer
  * deadline: L1 has no preemption timer).  The eVMCS flag only where the
- * VMM enabled the enlightened VMCS (KVM_CAP_HYPERV_ENLIGHTENED_VMCS); it
- * says that the current VMCS is an eVMCS, which the VP assist page names,
- * so vmcs12_pa is ~0 with it.
+ * VMM enabled the enlightened VMCS (KVM_CAP_HYPERV_ENLIGHTENED_VMCS); a
+ * current eVMCS only where L1 can have had one: Hyper-V's CPUID, without
+ * which VMLAUNCH and VMRESUME never look at the VP assist page.
  */
 static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 					 struct kvm_nested_state *kvm_state)
 {
 	struct kvm_vmx_nested_state_hdr *hdr = &kvm_state->hdr.vmx;
-	bool evmcs = kvm_state->flags & KVM_STATE_NESTED_EVMCS;
+	bool evmcs = nvmx_state_evmcs_current(kvm_state);
 	bool in_l2 = nvmx_state_in_l2(kvm_state);
 
 	if (kvm_state->format != KVM_STATE_NESTED_FORMAT_VMX ||
@@ -287,8 +304,9 @@ static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 				  KVM_STATE_NESTED_EVMCS)) ||
 	    hdr->flags)
 		return -EINVAL;
-	if (evmcs && (!nested_vmx_allowed(vcpu) ||
-		      !to_vmx(vcpu)->nested.enlightened_vmcs_enabled))
+	if ((kvm_state->flags & KVM_STATE_NESTED_EVMCS) &&
+	    (!nested_vmx_allowed(vcpu) ||
+	     !to_vmx(vcpu)->nested.enlightened_vmcs_enabled))
 		return -EINVAL;
 
 	/*
@@ -306,10 +324,10 @@ static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 		return -EINVAL;
 
 	if (hdr->vmcs12_pa == INVALID_GPA) {
-		if (evmcs ? kvm_state->size < sizeof(*kvm_state) + VMCS12_SIZE :
-			    in_l2)
+		if (evmcs ? (kvm_state->size < sizeof(*kvm_state) + VMCS12_SIZE ||
+			     !guest_cpuid_has_evmcs(vcpu)) : in_l2)
 			return -EINVAL;
-	} else if (evmcs || !nvmx_region_addr_ok(vcpu, hdr->vmcs12_pa) ||
+	} else if (!nvmx_region_addr_ok(vcpu, hdr->vmcs12_pa) ||
 		   hdr->vmcs12_pa == hdr->vmxon_pa ||
 		   kvm_state->size < sizeof(*kvm_state) + VMCS12_SIZE) {
 		return -EINVAL;
@@ -426,7 +444,7 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 	if (!in_l2)
 		return 0;
 
-	if ((kvm_state->flags & KVM_STATE_NESTED_EVMCS) &&
+	if (guest_cpuid_has_evmcs(vcpu) &&
 	    !nested_evmcs_vmcs12_controls_ok(vmcs12))
 		return -EINVAL;
 	if (!pending)
@@ -491,7 +509,7 @@ static int nested_vmx_restore_state(struct kvm_vcpu *vcpu,
 
 	if (v->vmcs12) {
 		memcpy(get_vmcs12(vcpu), v->vmcs12, VMCS12_SIZE);
-		if (kvm_state->flags & KVM_STATE_NESTED_EVMCS)
+		if (nvmx_state_evmcs_current(kvm_state))
 			nested_evmcs_restore(vcpu);
 		else
 			nested_vmx_make_vmcs12_current(vcpu, hdr->vmcs12_pa);
@@ -533,7 +551,7 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
 	}
 
 	if (kvm_state->hdr.vmx.vmcs12_pa != INVALID_GPA ||
-	    (kvm_state->flags & KVM_STATE_NESTED_EVMCS)) {
+	    nvmx_state_evmcs_current(kvm_state)) {
 		ret = nvmx_state_vmcs_copy_in(user_kvm_nested_state, kvm_state,
 					      &v);
 		if (!ret)
