@@ -64,6 +64,7 @@ OUR_C		:= $(shell git ls-files -- 'arch/*.[ch]' 'include/*.h' 'tools/testing/nvm
 
 .PHONY: all apt-check fresh-test deps upstream modules modules-stock faithful abi selftests unit static \
 	dkms dkms-add patches vmxhost vmxhost-locked bench bench-locked fuzz fuzz-locked soak soak-locked \
+	modules-coverage coverage coverage-locked \
 	l1-linux l1-linux-locked run check summary load unload native-test realhost-test \
 	realhost-test-locked clean help
 
@@ -80,6 +81,8 @@ help:
 	@echo '                  SEED=..., ITER=... (FUZZ_ARGS="-v FIRST:LAST" lists iterations)'
 	@echo 'make soak         in the emulated host, N L2 round trips and K nested VMs with ours and with'
 	@echo '                  stock, the kernel'"'"'s memory before and after: N=..., K=...'
+	@echo 'make coverage     in the emulated host, the coverage build of ours: which share of our'
+	@echo '                  nested code the fuzzers and the whole plan reach (TESTS="a b")'
 	@echo 'make l1-linux     in the emulated host, QEMU/KVM on stock and on ours (L0) boots Debian'"'"'s'
 	@echo '                  kernel as L1, which runs KVM selftests as L2 workloads; print the table'
 	@echo 'make fresh-test   bootstrap a fresh Debian 12 root, clone this repository into it, make run there'
@@ -263,6 +266,46 @@ soak-locked: modules selftests
 	@grep -h -e 'meminfo\|round trips\|VMs freed\|the VM' $(B)/soak/*/console.log | \
 		sed 's/^# # //' | tee $(RESULTS)/soak.log; \
 		! grep -q '^FAIL' $(B)/soak/results
+
+# Coverage (issue 13): which share of our nested code the fuzzers and the
+# tests reach.  The coverage build of kvm-intel.ko in $(KMOD_COV): our nested
+# files compiled with -fsanitize-coverage=trace-pc and a collector linked in
+# ($(COV), not part of the patch series; NVMX_COVERAGE=1 in Kbuild).  One
+# boot of the emulated host runs the expectations' plan with it as ours
+# (TESTS="a b" restricts the plan), listing the sites each test reached,
+# beside a boot of our normal module with the same plan; report.py maps the
+# sites to files, functions and lines, gives the fuzzers' figure
+# ($(COV_FUZZERS)) and the whole plan's, and checks that the coverage build
+# did what the normal module did.  $(RESULTS)/coverage.table and
+# coverage.sites.  Not part of make check.
+KMOD_COV	:= $(B)/kmod-cov
+COV		:= tools/testing/nvmx/coverage
+COV_FUZZERS	:= $(filter nvmx_fuzz_%,$(NVMX_TESTS)) nvmx_vmx_cap_msrs_test nvmx_memslot_edges_test
+
+modules-coverage: upstream
+	@echo '[build] kvm-intel.ko, the coverage build ($(COV))'
+	@$(NVMX)/kmod-tree.sh $(UPSTREAM) $(KMOD_COV) Kbuild $(CURDIR)
+	@mkdir -p $(KMOD_COV)/$(COV) && for f in Kbuild nvmx_cov.c nvmx_cov.h; do \
+		ln -sfn $(CURDIR)/$(COV)/$$f $(KMOD_COV)/$(COV)/$$f; done
+	@s=$$SECONDS; $(MAKE) -s -C $(KDIR) M=$(KMOD_COV) NVMX_COVERAGE=1 -j$(JOBS) modules 2>&1 | \
+		grep -v '^Skipping BTF generation'; test $${PIPESTATUS[0]} -eq 0 && \
+		echo "[build] $(KMOD_COV)/kvm-intel.ko ($$((SECONDS - s))s)"
+
+coverage:
+	@mkdir -p $(B)
+	@flock $(B)/.vmxhost.lock $(MAKE) -s coverage-locked
+
+coverage-locked: modules modules-coverage selftests
+	@mkdir -p $(RESULTS)
+	@awk -v only="$(TESTS)" 'BEGIN { n = split(only, o); for (i = 1; i <= n; i++) want[o[i]] = 1 } \
+		!/^[[:space:]]*(#|$$)/ && $$2 == "emu" { t = $$1; sub(/\[.*/, "", t); \
+			if (only == "" || $$1 in want || t in want) print $$1, 120 }' \
+		$(EXPECT) >$(B)/plan-coverage
+	@$(COV)/run.sh $(B) $(KMOD) $(KMOD_COV) $(SELFTESTS)/x86_64 $(B)/plan-coverage $(B)/coverage
+	@$(COV)/report.py $(KMOD_COV)/kvm-intel.ko $(KMOD_COV)/arch/x86/kvm/vmx $(B)/coverage/normal \
+		$(B)/coverage/coverage $(B)/plan-coverage $(KNOWN) "$(COV_FUZZERS)" $(COV)/unreached \
+		$(RESULTS)/coverage.table $(RESULTS)/coverage.sites; rc=$$?; \
+		cat $(RESULTS)/coverage.table; exit $$rc
 
 # Linux as L1: in the emulated VMX host, QEMU with KVM on the stock
 # kvm-intel.ko and on ours (L0, nested=1, one boot each) boots Debian's

@@ -23,6 +23,27 @@ uptime_cs() {	# centiseconds since boot
 	awk '{ sub(/\./, "", $1); print $1 + 0 }' /proc/uptime
 }
 
+# With the coverage build of kvm-intel loaded (make coverage), the sites of
+# our code reached since the module's load or the last listing, which
+# empties the collector's table: once for the load (with where the module's
+# code sections are), then once per test.  An address is listed without its
+# upper 32 bits, all ones in the kernel's module area.  Nothing without the
+# coverage build.
+cov=/sys/kernel/debug/nvmx_coverage
+cov_dump() {	# cov_dump NAME
+	[ -e "$cov" ] || return 0
+	awk -v p="# nvmx-cov $1" '/^#/ { print p, $0; next }
+		{ sub(/^ffffffff/, ""); l = l " " $1 } ++n % 16 == 0 { print p l; l = "" }
+		END { if (l != "") print p l }' "$cov"
+	echo >"$cov"
+}
+if [ -e "$cov" ]; then
+	for s in /sys/module/kvm_intel/sections/.*text*; do
+		echo "# nvmx-cov-section $phase ${s##*/} $(cat "$s")"
+	done
+	cov_dump "$phase/(load)"
+fi
+
 n=0
 total=$(grep -cv '^[[:space:]]*\(#\|$\)' "$plan")
 echo "TAP version 13"
@@ -35,6 +56,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$plan" | while read -r t limit args; do
 	rc=$?
 	t1=$(uptime_cs)
 	sed 's/^/# /' "$out"
+	cov_dump "$phase/$t"
 	cs=$((t1 - t0))
 	echo "# nvmx-time $phase/$t $((cs / 100)).$(printf '%02d' $((cs % 100)))"
 	case $rc in
