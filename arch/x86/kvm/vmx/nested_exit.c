@@ -320,6 +320,14 @@ static const struct nvmx_exit_rule nvmx_exit_rules[] = {
 					    CPU_BASED_MWAIT_EXITING },
 	[EXIT_REASON_MONITOR_INSTRUCTION] = { NVMX_EXIT_PRIMARY,
 					    CPU_BASED_MONITOR_EXITING },
+	/*
+	 * SDM 25.2: with L1's TPR shadow and APIC-access page in vmcs02
+	 * (29.1.2, 29.4), their exits are L1's
+	 */
+	[EXIT_REASON_TPR_BELOW_THRESHOLD] = { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_TPR_SHADOW },
+	[EXIT_REASON_APIC_ACCESS]	= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES },
 	[EXIT_REASON_WBINVD]		= { NVMX_EXIT_SECONDARY,
 					    SECONDARY_EXEC_WBINVD_EXITING },
 	[EXIT_REASON_GDTR_IDTR]		= { NVMX_EXIT_SECONDARY,
@@ -1358,6 +1366,7 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 				      vmcs12->idt_vectoring_info_field);
 
 	nested_vmx_drop_l2_events(vcpu);
+	nested_vmx_release_apic_pages(vcpu);
 	/* Flushes still pending are L2's: done before L1's context is back. */
 	kvm_service_local_tlb_flush_requests(vcpu);
 	leave_guest_mode(vcpu);

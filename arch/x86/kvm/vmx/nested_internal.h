@@ -204,6 +204,32 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 				  gpa_t vmptr, const struct vmcs_hdr *shadow,
 				  bool pending);
 
+/* vmcs02 names pages of L1's memory for APIC virtualization (SDM 24.6.8) */
+static inline bool nested_vmx_has_apic_pages(struct vmcs12 *vmcs12)
+{
+	return nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) ||
+	       nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+}
+
+/*
+ * Those pages, for vmcs12 as it is current, with vmcs02 loaded: mapped
+ * (false: memory does not back one, and none is), and released whenever L2
+ * is left.
+ */
+bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu);
+void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu);
+
+/*
+ * KVM_RUN ends with an internal error: a page vmcs02 must name is not in
+ * L1's memory, where KVM cannot emulate what the processor would do.
+ */
+static inline void nested_vmx_report_missing_page(struct kvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	vcpu->run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	vcpu->run->internal.ndata = 0;
+}
+
 /* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
 void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
 
