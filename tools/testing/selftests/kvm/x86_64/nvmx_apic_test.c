@@ -13,7 +13,10 @@
  *                           stays 0 (29.3)
  *   tpr_below_threshold     threshold 5, VTPR 60H: MOV to CR8 of 2 is a
  *                           TPR-below-threshold exit (43) after the MOV,
- *                           qualification 0, VTPR 20H (29.1.2, 27.2.1)
+ *                           qualification 0, VTPR 20H (29.1.2, 27.2.1);
+ *                           VMRESUME then fails with VMfailValid 7 (VTPR
+ *                           below the threshold, 26.2.1.1), and succeeds
+ *                           with threshold 2
  *   threshold_at_entry      with "virtualize APIC accesses", threshold 5
  *                           above VTPR 40H: the entry succeeds and exits
  *                           43 at once, at L2's first instruction (26.7.7)
@@ -222,8 +225,15 @@ static void case_tpr_below_threshold(void)
 	CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
 	report("VTPR after MOV to CR8 of 2", 0x20, *vtpr_of(nvmx_env.p_gva),
 	       "29.3");
+
+	/* VTPR 20H is below the threshold now: checked at every entry */
+	nvmx_l2_continue(false);
+	report("VMRESUME failed (VMfail)", 1, nvmx_l2_run(0), "26.2.1.1");
+	CHECK(VM_INSTRUCTION_ERROR, ERR_INVALID_CONTROL, "26.2.1.1");
+
 	/* trap-like: L2 resumes after the MOV */
-	if (nvmx_l2_resume(false))
+	vmwrite(TPR_THRESHOLD, 2);
+	if (nvmx_l2_vmresume())
 		nvmx_vmcall_at(ASM_LABEL(l2_tpr_below_after));
 }
 
