@@ -551,7 +551,7 @@ static void cycle_one(void)
 	kvm_vm_free(vm);
 }
 
-static bool vm_cycles(void)
+static bool check_vm_cycles(void)
 {
 	long first, last, bound = 64 + 2 * (CYCLE_VMS - 1);
 	int i;
@@ -585,6 +585,6 @@ int main(int argc, char *argv[])
 	    !(ctls2 >> 32 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES))
 		ksft_test_result_skip("vm_cycles: no TPR shadow or APIC-access page for L1\n");
 	else
-		ksft_test_result(vm_cycles(), "vm_cycles\n");
+		ksft_test_result(check_vm_cycles(), "vm_cycles\n");
 	return nvmx_host_finish();
 }
