@@ -496,11 +496,32 @@ static bool nested_vmx_l1_wants_entry_failure(u16 reason)
  * guest-state checks and the MSR-load list as SDM 26.1 orders them, so
  * such a failure comes from L0's own fields, not from L1's instruction:
  * vmx.c reports it to userspace (KVM_EXIT_FAIL_ENTRY), as for vmcs01.
+ *
+ * Except VTPR, which the processor checks against the TPR threshold at
+ * every entry of vmcs02 (SDM 26.2.1.1), L0's re-entries after the exits it
+ * handles itself included: L2 (when L1 maps the virtual-APIC page into its
+ * memory) or another vCPU may have lowered it with a plain write since.
+ * L1 is told as the processor tells of VTPR below the threshold, with a
+ * TPR-below-threshold exit (SDM 29.1.2; qualification 0, 27.2.1).  L2 did
+ * not run: the exit saves L2's state as L0 left it in vmcs02 and KVM's
+ * registers, and an event L0 was injecting as IDT-vectoring information.
  */
 static bool nested_vmx_vmcs02_vmfail(struct kvm_vcpu *vcpu)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	void *vapic = vmx->nested.virtual_apic_map.hva;
+	u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
+
+	if (error == VMXERR_ENTRY_INVALID_CONTROL_FIELD && vapic &&
+	    nested_vmx_tpr_rule_applies(vmcs12) &&
+	    nested_vmx_vtpr_below_threshold(vmcs12, vapic)) {
+		vmx->fail = 0;
+		nested_vmx_vmexit(vcpu, EXIT_REASON_TPR_BELOW_THRESHOLD, 0, 0);
+		return true;
+	}
 	pr_warn_once("vmcs02 refused by the processor, VM-instruction error %u: L0's failure, reported to userspace (pid %d)\n",
-		     vmcs_read32(VM_INSTRUCTION_ERROR), current->tgid);
+		     error, current->tgid);
 	return false;
 }
 

@@ -212,6 +212,26 @@ static inline bool nested_vmx_has_apic_pages(struct vmcs12 *vmcs12)
 }
 
 /*
+ * SDM 26.2.1.1: with "use TPR shadow" and neither "virtualize APIC accesses"
+ * nor virtual-interrupt delivery, bits 3:0 of the TPR threshold may not
+ * exceed bits 7:4 of VTPR (byte 80H of the virtual-APIC page, @vapic).
+ */
+static inline bool nested_vmx_tpr_rule_applies(struct vmcs12 *vmcs12)
+{
+	return nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) &&
+	       !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) &&
+	       !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
+}
+
+static inline bool nested_vmx_vtpr_below_threshold(struct vmcs12 *vmcs12,
+						   const void *vapic)
+{
+	u8 vtpr = READ_ONCE(*((const u8 *)vapic + APIC_TASKPRI));
+
+	return (vmcs12->tpr_threshold & 0xf) > vtpr >> 4;
+}
+
+/*
  * Those pages, for vmcs12 as it is current, with vmcs02 loaded: mapped
  * (false: memory does not back one, and none is), and released whenever L2
  * is left.

@@ -38,6 +38,15 @@
  *                           state again with vmcs12's virtual-APIC address
  *                           moved to page Q: L2 then reads Q's VTPR (90H:
  *                           9) and writes Q (A0H), P keeps 30H
+ *   vtpr_lowered_by_l2      threshold 5, VTPR 60H, no "virtualize APIC
+ *                           accesses": L2 writes 20H to P + 80H (a plain
+ *                           write, P is in L2's memory) and stops in the
+ *                           host (an I/O exit L0 handles); L0's re-entry
+ *                           of L2 would fail (26.2.1.1), and L1 gets a
+ *                           TPR-below-threshold exit (43, qualification 0,
+ *                           29.1.2) instead, then resumes L2 with VTPR
+ *                           60H to its VMCALL.  Stock KVM 6.1 gives L1 a
+ *                           VMfailValid 7 of its VMLAUNCH instead (XFAIL)
  *
  * and, on the host, vm_cycles: 32 VMs whose L2 runs with both pages make
  * 16 round trips to L1 each and are freed while L2 runs; the kernel's free
@@ -84,7 +93,7 @@ struct nvmx_env nvmx_env;
 #define CYCLE_ROUND_TRIPS	16
 #define PORT_STOP		0x1234	/* L2's IN that L1 does not intercept */
 
-enum { MSG_RESTORE = NVMX_MSG_EXITS + 32 };
+enum { MSG_RESTORE = NVMX_MSG_EXITS + 32, MSG_L2_STOP };
 
 /* L2's register numbers (nvmx_gpr_*[]) */
 #define RAX	0
@@ -96,6 +105,12 @@ enum { MSG_RESTORE = NVMX_MSG_EXITS + 32 };
 void l2_stop_in_host(void)
 {
 	ucall(UCALL_SYNC, 2, MSG_RESTORE, cur_case);
+}
+
+/* L2: stop in the host, which lets it go on (vtpr_lowered_by_l2) */
+void l2_stop_only(void)
+{
+	ucall(UCALL_SYNC, 2, MSG_L2_STOP, cur_case);
 }
 
 asm(".pushsection .text\n"
@@ -136,6 +151,12 @@ asm(".pushsection .text\n"
 	"mov %cr8, %rbx\n\t"
 	"mov $10, %eax\n\t"
 	"mov %rax, %cr8\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_vtpr_low:\n\t"
+	"movl $0x20, 0x80(%rdx)\n\t"
+	"call l2_stop_only\n"
+	"l2_vtpr_low_after:\n\t"
 	"vmcall\n\t"
 	"ud2\n"
 	"l2_cycle:\n\t"
@@ -391,12 +412,42 @@ static void case_restore_remaps(void)
 	report("P's VTPR", 0x30, *vtpr_of(nvmx_env.p_gva), "29.3");
 }
 
+/*
+ * Stock KVM 6.1 turns the failed re-entry into a VMfailValid 7 of L1's
+ * VMLAUNCH (its reflect-on-VMfail path): L1 sees its VMLAUNCH fail.
+ */
+static void case_vtpr_lowered_by_l2(void)
+{
+	*vtpr_of(nvmx_env.p_gva) = 0x60;
+	if (!use_tpr_shadow(nvmx_env.p_gpa, 5))
+		return;
+	l2_setup(ASM_LABEL(l2_vtpr_low));
+	nvmx_gpr_in[RDX] = nvmx_env.p_gva;
+	if (nvmx_l2_run(1)) {
+		report_known("VMLAUNCH ended with a VM exit (VM-instruction error)",
+			     0, vmreadz(VM_INSTRUCTION_ERROR),
+			     ERR_INVALID_CONTROL, "29.1.2",
+			     "stock KVM gives L1 VMfailValid 7 when L0's re-entry of L2 fails on VTPR");
+		return;
+	}
+	if (!nvmx_expect_exit_sdm(EXIT_TPR_BELOW_NR, "26.2.1.1, 29.1.2"))
+		return;
+	CHECK(EXIT_QUALIFICATION, 0, "27.2.1");
+	CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
+	report("VTPR L2 wrote", 0x20, *vtpr_of(nvmx_env.p_gva), "29.3");
+
+	*vtpr_of(nvmx_env.p_gva) = 0x60;
+	nvmx_l2_continue(false);
+	if (nvmx_l2_vmresume())
+		nvmx_vmcall_at(ASM_LABEL(l2_vtpr_low_after));
+}
+
 enum {
 	CR8_VTPR, TPR_BELOW, THRESHOLD_AT_ENTRY, CR8_LOAD_EXITING,
 	APIC_ACCESS_EXITS, APIC_ACCESS_VTPR, VMFAIL_VAPIC_MISALIGNED,
 	VMFAIL_VAPIC_MAXPHYADDR, VMFAIL_VAPIC_UNBACKED, VMFAIL_THRESHOLD_BIT4,
 	VMFAIL_THRESHOLD_ABOVE_VTPR, VMFAIL_ACCESS_MISALIGNED,
-	VMFAIL_ACCESS_MAXPHYADDR, RESTORE_REMAPS, NR_CASES
+	VMFAIL_ACCESS_MAXPHYADDR, RESTORE_REMAPS, VTPR_LOWERED_BY_L2, NR_CASES
 };
 
 static const struct nvmx_case cases[NR_CASES] = {
@@ -422,6 +473,8 @@ static const struct nvmx_case cases[NR_CASES] = {
 	[VMFAIL_ACCESS_MAXPHYADDR] = { "vmfail_apic_access_beyond_maxphyaddr",
 				       case_vmfail_access_maxphyaddr },
 	[RESTORE_REMAPS] = { "restore_remaps", case_restore_remaps },
+	[VTPR_LOWERED_BY_L2] = { "vtpr_lowered_by_l2",
+				 case_vtpr_lowered_by_l2 },
 };
 
 /* A VM of vm_cycles: round trips with both pages, then L2 stops for good */
@@ -503,6 +556,8 @@ static void host_message(struct ucall *uc)
 		restore_with_q();
 		return;
 	}
+	if (uc->args[0] == MSG_L2_STOP)
+		return;
 	nvmx_host_message(uc, cases[uc->args[1]].name);
 }
 
