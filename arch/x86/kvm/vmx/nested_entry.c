@@ -1066,6 +1066,16 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 }
 
 /*
+ * A page of L1's memory for vmcs02 to name (SDM 24.6.8), mapped writable:
+ * the processor writes it behind KVM's back.
+ */
+int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
+			   struct kvm_host_map *map)
+{
+	return kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), map);
+}
+
+/*
  * The pages of L1's memory that vmcs02 names by host-physical address (SDM
  * 24.6.8): the virtual-APIC page under "use TPR shadow", the APIC-access
  * page under "virtualize APIC accesses".  The processor then reads and
@@ -1085,14 +1095,14 @@ bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 
 	nested_vmx_release_apic_pages(vcpu);
 	if (nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW)) {
-		if (kvm_vcpu_map(vcpu, gpa_to_gfn(vmcs12->virtual_apic_page_addr),
-				 vapic))
+		if (nested_vmx_map_l1_page(vcpu, vmcs12->virtual_apic_page_addr,
+					   vapic))
 			return false;
 		vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, pfn_to_hpa(vapic->pfn));
 	}
 	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)) {
-		if (kvm_vcpu_map(vcpu, gpa_to_gfn(vmcs12->apic_access_addr),
-				 access)) {
+		if (nested_vmx_map_l1_page(vcpu, vmcs12->apic_access_addr,
+					   access)) {
 			nested_vmx_release_apic_pages(vcpu);
 			return false;
 		}
@@ -1963,20 +1973,26 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
  * accesses" nor virtual-interrupt delivery, bits 3:0 of the TPR threshold
  * may not exceed bits 7:4 of VTPR, byte 80H of the virtual-APIC page.  That
  * page is L1's memory, which L1 writes without VMWRITE: checked at every
- * entry.  A virtual-APIC address no memory backs fails here too, as the
- * processor fails one it cannot use: vmcs02 would have no page to name.
+ * entry.  A virtual-APIC page vmcs02 could not name fails here too, as the
+ * processor fails one it cannot use: no memory behind the address, or
+ * memory L0 cannot map for the processor to write (a read-only memslot).
+ * VTPR is read through the same mapping the entry then makes.
  */
 static bool nested_vmx_check_vtpr(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
-	u8 vtpr;
+	struct kvm_host_map map;
+	bool ok;
 
 	if (!nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW))
 		return true;
-	if (!nvmx_rule(!kvm_vcpu_read_guest(vcpu, vmcs12->virtual_apic_page_addr +
-					    APIC_TASKPRI, &vtpr, sizeof(vtpr))))
+	if (!nvmx_rule(!nested_vmx_map_l1_page(vcpu,
+					       vmcs12->virtual_apic_page_addr,
+					       &map)))
 		return false;
-	return nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) ||
-	       nvmx_rule((vmcs12->tpr_threshold & 0xf) <= vtpr >> 4);
+	ok = !nested_vmx_tpr_rule_applies(vmcs12) ||
+	     nvmx_rule(!nested_vmx_vtpr_below_threshold(vmcs12, map.hva));
+	kvm_vcpu_unmap(vcpu, &map, false);
+	return ok;
 }
 
 /*

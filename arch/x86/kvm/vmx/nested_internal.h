@@ -237,6 +237,9 @@ static inline bool nested_vmx_vtpr_below_threshold(struct vmcs12 *vmcs12,
  * is left.
  */
 bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu);
+/* One page of L1's memory at @gpa, mapped writable for the processor. */
+int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
+			   struct kvm_host_map *map);
 void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu);
 
 /*

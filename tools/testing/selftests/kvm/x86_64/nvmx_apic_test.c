@@ -31,7 +31,8 @@
  *   vmfail_*                VMLAUNCH fails with VMfailValid 7 (26.2.1.1)
  *                           for a misaligned virtual-APIC or APIC-access
  *                           address, one beyond MAXPHYADDR, a virtual-APIC
- *                           page no memory backs, TPR threshold bit 4, and
+ *                           page no memory backs, one in a read-only
+ *                           memslot, TPR threshold bit 4, and
  *                           a threshold above VTPR without "virtualize
  *                           APIC accesses"
  *   restore_remaps          L2 stops in the host, which sets the nested
@@ -77,6 +78,7 @@ struct nvmx_env {
 	u64 q_gva, q_gpa;	/* virtual-APIC page Q (restore_remaps) */
 	u64 a_gva, a_gpa;	/* APIC-access page A */
 	u64 unbacked_gpa;	/* below MAXPHYADDR, no memory behind it */
+	u64 readonly_gpa;	/* a page of a KVM_MEM_READONLY memslot */
 };
 
 struct nvmx_env nvmx_env;
@@ -369,6 +371,12 @@ static void case_vmfail_vapic_unbacked(void)
 		expect_vmfail_7();
 }
 
+static void case_vmfail_vapic_readonly(void)
+{
+	if (use_tpr_shadow(nvmx_env.readonly_gpa, 0))
+		expect_vmfail_7();
+}
+
 static void case_vmfail_threshold_bit4(void)
 {
 	*vtpr_of(nvmx_env.p_gva) = 0xf0;
@@ -445,7 +453,8 @@ static void case_vtpr_lowered_by_l2(void)
 enum {
 	CR8_VTPR, TPR_BELOW, THRESHOLD_AT_ENTRY, CR8_LOAD_EXITING,
 	APIC_ACCESS_EXITS, APIC_ACCESS_VTPR, VMFAIL_VAPIC_MISALIGNED,
-	VMFAIL_VAPIC_MAXPHYADDR, VMFAIL_VAPIC_UNBACKED, VMFAIL_THRESHOLD_BIT4,
+	VMFAIL_VAPIC_MAXPHYADDR, VMFAIL_VAPIC_UNBACKED, VMFAIL_VAPIC_READONLY,
+	VMFAIL_THRESHOLD_BIT4,
 	VMFAIL_THRESHOLD_ABOVE_VTPR, VMFAIL_ACCESS_MISALIGNED,
 	VMFAIL_ACCESS_MAXPHYADDR, RESTORE_REMAPS, VTPR_LOWERED_BY_L2, NR_CASES
 };
@@ -464,6 +473,8 @@ static const struct nvmx_case cases[NR_CASES] = {
 				      case_vmfail_vapic_maxphyaddr },
 	[VMFAIL_VAPIC_UNBACKED] = { "vmfail_vapic_not_in_memory",
 				    case_vmfail_vapic_unbacked },
+	[VMFAIL_VAPIC_READONLY] = { "vmfail_vapic_readonly_memslot",
+				    case_vmfail_vapic_readonly },
 	[VMFAIL_THRESHOLD_BIT4] = { "vmfail_threshold_bit4",
 				    case_vmfail_threshold_bit4 },
 	[VMFAIL_THRESHOLD_ABOVE_VTPR] = { "vmfail_threshold_above_vtpr",
@@ -511,12 +522,18 @@ void l1_guest_code(struct vmx_pages *vmx)
 
 static struct kvm_vcpu *the_vcpu;
 
-/* Pages P, Q and A in L1's memory, and an address without memory */
+#define READONLY_SLOT	1
+
+/*
+ * Pages P, Q and A in L1's memory, an address without memory, and a page
+ * of a read-only memslot past slot 0
+ */
 static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu)
 {
 	struct kvm_vm *vm = nvmx_host_create_vm(vcpu, NULL);
 	u64 *gvas[] = { &nvmx_env.p_gva, &nvmx_env.q_gva, &nvmx_env.a_gva };
 	u64 *gpas[] = { &nvmx_env.p_gpa, &nvmx_env.q_gpa, &nvmx_env.a_gpa };
+	struct userspace_mem_region *region;
 	int i;
 
 	for (i = 0; i < 3; i++) {
@@ -525,6 +542,12 @@ static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu)
 		memset(addr_gva2hva(vm, *gvas[i]), 0, 4096);
 	}
 	nvmx_env.unbacked_gpa = (vm->max_gfn - 1) << vm->page_shift;
+	region = memslot2region(vm, 0);
+	nvmx_env.readonly_gpa = region->region.guest_phys_addr +
+				region->region.memory_size + 16 * 4096;
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS,
+				    nvmx_env.readonly_gpa, READONLY_SLOT, 1,
+				    KVM_MEM_READONLY);
 	return vm;
 }
 
