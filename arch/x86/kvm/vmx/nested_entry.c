@@ -1112,6 +1112,22 @@ bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * vmcs02, if loaded, names no page: an all-ones address fails the entry
+ * (SDM 26.2.1.1, beyond the physical-address width) should one happen
+ * without mapping the pages again, rather than let the processor use a
+ * page given back to the host.
+ */
+static void nested_vmx_unname_apic_pages(struct vcpu_vmx *vmx)
+{
+	if (vmx->loaded_vmcs != &vmx->nested.vmcs02)
+		return;
+	if (cpu_has_vmx_tpr_shadow())
+		vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, INVALID_GPA);
+	if (cpu_has_vmx_virtualize_apic_accesses())
+		vmcs_write64(APIC_ACCESS_ADDR, INVALID_GPA);
+}
+
+/*
  * Whatever the last entry mapped; the virtual-APIC page is dirty (L2 may
  * have written VTPR since the last exit marked it).
  */
@@ -1121,6 +1137,7 @@ void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu)
 
 	kvm_vcpu_unmap(vcpu, &vmx->nested.virtual_apic_map, true);
 	kvm_vcpu_unmap(vcpu, &vmx->nested.apic_access_page_map, false);
+	nested_vmx_unname_apic_pages(vmx);
 }
 
 /*
@@ -1137,6 +1154,7 @@ static bool nested_vmx_get_apic_pages(struct kvm_vcpu *vcpu,
 	if (!nested_vmx_has_apic_pages(vmcs12))
 		return true;
 	if (!from_vmentry) {
+		nested_vmx_unname_apic_pages(to_vmx(vcpu));
 		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 		return true;
 	}
