@@ -176,13 +176,15 @@ static u64 nvmx_basic(struct vmcs_config *vmcs_conf)
  * on EPT and on the processor's allowing it in vmcs02, where it makes every
  * VMFUNC of L2 exit to L0 (nvmx_setup_emulated_exec2()).  "Virtualize APIC
  * accesses" goes into vmcs02 as L1 sets it, with the host-physical address
- * of L1's APIC-access page, whatever L0 does for L1's own APIC.
+ * of L1's APIC-access page, whatever L0 does for L1's own APIC; offered
+ * only as kvm_intel's flexpriority parameter allows its use.
  */
 static u32 nvmx_exec2_offered(void)
 {
-	u32 offered = NVMX_EXEC2_OFFERED |
-		      SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+	u32 offered = NVMX_EXEC2_OFFERED;
 
+	if (flexpriority_enabled)
+		offered |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
 	if (enable_ept) {
 		offered |= SECONDARY_EXEC_ENABLE_EPT |
 			   SECONDARY_EXEC_ENABLE_VMFUNC;

@@ -55,6 +55,10 @@
  * plus 2 KiB per VM (a page pinned and not released per round trip, or per
  * VM, would be 8 KiB per VM or more).
  *
+ * and flexpriority_off: with kvm_intel's flexpriority=N, L1 is not offered
+ * "virtualize APIC accesses" (IA32_VMX_PROCBASED_CTLS2 bit 32 + 0 clear;
+ * skipped with flexpriority=Y).
+ *
  * Section numbers are those of the SDM editions that number the VMX chapters
  * 24 (VMCS) to 27 (VM exits), 29 (APIC virtualization).
  */
@@ -644,6 +648,19 @@ static bool check_vm_cycles(void)
 	return first - last <= bound;
 }
 
+/* kvm_intel's flexpriority parameter is N */
+static bool flexpriority_off(void)
+{
+	FILE *f = fopen("/sys/module/kvm_intel/parameters/flexpriority", "r");
+	int c;
+
+	if (!f)
+		return false;
+	c = fgetc(f);
+	fclose(f);
+	return c == 'N';
+}
+
 int main(int argc, char *argv[])
 {
 	struct kvm_vm *vm;
@@ -651,7 +668,7 @@ int main(int argc, char *argv[])
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
 	ksft_print_header();
-	ksft_set_plan(NR_CASES + 1);
+	ksft_set_plan(NR_CASES + 2);
 	nvmx_table = cases;
 	nvmx_case_name = nvmx_table_case_name;
 	vm = create_vm(&the_vcpu);
@@ -664,5 +681,11 @@ int main(int argc, char *argv[])
 		ksft_test_result_skip("vm_cycles: no TPR shadow or APIC-access page for L1\n");
 	else
 		ksft_test_result(check_vm_cycles(), "vm_cycles\n");
+	if (!flexpriority_off())
+		ksft_test_result_skip("flexpriority_off: kvm_intel flexpriority=Y\n");
+	else
+		ksft_test_result(!(ctls2 >> 32 &
+				   SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES),
+				 "flexpriority_off\n");
 	return nvmx_host_finish();
 }
