@@ -1067,12 +1067,20 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 
 /*
  * A page of L1's memory for vmcs02 to name (SDM 24.6.8), mapped writable:
- * the processor writes it behind KVM's back.
+ * the processor writes it behind KVM's back.  Only a page the mapping pins,
+ * one with a struct page: a pfn without one (a VM_PFNMAP or VM_IO memslot)
+ * is mapped without a reference and could be given back to its owner while
+ * vmcs02 names it.  Refused as if no memory were behind @gpa.
  */
 int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
 			   struct kvm_host_map *map)
 {
-	return kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), map);
+	if (kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), map))
+		return -EFAULT;
+	if (map->page != KVM_UNMAPPED_PAGE)
+		return 0;
+	kvm_vcpu_unmap(vcpu, map, false);
+	return -EFAULT;
 }
 
 /*
