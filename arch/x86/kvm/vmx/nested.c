@@ -1742,10 +1742,11 @@ void nested_vmx_set_vmcs_shadowing_bitmap(void)
 }
 
 /*
- * vmx.c, at every exit from L2: the pages of L1's memory that the processor
- * writes through vmcs02 behind KVM's dirty tracking are dirty (SDM 29.3:
- * MOV to CR8 writes VTPR in the virtual-APIC page).  The APIC-access page is
- * never written: L2's accesses to it exit or go to the virtual-APIC page.
+ * vmx.c, at every exit from L2: the virtual-APIC page, which the processor
+ * writes through vmcs02 behind KVM's dirty tracking (SDM 29.3: MOV to CR8
+ * writes VTPR), is dirty; its gfn is marked.  The APIC-access page is not:
+ * L2's linear accesses to it exit or go to the virtual-APIC page, but
+ * physical accesses (SDM 29.4.6) may write it, and are not tracked here.
  */
 void nested_mark_vmcs12_pages_dirty(struct kvm_vcpu *vcpu)
 {

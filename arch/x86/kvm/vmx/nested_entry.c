@@ -1549,8 +1549,10 @@ void nested_vmx_inject_event02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12)
 
 /*
  * Give up an entry that failed after vmcs02 was loaded and L2's state
- * partly installed: back to vmcs01 and L1's TSC; the caller then loads
- * L1's host state from vmcs12 as the VM-entry failure requires (SDM 26.8).
+ * partly installed: back to vmcs01 and L1's TSC.  For a VM-entry failure
+ * the caller then loads L1's host state from vmcs12 (SDM 26.8); for an
+ * APIC page memory does not back, it loads nothing and KVM_RUN ends with
+ * an internal error, L1 left at its VMLAUNCH or VMRESUME.
  */
 static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 {
