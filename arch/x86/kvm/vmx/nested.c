@@ -52,7 +52,8 @@ MODULE_INFO(nvmx_abi, "Debian " NVMX_KREL " " NVMX_KDEBVER);
 				 PIN_BASED_VIRTUAL_NMIS)
 /*
  * Every instruction exit nested_exit.c reflects by a primary control is
- * offered: nested_entry.c puts L1's primary controls into vmcs02 as they are.
+ * offered: nested_entry.c puts L1's primary controls into vmcs02 as they are,
+ * "use TPR shadow" too, with the virtual-APIC page of L1's memory.
  */
 #define NVMX_EXEC_OFFERED	(CPU_BASED_INTR_WINDOW_EXITING |	\
 				 CPU_BASED_USE_TSC_OFFSETTING |		\
@@ -65,6 +66,7 @@ MODULE_INFO(nvmx_abi, "Debian " NVMX_KREL " " NVMX_KDEBVER);
 				 CPU_BASED_CR3_STORE_EXITING |		\
 				 CPU_BASED_CR8_LOAD_EXITING |		\
 				 CPU_BASED_CR8_STORE_EXITING |		\
+				 CPU_BASED_TPR_SHADOW |			\
 				 CPU_BASED_NMI_WINDOW_EXITING |		\
 				 CPU_BASED_MOV_DR_EXITING |		\
 				 CPU_BASED_UNCOND_IO_EXITING |		\
@@ -172,12 +174,17 @@ static u64 nvmx_basic(struct vmcs_config *vmcs_conf)
  * (kvm_init_shadow_ept_mmu), every VPID of L2 maps to one of L0's, and
  * unrestricted guest needs EPT (SDM 26.2.1.1).  "Enable VM functions" rides
  * on EPT and on the processor's allowing it in vmcs02, where it makes every
- * VMFUNC of L2 exit to L0 (nvmx_setup_emulated_exec2()).
+ * VMFUNC of L2 exit to L0 (nvmx_setup_emulated_exec2()).  "Virtualize APIC
+ * accesses" goes into vmcs02 as L1 sets it, with the host-physical address
+ * of L1's APIC-access page, whatever L0 does for L1's own APIC; offered
+ * only as kvm_intel's flexpriority parameter allows its use.
  */
 static u32 nvmx_exec2_offered(void)
 {
 	u32 offered = NVMX_EXEC2_OFFERED;
 
+	if (flexpriority_enabled)
+		offered |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
 	if (enable_ept) {
 		offered |= SECONDARY_EXEC_ENABLE_EPT |
 			   SECONDARY_EXEC_ENABLE_VMFUNC;
@@ -1753,12 +1760,18 @@ void nested_vmx_set_vmcs_shadowing_bitmap(void)
 }
 
 /*
- * Would mark the guest pages vmcs12 lets L2 write behind KVM's back (virtual
- * APIC page, posted-interrupt descriptor); APIC virtualization is not
- * offered, so none is mapped.
+ * vmx.c, at every exit from L2: the virtual-APIC page, which the processor
+ * writes through vmcs02 behind KVM's dirty tracking (SDM 29.3: MOV to CR8
+ * writes VTPR), is dirty; its gfn is marked.  The APIC-access page is not:
+ * L2's linear accesses to it exit or go to the virtual-APIC page, but
+ * physical accesses (SDM 29.4.6) may write it, and are not tracked here.
  */
 void nested_mark_vmcs12_pages_dirty(struct kvm_vcpu *vcpu)
 {
+	struct kvm_host_map *vapic = &to_vmx(vcpu)->nested.virtual_apic_map;
+
+	if (vapic->hva)
+		kvm_vcpu_mark_page_dirty(vcpu, vapic->gfn);
 }
 
 /*

@@ -185,6 +185,27 @@ static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 	       nested_vmx_check_vmfunc_controls(vcpu, vmcs12);
 }
 
+/*
+ * SDM 26.2.1.1, APIC virtualization as offered: "use TPR shadow" needs a
+ * 4-KByte aligned virtual-APIC address within the physical-address width
+ * and a TPR threshold with bits 31:4 clear (virtual-interrupt delivery, the
+ * one control that would let them be set, is not offered); "virtualize APIC
+ * accesses" needs a 4-KByte aligned APIC-access address within the width.
+ * The rule on the threshold against VTPR reads L1's memory: see
+ * nested_vmx_check_vtpr().
+ */
+static bool nested_vmx_check_apic_controls(struct kvm_vcpu *vcpu,
+					   struct vmcs12 *vmcs12)
+{
+	if (nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) &&
+	    (!nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->virtual_apic_page_addr)) ||
+	     !nvmx_rule(!(vmcs12->tpr_threshold & GENMASK(31, 4)))))
+		return false;
+
+	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) ||
+	       nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->apic_access_addr));
+}
+
 /* SDM 26.2.1.1: checks on VM-execution control fields. */
 static bool nested_vmx_check_exec_controls(struct kvm_vcpu *vcpu,
 					   struct vmcs12 *vmcs12)
@@ -226,7 +247,8 @@ static bool nested_vmx_check_exec_controls(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(!(pin & PIN_BASED_VIRTUAL_NMIS)))
 		return false;
 
-	if (!nested_vmx_check_exec2_controls(vcpu, vmcs12))
+	if (!nested_vmx_check_exec2_controls(vcpu, vmcs12) ||
+	    !nested_vmx_check_apic_controls(vcpu, vmcs12))
 		return false;
 
 	return (pin & PIN_BASED_VIRTUAL_NMIS) ||
@@ -804,9 +826,11 @@ static u32 nested_vmx_pin_controls02(struct vcpu_vmx *vmx,
  * Primary processor-based controls of vmcs02: exiting is the union of L0's
  * and L1's.  Every I/O instruction exits to L0, which then consults L1's
  * bitmaps; MSR accesses go through vmcs02's own MSR bitmap when L0 and L1
- * both use one, and otherwise all exit.  With no TPR shadow for L2, CR8
- * accesses exit so that L0 serves them from L1's local APIC.  The window
- * exits are L1's until KVM asks for its own.
+ * both use one, and otherwise all exit.  With L1's TPR shadow, L2's CR8 is
+ * VTPR in L1's virtual-APIC page (SDM 29.3), where L1's own TPR is out of
+ * L2's reach: CR8 accesses exit only as L1 asks.  Without it, they all exit
+ * so that L0 serves them from L1's local APIC.  The window exits are L1's
+ * until KVM asks for its own.
  */
 static u32 nested_vmx_exec_controls02(struct vcpu_vmx *vmx,
 				      struct vmcs12 *vmcs12)
@@ -814,14 +838,18 @@ static u32 nested_vmx_exec_controls02(struct vcpu_vmx *vmx,
 	u32 l0 = __exec_controls_get(&vmx->vmcs01);
 	u32 l1 = vmcs12->cpu_based_vm_exec_control;
 	u32 msr_bitmaps = l0 & l1 & CPU_BASED_USE_MSR_BITMAPS;
+	u32 cr8 = CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING;
 
 	l0 &= ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING |
 		CPU_BASED_TPR_SHADOW | CPU_BASED_ACTIVATE_TERTIARY_CONTROLS |
 		CPU_BASED_USE_MSR_BITMAPS);
 	l1 &= ~(CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS);
+	if (l1 & CPU_BASED_TPR_SHADOW)
+		l0 &= ~cr8;
+	else
+		l1 |= cr8;
 
-	return l0 | l1 | msr_bitmaps | CPU_BASED_UNCOND_IO_EXITING |
-	       CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING;
+	return l0 | l1 | msr_bitmaps | CPU_BASED_UNCOND_IO_EXITING;
 }
 
 /*
@@ -952,7 +980,8 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 			  SECONDARY_EXEC_NOTIFY_VM_EXITING)
 
 /*
- * Secondary controls vmcs02 takes from vmcs12: exiting L1 asks for,
+ * Secondary controls vmcs02 takes from vmcs12: exiting L1 asks for, APIC
+ * virtualization (on L1's pages, nested_vmx_map_apic_pages()),
  * instructions L1 lets L2 execute (vmx.c offers these to L1 only when L1's
  * CPUID has the feature, i.e. when vmcs01 enables it too; VMFUNC, offered
  * only when the processor allows it, with no VM function enabled in vmcs02:
@@ -962,6 +991,7 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
  */
 #define NVMX_SEC_FROM_L1 (SECONDARY_EXEC_RDRAND_EXITING |		\
 			  SECONDARY_EXEC_RDSEED_EXITING |		\
+			  SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES |	\
 			  SECONDARY_EXEC_ENABLE_RDTSCP |		\
 			  SECONDARY_EXEC_ENABLE_INVPCID |		\
 			  SECONDARY_EXEC_XSAVES |			\
@@ -1023,6 +1053,9 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 
 	if (secondary & SECONDARY_EXEC_XSAVES)
 		vmcs_write64(XSS_EXIT_BITMAP, vmcs12->xss_exit_bitmap);
+	/* L0 needs none of its own: L2 cannot lower L1's TPR (above) */
+	if (exec_controls_get(vmx) & CPU_BASED_TPR_SHADOW)
+		vmcs_write32(TPR_THRESHOLD, vmcs12->tpr_threshold);
 	/*
 	 * ENCLS in L2 exits for the leaves L0 handles for L1 (sgx.c, from
 	 * L1's CPUID), so that handle_encls() sees only those; L1 is offered
@@ -1030,6 +1063,113 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 	 */
 	if (secondary & SECONDARY_EXEC_ENCLS_EXITING)
 		vmx_write_encls_bitmap(&vmx->vcpu, vmcs12);
+}
+
+/*
+ * A page of L1's memory for vmcs02 to name (SDM 24.6.8), mapped writable:
+ * the processor writes it behind KVM's back.  Only a page the mapping pins,
+ * one with a struct page: a pfn without one (a VM_PFNMAP or VM_IO memslot)
+ * is mapped without a reference and could be given back to its owner while
+ * vmcs02 names it.  Refused as if no memory were behind @gpa.
+ */
+int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
+			   struct kvm_host_map *map)
+{
+	if (kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), map))
+		return -EFAULT;
+	if (map->page != KVM_UNMAPPED_PAGE)
+		return 0;
+	kvm_vcpu_unmap(vcpu, map, false);
+	return -EFAULT;
+}
+
+/*
+ * The pages of L1's memory that vmcs02 names by host-physical address (SDM
+ * 24.6.8): the virtual-APIC page under "use TPR shadow", the APIC-access
+ * page under "virtualize APIC accesses".  The processor then reads and
+ * writes VTPR in L1's page (SDM 29.3), and finds L2's accesses to L1's
+ * APIC-access page where L2's translation ends (29.4): in L1's memory, as
+ * KVM's MMU maps it for L2, through L1's EPT or not.  Mapped, and so
+ * pinned, from the entry until L2 is left, on every path
+ * (nested_vmx_release_apic_pages()): the host cannot reuse a page vmcs02
+ * names.  False, with none mapped, when memory no longer backs one.
+ */
+bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	struct kvm_host_map *vapic = &vmx->nested.virtual_apic_map;
+	struct kvm_host_map *access = &vmx->nested.apic_access_page_map;
+
+	nested_vmx_release_apic_pages(vcpu);
+	if (nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW)) {
+		if (nested_vmx_map_l1_page(vcpu, vmcs12->virtual_apic_page_addr,
+					   vapic))
+			return false;
+		vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, pfn_to_hpa(vapic->pfn));
+	}
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)) {
+		if (nested_vmx_map_l1_page(vcpu, vmcs12->apic_access_addr,
+					   access)) {
+			nested_vmx_release_apic_pages(vcpu);
+			return false;
+		}
+		vmcs_write64(APIC_ACCESS_ADDR, pfn_to_hpa(access->pfn));
+	}
+	return true;
+}
+
+/*
+ * vmcs02, if loaded, names no page: an all-ones address fails the entry
+ * (SDM 26.2.1.1, beyond the physical-address width) should one happen
+ * without mapping the pages again, rather than let the processor use a
+ * page given back to the host.
+ */
+static void nested_vmx_unname_apic_pages(struct vcpu_vmx *vmx)
+{
+	if (vmx->loaded_vmcs != &vmx->nested.vmcs02)
+		return;
+	if (cpu_has_vmx_tpr_shadow())
+		vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, INVALID_GPA);
+	if (cpu_has_vmx_virtualize_apic_accesses())
+		vmcs_write64(APIC_ACCESS_ADDR, INVALID_GPA);
+}
+
+/*
+ * Whatever the last entry mapped; the virtual-APIC page is dirty (L2 may
+ * have written VTPR since the last exit marked it).
+ */
+void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	kvm_vcpu_unmap(vcpu, &vmx->nested.virtual_apic_map, true);
+	kvm_vcpu_unmap(vcpu, &vmx->nested.apic_access_page_map, false);
+	nested_vmx_unname_apic_pages(vmx);
+}
+
+/*
+ * The APIC pages for an entry: at once for VMLAUNCH and VMRESUME, whose
+ * checks found the virtual-APIC page in L1's memory; an APIC-access page
+ * outside it KVM cannot map for L2 at all, and says so to userspace (an
+ * internal error, as stock KVM does; the SDM has no such failure).  When
+ * L2 resumes without an entry (RSM, KVM_SET_NESTED_STATE), before it runs,
+ * once the VMM has set L1's memory (nested_vmx_get_state_pages()).
+ */
+static bool nested_vmx_get_apic_pages(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12, bool from_vmentry)
+{
+	if (!nested_vmx_has_apic_pages(vmcs12))
+		return true;
+	if (!from_vmentry) {
+		nested_vmx_unname_apic_pages(to_vmx(vcpu));
+		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+		return true;
+	}
+	if (nested_vmx_map_apic_pages(vcpu))
+		return true;
+	nested_vmx_report_missing_page(vcpu);
+	return false;
 }
 
 /*
@@ -1412,8 +1552,10 @@ void nested_vmx_inject_event02(struct vcpu_vmx *vmx, struct vmcs12 *vmcs12)
 
 /*
  * Give up an entry that failed after vmcs02 was loaded and L2's state
- * partly installed: back to vmcs01 and L1's TSC; the caller then loads
- * L1's host state from vmcs12 as the VM-entry failure requires (SDM 26.8).
+ * partly installed: back to vmcs01 and L1's TSC.  For a VM-entry failure
+ * the caller then loads L1's host state from vmcs12 (SDM 26.8); for an
+ * APIC page memory does not back, it loads nothing and KVM_RUN ends with
+ * an internal error, L1 left at its VMLAUNCH or VMRESUME.
  */
 static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 {
@@ -1423,6 +1565,7 @@ static void nested_vmx_abandon_entry(struct kvm_vcpu *vcpu)
 	kvm_read_cr0(vcpu);
 	kvm_read_cr4(vcpu);
 	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+	nested_vmx_release_apic_pages(vcpu);
 	leave_guest_mode(vcpu);
 	nested_vmx_restore_l1_mmu(vcpu);
 	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
@@ -1545,6 +1688,10 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	nested_vmx_prepare_controls02(vmx, vmcs12);
 	nested_vmx_prepare_exceptions02(vcpu, vmcs12);
 	nested_vmx_prepare_tsc02(vcpu);
+	if (!nested_vmx_get_apic_pages(vcpu, vmcs12, from_vmentry)) {
+		nested_vmx_abandon_entry(vcpu);
+		return NVMX_VMENTRY_KVM_INTERNAL_ERROR;
+	}
 	if (!nested_vmx_load_guest_state02(vcpu, vmcs12, from_vmentry, &qual))
 		goto fail_on_vmcs02;
 
@@ -1853,6 +2000,33 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 }
 
 /*
+ * SDM 26.2.1.1: with "use TPR shadow" and neither "virtualize APIC
+ * accesses" nor virtual-interrupt delivery, bits 3:0 of the TPR threshold
+ * may not exceed bits 7:4 of VTPR, byte 80H of the virtual-APIC page.  That
+ * page is L1's memory, which L1 writes without VMWRITE: checked at every
+ * entry.  A virtual-APIC page vmcs02 could not name fails here too, as the
+ * processor fails one it cannot use: no memory behind the address, or
+ * memory L0 cannot map for the processor to write (a read-only memslot).
+ * VTPR is read through the same mapping the entry then makes.
+ */
+static bool nested_vmx_check_vtpr(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	struct kvm_host_map map;
+	bool ok;
+
+	if (!nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW))
+		return true;
+	if (!nvmx_rule(!nested_vmx_map_l1_page(vcpu,
+					       vmcs12->virtual_apic_page_addr,
+					       &map)))
+		return false;
+	ok = !nested_vmx_tpr_rule_applies(vmcs12) ||
+	     nvmx_rule(!nested_vmx_vtpr_below_threshold(vmcs12, map.hva));
+	kvm_vcpu_unmap(vcpu, &map, false);
+	return ok;
+}
+
+/*
  * SDM 30.3: the VMfail checks, then those of SDM 26.2.  The checks of 26.2
  * read vmcs12's fields and what stays fixed while L1 is in VMX operation
  * (its VMX capability MSRs, CPUID, IA-32e mode).  Fields L1 has not written
@@ -1875,6 +2049,8 @@ static u32 nested_vmx_check_vmcs_state(struct kvm_vcpu *vcpu,
 		return VMXERR_VMRESUME_NONLAUNCHED_VMCS;
 	if (all ? !nested_vmx_check_controls(vcpu, vmcs12) :
 		  !nested_vmx_check_shadowed_controls(vcpu, vmcs12))
+		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
+	if (!nested_vmx_check_vtpr(vcpu, vmcs12))
 		return VMXERR_ENTRY_INVALID_CONTROL_FIELD;
 	if (guest_cpuid_has_evmcs(vcpu) &&
 	    !nested_evmcs_vmcs12_controls_ok(vmcs12))
@@ -1955,8 +2131,15 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	 * processor may still refuse vmcs02's guest state, so the VMCS is
 	 * "launched" only once L2 has left it (nested_exit.c).
 	 */
-	if (nested_vmx_enter_non_root_mode(vcpu, true) != NVMX_VMENTRY_SUCCESS)
+	switch (nested_vmx_enter_non_root_mode(vcpu, true)) {
+	case NVMX_VMENTRY_SUCCESS:
+		break;
+	case NVMX_VMENTRY_KVM_INTERNAL_ERROR:
+		/* L1 stays at its VMLAUNCH or VMRESUME; vcpu->run says why */
+		return 0;
+	default:
 		return 1;
+	}
 
 	if (nvmx_enters_hlt(vmcs12)) {
 		/* The windows an HLT state leaves open end it (SDM 26.6.5) */

@@ -320,6 +320,14 @@ static const struct nvmx_exit_rule nvmx_exit_rules[] = {
 					    CPU_BASED_MWAIT_EXITING },
 	[EXIT_REASON_MONITOR_INSTRUCTION] = { NVMX_EXIT_PRIMARY,
 					    CPU_BASED_MONITOR_EXITING },
+	/*
+	 * SDM 25.2: with L1's TPR shadow and APIC-access page in vmcs02
+	 * (29.1.2, 29.4), their exits are L1's
+	 */
+	[EXIT_REASON_TPR_BELOW_THRESHOLD] = { NVMX_EXIT_PRIMARY,
+					    CPU_BASED_TPR_SHADOW },
+	[EXIT_REASON_APIC_ACCESS]	= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES },
 	[EXIT_REASON_WBINVD]		= { NVMX_EXIT_SECONDARY,
 					    SECONDARY_EXEC_WBINVD_EXITING },
 	[EXIT_REASON_GDTR_IDTR]		= { NVMX_EXIT_SECONDARY,
@@ -488,11 +496,32 @@ static bool nested_vmx_l1_wants_entry_failure(u16 reason)
  * guest-state checks and the MSR-load list as SDM 26.1 orders them, so
  * such a failure comes from L0's own fields, not from L1's instruction:
  * vmx.c reports it to userspace (KVM_EXIT_FAIL_ENTRY), as for vmcs01.
+ *
+ * Except VTPR, which the processor checks against the TPR threshold at
+ * every entry of vmcs02 (SDM 26.2.1.1), L0's re-entries after the exits it
+ * handles itself included: L2 (when L1 maps the virtual-APIC page into its
+ * memory) or another vCPU may have lowered it with a plain write since.
+ * L1 is told as the processor tells of VTPR below the threshold, with a
+ * TPR-below-threshold exit (SDM 29.1.2; qualification 0, 27.2.1).  L2 did
+ * not run: the exit saves L2's state as L0 left it in vmcs02 and KVM's
+ * registers, and an event L0 was injecting as IDT-vectoring information.
  */
 static bool nested_vmx_vmcs02_vmfail(struct kvm_vcpu *vcpu)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	void *vapic = vmx->nested.virtual_apic_map.hva;
+	u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
+
+	if (error == VMXERR_ENTRY_INVALID_CONTROL_FIELD && vapic &&
+	    nested_vmx_tpr_rule_applies(vmcs12) &&
+	    nested_vmx_vtpr_below_threshold(vmcs12, vapic)) {
+		vmx->fail = 0;
+		nested_vmx_vmexit(vcpu, EXIT_REASON_TPR_BELOW_THRESHOLD, 0, 0);
+		return true;
+	}
 	pr_warn_once("vmcs02 refused by the processor, VM-instruction error %u: L0's failure, reported to userspace (pid %d)\n",
-		     vmcs_read32(VM_INSTRUCTION_ERROR), current->tgid);
+		     error, current->tgid);
 	return false;
 }
 
@@ -1403,6 +1432,7 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 				      vmcs12->idt_vectoring_info_field);
 
 	nested_vmx_drop_l2_events(vcpu);
+	nested_vmx_release_apic_pages(vcpu);
 	/* Flushes still pending are L2's: done before L1's context is back. */
 	kvm_service_local_tlb_flush_requests(vcpu);
 	leave_guest_mode(vcpu);

@@ -210,6 +210,55 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 				  gpa_t vmptr, const struct vmcs_hdr *shadow,
 				  bool pending);
 
+/* vmcs02 names pages of L1's memory for APIC virtualization (SDM 24.6.8) */
+static inline bool nested_vmx_has_apic_pages(struct vmcs12 *vmcs12)
+{
+	return nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) ||
+	       nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+}
+
+/*
+ * SDM 26.2.1.1: with "use TPR shadow" and neither "virtualize APIC accesses"
+ * nor virtual-interrupt delivery, bits 3:0 of the TPR threshold may not
+ * exceed bits 7:4 of VTPR (byte 80H of the virtual-APIC page, @vapic).
+ */
+static inline bool nested_vmx_tpr_rule_applies(struct vmcs12 *vmcs12)
+{
+	return nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) &&
+	       !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) &&
+	       !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
+}
+
+static inline bool nested_vmx_vtpr_below_threshold(struct vmcs12 *vmcs12,
+						   const void *vapic)
+{
+	u8 vtpr = READ_ONCE(*((const u8 *)vapic + APIC_TASKPRI));
+
+	return (vmcs12->tpr_threshold & 0xf) > vtpr >> 4;
+}
+
+/*
+ * Those pages, for vmcs12 as it is current, with vmcs02 loaded: mapped
+ * (false: memory does not back one, and none is), and released whenever L2
+ * is left.
+ */
+bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu);
+/* One page of L1's memory at @gpa, mapped writable for the processor. */
+int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
+			   struct kvm_host_map *map);
+void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu);
+
+/*
+ * KVM_RUN ends with an internal error: a page vmcs02 must name is not in
+ * L1's memory, where KVM cannot emulate what the processor would do.
+ */
+static inline void nested_vmx_report_missing_page(struct kvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	vcpu->run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	vcpu->run->internal.ndata = 0;
+}
+
 /* Back in vmcs01: L1's TSC offset and multiplier into KVM and vmcs01. */
 void nested_vmx_restore_l1_tsc(struct kvm_vcpu *vcpu);
 
