@@ -309,8 +309,11 @@ enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu, bool launch)
 	enum nvmx_evmcs_status status;
 	u64 gpa;
 
-	if (!guest_cpuid_has_evmcs(vcpu))
+	if (!guest_cpuid_has_evmcs(vcpu)) {
+		/* KVM_SET_CPUID2 took Hyper-V away: no eVMCS any more */
+		nested_evmcs_release(vcpu);
 		return NVMX_EVMCS_NONE;
+	}
 	if (!nested_enlightened_vmentry(vcpu, &gpa)) {
 		nested_evmcs_release(vcpu);
 		return NVMX_EVMCS_NONE;
@@ -464,6 +467,12 @@ void nested_evmcs_restore(struct kvm_vcpu *vcpu)
  * there (or L2 runs), fails the run with an internal error: L1 would read
  * the previous exit's.  The page held stays the eVMCS, so that a VMM that
  * puts the memory back can run the vCPU again.
+ *
+ * Without Hyper-V's CPUID (KVM_SET_CPUID2 after KVM_SET_NESTED_STATE) L1
+ * has no eVMCS: none is mapped, and L1 is left in VMX root operation with
+ * no current VMCS, where the stock module (nested_get_evmcs_page()) leaves
+ * the restored state pending and the run going; L2 needs its VMCS, so its
+ * run fails with an internal error.
  */
 bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 {
@@ -473,6 +482,10 @@ bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 
 	if (vmx->nested.hv_evmcs_vmptr == EVMPTR_INVALID)
 		return true;
+	if (!guest_cpuid_has_evmcs(vcpu)) {
+		nested_evmcs_release(vcpu);
+		return !l2;
+	}
 	if (nested_evmcs_mapped(vmx))
 		return __nested_evmcs_refresh(vcpu, true) ||
 		       !(l2 || vmx->nested.need_vmcs12_to_shadow_sync);
