@@ -362,9 +362,7 @@ bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value)
 	offset = evmcs_field_offset(enc, NULL);
 	if (offset < 0)
 		return false;
-	/* a high-access encoding reads the 32 bits its offset points at */
 	*value = nvmx_evmcs_read_once(vmx->nested.hv_evmcs, offset,
-				      (enc & NVMX_ENC_HIGH) ? NVMX_W32 :
 				      (enum nvmx_width)NVMX_ENC_WIDTH(enc));
 	return true;
 }
