@@ -469,8 +469,8 @@ void nested_evmcs_restore(struct kvm_vcpu *vcpu)
  * Without Hyper-V's CPUID (KVM_SET_CPUID2 after KVM_SET_NESTED_STATE) L1
  * has no eVMCS: none is mapped, and L1 is left in VMX root operation with
  * no current VMCS, where the stock module (nested_get_evmcs_page()) leaves
- * the restored state pending and the run going; L2 needs its VMCS, so its
- * run fails with an internal error.
+ * the restored state pending and the run going; L2 needs its VMCS, so it
+ * is kept, and every run fails with an internal error.
  */
 bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 {
@@ -481,8 +481,13 @@ bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 	if (vmx->nested.hv_evmcs_vmptr == EVMPTR_INVALID)
 		return true;
 	if (!guest_cpuid_has_evmcs(vcpu)) {
+		if (l2) {
+			/* L2 keeps its VMCS; every run fails */
+			kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+			return false;
+		}
 		nested_evmcs_release(vcpu);
-		return !l2;
+		return true;
 	}
 	if (nested_evmcs_mapped(vmx))
 		return __nested_evmcs_refresh(vcpu, true) ||
