@@ -785,6 +785,13 @@ static void case_memslot_gone(struct vmx_pages *vmx)
 {
 	struct hv_enlightened_vmcs *evmcs = (void *)EVMCS_SLOT_GPA;
 
+	if (!READ_ONCE(strict)) {
+		/* the stock module: its L1 dies of an unhandled exception */
+		check_known("memslot_gone not run with the stock module", 1, 0,
+			    0);
+		case_end(CASE_MEMSLOT_GONE);
+		return;
+	}
 	memset(evmcs, 0, 4096);
 	evmcs_vmptrld(EVMCS_SLOT_GPA, evmcs);
 	evmcs->revision_id = EVMCS_VERSION;
