@@ -136,16 +136,20 @@ void nested_evmcs_release(struct kvm_vcpu *vcpu)
  * Map the eVMCS page at @gpa, a 4-KByte page of L1's memory (TLFS), and
  * note the memslot generation it was found in: upstream's vmcs12_cache,
  * the cache of the current VMCS's address, describes the eVMCS while one
- * is current (a normal VMCS is not then).  Under kvm->srcu.
+ * is current (a normal VMCS is not then).  A mapping already held is
+ * given up only once the new one is taken.  Under kvm->srcu.
  */
 static int nested_evmcs_map_page(struct kvm_vcpu *vcpu, u64 gpa)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct kvm_host_map map;
 
-	if (!PAGE_ALIGNED(gpa) ||
-	    kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), &vmx->nested.hv_evmcs_map))
+	if (!PAGE_ALIGNED(gpa) || kvm_vcpu_map(vcpu, gpa_to_gfn(gpa), &map))
 		return -EFAULT;
-	vmx->nested.hv_evmcs = vmx->nested.hv_evmcs_map.hva;
+	if (nested_evmcs_mapped(vmx))
+		kvm_vcpu_unmap(vcpu, &vmx->nested.hv_evmcs_map, true);
+	vmx->nested.hv_evmcs_map = map;
+	vmx->nested.hv_evmcs = map.hva;
 	vmx->nested.hv_evmcs_vmptr = gpa;
 	kvm_gfn_to_hva_cache_init(vcpu->kvm, &vmx->nested.vmcs12_cache, gpa,
 				  PAGE_SIZE);
@@ -164,33 +168,54 @@ static bool nested_evmcs_stale(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * Did the last attempt to map the eVMCS again fail (its address in no
+ * usable memslot then)?  The cache says so: it was taken for the
+ * generation that failed, without an address.
+ */
+static bool nested_evmcs_lost(struct vcpu_vmx *vmx)
+{
+	return kvm_is_error_hva(vmx->nested.vmcs12_cache.hva);
+}
+
+/*
  * Before the mapped eVMCS is read or written from a context that may
  * sleep: mapped again if a memslot changed since (the same address, L1's
- * memory as it is now).  A page no longer in L1's memory is no current
- * VMCS any more, as after VMCLEAR; but L2 (or SMM entered from it) needs
- * its VMCS: the eVMCS is then left to be mapped before the vCPU runs,
- * which fails KVM_RUN (nested_evmcs_map_restored()).  True when an eVMCS
- * is mapped.
+ * memory as it is now), and if @retry after an attempt that failed.  A
+ * memslot being changed (KVM_MEMSLOT_INVALID), or deleted before it is
+ * added again, gives no page for a while: the page held stays the eVMCS,
+ * nothing of the vCPU's state changes, and the next VM entry tries again
+ * (nested_evmcs_vmentry()).  The generation that failed is noted, so that
+ * a failure is not retried at every entry to L1.  True when an eVMCS is
+ * mapped and its address gave the page held.
  */
-bool nested_evmcs_refresh(struct kvm_vcpu *vcpu)
+static bool __nested_evmcs_refresh(struct kvm_vcpu *vcpu, bool retry)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	u64 gpa = vmx->nested.hv_evmcs_vmptr;
+	bool ok = true;
 	int idx;
 
 	if (!nested_evmcs_mapped(vmx))
 		return false;
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	if (nested_evmcs_stale(vcpu)) {
-		nested_evmcs_release(vcpu);
-		if (nested_evmcs_map_page(vcpu, gpa) &&
-		    (is_guest_mode(vcpu) || vmx->nested.smm.guest_mode)) {
-			vmx->nested.hv_evmcs_vmptr = EVMPTR_MAP_PENDING;
-			kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
-		}
+	if (nested_evmcs_stale(vcpu) || (retry && nested_evmcs_lost(vmx))) {
+		ok = !nested_evmcs_map_page(vcpu, vmx->nested.hv_evmcs_vmptr);
+		if (!ok)
+			kvm_gfn_to_hva_cache_init(vcpu->kvm,
+						  &vmx->nested.vmcs12_cache,
+						  vmx->nested.hv_evmcs_vmptr,
+						  PAGE_SIZE);
+	} else {
+		ok = !nested_evmcs_lost(vmx);
 	}
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
-	return nested_evmcs_mapped(vmx);
+	return ok;
+}
+
+/* True when an eVMCS is mapped (the page held, even if it was lost). */
+bool nested_evmcs_refresh(struct kvm_vcpu *vcpu)
+{
+	__nested_evmcs_refresh(vcpu, false);
+	return nested_evmcs_mapped(to_vmx(vcpu));
 }
 
 /*
@@ -284,8 +309,11 @@ enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu, bool launch)
 	enum nvmx_evmcs_status status;
 	u64 gpa;
 
-	if (!guest_cpuid_has_evmcs(vcpu))
+	if (!guest_cpuid_has_evmcs(vcpu)) {
+		/* KVM_SET_CPUID2 took Hyper-V away: no eVMCS any more */
+		nested_evmcs_release(vcpu);
 		return NVMX_EVMCS_NONE;
+	}
 	if (!nested_enlightened_vmentry(vcpu, &gpa)) {
 		nested_evmcs_release(vcpu);
 		return NVMX_EVMCS_NONE;
@@ -297,8 +325,9 @@ enum nvmx_evmcs_status nested_evmcs_vmentry(struct kvm_vcpu *vcpu, bool launch)
 		if (status != NVMX_EVMCS_CURRENT)
 			return status;
 		nested_evmcs_make_current(vcpu);
-	} else if (!nested_evmcs_refresh(vcpu)) {
+	} else if (!__nested_evmcs_refresh(vcpu, true)) {
 		/* The VMM took its memory away: as for a page not there */
+		nested_evmcs_release(vcpu);
 		return NVMX_EVMCS_UD;
 	} else if (!launch) {
 		/* TLFS: the groups L1 left marked clean may be L0's copy */
@@ -333,9 +362,7 @@ bool nested_evmcs_vmread(struct vcpu_vmx *vmx, unsigned long enc, u64 *value)
 	offset = evmcs_field_offset(enc, NULL);
 	if (offset < 0)
 		return false;
-	/* a high-access encoding reads the 32 bits its offset points at */
 	*value = nvmx_evmcs_read_once(vmx->nested.hv_evmcs, offset,
-				      (enc & NVMX_ENC_HIGH) ? NVMX_W32 :
 				      (enum nvmx_width)NVMX_ENC_WIDTH(enc));
 	return true;
 }
@@ -361,7 +388,7 @@ bool nested_evmcs_sync_from_vmcs12(struct kvm_vcpu *vcpu)
 	const struct nvmx_evmcs_row *r;
 	const struct nvmx_field *f;
 
-	if (nested_evmcs_stale(vcpu)) {
+	if (nested_evmcs_stale(vcpu) || nested_evmcs_lost(vmx)) {
 		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 		return false;
 	}
@@ -433,8 +460,17 @@ void nested_evmcs_restore(struct kvm_vcpu *vcpu)
  * run fails with an internal error, as for PDPTEs not there.
  *
  * Or the mapped eVMCS was found stale on the way to L1 (a memslot
- * changed, nested_evmcs_sync_from_vmcs12()): mapped again, or, gone from
- * L1's memory, no current VMCS any more (an internal error in L2).
+ * changed, nested_evmcs_sync_from_vmcs12()): mapped again.  A page not in
+ * L1's memory now, while an exit's information is still to be written
+ * there (or L2 runs), fails the run with an internal error: L1 would read
+ * the previous exit's.  The page held stays the eVMCS, so that a VMM that
+ * puts the memory back can run the vCPU again.
+ *
+ * Without Hyper-V's CPUID (KVM_SET_CPUID2 after KVM_SET_NESTED_STATE) L1
+ * has no eVMCS: none is mapped, and L1 is left in VMX root operation with
+ * no current VMCS, where the stock module (nested_get_evmcs_page()) leaves
+ * the restored state pending and the run going; L2 needs its VMCS, so it
+ * is kept, and every run fails with an internal error.
  */
 bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 {
@@ -442,10 +478,20 @@ bool nested_evmcs_map_restored(struct kvm_vcpu *vcpu)
 	bool l2 = is_guest_mode(vcpu) || vmx->nested.smm.guest_mode;
 	u64 gpa;
 
-	if (nested_evmcs_mapped(vmx))
-		return nested_evmcs_refresh(vcpu) || !l2;
-	if (vmx->nested.hv_evmcs_vmptr != EVMPTR_MAP_PENDING)
+	if (vmx->nested.hv_evmcs_vmptr == EVMPTR_INVALID)
 		return true;
+	if (!guest_cpuid_has_evmcs(vcpu)) {
+		if (l2) {
+			/* L2 keeps its VMCS; every run fails */
+			kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+			return false;
+		}
+		nested_evmcs_release(vcpu);
+		return true;
+	}
+	if (nested_evmcs_mapped(vmx))
+		return __nested_evmcs_refresh(vcpu, true) ||
+		       !(l2 || vmx->nested.need_vmcs12_to_shadow_sync);
 	if (!nested_enlightened_vmentry(vcpu, &gpa)) {
 		nested_evmcs_release(vcpu);
 		/* L2, or SMM entered from it, needs its VMCS */

@@ -958,10 +958,12 @@ static void vmcs12_save_vmcs02_rows(struct vmcs12 *vmcs12)
 static void vmcs12_save_l2_state(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	vmcs12_save_l2_rows(vcpu, vmcs12);
-	if (nested_evmcs_mapped(to_vmx(vcpu)))
+	if (nested_evmcs_mapped(to_vmx(vcpu))) {
 		vmcs12_save_vmcs02_rows(vmcs12);
-	else
+		to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = false;
+	} else {
 		to_vmx(vcpu)->nested.need_sync_vmcs02_to_vmcs12_rare = true;
+	}
 }
 
 /*

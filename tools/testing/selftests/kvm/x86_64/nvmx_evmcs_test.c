@@ -46,6 +46,11 @@
  *                  while L2 runs, then while L1 runs: the exit's fields
  *                  land in the page L1 sees, and VMRESUME takes L1's
  *                  change from it;
+ *   memslot_gone   the eVMCS's memslot is deleted while L2 runs and added
+ *                  again only after KVM_RUN failed: the exit to L1 ends
+ *                  KVM_RUN with an internal error (L1 would read no exit
+ *                  information), and the next KVM_RUN writes the exit
+ *                  reason into the page at the address again;
  *   vmcs_loads     VMCS loads (kprobe on vmx_vcpu_load_vmcs) per round trip
  *                  L1 -> L2 -> L1 with an eVMCS: exactly 2, one each way;
  *   smm            an SMI in L2 with an eVMCS: in SMM, the nested state
@@ -69,6 +74,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -99,6 +105,7 @@ enum {
 	CASE_REVISION_RESTORE,
 	CASE_RESTORE_ORDERS,
 	CASE_MEMSLOT,
+	CASE_MEMSLOT_GONE,
 	CASE_VMCS_LOADS,
 	CASE_SMM,
 	CASE_STATE_EINVAL,	/* the host's */
@@ -110,7 +117,7 @@ static const char *const case_names[NR_CASES] = {
 	"clean_fields", "exit_fields", "bad_version", "no_enlighten",
 	"no_assist_page", "outside_memory", "vmread", "vmclear_inactive",
 	"two_evmcs", "vmptrst", "controls", "revision_restore",
-	"restore_orders", "memslot", "vmcs_loads", "smm", "state_einval",
+	"restore_orders", "memslot", "memslot_gone", "vmcs_loads", "smm", "state_einval",
 	"state_evmcs_vmcs12_pa",
 };
 
@@ -129,6 +136,8 @@ enum {
 	ACT_MEMSLOT_SWAP,	/* the eVMCS's memslot: other memory, same bytes */
 	ACT_COUNT,		/* the kprobe's count at mark 0, 1 or 2 */
 	ACT_SMI,		/* an SMI pending for the vCPU */
+	ACT_MEMSLOT_GONE,	/* the eVMCS's memslot deleted */
+	ACT_MEMSLOT_BACK,	/* and added again, if it is not yet */
 };
 
 enum {
@@ -250,6 +259,13 @@ static void l2_restore_code(void)
 static void l2_memslot_code(void)
 {
 	GUEST_SYNC_ARGS(MSG_ACTION, ACT_MEMSLOT_SWAP, 0, 0, 0);
+	l2_guest_code();
+}
+
+/* memslot_gone: the eVMCS's memslot goes while L2 runs */
+static void l2_memslot_gone_code(void)
+{
+	GUEST_SYNC_ARGS(MSG_ACTION, ACT_MEMSLOT_GONE, 0, 0, 0);
 	l2_guest_code();
 }
 
@@ -756,6 +772,40 @@ static void case_memslot(struct vmx_pages *vmx)
 	case_end(CASE_MEMSLOT);
 }
 
+/*
+ * The host deletes the eVMCS's memslot while L2 runs; L2's VMCALL exits
+ * to L1, whose eVMCS cannot take the exit's fields: KVM_RUN must end with
+ * an internal error (the host adds the memory back then, with its bytes),
+ * and the next KVM_RUN must write the exit reason into L1's page.  L1
+ * asks for the memory back before it reads it, for a module that goes on
+ * with the old page (the stock module: no internal error, the sentinel
+ * stays).
+ */
+static void case_memslot_gone(struct vmx_pages *vmx)
+{
+	struct hv_enlightened_vmcs *evmcs = (void *)EVMCS_SLOT_GPA;
+
+	if (!READ_ONCE(strict)) {
+		/* the stock module: its L1 dies of an unhandled exception */
+		check_known("memslot_gone not run with the stock module", 1, 0,
+			    0);
+		case_end(CASE_MEMSLOT_GONE);
+		return;
+	}
+	memset(evmcs, 0, 4096);
+	evmcs_vmptrld(EVMCS_SLOT_GPA, evmcs);
+	evmcs->revision_id = EVMCS_VERSION;
+	prepare_vmcs(vmx, l2_memslot_gone_code, &l2_stack[ARRAY_SIZE(l2_stack)]);
+	evmcs->vm_exit_reason = SENTINEL;
+	check("VM entry", 0, evmcs_enter(1));
+	host_action(ACT_MEMSLOT_BACK, 0);
+	check_known("exit reason in L1's page after the memory came back",
+		    EXIT_REASON_VMCALL_NR, READ_ONCE(evmcs->vm_exit_reason),
+		    SENTINEL);
+	evmcs_vmptrld(vmx->enlightened_vmcs_gpa, vmx->enlightened_vmcs);
+	case_end(CASE_MEMSLOT_GONE);
+}
+
 /* NR_REPS times: a count, a count, NR_TRIPS round trips, a count. */
 static void case_vmcs_loads(struct vmx_pages *vmx)
 {
@@ -809,6 +859,7 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	case_revision_restore(vmx);
 	case_restore_orders(vmx);
 	case_memslot(vmx);
+	case_memslot_gone(vmx);
 	case_vmcs_loads(vmx);
 	/* Last: the emulated host may keep NMIs blocked after SMM */
 	case_smm(vmx);
@@ -938,6 +989,32 @@ static void memslot_swap(void)
 	memcpy(addr_gpa2hva(vm, EVMCS_SLOT_GPA), page, sizeof(page));
 }
 
+/*
+ * memslot_gone: the eVMCS's memslot deleted (its bytes kept), then added
+ * again at the internal error, or when L1 asks; the internal errors seen.
+ */
+static u8 gone_page[4096];
+static bool slot_gone;
+static int gone_errors;
+
+static void memslot_gone(void)
+{
+	memcpy(gone_page, addr_gpa2hva(vm, EVMCS_SLOT_GPA), sizeof(gone_page));
+	vm_mem_region_delete(vm, EVMCS_SLOT);
+	slot_gone = true;
+	gone_errors = 0;
+}
+
+static void memslot_back(void)
+{
+	if (!slot_gone)
+		return;
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, EVMCS_SLOT_GPA,
+				    EVMCS_SLOT, 1, 0);
+	memcpy(addr_gpa2hva(vm, EVMCS_SLOT_GPA), gone_page, sizeof(gone_page));
+	slot_gone = false;
+}
+
 /* vmptrst: the stock module's VMPTRST exits again and again */
 static bool vmptrst_armed;
 
@@ -995,8 +1072,18 @@ static unsigned long probe_hits(void)
 	return 0;
 }
 
+/*
+ * The vCPU runs on this thread, pinned to the CPU it is on: a migration
+ * to another CPU would count a VMCS load of its own at sched-in.
+ */
 static void probe_setup(void)
 {
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(cpus), &cpus),
+		    "sched_setaffinity: %s", strerror(errno));
 	if (access(NVMX_TRACEFS "/kprobe_events", W_OK))
 		mount("nodev", NVMX_TRACEFS, "tracefs", 0, NULL);
 	probe_on = nvmx_tracefs_write("kprobe_events",
@@ -1030,6 +1117,11 @@ static void count_verdict(void)
 	unsigned long sync = ~0ul, trips = ~0ul, loads;
 	int r;
 
+	if (!probe_on && strict) {
+		/* nvmx or NVMX_STRICT=1: the count must be made */
+		host_failed("no kprobe on kvm_intel:vmx_vcpu_load_vmcs\n");
+		return;
+	}
 	if (!probe_on) {
 		host_skip = true;
 		host_why = "no kprobe on kvm_intel:vmx_vcpu_load_vmcs";
@@ -1106,6 +1198,14 @@ static void host_act(u64 action, u64 param)
 	case ACT_SMI:
 		vcpu_ioctl(vcpu, KVM_SMI, NULL);
 		break;
+	case ACT_MEMSLOT_GONE:
+		memslot_gone();
+		break;
+	case ACT_MEMSLOT_BACK:
+		if (slot_gone)
+			host_stock_deviation("no internal error, eVMCS gone at an exit");
+		memslot_back();
+		break;
 	default:
 		TEST_FAIL("unknown action %lu", action);
 	}
@@ -1115,6 +1215,9 @@ static void host_case_end(int i, bool ok)
 {
 	if (i == CASE_VMCS_LOADS)
 		count_verdict();
+	if (i == CASE_MEMSLOT_GONE && gone_errors > 1)
+		host_failed("%d internal errors with the eVMCS gone, expected one\n",
+			    gone_errors);
 	if (i == CASE_SMM && smm_reports != 1)
 		host_failed("the SMI handler reported %d times, expected once\n",
 			    smm_reports);
@@ -1131,6 +1234,15 @@ static void internal_error(void)
 	struct kvm_run *run = vcpu->run;
 	struct hv_enlightened_vmcs *evmcs = pages->enlightened_vmcs_hva;
 
+	if (slot_gone) {
+		TEST_ASSERT(run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+			    run->internal.ndata == 0,
+			    "internal error %u, %u data with the eVMCS gone",
+			    run->internal.suberror, run->internal.ndata);
+		gone_errors++;
+		memslot_back();
+		return;
+	}
 	TEST_ASSERT(run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
 		    run->internal.ndata == 0 && evmcs->revision_id == 0xbad,
 		    "internal error %u, %u data, eVMCS version 0x%x",
