@@ -950,8 +950,8 @@ int main(int argc, char *argv[])
 	CHECK(!memcmp(&plain, &moved, sizeof(plain)),
 	      "the run with save/restore ended differently");
 	if (deviations)
-		ksft_print_msg("%d malformed states taken: known stock deviations\n",
-			       deviations);
+		ksft_print_msg("%d known stock deviations: %s\n", deviations,
+			       "malformed states taken, states or vCPUs changed");
 	ksft_test_result(!failures, "save/restore in each state, malformed states refused\n");
 	if (plain.shadowing)
 		ksft_test_result(moved.shadow_sum == plain.shadow_sum,
