@@ -224,7 +224,7 @@ bench-locked: modules selftests
 # the output of the plan's last test can be cut off when the machine powers
 # off.
 SEED		?= 0x6e766d78
-ITER		?= 30000
+ITER		?= 100000
 FUZZ_ARGS	?=
 
 fuzz:

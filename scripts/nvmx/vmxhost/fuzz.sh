@@ -24,7 +24,7 @@ lines() {
 
 for p in stock ours; do
 	echo "== $p"
-	lines "$p" | grep -E '^(fuzz seed|fuzz-summary|  |DISALLOWED|iter |fuzz-disallowed)' || echo "(no fuzzer output)"
+	lines "$p" | grep -E '^(fuzz seed|fuzz-summary|  |fuzz-cost|DISALLOWED|iter |fuzz-disallowed)' || echo "(no fuzzer output)"
 	lines "$p" | awk '/^fuzz-digest/ { t = $5 } END { if (t != "") print "emulated time at the last digest: " t " s" }'
 done
 

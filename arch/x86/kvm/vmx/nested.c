@@ -1170,6 +1170,18 @@ void vmx_leave_nested(struct kvm_vcpu *vcpu)
 	nested_vmx_leave_vmx_operation(vcpu, false);
 }
 
+/*
+ * The state a VMM sets replaces the vCPU's VMX operation: nothing of it is
+ * L1's doing, so L1's VM exit does not happen (nested_vmx_drop_l2()) and
+ * the current VMCS stays out of L1's memory.
+ */
+void nested_vmx_discard_state(struct kvm_vcpu *vcpu)
+{
+	if (is_guest_mode(vcpu))
+		nested_vmx_drop_l2(vcpu);
+	nested_vmx_leave_vmx_operation(vcpu, false);
+}
+
 void nested_vmx_free_vcpu(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);

@@ -1201,6 +1201,9 @@ static bool nested_vmx_load_cr3(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	if (ept) {
 		if (is_pae_paging(vcpu))
 			nested_vmx_load_pdptes12(vcpu, vmcs12);
+		/* L1's memory may not hold the EPT PML4 table: looked at then */
+		if (!from_vmentry)
+			kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 		return true;
 	}
 
@@ -1896,6 +1899,25 @@ static bool nvmx_enters_hlt(struct vmcs12 *vmcs12)
 }
 
 /*
+ * The entry completed on an EPT whose PML4 table is outside L1's memory,
+ * so L0 cannot run vmcs02 and the processor does not check it: nvmx makes
+ * the processor's checks on the guest state (SDM 26.3.1.2 to 26.3.1.6,
+ * failing as 26.8 says: qualification 2 for the PDPTEs), then L2's first
+ * access meets the all-ones table (nested_vmx_ept_root_exit()).
+ */
+static void nested_vmx_enter_without_ept_root(struct kvm_vcpu *vcpu,
+					      struct vmcs12 *vmcs12)
+{
+	if (!nested_vmx_check_guest_segments(vcpu, vmcs12) ||
+	    !nested_vmx_check_guest_blocking(vmcs12))
+		nested_vmx_late_entry_failure(vcpu, 0);
+	else if (!nested_vmx_check_guest_pdptes(vcpu, vmcs12))
+		nested_vmx_late_entry_failure(vcpu, 2);
+	else
+		nested_vmx_ept_root_exit(vcpu);
+}
+
+/*
  * VMLAUNCH (@launch) and VMRESUME, SDM 30.3 and chapter 26, once nested.c
  * has raised the faults (#UD outside VMX operation, #GP at CPL > 0).
  */
@@ -1943,5 +1965,7 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	}
 
 	vmx->nested.nested_run_pending = 1;
+	if (nested_vmx_ept_root_outside_memory(vcpu))
+		nested_vmx_enter_without_ept_root(vcpu, vmcs12);
 	return 1;
 }

@@ -623,6 +623,41 @@ static void nested_vmx_ept_invalidate_gpa(struct kvm_vcpu *vcpu, gpa_t gpa)
 			mmu->invlpg(vcpu, gpa, mmu->prev_roots[i].hpa);
 }
 
+/* Bits 51:12 of an EPTP or an EPT paging-structure entry (SDM 28.2.2) */
+#define NVMX_EPT_ADDR_MASK	GENMASK_ULL(51, 12)
+
+/*
+ * SDM 28.2.3.1 with the platform's answer to a read of nonexistent memory,
+ * all ones: an EPT paging structure outside L1's memory holds entries that
+ * are present with reserved bits set (51:MAXPHYADDR, and the memory type
+ * 7 of a leaf), an EPT misconfiguration.  KVM's walk of L1's EPT takes
+ * such a structure for a not-present entry (an EPT violation).  Walk L1's
+ * EPT for @gpa again: does it reach a structure L1's memory does not hold?
+ * (A race with L1 changing its EPT gives one of the answers either order
+ * of the accesses could have given.)
+ */
+static bool nvmx_ept_walk_leaves_memory(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	u64 eptp = get_vmcs12(vcpu)->ept_pointer;
+	int level = ((eptp & VMX_EPTP_PWL_MASK) >> 3) + 1;
+	gpa_t table = eptp & NVMX_EPT_ADDR_MASK;
+	u64 entry;
+
+	for (; level >= 1; level--) {
+		gpa_t at = table + ((gpa >> (PAGE_SHIFT + 9 * (level - 1))) &
+				    0x1ff) * sizeof(entry);
+
+		if (kvm_vcpu_read_guest(vcpu, at, &entry, sizeof(entry)))
+			return true;
+		/* not present, or a leaf: the violation is the entry's */
+		if (!(entry & VMX_EPT_RWX_MASK) || level == 1 ||
+		    (entry & PT_PAGE_SIZE_MASK))
+			return false;
+		table = entry & NVMX_EPT_ADDR_MASK;
+	}
+	return false;
+}
+
 void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 				      struct x86_exception *fault)
 {
@@ -645,7 +680,8 @@ void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 		vmx->nested.pml_full = false;
 		info.reason = EXIT_REASON_PML_FULL;
 		info.qual = nmi_unblocked ? INTR_INFO_UNBLOCK_NMI : 0;
-	} else if (fault->error_code & PFERR_RSVD_MASK) {
+	} else if ((fault->error_code & PFERR_RSVD_MASK) ||
+		   nvmx_ept_walk_leaves_memory(vcpu, fault->address)) {
 		info.reason = EXIT_REASON_EPT_MISCONFIG;
 		info.qual = 0;
 	} else {
@@ -1428,6 +1464,130 @@ void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	load_vmcs12_host_state(vcpu, vmcs12, kvm_read_cr0(vcpu));
 }
 
+/* Leave L2 without a VM exit (KVM_SET_NESTED_STATE) */
+
+void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r)
+{
+	int i;
+
+	r->rip = kvm_rip_read(vcpu);
+	r->rsp = kvm_rsp_read(vcpu);
+	r->rflags = vmx_get_rflags(vcpu);
+	r->cr0 = kvm_read_cr0(vcpu);
+	r->cr3 = kvm_read_cr3(vcpu);
+	r->cr4 = kvm_read_cr4(vcpu);
+	r->dr7 = vcpu->arch.dr7;
+	r->efer = vcpu->arch.efer;
+	r->pat = vcpu->arch.pat;
+	r->debugctl = vmx_guest_debugctl_read();
+	r->pae = is_pae_paging(vcpu);
+	for (i = 0; r->pae && i < ARRAY_SIZE(r->pdptrs); i++)
+		r->pdptrs[i] = kvm_pdptr_read(vcpu, i);
+	for (i = 0; i < ARRAY_SIZE(r->segs); i++) {
+		r->segs[i].sel = vmcs_read16(GUEST_ES_SELECTOR + 2 * i);
+		r->segs[i].limit = vmcs_read32(GUEST_ES_LIMIT + 2 * i);
+		r->segs[i].ar = vmcs_read32(GUEST_ES_AR_BYTES + 2 * i);
+		r->segs[i].base = vmcs_readl(GUEST_ES_BASE + 2 * i);
+	}
+	r->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
+	r->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
+	r->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+	r->idt.address = vmcs_readl(GUEST_IDTR_BASE);
+	r->sysenter_cs = vmcs_read32(GUEST_SYSENTER_CS);
+	r->sysenter_esp = vmcs_readl(GUEST_SYSENTER_ESP);
+	r->sysenter_eip = vmcs_readl(GUEST_SYSENTER_EIP);
+	r->shadow = vmx_get_interrupt_shadow(vcpu);
+	r->nmi_masked = vmx_get_nmi_mask(vcpu);
+}
+
+/*
+ * As the exit loads L1's (load_vmcs12_host_state()): EFER, CR0 and CR4
+ * through vmx.c's setters, CR3 (and the PDPTEs of PAE paging) known to
+ * KVM before them, so that vmx.c's view (real-mode emulation, IA-32e
+ * mode, CR3 interception) is the vCPU's; the MMU then starts again from
+ * them (kvm_mmu_reset_context()).  The segment fields go back as they
+ * were, bit for bit (vmx.c's setter would mark them accessed), into a
+ * VMCS that holds them in the same form: the one they came from, or
+ * vmcs01 from vmcs02, where vmx.c's real-mode emulation (vm86) is never
+ * on; vmcs01 gets it only for a CR0.PE of 0, which L2 can have only with
+ * unrestricted guest, which needs none.
+ */
+void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
+			       const struct nvmx_vcpu_regs *r)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	int i;
+
+	vcpu->arch.cr3 = r->cr3;
+	kvm_register_mark_dirty(vcpu, VCPU_EXREG_CR3);
+	vmx_set_efer(vcpu, r->efer);
+	vmx_set_cr0(vcpu, r->cr0);
+	vmx_set_cr4(vcpu, r->cr4);
+	if (r->pae) {
+		memcpy(vcpu->arch.walk_mmu->pdptrs, r->pdptrs,
+		       sizeof(r->pdptrs));
+		kvm_register_mark_dirty(vcpu, VCPU_EXREG_PDPTR);
+	}
+	for (i = 0; i < ARRAY_SIZE(r->segs); i++)
+		nvmx_vmcs_write_segment(i, r->segs[i].sel, r->segs[i].limit,
+					r->segs[i].ar, r->segs[i].base);
+	vmx->segment_cache.bitmask = 0;
+	vmcs_write32(GUEST_GDTR_LIMIT, r->gdt.size);
+	vmcs_writel(GUEST_GDTR_BASE, r->gdt.address);
+	vmcs_write32(GUEST_IDTR_LIMIT, r->idt.size);
+	vmcs_writel(GUEST_IDTR_BASE, r->idt.address);
+	kvm_rip_write(vcpu, r->rip);
+	kvm_rsp_write(vcpu, r->rsp);
+	vmx_set_rflags(vcpu, r->rflags);
+
+	vmx_guest_debugctl_write(vcpu, r->debugctl);
+	vcpu->arch.dr7 = r->dr7;
+	kvm_update_dr7(vcpu);
+	vcpu->arch.pat = r->pat;
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_IA32_PAT)
+		vmcs_write64(GUEST_IA32_PAT, r->pat);
+	vmcs_write32(GUEST_SYSENTER_CS, r->sysenter_cs);
+	vmcs_writel(GUEST_SYSENTER_ESP, r->sysenter_esp);
+	vmcs_writel(GUEST_SYSENTER_EIP, r->sysenter_eip);
+	vmx_set_interrupt_shadow(vcpu, r->shadow);
+	vmx_set_nmi_mask(vcpu, r->nmi_masked);
+
+	vmx_update_exception_bitmap(vcpu);
+	vmx->emulation_required = vmx_emulation_required(vcpu);
+	kvm_mmu_reset_context(vcpu);
+}
+
+/*
+ * A VM exit (SDM 27) is L1's, and a VMM replacing the state of a vCPU in
+ * L2 is not one: vmcs12 takes nothing of L2's and the vCPU none of
+ * vmcs12's host state or VM-exit MSR-load list.  The vCPU keeps the
+ * registers it has, as the VMM may have set them while L2 ran, now in
+ * vmcs01; what vmcs01 missed while vmcs02 was loaded (L1's TSC offset,
+ * vmx.c's deferred updates, L1's TPR threshold) comes back as at an exit,
+ * and KVM looks at the vCPU's events again.
+ */
+void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct nvmx_vcpu_regs regs;
+
+	nested_vmx_save_vcpu_regs(vcpu, &regs);
+	vmx->nested.nested_run_pending = 0;
+	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+	/* Flushes still pending are L2's: done before L1's context is back. */
+	kvm_service_local_tlb_flush_requests(vcpu);
+	leave_guest_mode(vcpu);
+	nested_vmx_restore_l1_mmu(vcpu);
+	nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+	if (guest_cpuid_has(vcpu, X86_FEATURE_SPEC_CTRL))
+		nested_vmx_ibpb_for_l1();
+	nested_vmx_restore_l1_tsc(vcpu);
+	nested_vmx_apply_deferred_vmcs01(vcpu);
+	nested_vmx_update_l1_tpr_threshold(vcpu);
+	nested_vmx_load_vcpu_regs(vcpu, &regs);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+}
+
 /* Events for L2 that L1 intercepts (kvm_x86_nested_ops) */
 
 /*
@@ -1611,9 +1771,171 @@ bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 		nested_vmx_intr_window_open(vcpu));
 }
 
-/* SDM 25.2: a triple fault in L2 is always an exit to L1. */
+/*
+ * L2 runs on an EPT whose PML4 table (the EPTP's) is not in L1's memory:
+ * kvm.ko's MMU cannot shadow it, and would ask for a triple fault instead
+ * of running L2 (mmu_check_root()).
+ */
+bool nested_vmx_ept_root_outside_memory(struct kvm_vcpu *vcpu)
+{
+	return is_guest_mode(vcpu) && nested_cpu_has_ept(get_vmcs12(vcpu)) &&
+	       !kvm_vcpu_is_visible_gfn(vcpu,
+					get_vmcs12(vcpu)->ept_pointer >> PAGE_SHIFT);
+}
+
+/*
+ * The guest-physical address of L2's first memory access for linear
+ * address @la (SDM 4.3, 4.4, 4.5): the entry of the first paging
+ * structure its translation reads, or @la itself without paging.  PAE
+ * paging starts from the PDPTE registers (with EPT loaded from vmcs12, SDM
+ * 26.3.2.4); false when that PDPTE is not present: no access then.
+ */
+static bool nvmx_l2_first_gpa(struct kvm_vcpu *vcpu, u64 la, gpa_t *gpa)
+{
+	u64 cr3 = kvm_read_cr3(vcpu);
+	u64 pdpte;
+
+	if (!is_paging(vcpu)) {
+		*gpa = la;
+	} else if (is_long_mode(vcpu)) {
+		*gpa = (cr3 & NVMX_EPT_ADDR_MASK) + sizeof(u64) *
+		       ((la >> (kvm_read_cr4_bits(vcpu, X86_CR4_LA57) ? 48 : 39)) &
+			0x1ff);
+	} else if (is_pae(vcpu)) {
+		pdpte = kvm_pdptr_read(vcpu, (la >> 30) & 3);
+		if (!(pdpte & PT_PRESENT_MASK))
+			return false;
+		*gpa = (pdpte & NVMX_EPT_ADDR_MASK) +
+		       sizeof(u64) * ((la >> 21) & 0x1ff);
+	} else {
+		*gpa = (cr3 & 0xfffff000ull) + sizeof(u32) * ((la >> 22) & 0x3ff);
+	}
+	return true;
+}
+
+/*
+ * The linear address L2 accesses first: the IDT gate of the event being
+ * delivered (SDM 6.10, 6.14.1, 20.1.4: 16-, 8- or 4-byte gates), else
+ * the instruction at CS:RIP.
+ */
+static u64 nvmx_l2_first_la(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *arch = &vcpu->arch;
+	struct kvm_segment cs;
+	int vector = -1;
+	u64 la;
+
+	if (arch->exception.injected)
+		vector = arch->exception.vector;
+	else if (arch->nmi_injected)
+		vector = NMI_VECTOR;
+	else if (arch->interrupt.injected)
+		vector = arch->interrupt.nr;
+
+	if (vector >= 0) {
+		la = vmcs_readl(GUEST_IDTR_BASE) + vector *
+		     (is_long_mode(vcpu) ? 16 : is_protmode(vcpu) ? 8 : 4);
+		return is_long_mode(vcpu) ? la : (u32)la;
+	}
+	if (is_64_bit_mode(vcpu))
+		return kvm_rip_read(vcpu);
+	vmx_get_segment(vcpu, &cs, VCPU_SREG_CS);
+	return (u32)(cs.base + kvm_rip_read(vcpu));
+}
+
+/*
+ * The event a pending VM entry injects (vmcs02's VM-entry interruption
+ * information, from vmcs12's) into KVM's queue as an event whose delivery
+ * has begun, as vmx.c queues one whose delivery an exit interrupted: the
+ * exit reports it in the IDT-vectoring fields (SDM 27.2.4) and the
+ * VM-exit instruction length (27.2.5).  Not while KVM has an exception
+ * of its own pending for L2 (kvm_multiple_exception() refuses to requeue
+ * then): the exit reports no event.
+ */
+static void nested_vmx_requeue_entry_event(struct kvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+
+	if (!(info & INTR_INFO_VALID_MASK) || vcpu->arch.exception.pending ||
+	    vcpu->arch.exception_vmexit.pending ||
+	    kvm_test_request(KVM_REQ_TRIPLE_FAULT, vcpu))
+		return;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vcpu->arch.event_exit_inst_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
+	switch (type) {
+	case INTR_TYPE_NMI_INTR:
+		vcpu->arch.nmi_injected = true;
+		break;
+	case INTR_TYPE_EXT_INTR:
+	case INTR_TYPE_SOFT_INTR:
+		vcpu->arch.interrupt.injected = true;
+		vcpu->arch.interrupt.soft = type == INTR_TYPE_SOFT_INTR;
+		vcpu->arch.interrupt.nr = vector;
+		break;
+	case INTR_TYPE_OTHER_EVENT:
+		break;
+	default:
+		if (info & INTR_INFO_DELIVER_CODE_MASK)
+			kvm_requeue_exception_e(vcpu, vector,
+						vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE));
+		else
+			kvm_requeue_exception(vcpu, vector);
+		break;
+	}
+}
+
+/*
+ * L2 entered (or resumes) on an EPT whose PML4 table is outside L1's
+ * memory (nested_vmx_ept_root_outside_memory()): on the platform its
+ * first memory access reads that table as all ones, an EPT
+ * misconfiguration (nvmx_ept_walk_leaves_memory()), with the access's
+ * guest-physical address and exit qualification 0 (SDM 27.2.1), during
+ * the delivery of the event being injected if there is one (27.2.4).  L0
+ * does not run L2 for it: kvm.ko's MMU has no root to run it on.  A PAE
+ * L2 whose first access has no PDPTE would take a #PF first and, with no
+ * memory to deliver it through, end in a triple fault (reported as one).
+ */
+void nested_vmx_ept_root_exit(struct kvm_vcpu *vcpu)
+{
+	struct nvmx_exit_info info = { .reason = EXIT_REASON_EPT_MISCONFIG };
+
+	nested_vmx_requeue_entry_event(vcpu);
+	if (!nvmx_l2_first_gpa(vcpu, nvmx_l2_first_la(vcpu), &info.gpa))
+		info.reason = EXIT_REASON_TRIPLE_FAULT;
+	nested_vmx_exit_to_l1(vcpu, &info);
+}
+
+/*
+ * A VM-entry failure of vmcs02's guest state (SDM 26.8, exit reason 33
+ * with @qual) found by nvmx where the processor would have found it, had
+ * L0 entered vmcs02 (nested_entry.c).
+ */
+void nested_vmx_late_entry_failure(struct kvm_vcpu *vcpu, unsigned long qual)
+{
+	struct nvmx_exit_info info = {
+		.reason = EXIT_REASON_INVALID_STATE |
+			  VMX_EXIT_REASONS_FAILED_VMENTRY,
+		.qual = qual,
+	};
+
+	nested_vmx_exit_to_l1(vcpu, &info);
+}
+
+/*
+ * SDM 25.2: a triple fault in L2 is always an exit to L1.  kvm.ko's MMU
+ * also asks for one when L2's EPT PML4 table left L1's memory while L2
+ * ran (a memslot was deleted): nested_vmx_ept_root_exit() says what L2
+ * meets instead.
+ */
 void nested_vmx_triple_fault(struct kvm_vcpu *vcpu)
 {
 	kvm_clear_request(KVM_REQ_TRIPLE_FAULT, vcpu);
+	if (nested_vmx_ept_root_outside_memory(vcpu) &&
+	    !VALID_PAGE(vcpu->arch.guest_mmu.root.hpa)) {
+		nested_vmx_ept_root_exit(vcpu);
+		return;
+	}
 	nested_vmx_vmexit(vcpu, EXIT_REASON_TRIPLE_FAULT, 0, 0);
 }

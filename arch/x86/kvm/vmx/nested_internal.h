@@ -131,6 +131,12 @@ void nested_vmx_shadow_read_back(struct vcpu_vmx *vmx);
 int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu, gpa_t vmxon_ptr);
 
 /*
+ * KVM_SET_NESTED_STATE: out of whatever VMX operation the vCPU had, L2
+ * left without a VM exit, the current VMCS not written back.
+ */
+void nested_vmx_discard_state(struct kvm_vcpu *vcpu);
+
+/*
  * No current VMCS any more (VMPTRLD of another, VMCLEAR, VMXOFF, an eVMCS
  * made current): a normal one goes back to L1's memory; an eVMCS is there
  * already, every exit having written it.
@@ -237,6 +243,39 @@ void nested_vmx_entry_failure(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
 
 /*
+ * The vCPU's registers that the VMM reads and sets (KVM_GET_REGS,
+ * KVM_GET_SREGS2, KVM_GET_MSRS, KVM_GET_DEBUGREGS, KVM_GET_VCPU_EVENTS)
+ * where they live in the loaded VMCS, or where KVM's view of them depends
+ * on it (EFER's IA-32e entry control, PAT and DR7 in the VMCS, the MMU);
+ * the rest is vcpu->arch's and follows any VMCS.
+ */
+struct nvmx_vcpu_regs {
+	unsigned long rip, rsp, rflags, cr0, cr3, cr4, dr7;
+	u64 efer, pat, debugctl, pdptrs[4];
+	struct {
+		u16 sel;
+		u32 limit, ar;
+		unsigned long base;
+	} segs[8];		/* as nvmx_vmcs_write_segment() numbers them */
+	struct desc_ptr gdt, idt;
+	u32 sysenter_cs, shadow;
+	unsigned long sysenter_esp, sysenter_eip;
+	bool pae, nmi_masked;
+};
+
+void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r);
+
+/* Into the loaded VMCS (vmcs01), with the MMU reset for them. */
+void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
+			       const struct nvmx_vcpu_regs *r);
+
+/*
+ * KVM_SET_NESTED_STATE replaces the state of a vCPU in L2: out of L2 with
+ * no VM exit, the vCPU's registers kept (see nested_exit.c).
+ */
+void nested_vmx_drop_l2(struct kvm_vcpu *vcpu);
+
+/*
  * vmcs12's copy of the guest state that the last exit left in vmcs02
  * (NVMX_SYNC_VMCS02), before L0 reads it or L1 may; on vmcs01, not in
  * guest mode.
@@ -265,6 +304,17 @@ static inline bool nvmx_ept_same_ep4ta(u64 a, u64 b)
  */
 void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 				      struct x86_exception *fault);
+
+/*
+ * L2's EPT PML4 table is not in L1's memory, and what L2 meets there: an
+ * EPT misconfiguration at its first access (SDM 28.2.3.1), the exit to L1
+ * that L0 makes instead of running L2.
+ */
+bool nested_vmx_ept_root_outside_memory(struct kvm_vcpu *vcpu);
+void nested_vmx_ept_root_exit(struct kvm_vcpu *vcpu);
+
+/* A VM-entry failure of vmcs02's guest state found by nvmx (SDM 26.8). */
+void nested_vmx_late_entry_failure(struct kvm_vcpu *vcpu, unsigned long qual);
 
 /*
  * The exit from L2 that L0 is handling, reflected to L1 as the processor

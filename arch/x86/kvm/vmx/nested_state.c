@@ -26,7 +26,10 @@
  * asks the entry to inject, while that entry is pending.
  *
  * KVM_SET_NESTED_STATE checks all of it before it changes anything, so a
- * state it refuses (-EINVAL) leaves the vCPU as it was.
+ * state it refuses (-EINVAL) leaves the vCPU as it was.  A state it takes
+ * replaces the vCPU's VMX operation, L2 included, without the VM exit L1
+ * would see: the vCPU's registers stay as they are, whether the VMM set
+ * them before or sets them after.
  */
 
 #include <linux/kvm_host.h>
@@ -470,17 +473,21 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
  * done when the state was saved (SDM 26.3.2, 26.6).  The checks cover
  * vmx.c's rule for what it runs without emulation (the segments), so
  * this does not fail; if vmx.c ever refuses more, the vCPU is left
- * outside VMX operation, a state the VMM can set again.
+ * outside VMX operation with the registers it had, a state the VMM can
+ * set again.
  */
 static int nested_vmx_resume_l2(struct kvm_vcpu *vcpu, bool run_pending)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct nvmx_vcpu_regs regs;
 
+	nested_vmx_save_vcpu_regs(vcpu, &regs);
 	vmx->nested.nested_run_pending = run_pending;
 	if (nested_vmx_enter_non_root_mode(vcpu, false) !=
 	    NVMX_VMENTRY_SUCCESS) {
 		vmx->nested.nested_run_pending = 0;
-		vmx_leave_nested(vcpu);
+		nested_vmx_load_vcpu_regs(vcpu, &regs);
+		nested_vmx_discard_state(vcpu);
 		return -EINVAL;
 	}
 	if (run_pending)
@@ -489,10 +496,11 @@ static int nested_vmx_resume_l2(struct kvm_vcpu *vcpu, bool run_pending)
 }
 
 /*
- * Out of whatever VMX operation the vCPU had, into the state's: VMXON's
- * structures, vmcs12 current as after VMPTRLD, the shadow VMCS written
- * where vmcs12's link pointer names it in L1's memory (memory not there
- * takes nothing, as for L2's VMWRITE), SMM's or L2's part.
+ * Out of whatever VMX operation the vCPU had (nested_vmx_discard_state():
+ * L2 left without L1's VM exit), into the state's: VMXON's structures,
+ * vmcs12 current as after VMPTRLD, the shadow VMCS written where vmcs12's
+ * link pointer names it in L1's memory (memory not there takes nothing,
+ * as for L2's VMWRITE), SMM's or L2's part.
  */
 static int nested_vmx_restore_state(struct kvm_vcpu *vcpu,
 				    struct kvm_nested_state *kvm_state,
@@ -502,7 +510,7 @@ static int nested_vmx_restore_state(struct kvm_vcpu *vcpu,
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	int ret;
 
-	vmx_leave_nested(vcpu);
+	nested_vmx_discard_state(vcpu);
 	ret = nested_vmx_enter_vmx_operation(vcpu, hdr->vmxon_pa);
 	if (ret)
 		return ret;
@@ -546,7 +554,7 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
 	if (ret)
 		return ret;
 	if (kvm_state->hdr.vmx.vmxon_pa == INVALID_GPA) {
-		vmx_leave_nested(vcpu);
+		nested_vmx_discard_state(vcpu);
 		return 0;
 	}
 
@@ -572,11 +580,17 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
  * L1's memory at L2's CR3 (SDM 4.4.1), unless the VMM set them
  * (KVM_SET_SREGS2) or SMRAM's CR3 reloaded them.  Pages the memory no
  * longer gives are the VMM's error: KVM_RUN ends with an internal error,
- * as for L1's own PDPTEs.
+ * as for L1's own PDPTEs.  An EPT PML4 table that is not in L1's memory
+ * is L1's: L2 exits to L1 before it runs (nested_vmx_ept_root_exit()).
  */
 bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu)
 {
-	if (nested_evmcs_map_restored(vcpu) &&
+	bool evmcs_ok = nested_evmcs_map_restored(vcpu);
+
+	/* An EPT PML4 table outside L1's memory: L2 exits at once */
+	if (evmcs_ok && nested_vmx_ept_root_outside_memory(vcpu))
+		nested_vmx_ept_root_exit(vcpu);
+	if (evmcs_ok &&
 	    (!is_guest_mode(vcpu) || nested_cpu_has_ept(get_vmcs12(vcpu)) ||
 	     !is_pae_paging(vcpu) || vcpu->arch.pdptrs_from_userspace ||
 	     load_pdptrs(vcpu, kvm_read_cr3(vcpu))))

@@ -7,20 +7,30 @@
  * the cleared region as the pristine vmcs12.  Each iteration then mutates
  * one to three fields (bit flips, boundary values, reserved bits, addresses
  * unaligned, beyond MAXPHYADDR, beyond L1's memory, non-canonical) and runs
- * VMLAUNCH, or a clean VMLAUNCH+VMCALL and then VMRESUME, and classifies
- * the outcome: VM entry (and the exit L2 caused), VMfailValid with its
- * error, VMfailInvalid, or a VM-entry failure exit (reason bit 31 and the
- * qualification).  Afterwards it VMCLEARs the VMCS, copies the pristine
- * region back and VMPTRLDs it; every K iterations a clean VMLAUNCH must end
- * in the VMCALL exit.
+ * VMLAUNCH, or VMRESUME where the VMCS is launched, and classifies the
+ * outcome: VM entry (and the exit L2 caused), VMfailValid with its error,
+ * VMfailInvalid, or a VM-entry failure exit (reason bit 31 and the
+ * qualification).  Afterwards the VMCS goes back to the pristine vmcs12:
+ * the mutated fields are written back where nothing else can have changed
+ * (no entry, or L2's VMCALL alone with no mutated control that decides
+ * what is loaded or saved: the VMCS stays launched), otherwise L1 VMCLEARs
+ * the VMCS, copies the pristine region back and VMPTRLDs it (restore()).  Every K
+ * iterations a clean entry must end in the VMCALL exit.
  *
- * The fields come from the vmcs12 field table (include/nvmx/vmcs12_rows.h,
- * through nvmx_fields[] of vmcs12_table.h): a new row is fuzzed without
- * another list.  A few rows are mutated only in ways that keep L1 alive
- * (see fuzz_kind()): a VM exit that loads a valid but wrong host CR3, a
- * host RSP L1 cannot use, a guest that halts or waits for SIPI forever, or
- * a VM-exit MSR-load/store list that VMX-aborts L1 (SDM 27.7) would end the
- * run, correctly, but end it.
+ * An iteration costs L0 one VM exit for the entry, one for L2's exit if
+ * it entered, and those of L1's VMWRITEs that are not shadowed; nothing
+ * else where it can be helped (host RSP and RIP are written once, the
+ * host hears from L1 once per 1024 iterations).  The summary says where
+ * L1's cycles went and how many L0 exits an iteration took.
+ *
+ * The fields and their mutators come from the vmcs12 field table
+ * (include/nvmx/vmcs12_rows.h, through nvmx_fields[] of vmcs12_table.h, in
+ * nvmx_fuzz_vmcs12.h, which nvmx_fuzz_nested_state_test shares): a new row
+ * is fuzzed without another list.  A few rows are mutated only in ways that
+ * keep L1 alive (see fuzz_kind()): a VM exit that loads a valid but wrong
+ * host CR3, a host RSP L1 cannot use, a guest that halts or waits for
+ * SIPI forever, or a VM-exit MSR-load/store list that VMX-aborts L1 (SDM
+ * 27.7) would end the run, correctly, but end it.
  *
  * The outcome must be one the SDM (Vol. 3C; chapters 24-27 numbering)
  * allows for the fields mutated:
@@ -54,7 +64,7 @@
 #include "vmx.h"
 
 #define FUZZ_DEFAULT_SEED	0x6e766d78ull	/* "nvmx" */
-#define FUZZ_DEFAULT_ITERS	30000
+#define FUZZ_DEFAULT_ITERS	100000
 #define FUZZ_CLEAN_EVERY	64		/* K: a clean VMLAUNCH+VMCALL */
 #define FUZZ_BLOCK		1024		/* iterations per digest */
 #define FUZZ_MAX_MUT		3
@@ -74,7 +84,10 @@ struct nvmx_env nvmx_env;
 
 #include <nvmx/vmcs12_table.h>
 
+/* The fuzzer's own runner, without per-entry host-state VMWRITEs */
+#define NVMX_OWN_HOST_RIP
 #include "nvmx_selftest.h"
+#include "nvmx_fuzz_vmcs12.h"
 
 /* Messages of this test (after the framework's) */
 enum {
@@ -115,6 +128,17 @@ struct fuzz_iter {
 #define ALLOW_EXIT33_Q4		BIT(3)
 #define ALLOW_EXIT34		BIT(4)
 
+/* Where an iteration's time goes, in L1's TSC cycles (emulated: instructions) */
+enum {
+	PH_MUTATE, PH_ENTRY, PH_CLASSIFY, PH_RESTORE_ROWS, PH_RESTORE_VMCS,
+	PH_CLEAN, NR_PHASES
+};
+
+static const char * const phase_name[NR_PHASES] = {
+	"mutate+VMWRITE", "entry+exit", "classify", "rows back",
+	"VMCLEAR+VMPTRLD", "clean entries",
+};
+
 struct fuzz_counts {
 	uint64_t iters;
 	uint64_t vmcall;		/* entry, VMCALL exit */
@@ -128,6 +152,9 @@ struct fuzz_counts {
 	uint64_t clean_checks;
 	uint64_t launches, resumes;
 	uint64_t mutated_rows;	/* rows the fuzzer draws from */
+	uint64_t full_restores;	/* VMCLEAR, copy, VMPTRLD */
+	uint64_t row_restores;	/* the mutated rows written back */
+	uint64_t tsc[NR_PHASES];	/* L1's TSC cycles per phase */
 };
 
 struct fuzz_iter fuzz_cur;
@@ -143,7 +170,34 @@ asm(".pushsection .text\n"
 	"ud2\n"
 	".popsection");
 
-#define ENC_EPTP_LIST_ADDRESS	0x2024	/* not in the library's vmx.h */
+/*
+ * fuzz_l2_run (EDI = launch): nvmx_selftest.h's runner without its
+ * VMWRITEs of host RSP and RIP before every entry (each a VM exit to L0
+ * where the field is not shadowed).  vmcs12's host RIP is fuzz_l2_exit and
+ * its host RSP the top of fuzz_exit_stack, written once into the pristine
+ * vmcs12; the exit path takes L1's own RSP back first.  L2's registers
+ * are not kept.  EAX = 0 after a VM exit, 1 after a VMfail (its flags in
+ * nvmx_vmfail_rflags).
+ */
+static u64 fuzz_exit_stack[8] __aligned(16);
+static u32 pristine_intr_state;
+
+asm(".pushsection .text\n"
+	"fuzz_l2_run:\n\t"
+	NVMX_ASM_L2_RUN_PROLOGUE
+	NVMX_ASM_L2_ENTER
+	"pushf\n\t"
+	"pop %rdx\n\t"
+	"and $0x8d5, %rdx\n\t"			/* F_ARITH */
+	"mov %rdx, nvmx_vmfail_rflags(%rip)\n\t"
+	"jmp 3f\n"
+	"fuzz_l2_exit:\n\t"
+	"mov nvmx_l1_rsp(%rip), %rsp\n\t"
+	"xor %eax, %eax\n"
+	"3:\t"
+	NVMX_ASM_L2_RUN_EPILOGUE
+	".popsection\n");
+
 #define RFLAGS_CF		BIT(0)
 #define RFLAGS_ZF		BIT(6)
 #define REASON_VMCALL		18
@@ -151,336 +205,6 @@ asm(".pushsection .text\n"
 #define REASON_MSR_LOAD		34
 #define ERR_INVALID_CONTROL	7
 #define ERR_INVALID_HOST	8
-
-static u64 rng_state;
-
-static u64 rnd(void)
-{
-	return nvmx_xorshift64(&rng_state);
-}
-
-static u32 rnd_below(u32 n)
-{
-	return (u32)(rnd() % n);
-}
-
-/* How a row is mutated */
-enum fuzz_kind {
-	K_SKIP,			/* not fuzzed (see fuzz_kind()) */
-	K_GENERIC,		/* bit flips, boundaries, random */
-	K_ADDR,			/* a guest-physical address (page, list) */
-	K_BASE,			/* a linear address (canonical or not) */
-	K_MSR_COUNT,		/* the VM-entry MSR-load count */
-	K_HOST_CR0,
-	K_HOST_CR4,
-	K_CR3,			/* host or guest CR3 */
-	K_RIP,			/* host or guest RIP: non-canonical only */
-	K_ACTIVITY,
-	K_EPTP,
-};
-
-/*
- * The kind of row @f.  Mutated only in ways L1 survives:
- * - host RSP: not checked at entry (26.2.4 checks RIP only), and a VM exit
- *   to an unusable RSP kills L1; host RIP and CR3: only values that fail
- *   the checks (non-canonical, bits beyond MAXPHYADDR) or change nothing
- *   L1 depends on (CR3's PWT/PCD and ignored low bits);
- * - host CR0/CR4: not TS, EM, OSFXSR, OSXSAVE, SMEP/SMAP (L1 uses SSE, its
- *   pages may be user pages);
- * - guest RIP: only non-canonical values (L2 shares L1's page tables: a
- *   valid RIP elsewhere would run L1's code as L2); guest CR3 like host CR3;
- * - guest activity state: not HLT or wait-for-SIPI (L2 would wait forever
- *   for an event nobody sends);
- * - VM-exit MSR-store and -load counts: not mutated (entries in L1's memory
- *   VMX-abort L1, SDM 27.7, and the store writes L1's memory); their
- *   addresses are (count 0: only 26.2.1.2's address checks);
- * - EPTP: from a set (a valid format points at a page of zeros, so L2's
- *   first access is an EPT violation, never L1's memory as paging
- *   structures);
- * - exit-information fields: not inputs of VM entry.
- */
-static enum fuzz_kind fuzz_kind(const struct nvmx_field *f)
-{
-	if (f->class == NVMX_EXIT_INFO)
-		return K_SKIP;
-	switch (f->encoding) {
-	case HOST_RSP:
-	case VM_EXIT_MSR_STORE_COUNT:
-	case VM_EXIT_MSR_LOAD_COUNT:
-		return K_SKIP;
-	case HOST_RIP:
-	case GUEST_RIP:
-		return K_RIP;
-	case HOST_CR0:
-		return K_HOST_CR0;
-	case HOST_CR4:
-		return K_HOST_CR4;
-	case HOST_CR3:
-	case GUEST_CR3:
-		return K_CR3;
-	case GUEST_ACTIVITY_STATE:
-		return K_ACTIVITY;
-	case EPT_POINTER:
-		return K_EPTP;
-	case VM_ENTRY_MSR_LOAD_COUNT:
-		return K_MSR_COUNT;
-	case IO_BITMAP_A:
-	case IO_BITMAP_B:
-	case MSR_BITMAP:
-	case VM_EXIT_MSR_STORE_ADDR:
-	case VM_EXIT_MSR_LOAD_ADDR:
-	case VM_ENTRY_MSR_LOAD_ADDR:
-	case VIRTUAL_APIC_PAGE_ADDR:
-	case APIC_ACCESS_ADDR:
-	case POSTED_INTR_DESC_ADDR:
-	case VMREAD_BITMAP:
-	case VMWRITE_BITMAP:
-	case ENC_EPTP_LIST_ADDRESS:
-	case PML_ADDRESS:
-	case VMCS_LINK_POINTER:
-		return K_ADDR;
-	}
-	if (f->width == NVMX_WNAT &&
-	    (f->class == NVMX_HOST || f->class == NVMX_GUEST) &&
-	    f->encoding != GUEST_CR0 && f->encoding != GUEST_CR4 &&
-	    f->encoding != GUEST_RFLAGS && f->encoding != GUEST_DR7 &&
-	    f->encoding != GUEST_PENDING_DBG_EXCEPTIONS)
-		return K_BASE;	/* segment, table, SYSENTER bases, RSP */
-	return K_GENERIC;
-}
-
-static u8 fuzz_rows[NVMX_NR_FIELDS];
-static u8 fuzz_kinds[NVMX_NR_FIELDS];
-static u32 nr_fuzz_rows;
-static u32 maxphyaddr;
-
-static u32 width_bits(const struct nvmx_field *f)
-{
-	switch (f->width) {
-	case NVMX_W16:
-		return 16;
-	case NVMX_W32:
-		return 32;
-	default:
-		return 64;
-	}
-}
-
-static u64 width_mask(const struct nvmx_field *f)
-{
-	u32 bits = width_bits(f);
-
-	return bits == 64 ? ~0ull : (1ull << bits) - 1;
-}
-
-/* A bit at or above MAXPHYADDR */
-static u64 beyond_maxphy_bit(void)
-{
-	return 1ull << (maxphyaddr + rnd_below(64 - maxphyaddr));
-}
-
-/* A bit of 63:47: flipping it makes a canonical lower-half address not */
-static u64 noncanonical_bit(void)
-{
-	return 1ull << (47 + rnd_below(17));
-}
-
-static u64 mutate_generic(const struct nvmx_field *f, u64 old)
-{
-	u32 bits = width_bits(f);
-
-	switch (rnd_below(8)) {
-	case 0:
-	case 1:
-		return old ^ (1ull << rnd_below(bits));
-	case 2:
-		return old ^ (1ull << rnd_below(bits)) ^ (1ull << rnd_below(bits));
-	case 3:
-		return 0;
-	case 4:
-		return ~0ull;
-	case 5:
-		return 1ull << rnd_below(bits);
-	case 6:
-		return old | (1ull << (bits - 1 - rnd_below(bits < 16 ? bits : 16)));
-	default:
-		return rnd();
-	}
-}
-
-static u64 mutate_addr(u64 old)
-{
-	switch (rnd_below(14)) {
-	case 0:
-		return old + 1 + rnd_below(15);	/* unaligned (16 bytes) */
-	case 1:
-		return old + 8;
-	case 2:
-		return old + 0x800;		/* unaligned (page) */
-	case 3:
-		return nvmx_env.mem_end_gpa;	/* beyond L1's memory */
-	case 4:
-		return nvmx_env.mem_end_gpa - 0x10;	/* list runs past it */
-	case 5:
-		return (1ull << maxphyaddr) - 0x1000;
-	case 6:
-		return 1ull << maxphyaddr;
-	case 7:
-		return old ^ beyond_maxphy_bit();
-	case 8:
-		return old ^ (1ull << (12 + rnd_below(maxphyaddr - 12)));
-	case 9:
-		return 0;
-	case 10:
-		return ~0ull;
-	case 11:
-		return nvmx_env.zero_gpa;
-	case 12:
-		return nvmx_env.list_gpa;
-	default:
-		return old ^ (1ull << rnd_below(64));
-	}
-}
-
-static u64 mutate_base(u64 old)
-{
-	switch (rnd_below(6)) {
-	case 0:
-	case 1:
-		return old ^ noncanonical_bit();
-	case 2:
-		return 1ull << 47;
-	case 3:
-		return 0xffff800000000000ull;	/* canonical upper half */
-	case 4:
-		return old ^ (1ull << rnd_below(47));
-	default:
-		return 0;
-	}
-}
-
-static u64 mutate_host_cr0(u64 old)
-{
-	static const u8 bits[] = { 0, 1, 4, 5, 16, 18, 31 };
-
-	if (rnd_below(4) == 0)
-		return old ^ (1ull << (32 + rnd_below(32)));	/* reserved */
-	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
-}
-
-static u64 mutate_host_cr4(u64 old)
-{
-	/* VME PVI TSD DE PAE MCE PGE PCE UMIP LA57 VMXE FSGSBASE */
-	static const u8 bits[] = { 0, 1, 2, 3, 5, 6, 7, 8, 11, 12, 13, 16 };
-
-	if (rnd_below(4) == 0)
-		return old ^ (1ull << (25 + rnd_below(39)));	/* reserved */
-	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
-}
-
-static u64 mutate_cr3(u64 old)
-{
-	static const u8 bits[] = { 0, 1, 2, 3, 4, 5, 7, 11 };
-
-	if (rnd_below(2))
-		return old ^ beyond_maxphy_bit();
-	return old ^ (1ull << bits[rnd_below(ARRAY_SIZE(bits))]);
-}
-
-static u64 mutate_rip(u64 old)
-{
-	if (rnd_below(4) == 0)
-		return old | 0xdead000000000000ull;
-	return old ^ noncanonical_bit();
-}
-
-static u64 mutate_activity(void)
-{
-	static const u64 vals[] = { 0, 2, 4, 5, 0xff, 1ull << 31, ~0u };
-
-	if (rnd_below(4) == 0)
-		return 4 + rnd_below(0x7ffffff0);
-	return vals[rnd_below(ARRAY_SIZE(vals))];
-}
-
-/* EPTP (24.6.11): 2:0 memory type, 5:3 walk length - 1, 6 A/D, 11:7 0 */
-static u64 mutate_eptp(void)
-{
-	u64 good = nvmx_env.zero_gpa | 6 | (3 << 3);
-
-	switch (rnd_below(10)) {
-	case 0:
-		return good;
-	case 1:
-		return good | BIT(6);			/* A/D */
-	case 2:
-		return nvmx_env.zero_gpa | (3 << 3);	/* UC */
-	case 3:
-		return (good & ~7ull) | rnd_below(8);	/* memory type */
-	case 4:
-		return (good & ~0x38ull) | rnd_below(8) << 3;	/* walk length */
-	case 5:
-		return good | 1ull << (7 + rnd_below(5));	/* reserved */
-	case 6:
-		return good | beyond_maxphy_bit();
-	case 7:
-		return nvmx_env.mem_end_gpa | 6 | (3 << 3);
-	case 8:
-		return 0;
-	default:
-		return rnd();
-	}
-}
-
-static u64 mutate_msr_count(u64 old)
-{
-	static const u64 vals[] = { 1, 2, 3, 4, 8, 511, 512, 513, ~0u };
-
-	if (rnd_below(4) == 0)
-		return mutate_generic(&nvmx_fields[NVMX_IDX_vm_entry_msr_load_count],
-				      old);
-	return vals[rnd_below(ARRAY_SIZE(vals))];
-}
-
-static u64 mutate(u32 row, u64 old)
-{
-	const struct nvmx_field *f = &nvmx_fields[row];
-	u64 v;
-
-	switch (fuzz_kinds[row]) {
-	case K_ADDR:
-		v = mutate_addr(old);
-		break;
-	case K_BASE:
-		v = mutate_base(old);
-		break;
-	case K_MSR_COUNT:
-		v = mutate_msr_count(old);
-		break;
-	case K_HOST_CR0:
-		v = mutate_host_cr0(old);
-		break;
-	case K_HOST_CR4:
-		v = mutate_host_cr4(old);
-		break;
-	case K_CR3:
-		v = mutate_cr3(old);
-		break;
-	case K_RIP:
-		v = mutate_rip(old);
-		break;
-	case K_ACTIVITY:
-		v = mutate_activity();
-		break;
-	case K_EPTP:
-		v = mutate_eptp();
-		break;
-	default:
-		v = mutate_generic(f, old);
-		break;
-	}
-	return v & width_mask(f);
-}
 
 /* What the SDM allows besides a VM entry when row @row was mutated */
 static u32 allowed_for(u32 row)
@@ -540,6 +264,25 @@ static bool outcome_allowed(u32 oc, u64 qual, u32 allowed)
 
 static u64 vmcs_gpa;
 static u64 vmcs_gva;
+static bool vmcs_launched;	/* the current VMCS's launch state (24.11.3) */
+static u64 tsc_mark;
+
+static inline u64 rdtsc_l1(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (u64)hi << 32 | lo;
+}
+
+/* The time since the last mark goes to @ph */
+static inline void phase_end(int ph)
+{
+	u64 now = rdtsc_l1();
+
+	fuzz_counts.tsc[ph] += now - tsc_mark;
+	tsc_mark = now;
+}
 
 /* The VMCS region back to the pristine copy, current and clear */
 static void restore_vmcs(void)
@@ -547,6 +290,23 @@ static void restore_vmcs(void)
 	GUEST_ASSERT(!vmclear(vmcs_gpa));
 	memcpy((void *)vmcs_gva, (void *)nvmx_env.pristine_gva, VMCS12_SIZE);
 	GUEST_ASSERT(!vmptrld(vmcs_gpa));
+	vmcs_launched = false;
+	fuzz_counts.full_restores++;
+}
+
+/* The rows @c mutated back to their pristine values */
+static void restore_rows(const struct fuzz_iter *c)
+{
+	const struct nvmx_field *f;
+	u32 i;
+
+	for (i = 0; i < c->nr; i++) {
+		f = &nvmx_fields[c->row[i]];
+		GUEST_ASSERT_2(!vmwrite(f->encoding,
+					nvmx_vmcs12_read((void *)nvmx_env.pristine_gva, f)),
+			       f->encoding, 0);
+	}
+	fuzz_counts.row_restores++;
 }
 
 static u32 run_l2(int launch, u64 *qual)
@@ -554,7 +314,7 @@ static u32 run_l2(int launch, u64 *qual)
 	u32 reason;
 
 	*qual = 0;
-	if (nvmx_call_asm(ASM_LABEL(nvmx_l2_run_asm), launch)) {
+	if (nvmx_call_asm(ASM_LABEL(fuzz_l2_run), launch)) {
 		if (nvmx_vmfail_rflags & RFLAGS_CF)
 			return OC(OC_FAIL_INVALID, 0);
 		if (nvmx_vmfail_rflags & RFLAGS_ZF)
@@ -566,17 +326,21 @@ static u32 run_l2(int launch, u64 *qual)
 		*qual = vmreadz(EXIT_QUALIFICATION);
 		return OC(OC_ENTRY_FAIL, reason);
 	}
+	/* SDM 30.3: a VM entry (not a failed one, 26.8) launches the VMCS */
+	vmcs_launched = true;
 	return OC(OC_EXIT, reason);
 }
 
-/* A clean VMLAUNCH of the pristine vmcs12 ends in L2's VMCALL */
-static void clean_launch(void)
+/*
+ * A clean entry of the pristine vmcs12 ends in L2's VMCALL: VMLAUNCH, or
+ * VMRESUME once the VMCS is launched.
+ */
+static void clean_entry(void)
 {
 	u64 qual;
 	u32 oc;
 
-	nvmx_host_rip_override = 0;
-	oc = run_l2(1, &qual);
+	oc = run_l2(!vmcs_launched, &qual);
 	GUEST_ASSERT_2(oc == OC(OC_EXIT, REASON_VMCALL), oc, qual);
 	fuzz_counts.clean_checks++;
 }
@@ -625,47 +389,103 @@ static void digest(u32 iter, u32 oc, u64 qual)
 	}
 }
 
+/*
+ * Controls that decide what the entry loads into L2 beyond the guest-state
+ * fields or what the exit saves (SDM 26.3.2, 26.4, 27.3): the VM-entry and
+ * VM-exit controls (their load and save bits), the execution controls that
+ * add guest state (VMX-preemption timer, EPT's PDPTEs, virtual-interrupt
+ * delivery's status, PML's index) and the VM-entry MSR-load list.
+ */
+static bool decides_saved_state(u32 encoding)
+{
+	switch (encoding) {
+	case PIN_BASED_VM_EXEC_CONTROL:
+	case CPU_BASED_VM_EXEC_CONTROL:
+	case SECONDARY_VM_EXEC_CONTROL:
+	case VM_EXIT_CONTROLS:
+	case VM_ENTRY_CONTROLS:
+	case VM_ENTRY_MSR_LOAD_COUNT:
+	case VM_ENTRY_MSR_LOAD_ADDR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * After the iteration's outcome, the VMCS back to the pristine vmcs12, or
+ * to what a clean entry leaves of it.  Where no VM entry happened (a
+ * VMfail or a VM-entry failure, 26.8) only the mutated rows changed: they
+ * are written back, and the launch state stays.  After an entry the exit
+ * saved L2's state (27.3): where L2 ran nothing but its VMCALL and no
+ * mutated row decides what is loaded or saved, what the exit saved is
+ * what the entry loaded, so writing the rows back (and the
+ * interruptibility, which the emulated CPU can leave with blocking by
+ * NMI) leaves the state of a clean entry, with the VMCS launched; after
+ * anything else L1 VMCLEARs the VMCS, copies the pristine region back and
+ * VMPTRLDs it.
+ */
+static void restore(const struct fuzz_iter *c)
+{
+	bool decides = false;
+	u32 i;
+
+	for (i = 0; i < c->nr; i++)
+		decides |= decides_saved_state(nvmx_fields[c->row[i]].encoding);
+	switch (OC_KIND(c->outcome)) {
+	case OC_FAIL_VALID:
+	case OC_ENTRY_FAIL:
+		restore_rows(c);
+		phase_end(PH_RESTORE_ROWS);
+		return;
+	case OC_EXIT:
+		if (decides || OC_NR(c->outcome) != REASON_VMCALL ||
+		    vmreadz(GUEST_RIP) != ASM_LABEL(l2_vmcall))
+			break;
+		restore_rows(c);
+		GUEST_ASSERT(!vmwrite(GUEST_INTERRUPTIBILITY_INFO,
+				      pristine_intr_state));
+		phase_end(PH_RESTORE_ROWS);
+		return;
+	}
+	restore_vmcs();
+	phase_end(PH_RESTORE_VMCS);
+}
+
 static void fuzz_one(u32 iter)
 {
 	struct fuzz_iter *c = &fuzz_cur;
 	u32 i, j;
 
+	tsc_mark = rdtsc_l1();
 	c->iter = iter;
-	c->nr = 1 + rnd_below(FUZZ_MAX_MUT);
-	c->launch = rnd_below(4) != 0;
+	c->nr = 1 + fuzz_below(FUZZ_MAX_MUT);
+	c->launch = !vmcs_launched;
 	c->allowed = 0;
 	for (i = 0; i < c->nr; i++) {
 		do {
-			c->row[i] = fuzz_rows[rnd_below(nr_fuzz_rows)];
+			c->row[i] = nvmx_fuzz.rows[fuzz_below(nvmx_fuzz.nr_rows)];
 			for (j = 0; j < i && c->row[j] != c->row[i]; j++)
 				;
 		} while (j < i);
-		c->val[i] = mutate(c->row[i],
-				   nvmx_vmcs12_read((void *)nvmx_env.pristine_gva,
-						    &nvmx_fields[c->row[i]]));
+		c->val[i] = fuzz_mutate(c->row[i],
+					nvmx_vmcs12_read((void *)nvmx_env.pristine_gva,
+							 &nvmx_fields[c->row[i]]));
 		c->allowed |= allowed_for(c->row[i]);
 	}
-
-	/* VMRESUME needs a launched VMCS: a clean entry and exit first */
-	if (!c->launch) {
-		clean_launch();
-		fuzz_counts.resumes++;
-	} else {
+	if (c->launch)
 		fuzz_counts.launches++;
-	}
-	nvmx_host_rip_override = 0;
+	else
+		fuzz_counts.resumes++;
 	for (i = 0; i < c->nr; i++) {
 		const struct nvmx_field *f = &nvmx_fields[c->row[i]];
 
-		if (f->encoding == HOST_RIP) {
-			nvmx_host_rip_override = c->val[i];
-			continue;
-		}
 		GUEST_ASSERT_2(!vmwrite(f->encoding, c->val[i]), f->encoding,
 			       c->val[i]);
 	}
+	phase_end(PH_MUTATE);
 	c->outcome = run_l2(c->launch, &c->qual);
-	nvmx_host_rip_override = 0;
+	phase_end(PH_ENTRY);
 
 	count(c->outcome);
 	digest(iter, c->outcome, c->qual);
@@ -676,10 +496,11 @@ static void fuzz_one(u32 iter)
 		   iter <= nvmx_env.verbose_last) {
 		ucall(UCALL_SYNC, 2, MSG_ITER, iter);
 	}
-	restore_vmcs();
+	phase_end(PH_CLASSIFY);
+	restore(c);
 	if ((iter + 1) % FUZZ_CLEAN_EVERY == 0) {
-		clean_launch();
-		restore_vmcs();
+		clean_entry();
+		phase_end(PH_CLEAN);
 	}
 	if ((iter + 1) % FUZZ_BLOCK == 0 || iter + 1 == nvmx_env.iters) {
 		ucall(UCALL_SYNC, 3, MSG_DIGEST, iter / FUZZ_BLOCK, fuzz_digest);
@@ -694,20 +515,16 @@ void l1_guest_code(struct vmx_pages *vmx)
 	u32 eax = 0x80000008, ebx, ecx = 0, edx;
 
 	asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
-	maxphyaddr = eax & 0xff;	/* CPUID.80000008H:EAX[7:0] */
-	rng_state = nvmx_env.seed ? nvmx_env.seed : FUZZ_DEFAULT_SEED;
+	nvmx_fuzz.maxphyaddr = eax & 0xff;	/* CPUID.80000008H:EAX[7:0] */
+	nvmx_fuzz.rng = nvmx_env.seed ? nvmx_env.seed : FUZZ_DEFAULT_SEED;
+	nvmx_fuzz.mem_end_gpa = nvmx_env.mem_end_gpa;
+	nvmx_fuzz.zero_gpa = nvmx_env.zero_gpa;
+	nvmx_fuzz.list_gpa = nvmx_env.list_gpa;
+	nvmx_fuzz_init();
 	fuzz_digest = 0xcbf29ce484222325ull;
 	vmcs_gpa = vmx->vmcs_gpa;
 	vmcs_gva = (u64)vmx->vmcs;
-
-	nvmx_for_each_field(f) {
-		u32 row = f - nvmx_fields;
-
-		fuzz_kinds[row] = fuzz_kind(f);
-		if (fuzz_kinds[row] != K_SKIP)
-			fuzz_rows[nr_fuzz_rows++] = row;
-	}
-	fuzz_counts.mutated_rows = nr_fuzz_rows;
+	fuzz_counts.mutated_rows = nvmx_fuzz.nr_rows;
 
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
 	GUEST_ASSERT(load_vmcs(vmx));
@@ -723,29 +540,36 @@ void l1_guest_code(struct vmx_pages *vmx)
 	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, nvmx_env.list_gpa);
 	vmwrite(VM_EXIT_MSR_LOAD_ADDR, nvmx_env.list_gpa);
 	vmwrite(VM_EXIT_MSR_STORE_ADDR, nvmx_env.list_gpa + 0x800);
-	clean_launch();
+	/* fuzz_l2_run's exit path (see there) */
+	vmwrite(HOST_RIP, ASM_LABEL(fuzz_l2_exit));
+	vmwrite(HOST_RSP, (u64)&fuzz_exit_stack[ARRAY_SIZE(fuzz_exit_stack)]);
+	pristine_intr_state = vmreadz(GUEST_INTERRUPTIBILITY_INFO);
+	clean_entry();
 
 	/* The pristine vmcs12: the region as VMCLEAR leaves it */
 	GUEST_ASSERT(!vmclear(vmcs_gpa));
 	memcpy((void *)nvmx_env.pristine_gva, (void *)vmcs_gva, VMCS12_SIZE);
 	GUEST_ASSERT(!vmptrld(vmcs_gpa));
+	vmcs_launched = false;
 	/* ... which must be struct vmcs12, as the mutators read it */
-	for (i = 0; i < nr_fuzz_rows; i++) {
+	for (i = 0; i < nvmx_fuzz.nr_rows; i++) {
 		uint64_t v = 0;
 
-		f = &nvmx_fields[fuzz_rows[i]];
+		f = &nvmx_fields[nvmx_fuzz.rows[i]];
 		GUEST_ASSERT_2(!vmread(f->encoding, &v), f->encoding, 0);
 		GUEST_ASSERT_2(v == nvmx_vmcs12_read((void *)nvmx_env.pristine_gva, f),
 			       f->encoding, v);
 	}
-	clean_launch();
+	clean_entry();
 	restore_vmcs();
+	fuzz_counts.full_restores = 0;
+	fuzz_counts.clean_checks = 0;
 
 	for (i = 0; i < nvmx_env.iters; i++) {
 		fuzz_one(i);
 		fuzz_counts.iters++;
 	}
-	clean_launch();
+	clean_entry();
 	ucall(UCALL_SYNC, 1, MSG_SUMMARY);
 	GUEST_DONE();
 }
@@ -754,6 +578,7 @@ void l1_guest_code(struct vmx_pages *vmx)
 /* Host                                                                     */
 
 static struct kvm_vm *host_vm;
+static struct kvm_vcpu *host_vcpu;
 
 static const char *outcome_str(u32 oc, u64 qual, char *buf, size_t n)
 {
@@ -817,14 +642,14 @@ static void print_summary(void)
 {
 	struct fuzz_counts *k = &fuzz_counts;
 	char what[64];
-	u64 t;
+	u64 t, sum;
 	u32 i;
 
 	sync_global_from_guest(host_vm, fuzz_counts);
 	t = k->iters;
 	ksft_print_msg("fuzz-summary seed 0x%lx: %lu iterations (%lu VMLAUNCH, %lu VMRESUME)\n",
 		       nvmx_env.seed, t, k->launches, k->resumes);
-	ksft_print_msg("  rows fuzzed %lu, clean VMLAUNCH+VMCALL checks %lu\n",
+	ksft_print_msg("  rows fuzzed %lu, clean entries checked %lu\n",
 		       k->mutated_rows, k->clean_checks);
 	pct("entry, VMCALL exit", k->vmcall, t);
 	for (i = 0; i < ARRAY_SIZE(k->exit_reason); i++) {
@@ -842,6 +667,16 @@ static void print_summary(void)
 	pct("entry failure, exit 34", k->entry_fail34, t);
 	pct("entry failure, other", k->entry_fail_other, t);
 	pct("VMfail, no CF/ZF", k->weird, t);
+	ksft_print_msg("fuzz-cost: VMCS back by VMCLEAR+copy+VMPTRLD %lu, %s %lu; %s %.2f\n",
+		       k->full_restores, "by its rows", k->row_restores,
+		       "L0 exits per iteration", k->row_restores,
+		       t ? (double)nvmx_vcpu_stat(host_vcpu, "exits") / t : 0.0);
+	for (i = 0, sum = 0; i < NR_PHASES; i++)
+		sum += k->tsc[i];
+	ksft_print_msg("fuzz-cost: L1 TSC cycles per iteration %lu:", t ? sum / t : 0);
+	for (i = 0; i < NR_PHASES; i++)
+		printf(" %s %lu%s", phase_name[i], t ? k->tsc[i] / t : 0,
+		       i + 1 < NR_PHASES ? "," : "\n");
 	ksft_print_msg("fuzz-disallowed %lu\n", k->bad);
 }
 
@@ -919,6 +754,7 @@ int main(int argc, char *argv[])
 		       nvmx_env.seed, nvmx_env.iters);
 
 	host_vm = nvmx_host_create_vm(&vcpu, NULL);
+	host_vcpu = vcpu;
 
 	gva = vm_vaddr_alloc(host_vm, VMCS12_SIZE, KVM_UTIL_MIN_VADDR);
 	nvmx_env.pristine_gva = gva;

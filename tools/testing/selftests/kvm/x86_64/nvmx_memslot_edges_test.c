@@ -20,8 +20,11 @@
  *   VMCS link pointer outside  no revision identifier: exit 33, qual. 4
  *                              (26.3.1.5); so is the current VMCS
  *   VMREAD/VMWRITE bitmap      L2's VMREAD/VMWRITE exits to L1 (24.6.15)
- *   EPTP outside               L2's first access: EPT violation (or a
- *                              misconfiguration, for all-ones entries)
+ *   EPT PML4 table, or an EPT  L2's first access: EPT misconfiguration
+ *   table below it, outside    (all ones: reserved bits set, 28.2.3.1),
+ *                              exit 49, qualification 0, the access's
+ *                              guest-physical address (27.2.1); L1 then
+ *                              gives L2 a working EPT and resumes it
  * Unaligned addresses and addresses beyond MAXPHYADDR fail VM entry with
  * VMfailValid 7.  The VMXON and VMPTRLD regions just inside and outside
  * the memslots are nvmx_fuzz_operands_test's.
@@ -418,17 +421,60 @@ static void c_shadow_bitmaps(void)
 }
 
 /* EPTP (24.6.11): WB, 4-level walk, the PML4 table at @pml4 */
+#define EPTP_WB_4(pml4)		((pml4) | 6 | 3 << 3)
+#define EPTE_RWX		7ull
+#define EPTE_ADDR		GENMASK_ULL(51, 12)
+#define IDT_UD			(BIT(31) | 3u << 8 | 6)	/* #UD, 24.8.3 */
+#define L2_IDT_BASE		BIT_ULL(39)	/* PML4 entry 1 (4.5) */
+
 static u64 try_eptp(u64 pml4)
 {
 	fresh(ASM_LABEL(l2_vmcall));
 	exec2(SECONDARY_EXEC_ENABLE_EPT);
-	vmwrite(EPT_POINTER, pml4 | 6 | 3 << 3);
+	vmwrite(EPT_POINTER, EPTP_WB_4(pml4));
 	return launch();
 }
 
+/*
+ * The guest-physical address of L2's first access to linear address @la:
+ * its PML4 entry (4.5; L2 runs on L1's page tables).
+ */
+static u64 first_gpa(u64 la)
+{
+	return (get_cr3() & EPTE_ADDR) + ((la >> 39) & 0x1ff) * 8;
+}
+
+/*
+ * L2 stopped at its first access, to @gpa, while delivering @idt (0:
+ * none) by an EPT misconfiguration (28.2.3.1; 27.2.1: qualification 0,
+ * the access's guest-physical address); then, with the host's identity
+ * EPT of memslot 0, VMRESUME runs it on to its VMCALL.
+ */
+static void misconfig_then_run(u64 got, u64 gpa, u32 idt)
+{
+	if (got != R_EPT_MISCONFIG && got != R_EPT_VIOLATION)
+		return;
+	if (got == R_EPT_MISCONFIG) {
+		CHECK(EXIT_QUALIFICATION, 0, "27.2.1");
+		CHECK(GUEST_PHYSICAL_ADDRESS, gpa, "27.2.1");
+	}
+	CHECK(GUEST_RIP, ASM_LABEL(l2_vmcall), "27.3.3 (no instruction ran)");
+	CHECK(IDT_VECTORING_INFO_FIELD, idt, "27.2.4");
+	vmwrite(EPT_POINTER, EPTP_WB_4(l1_vmx->eptp_gpa));
+	report("VMRESUME with L1's EPT after it", R_VMCALL,
+	       nvmx_l2_run(0) ? 0 : vmreadz(VM_EXIT_REASON), "26, 27.2.1");
+}
+
+static const char * const pml4e_name[] = {
+	"EPT PML4 entry to just past memslot 0",
+	"EPT PML4 entry into the hole",
+	"EPT PML4 entry to just past the last memslot",
+	"EPT PML4 entry to the last page below MAXPHYADDR",
+};
+
 static void c_eptp(void)
 {
-	u64 r;
+	u64 gpa = first_gpa(ASM_LABEL(l2_vmcall)), pml4, *table, r;
 	int i;
 
 	if (!(exec2_allowed1() & SECONDARY_EXEC_ENABLE_EPT)) {
@@ -437,24 +483,49 @@ static void c_eptp(void)
 	}
 	memset(slot1_ptr(slot1_last()), 0, 0x1000);
 	report("EPT PML4 table in the last page of memslot 1 (zeros)",
-	       R_EPT_VIOLATION, try_eptp(slot1_last()), "28.3.3.2");
+	       R_EPT_VIOLATION, try_eptp(slot1_last()), "28.2.3.2");
+	misconfig_then_run(R_EPT_VIOLATION, gpa, 0);
+
 	/*
-	 * Outside: stock 6.1 WARNs in nested_vmx_vmexit() (a pending nested
-	 * run) and fails KVM_RUN; not run with it, the judge would fail the
-	 * run on the WARN.  With nvmx, L2 cannot start: kvm.ko's MMU finds
-	 * no memory for the root (mmu_check_root()) and asks for a triple
-	 * fault, which reaches L1 as exit 2.  All-ones entries, as the
-	 * platform reads nonexistent memory, would be an EPT
-	 * misconfiguration (49, 28.3.3.1) at L2's first access: a known
-	 * deviation, checked as it is.
+	 * An EPT paging structure below the PML4 table outside L1's
+	 * memory: all ones, present with reserved bits 51:MAXPHYADDR set.
+	 * Stock 6.1 takes it for a not-present entry (its walk of L1's EPT
+	 * cannot read it): an EPT violation, reported as its deviation.
+	 */
+	for (i = 0; i < NR_OUTSIDE; i++) {
+		pml4 = nvmx_env.slot1_gpa + (4 + i) * 0x1000;
+		table = slot1_ptr(pml4);
+		memset(table, 0, 0x1000);
+		table[(gpa >> 39) & 0x1ff] = outside(i) | EPTE_RWX;
+		r = try_eptp(pml4);
+		report_known(pml4e_name[i], R_EPT_MISCONFIG, r, R_EPT_VIOLATION,
+			     "28.2.3.1 (all ones)",
+			     "stock 6.1 reads an EPT table outside memory as not present");
+		misconfig_then_run(r, gpa, 0);
+	}
+
+	/*
+	 * The PML4 table itself outside: stock 6.1 WARNs in
+	 * nested_vmx_vmexit() (a pending nested run) and fails KVM_RUN; not
+	 * run with it, the judge would fail the run on the WARN.
 	 */
 	if (!nvmx_env.is_nvmx)
 		return;
 	for (i = 0; i < NR_OUTSIDE; i++) {
 		r = try_eptp(outside(i));
-		report(outside_name[i], R_TRIPLE_FAULT, r,
-		       "28.3.3.1 would give 49 (known deviation, see above)");
+		report(outside_name[i], R_EPT_MISCONFIG, r, "28.2.3.1 (all ones)");
+		misconfig_then_run(r, gpa, 0);
 	}
+	/* ... while the entry delivers #UD: the IDT gate is read first */
+	fresh(ASM_LABEL(l2_vmcall));
+	exec2(SECONDARY_EXEC_ENABLE_EPT);
+	vmwrite(EPT_POINTER, EPTP_WB_4(outside(0)));
+	vmwrite(GUEST_IDTR_BASE, L2_IDT_BASE);
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, IDT_UD);
+	r = launch();
+	report("EPT PML4 table outside, #UD injected", R_EPT_MISCONFIG, r,
+	       "28.2.3.1 (all ones), 26.6.1.1");
+	misconfig_then_run(r, first_gpa(L2_IDT_BASE + 6 * 16), IDT_UD);
 	report("EPT PML4 table beyond MAXPHYADDR", OC_VALID(ERR_CONTROL),
 	       try_eptp(1ull << maxphyaddr), "26.2.1.1");
 }
@@ -510,14 +581,15 @@ void l1_guest_code(struct vmx_pages *vmx)
 static struct kvm_vm *setup(struct kvm_vcpu **vcpu, int nr_cases)
 {
 	struct userspace_mem_region *region;
+	struct vmx_pages *vmx;
 	struct kvm_vm *vm;
 	vm_vaddr_t zero;
 	int i;
 
 	if (nr_cases)
-		vm = nvmx_host_create_table_mem(vcpu, cases, nr_cases, NULL, 0);
+		vm = nvmx_host_create_table_mem(vcpu, cases, nr_cases, &vmx, 0);
 	else
-		vm = nvmx_host_create_vm(vcpu, NULL);
+		vm = nvmx_host_create_vm(vcpu, &vmx);
 	region = memslot2region(vm, 0);
 	nvmx_env.slot0_end = region->region.guest_phys_addr +
 			     region->region.memory_size;
@@ -534,6 +606,11 @@ static struct kvm_vm *setup(struct kvm_vcpu **vcpu, int nr_cases)
 	zero = vm_vaddr_alloc_page(vm);
 	memset(addr_gva2hva(vm, zero), 0, 0x1000);
 	nvmx_env.zero_gpa = addr_gva2gpa(vm, zero);
+	/* An identity EPT of memslot 0 (L2's code, stack, page tables) */
+	if (kvm_vm_has_ept(vm)) {
+		prepare_eptp(vmx, vm, 0);
+		nested_map_memslot(vmx, vm, 0);
+	}
 	return vm;
 }
 

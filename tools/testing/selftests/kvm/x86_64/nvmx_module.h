@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kvm_util.h"
+#include "processor.h"
 #include "ucall_common.h"
 
 /*
@@ -33,6 +34,144 @@ static inline bool nvmx_host_module_is_nvmx(void)
 		fclose(f);
 	}
 	return !strncmp(version, "nvmx", 4);
+}
+
+/*
+ * The vCPU as the VMM reads it, where nested VMX can change it: the
+ * registers, the system registers, the debug registers, the events, and
+ * the MSRs VM entry and VM exit load (SDM 26.3.2.1, 27.5.1) or a VM-exit
+ * MSR-load list may name.  The events are copied field by field: KVM
+ * leaves some bytes of its answer unwritten.
+ */
+static const u32 nvmx_snapshot_msrs[] = {
+	MSR_EFER, MSR_IA32_CR_PAT, MSR_IA32_DEBUGCTLMSR, MSR_IA32_SYSENTER_CS,
+	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_KERNEL_GS_BASE,
+	MSR_TSC_AUX,
+};
+
+#define NVMX_SNAPSHOT_NR_MSRS	ARRAY_SIZE(nvmx_snapshot_msrs)
+
+struct nvmx_vcpu_snapshot {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_debugregs debugregs;
+	struct kvm_vcpu_events events;
+	u64 msrs[NVMX_SNAPSHOT_NR_MSRS];
+};
+
+static inline void nvmx_vcpu_events_get(struct kvm_vcpu *vcpu,
+					struct kvm_vcpu_events *e)
+{
+	struct kvm_vcpu_events raw;
+
+	vcpu_events_get(vcpu, &raw);
+	memset(e, 0, sizeof(*e));
+	e->exception.injected = raw.exception.injected;
+	e->exception.nr = raw.exception.nr;
+	e->exception.has_error_code = raw.exception.has_error_code;
+	e->exception.pending = raw.exception.pending;
+	e->exception.error_code = raw.exception.error_code;
+	e->interrupt.injected = raw.interrupt.injected;
+	e->interrupt.nr = raw.interrupt.nr;
+	e->interrupt.soft = raw.interrupt.soft;
+	e->interrupt.shadow = raw.interrupt.shadow;
+	e->nmi.injected = raw.nmi.injected;
+	e->nmi.pending = raw.nmi.pending;
+	e->nmi.masked = raw.nmi.masked;
+	e->flags = raw.flags;
+	e->smi.smm = raw.smi.smm;
+	e->smi.pending = raw.smi.pending;
+	e->smi.smm_inside_nmi = raw.smi.smm_inside_nmi;
+	e->smi.latched_init = raw.smi.latched_init;
+	if (raw.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT)
+		e->triple_fault.pending = raw.triple_fault.pending;
+	if (raw.flags & KVM_VCPUEVENT_VALID_PAYLOAD) {
+		e->exception_has_payload = raw.exception_has_payload;
+		e->exception_payload = raw.exception_payload;
+	}
+}
+
+static inline void nvmx_vcpu_snapshot_take(struct kvm_vcpu *vcpu,
+					   struct nvmx_vcpu_snapshot *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	vcpu_regs_get(vcpu, &s->regs);
+	vcpu_sregs_get(vcpu, &s->sregs);
+	vcpu_debugregs_get(vcpu, &s->debugregs);
+	nvmx_vcpu_events_get(vcpu, &s->events);
+	for (i = 0; i < NVMX_SNAPSHOT_NR_MSRS; i++)
+		s->msrs[i] = vcpu_get_msr(vcpu, nvmx_snapshot_msrs[i]);
+}
+
+/* Where @a and @b first differ, as "KVM_GET_..." and the 8 bytes there. */
+static inline bool nvmx_snapshot_part_differs(const char *part, const void *a,
+					      const void *b, size_t size,
+					      const char *what)
+{
+	u64 va = 0, vb = 0;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (((const u8 *)a)[i] != ((const u8 *)b)[i])
+			break;
+	if (i == size)
+		return false;
+	i &= ~(size_t)7;
+	memcpy(&va, (const u8 *)a + i, size - i < 8 ? size - i : 8);
+	memcpy(&vb, (const u8 *)b + i, size - i < 8 ? size - i : 8);
+	ksft_print_msg("%s: %s byte %zu: 0x%lx, was 0x%lx\n", what, part, i,
+		       vb, va);
+	return true;
+}
+
+/*
+ * Does the vCPU differ from snapshot @s?  Each difference is printed,
+ * prefixed with @what.
+ */
+static inline bool nvmx_vcpu_snapshot_differs(struct kvm_vcpu *vcpu,
+					      const struct nvmx_vcpu_snapshot *s,
+					      const char *what)
+{
+	struct nvmx_vcpu_snapshot now;
+	bool differs = false;
+	unsigned int i;
+
+	nvmx_vcpu_snapshot_take(vcpu, &now);
+	differs |= nvmx_snapshot_part_differs("KVM_GET_REGS", &s->regs,
+					      &now.regs, sizeof(now.regs), what);
+	differs |= nvmx_snapshot_part_differs("KVM_GET_SREGS", &s->sregs,
+					      &now.sregs, sizeof(now.sregs),
+					      what);
+	differs |= nvmx_snapshot_part_differs("KVM_GET_DEBUGREGS",
+					      &s->debugregs, &now.debugregs,
+					      sizeof(now.debugregs), what);
+	differs |= nvmx_snapshot_part_differs("KVM_GET_VCPU_EVENTS",
+					      &s->events, &now.events,
+					      sizeof(now.events), what);
+	for (i = 0; i < NVMX_SNAPSHOT_NR_MSRS; i++) {
+		if (now.msrs[i] == s->msrs[i])
+			continue;
+		ksft_print_msg("%s: MSR 0x%x: 0x%lx, was 0x%lx\n", what,
+			       nvmx_snapshot_msrs[i], now.msrs[i], s->msrs[i]);
+		differs = true;
+	}
+	return differs;
+}
+
+/* The vCPU as in snapshot @s again (its nested state is the caller's). */
+static inline void nvmx_vcpu_snapshot_put(struct kvm_vcpu *vcpu,
+					  struct nvmx_vcpu_snapshot *s)
+{
+	unsigned int i;
+
+	vcpu_sregs_set(vcpu, &s->sregs);
+	for (i = 0; i < NVMX_SNAPSHOT_NR_MSRS; i++)
+		vcpu_set_msr(vcpu, nvmx_snapshot_msrs[i], s->msrs[i]);
+	vcpu_debugregs_set(vcpu, &s->debugregs);
+	vcpu_events_set(vcpu, &s->events);
+	vcpu_regs_set(vcpu, &s->regs);
 }
 
 #define NVMX_TRACEFS		"/sys/kernel/tracing"
