@@ -1590,6 +1590,23 @@ void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * An exception KVM had turned into a VM exit to the old L2's L1
+ * (exception_vmexit) is, to the VMM, the vCPU's pending exception
+ * (KVM_GET_VCPU_EVENTS reports it so): it stays that, for the context the
+ * new state gives.  Outside guest mode KVM must never find one pending.
+ */
+static void nested_vmx_requeue_exception_vmexit(struct kvm_vcpu *vcpu)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception_vmexit;
+
+	if (!ex->pending)
+		return;
+	if (!vcpu->arch.exception.pending && !vcpu->arch.exception.injected)
+		vcpu->arch.exception = *ex;
+	ex->pending = false;
+}
+
+/*
  * A VM exit (SDM 27) is L1's, and a VMM replacing the state of a vCPU in
  * L2 is not one: vmcs12 takes nothing of L2's and the vCPU none of
  * vmcs12's host state or VM-exit MSR-load list.  The vCPU keeps the
@@ -1605,6 +1622,7 @@ void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
 
 	nested_vmx_save_vcpu_regs(vcpu, &regs);
 	vmx->nested.nested_run_pending = 0;
+	nested_vmx_requeue_exception_vmexit(vcpu);
 	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 	/* Flushes still pending are L2's: done before L1's context is back. */
 	kvm_service_local_tlb_flush_requests(vcpu);
