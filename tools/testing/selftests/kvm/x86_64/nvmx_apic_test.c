@@ -51,10 +51,11 @@
  *
  * and, on the host, vm_cycles: 48 VMs whose L2 runs with both pages make
  * 16 round trips to L1 each and are freed while L2 runs; the kernel's free
- * memory from after the first to after the last may drop by at most 16 KiB.
+ * memory from after the first to after the last may drop by at most 96 KiB.
  * One page pinned and not released per VM is 188 KiB over the 47 VMs; the
  * measured drift without a leak was a rise of 68 to 100 KiB over 31 VMs,
- * 76 to 176 KiB over 47.  Measured 2026-12-03 with the APIC-access page
+ * 76 to 176 KiB over 47, and once a drop of 20 KiB (stock, in a whole
+ * plan's run: a bound of 16 KiB failed it).  Measured 2026-12-03 with the APIC-access page
  * never released: -232 KiB (caught) with EPT, but +0 KiB (missed) with
  * ept=0, where the drift hides one page per VM: not a reliable check yet.
  *
@@ -638,7 +639,7 @@ static void cycle_one(void)
 
 static bool check_vm_cycles(void)
 {
-	long first, last, bound = 16;
+	long first, last, bound = 96;
 	int i;
 
 	cycle_one();
