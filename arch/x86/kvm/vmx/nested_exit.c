@@ -1610,6 +1610,22 @@ static void nested_vmx_end_l2_activity(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * L2's PAE PDPTEs without EPT are read from memory at its CR3 when it next
+ * runs (nested_vmx_get_state_pages()) after a SET, unless the VMM gave
+ * them (KVM_SET_SREGS2); a SET that leaves L2 before then finds in
+ * walk_mmu those of the context before.  The vCPU keeps L2's CR3: its
+ * PDPTEs are those a load of CR3 reads (SDM 4.4.1).  Memory not there
+ * leaves them as they were, as KVM_RUN would have refused to run L2.
+ */
+static void nested_vmx_read_due_pdptes(struct kvm_vcpu *vcpu)
+{
+	if (kvm_test_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu) &&
+	    !nested_cpu_has_ept(get_vmcs12(vcpu)) && is_pae_paging(vcpu) &&
+	    !vcpu->arch.pdptrs_from_userspace)
+		load_pdptrs(vcpu, kvm_read_cr3(vcpu));
+}
+
+/*
  * A VM exit (SDM 27) is L1's, and a VMM replacing the state of a vCPU in
  * L2 is not one: vmcs12 takes nothing of L2's and the vCPU none of
  * vmcs12's host state or VM-exit MSR-load list.  The vCPU keeps the
@@ -1624,6 +1640,7 @@ void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct nvmx_vcpu_regs regs;
 
+	nested_vmx_read_due_pdptes(vcpu);
 	nested_vmx_save_vcpu_regs(vcpu, &regs);
 	vmx->nested.nested_run_pending = 0;
 	nested_vmx_end_l2_activity(vcpu);
