@@ -1529,7 +1529,10 @@ void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r)
 	r->sysenter_esp = vmcs_readl(GUEST_SYSENTER_ESP);
 	r->sysenter_eip = vmcs_readl(GUEST_SYSENTER_EIP);
 	r->shadow = vmx_get_interrupt_shadow(vcpu);
+	r->pending_dbg = vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS);
 	r->nmi_masked = vmx_get_nmi_mask(vcpu);
+	if (vm_entry_controls_get(to_vmx(vcpu)) & VM_ENTRY_LOAD_BNDCFGS)
+		r->bndcfgs = vmcs_read64(GUEST_BNDCFGS);
 }
 
 /*
@@ -1582,7 +1585,17 @@ void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
 	vmcs_writel(GUEST_SYSENTER_ESP, r->sysenter_esp);
 	vmcs_writel(GUEST_SYSENTER_EIP, r->sysenter_eip);
 	vmx_set_interrupt_shadow(vcpu, r->shadow);
+	/*
+	 * The pending debug exceptions go with the interruptibility state
+	 * and RFLAGS kept above: VM entry checks them together (SDM
+	 * 26.3.1.5, BS with TF under STI or MOV-SS blocking); what vmcs01
+	 * held is L1's from before L2 ran.
+	 */
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, r->pending_dbg);
 	vmx_set_nmi_mask(vcpu, r->nmi_masked);
+	/* IA32_BNDCFGS is in the VMCS that loads it (vmx.c's MSR access) */
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_BNDCFGS)
+		vmcs_write64(GUEST_BNDCFGS, r->bndcfgs);
 
 	vmx_update_exception_bitmap(vcpu);
 	vmx->emulation_required = vmx_emulation_required(vcpu);
