@@ -12,12 +12,13 @@
  *   events     in L2, the VMM sets L1's registers, then an injected #GP,
  *              a pending triple fault and HALTED, then L1's root state:
  *              the vCPU must read back with none of the three;
- *   exception  in L2, the VMM sets a pending #UD that L1 intercepts and
- *              runs KVM_RUN with immediate_exit, so that KVM holds it as an
- *              exception VM exit; GET_VCPU_EVENTS shows it; L1's registers
- *              and root state set: the vCPU reads back with no exception,
- *              and KVM_RUN runs L1 without it (before the fix: x86.c's
- *              WARN on exception_vmexit outside guest mode).
+ *   exception  in L2, the VMM sets L1's general registers, a pending #UD
+ *              that L1 intercepts and runs KVM_RUN with immediate_exit, so
+ *              that KVM holds it as an exception VM exit; GET_VCPU_EVENTS
+ *              shows it; L1's other registers and root state set (no
+ *              KVM_SET_REGS, which would drop it): the vCPU reads back with
+ *              no exception, and KVM_RUN runs L1 without it (before the
+ *              fix: x86.c's WARN on exception_vmexit outside guest mode).
  *
  * Each time L1 then launches L2 again; the third L2 just exits to L1.
  *
@@ -232,6 +233,13 @@ static void stage_l2_exception(struct host *h)
 	struct kvm_vcpu_events ev;
 	int r;
 
+	/*
+	 * L1's general registers first: KVM_SET_REGS drops a pending
+	 * exception and KVM's exception VM exit, so a VMM that leaves the
+	 * exit pending into KVM_RUN sets none after it (QEMU sets them after
+	 * the nested state, and never meets x86.c's WARN).
+	 */
+	vcpu_regs_set(h->vcpu, &h->root.regs);
 	vcpu_events_get(h->vcpu, &ev);
 	memset(&ev.exception, 0, sizeof(ev.exception));
 	ev.exception.pending = 1;
@@ -251,7 +259,10 @@ static void stage_l2_exception(struct host *h)
 		    "the VMM sees no pending #UD: pending %u vector %u",
 		    ev.exception.pending, ev.exception.nr);
 
-	set_root(h);
+	vcpu_sregs_set(h->vcpu, &h->root.sregs);
+	vcpu_nested_state_set(h->vcpu, h->root_state);
+	vcpu_debugregs_set(h->vcpu, &h->root.debugregs);
+	stock_root_state_again(h->vcpu, h->root_state);
 
 	vcpu_events_get(h->vcpu, &ev);
 	CHECK(!ev.exception.injected && !ev.exception.pending,
