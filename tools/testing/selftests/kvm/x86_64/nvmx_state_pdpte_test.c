@@ -228,7 +228,8 @@ static void stop_in_l2(struct host *h)
 	vcpu_ioctl(h->vcpu, KVM_GET_SREGS2, &s2);
 	if (!(s2.flags & KVM_SREGS2_FLAGS_PDPTRS_VALID) &&
 	    !nvmx_host_module_is_nvmx() && (s2.efer & EFER_LMA)) {
-		ksft_print_msg("the vCPU holds vmcs12's host state, IA-32e mode (known stock deviation)\n");
+		ksft_print_msg("%s (known stock deviation)\n",
+			       "the vCPU holds vmcs12's host state, IA-32e mode");
 		deviations++;
 	} else {
 		CHECK(s2.flags & KVM_SREGS2_FLAGS_PDPTRS_VALID,
