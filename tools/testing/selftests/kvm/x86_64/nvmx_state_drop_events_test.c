@@ -20,7 +20,8 @@
  *              no exception, and KVM_RUN runs L1 without it (before the
  *              fix: x86.c's WARN on exception_vmexit outside guest mode).
  *
- * Each time L1 then launches L2 again; the third L2 just exits to L1.
+ * Each time L1 then launches L2 again; the third L2 just exits to L1,
+ * which reports the exit.
  *
  * Stock 6.1 runs L1's VM exit first (vmx_leave_nested()), which drops the
  * events and HLT but leaves KVM's triple-fault request: L1 would shut down
@@ -44,6 +45,7 @@
 #define STAGE_L2_EVENTS		2	/* L2: events, then L1's root state */
 #define STAGE_L2_EXCEPTION	3	/* L2: exception exit, then root */
 #define STAGE_L1_UD		4	/* L1 took a #UD: L2's, leaked */
+#define STAGE_L1_EXIT		5	/* L1 got L2's exit: reason, info */
 
 static u64 l2_runs;
 static u64 l1_resume_stack[512] __aligned(16);
@@ -66,13 +68,16 @@ static void l1_ud_handler(struct ex_regs *regs)
 	GUEST_ASSERT(0);
 }
 
-/* L2's VMCALL is its only exit.  Not static: l1_resume_entry calls it. */
+/*
+ * L2's VMCALL is its only exit, which L1 reports to the host (the stock
+ * module's may differ).  Not static: l1_resume_entry calls it.
+ */
 void l1_launch(void);
 void l1_launch(void)
 {
 	GUEST_ASSERT(!vmlaunch());
-	GUEST_ASSERT_2(vmreadz(VM_EXIT_REASON) == EXIT_REASON_VMCALL,
-		       vmreadz(VM_EXIT_REASON), vmreadz(VM_EXIT_INTR_INFO));
+	GUEST_SYNC_ARGS(STAGE_L1_EXIT, vmreadz(VM_EXIT_REASON),
+			vmreadz(VM_EXIT_INTR_INFO), 0, 0);
 	GUEST_DONE();
 }
 
@@ -270,6 +275,25 @@ static void stage_l2_exception(struct host *h)
 	      ev.exception.injected, ev.exception.pending, ev.exception.nr);
 }
 
+/*
+ * L2's third run exits to L1 with its VMCALL.  With stock, after the
+ * exception stage, L1's VMLAUNCH was seen to return with exit reason 0 and
+ * interruption information 0 (no valid event): a known deviation, shown.
+ */
+static void stage_l1_exit(struct ucall *uc)
+{
+	if (uc->args[2] == EXIT_REASON_VMCALL)
+		return;
+	if (nvmx_host_module_is_nvmx()) {
+		CHECK(false, "L1 got exit reason 0x%lx, info 0x%lx, not VMCALL",
+		      uc->args[2], uc->args[3]);
+		return;
+	}
+	ksft_print_msg("L1 got exit reason 0x%lx, info 0x%lx (known stock deviation)\n",
+		       uc->args[2], uc->args[3]);
+	deviations++;
+}
+
 int main(int argc, char *argv[])
 {
 	struct host h = {};
@@ -321,6 +345,9 @@ int main(int argc, char *argv[])
 		case STAGE_L2_EXCEPTION:
 			stage_l2_exception(&h);
 			break;
+		case STAGE_L1_EXIT:
+			stage_l1_exit(&uc);
+			break;
 		case STAGE_L1_UD:
 			CHECK(false, "L1 took L2's #UD");
 			done = true;
@@ -329,7 +356,8 @@ int main(int argc, char *argv[])
 			TEST_FAIL("unknown stage %lu", uc.args[1]);
 		}
 	}
-	CHECK(stages == GENMASK_ULL(STAGE_L2_EXCEPTION, STAGE_ROOT),
+	CHECK(stages == (GENMASK_ULL(STAGE_L1_EXIT, STAGE_ROOT) &
+			 ~BIT_ULL(STAGE_L1_UD)),
 	      "stages seen 0x%lx", stages);
 	if (deviations)
 		ksft_print_msg("%d known stock deviations\n", deviations);
