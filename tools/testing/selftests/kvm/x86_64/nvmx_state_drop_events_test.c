@@ -28,7 +28,13 @@
  * for L2's triple fault.  That is a known deviation (counted; the host
  * then clears it), anything else fails.  Its exit also leaves vmcs12 to be
  * overwritten from vmcs02 at the next GET or entry (nvmx_state_replace_test):
- * with stock the root state is read and set again (counted).
+ * with stock the root state is read and set again (counted).  After the
+ * exception stage stock's L1 then sees exit reason 0 with no valid event
+ * in place of L2's VMCALL (counted).
+ *
+ * Mutation run (the SET clearing nothing of L2's): the events stage kept
+ * #GP, HALTED and the triple fault, the exception stage the #UD, and
+ * KVM_RUN hit x86.c's WARNs on exception_vmexit (lines 10075, 10189).
  */
 #define _GNU_SOURCE
 #include <errno.h>

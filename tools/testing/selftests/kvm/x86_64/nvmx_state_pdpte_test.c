@@ -19,6 +19,9 @@
  * (counted); anything else fails.  Its exit also leaves vmcs12 to be
  * overwritten from vmcs02 at the next GET or entry (nvmx_state_replace_test):
  * with stock the root state is read and set again (counted).
+ *
+ * Mutation run (the PDPTEs not read before the registers are saved):
+ * PDPTE 1 read 0x0 with EPT, the old PDPTE with ept=0.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -8,7 +8,9 @@
  *
  * L2's CR0, CR4, RFLAGS, FS and GS bases and SYSENTER_ESP/EIP differ from
  * L1's, and GDTR and IDTR limits (prepare_vmcs()'s), so that the vCPU
- * cannot read back the same with L1's registers in place of L2's.
+ * cannot read back the same with L1's registers in place of L2's (mutation
+ * run: a SET that leaves FS, GS and the SYSENTER MSRs vmcs01's fails at
+ * "VMX off" on the FS base and SYSENTER_ESP/EIP).
  *
  * L1's vmcs12 makes an exit observable in the vCPU: it loads IA32_PAT and
  * IA32_EFER (EFER.SCE set) from the host-state area, IA32_SYSENTER_CS too,
