@@ -65,9 +65,6 @@ asm(".pushsection .text\n"
 	__addr;								\
 })
 
-static u64 pdpt_gpa;
-static u64 l1_resume_stack[512] __aligned(16);
-
 /* L2's VMCALL is its only exit.  Not static: l1_resume_entry calls it. */
 void l1_launch(void);
 void l1_launch(void)
@@ -84,6 +81,9 @@ asm(".pushsection .text\n"
 	"call l1_launch\n\t"
 	"ud2\n\t"
 	".popsection\n");
+
+static u64 pdpt_gpa;
+static u64 l1_resume_stack[512] __aligned(16);
 
 static void l1_guest_code(struct vmx_pages *vmx_pages)
 {
