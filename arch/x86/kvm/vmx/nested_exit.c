@@ -1529,7 +1529,10 @@ void nested_vmx_save_vcpu_regs(struct kvm_vcpu *vcpu, struct nvmx_vcpu_regs *r)
 	r->sysenter_esp = vmcs_readl(GUEST_SYSENTER_ESP);
 	r->sysenter_eip = vmcs_readl(GUEST_SYSENTER_EIP);
 	r->shadow = vmx_get_interrupt_shadow(vcpu);
+	r->pending_dbg = vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS);
 	r->nmi_masked = vmx_get_nmi_mask(vcpu);
+	if (vm_entry_controls_get(to_vmx(vcpu)) & VM_ENTRY_LOAD_BNDCFGS)
+		r->bndcfgs = vmcs_read64(GUEST_BNDCFGS);
 }
 
 /*
@@ -1582,7 +1585,17 @@ void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
 	vmcs_writel(GUEST_SYSENTER_ESP, r->sysenter_esp);
 	vmcs_writel(GUEST_SYSENTER_EIP, r->sysenter_eip);
 	vmx_set_interrupt_shadow(vcpu, r->shadow);
+	/*
+	 * The pending debug exceptions go with the interruptibility state
+	 * and RFLAGS kept above: VM entry checks them together (SDM
+	 * 26.3.1.5, BS with TF under STI or MOV-SS blocking); what vmcs01
+	 * held is L1's from before L2 ran.
+	 */
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, r->pending_dbg);
 	vmx_set_nmi_mask(vcpu, r->nmi_masked);
+	/* IA32_BNDCFGS is in the VMCS that loads it (vmx.c's MSR access) */
+	if (vm_entry_controls_get(vmx) & VM_ENTRY_LOAD_BNDCFGS)
+		vmcs_write64(GUEST_BNDCFGS, r->bndcfgs);
 
 	vmx_update_exception_bitmap(vcpu);
 	vmx->emulation_required = vmx_emulation_required(vcpu);
@@ -1590,28 +1603,48 @@ void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
 }
 
 /*
- * An exception KVM had turned into a VM exit to the old L2's L1
- * (exception_vmexit) is, to the VMM, the vCPU's pending exception
- * (KVM_GET_VCPU_EVENTS reports it so): it stays that, for the context the
- * new state gives.  Outside guest mode KVM must never find one pending.
+ * What L2 was doing ends with it, as at a VM exit, but with no vmcs12 to
+ * take it: the event being delivered through L2's IDT (an exit makes it
+ * L1's IDT-vectoring information, SDM 27.2.4), an exception L2's
+ * instruction raised, KVM's VM exit to L1 for one (exception_vmexit,
+ * never pending outside guest mode), L2's shutdown (a VM exit to L1, SDM
+ * 25.2) and L2's HLT (L1 runs active after an exit).  The new
+ * context's events and activity are the VMM's: KVM_SET_VCPU_EVENTS and
+ * KVM_SET_MP_STATE, which a VMM issues after KVM_SET_NESTED_STATE
+ * (QEMU's kvm_arch_put_registers()).  Pending NMIs, SMIs and interrupts
+ * are the vCPU's, not L2's: they stay.
  */
-static void nested_vmx_requeue_exception_vmexit(struct kvm_vcpu *vcpu)
+static void nested_vmx_end_l2_activity(struct kvm_vcpu *vcpu)
 {
-	struct kvm_queued_exception *ex = &vcpu->arch.exception_vmexit;
+	nested_vmx_drop_l2_events(vcpu);
+	kvm_clear_request(KVM_REQ_TRIPLE_FAULT, vcpu);
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+}
 
-	if (!ex->pending)
-		return;
-	if (!vcpu->arch.exception.pending && !vcpu->arch.exception.injected)
-		vcpu->arch.exception = *ex;
-	ex->pending = false;
+/*
+ * L2's PAE PDPTEs without EPT are read from memory at its CR3 when it next
+ * runs (nested_vmx_get_state_pages()) after a SET, unless the VMM gave
+ * them (KVM_SET_SREGS2); a SET that leaves L2 before then finds in
+ * walk_mmu those of the context before.  The vCPU keeps L2's CR3: its
+ * PDPTEs are those a load of CR3 reads (SDM 4.4.1).  Memory not there
+ * leaves them as they were, as KVM_RUN would have refused to run L2.
+ */
+static void nested_vmx_read_due_pdptes(struct kvm_vcpu *vcpu)
+{
+	if (kvm_test_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu) &&
+	    !nested_cpu_has_ept(get_vmcs12(vcpu)) && is_pae_paging(vcpu) &&
+	    !vcpu->arch.pdptrs_from_userspace)
+		load_pdptrs(vcpu, kvm_read_cr3(vcpu));
 }
 
 /*
  * A VM exit (SDM 27) is L1's, and a VMM replacing the state of a vCPU in
  * L2 is not one: vmcs12 takes nothing of L2's and the vCPU none of
  * vmcs12's host state or VM-exit MSR-load list.  The vCPU keeps the
- * registers it has, as the VMM may have set them while L2 ran, now in
- * vmcs01; what vmcs01 missed while vmcs02 was loaded (L1's TSC offset,
+ * registers it has, as the VMM may have set them while L2 ran (QEMU sets
+ * the segment and control registers first), now in vmcs01, but not L2's
+ * activity; what vmcs01 missed while vmcs02 was loaded (L1's TSC offset,
  * vmx.c's deferred updates, L1's TPR threshold) comes back as at an exit,
  * and KVM looks at the vCPU's events again.
  */
@@ -1620,9 +1653,10 @@ void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct nvmx_vcpu_regs regs;
 
+	nested_vmx_read_due_pdptes(vcpu);
 	nested_vmx_save_vcpu_regs(vcpu, &regs);
 	vmx->nested.nested_run_pending = 0;
-	nested_vmx_requeue_exception_vmexit(vcpu);
+	nested_vmx_end_l2_activity(vcpu);
 	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 	/* Flushes still pending are L2's: done before L1's context is back. */
 	kvm_service_local_tlb_flush_requests(vcpu);

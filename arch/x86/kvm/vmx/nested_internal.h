@@ -300,7 +300,7 @@ void nested_vmx_restore_l1_mmu(struct kvm_vcpu *vcpu);
  */
 struct nvmx_vcpu_regs {
 	unsigned long rip, rsp, rflags, cr0, cr3, cr4, dr7;
-	u64 efer, pat, debugctl, pdptrs[4];
+	u64 efer, pat, debugctl, bndcfgs, pdptrs[4];
 	struct {
 		u16 sel;
 		u32 limit, ar;
@@ -308,7 +308,7 @@ struct nvmx_vcpu_regs {
 	} segs[8];		/* as nvmx_vmcs_write_segment() numbers them */
 	struct desc_ptr gdt, idt;
 	u32 sysenter_cs, shadow;
-	unsigned long sysenter_esp, sysenter_eip;
+	unsigned long sysenter_esp, sysenter_eip, pending_dbg;
 	bool pae, nmi_masked;
 };
 

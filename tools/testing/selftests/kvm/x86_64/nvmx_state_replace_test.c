@@ -6,6 +6,12 @@
  * VM-exit MSR-load list (SDM 27.6), and DR7 and IA32_DEBUGCTL are not
  * reset (SDM 27.5.1).  The vCPU keeps the registers the VMM gave it.
  *
+ * L2's CR0, CR4, RFLAGS, FS and GS bases and SYSENTER_ESP/EIP differ from
+ * L1's, and GDTR and IDTR limits (prepare_vmcs()'s), so that the vCPU
+ * cannot read back the same with L1's registers in place of L2's (mutation
+ * run: a SET that leaves FS, GS and the SYSENTER MSRs vmcs01's fails at
+ * "VMX off" on the FS base and SYSENTER_ESP/EIP).
+ *
  * L1's vmcs12 makes an exit observable in the vCPU: it loads IA32_PAT and
  * IA32_EFER (EFER.SCE set) from the host-state area, IA32_SYSENTER_CS too,
  * and an MSR-load list writes IA32_KERNEL_GS_BASE.  L1 runs with DR7's LE
@@ -57,6 +63,10 @@
 #define HOST_SYSENTER_CS	0x77
 #define DR7_FIXED		0x400ull
 #define DR7_LE			BIT_ULL(8)
+#define L2_FS_BASE		0x44440000ull
+#define L2_GS_BASE		0x55550000ull
+#define L2_SYSENTER_ESP		0x66660000ull
+#define L2_SYSENTER_EIP		0x77770000ull
 
 /* 6.1's struct vmcs12 (the nested-state ABI): byte offsets */
 #define OFF_HOST_RIP		672
@@ -158,6 +168,21 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 	wrmsr(MSR_IA32_CR_PAT, L1_PAT);
 	asm volatile("mov %0, %%dr7" : : "r"(DR7_FIXED | DR7_LE));
 	prepare_vmcs(vmx_pages, l2_guest_code, &l2_stack[256]);
+	/*
+	 * L2's own values where prepare_vmcs() copies L1's, so that a vCPU
+	 * left with L1's (vmcs01's) registers instead of L2's, or the
+	 * reverse, reads back otherwise: CR0.AM, CR4.TSD, RFLAGS.AC (bit 18, no
+	 * effect at CPL 0), the FS and GS bases, SYSENTER_ESP and _EIP.
+	 * EFER keeps L1's: SCE tells vmcs12's host state, and LME, LMA and
+	 * NXE are the paging's.
+	 */
+	GUEST_ASSERT(!vmwrite(GUEST_CR0, vmreadz(GUEST_CR0) ^ X86_CR0_AM));
+	GUEST_ASSERT(!vmwrite(GUEST_CR4, vmreadz(GUEST_CR4) ^ X86_CR4_TSD));
+	GUEST_ASSERT(!vmwrite(GUEST_RFLAGS, X86_EFLAGS_FIXED | BIT(18)));
+	GUEST_ASSERT(!vmwrite(GUEST_FS_BASE, L2_FS_BASE));
+	GUEST_ASSERT(!vmwrite(GUEST_GS_BASE, L2_GS_BASE));
+	GUEST_ASSERT(!vmwrite(GUEST_SYSENTER_ESP, L2_SYSENTER_ESP));
+	GUEST_ASSERT(!vmwrite(GUEST_SYSENTER_EIP, L2_SYSENTER_EIP));
 
 	/* L2's RDMSRs do not exit: the MSR bitmap is all zeros */
 	GUEST_ASSERT(!vmwrite(CPU_BASED_VM_EXEC_CONTROL,
