@@ -165,6 +165,7 @@ enum nvmx_shadow {
 #define NVMX_EXIT_SAVE_DEBUG_CONTROLS	BIT(2)	/* DR7, IA32_DEBUGCTL */
 #define NVMX_EXIT_SAVE_IA32_PAT		BIT(18)
 #define NVMX_EXIT_SAVE_IA32_EFER	BIT(20)
+#define NVMX_EXIT_SAVE_PREEMPTION_TIMER	BIT(22)
 
 /* Controls that decide whether an exit saves guest state (SDM 27.3.4). */
 #define NVMX_EXEC_ACTIVATE_SECONDARY	BIT(31)

@@ -193,11 +193,9 @@ NVMX_VMCS12_FIELD(guest_interruptibility_info, 0x4824, NVMX_W32, NVMX_GUEST,
 NVMX_VMCS12_FIELD(guest_activity_state, 0x4826, NVMX_W32, NVMX_GUEST, NVMX_SYNC_L2, 0, 0)
 NVMX_VMCS12_FIELD(guest_sysenter_cs, 0x482a, NVMX_W32, NVMX_GUEST, NVMX_SYNC_VMCS02, 0, 0)
 NVMX_VMCS12_FIELD(host_ia32_sysenter_cs, 0x4c00, NVMX_W32, NVMX_HOST, NVMX_SYNC_NEVER, 0, 0)
-/*
- * Saved under "save VMX-preemption timer value" (SDM 27.3.4), which L1 is
- * not offered, nor the timer: the field keeps L1's value.
- */
-NVMX_VMCS12_FIELD(vmx_preemption_timer_value, 0x482e, NVMX_W32, NVMX_GUEST, NVMX_SYNC_NEVER, 0, 0)
+/* Saved under "save VMX-preemption timer value" (SDM 27.3.4) */
+NVMX_VMCS12_FIELD(vmx_preemption_timer_value, 0x482e, NVMX_W32, NVMX_GUEST,
+		  NVMX_SYNC_SAVE_CTL, NVMX_EXIT_SAVE_PREEMPTION_TIMER, 0)
 NVMX_VMCS12_PAD(u32, padding32, 7)
 /* 16-bit fields (SDM B.1) */
 NVMX_VMCS12_FIELD(virtual_processor_id, 0x0000, NVMX_W16, NVMX_CONTROL, NVMX_SYNC_NEVER, 0, 0)

@@ -340,7 +340,7 @@ static const struct {
 	{ "guest_dr7", NVMX_SYNC_SAVE_CTL, 1u << 2 },
 	{ "guest_ia32_pat", NVMX_SYNC_SAVE_CTL, 1u << 18 },
 	{ "guest_ia32_efer", NVMX_SYNC_SAVE_CTL, 1u << 20 },
-	{ "vmx_preemption_timer_value", NVMX_SYNC_NEVER, 0 },
+	{ "vmx_preemption_timer_value", NVMX_SYNC_SAVE_CTL, 1u << 22 },
 	{ "guest_ia32_perf_global_ctrl", NVMX_SYNC_NEVER, 0 },
 	{ "guest_bndcfgs", NVMX_SYNC_NEVER, 0 },
 	{ "guest_pdptr0", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
@@ -416,6 +416,8 @@ static bool test_control_bits(void)
 		  NVMX_EXIT_SAVE_DEBUG_CONTROLS);
 	EXPECT_EQ(ok, "save IA32_PAT", 0x40000, NVMX_EXIT_SAVE_IA32_PAT);
 	EXPECT_EQ(ok, "save IA32_EFER", 0x100000, NVMX_EXIT_SAVE_IA32_EFER);
+	EXPECT_EQ(ok, "save VMX-preemption timer value", 0x400000,
+		  NVMX_EXIT_SAVE_PREEMPTION_TIMER);
 	return ok;
 }
 
@@ -749,8 +751,9 @@ static bool test_exit_saves_field(void)
 		{ 0x2804, 1u << 18, 0, 0, true },	/* pat */
 		{ 0x2804, 1u << 19, 0, 0, false },	/* load, not save */
 		{ 0x2806, 1u << 20, 0, 0, true },	/* efer */
+		{ 0x482e, 1u << 22, 0, 0, true },	/* preemption timer */
+		{ 0x482e, 0, 0, 0, false },
 		/* controls L1 is not offered save nothing */
-		{ 0x482e, 1u << 22, 0, 0, false },	/* preemption timer */
 		{ 0x2808, 1u << 30, 0, 0, false },	/* perf global ctrl */
 		{ 0x0810, 0, 1u << 31, 1u << 9, false },	/* intr status */
 		{ 0x0812, 0, 1u << 31, 1u << 17, false },	/* PML index */

@@ -274,11 +274,18 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 			nvmx_hw_allowed1(MSR_IA32_VMX_ENTRY_CTLS));
 
 	/*
-	 * SDM A.6: exits store EFER.LMA in "IA-32e mode guest"; activity
-	 * state HLT; no CR3-target values (vmcs12 has no such fields); MSR
-	 * lists of up to 512 entries; no VMX-preemption timer.
+	 * The VMX-preemption timer and saving its value, on any processor:
+	 * an hrtimer counts L1's TSC for it (nested_timer.c), never vmcs02.
 	 */
-	msrs->misc_low = VMX_MISC_SAVE_EFER_LMA |
+	msrs->pinbased_ctls_high |= PIN_BASED_VMX_PREEMPTION_TIMER;
+	msrs->exit_ctls_high |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
+
+	/*
+	 * SDM A.6: the timer's rate; exits store EFER.LMA in "IA-32e mode
+	 * guest"; activity state HLT; no CR3-target values (vmcs12 has no
+	 * such fields); MSR lists of up to 512 entries.
+	 */
+	msrs->misc_low = NVMX_PREEMPTION_TIMER_RATE | VMX_MISC_SAVE_EFER_LMA |
 			 (vmcs_conf->misc & VMX_MISC_ACTIVITY_HLT);
 
 	msrs->basic = nvmx_basic(vmcs_conf);
@@ -1064,9 +1071,7 @@ int nested_vmx_enter_vmx_operation(struct kvm_vcpu *vcpu, gpa_t vmxon_ptr)
 	/* 0 when L0 runs without VPIDs or has none left: L2 then uses L1's */
 	vmx->nested.vpid02 = allocate_vpid();
 	vmx->nested.last_vpid = 0;
-	/* Never armed (no preemption timer), but vmx.c touches it in L2. */
-	hrtimer_init(&vmx->nested.preemption_timer, CLOCK_MONOTONIC,
-		     HRTIMER_MODE_ABS_PINNED);
+	nested_vmx_init_preemption_timer(vmx);
 
 	vmx->nested.vmxon_ptr = vmxon_ptr;
 	vmx->nested.current_vmptr = INVALID_GPA;
@@ -1094,6 +1099,8 @@ static void nested_vmx_leave_vmx_operation(struct kvm_vcpu *vcpu, bool flush)
 
 	if (flush)
 		nested_flush_vmcs12(vcpu);
+	/* Also the deadline an L2 parked in SMM had */
+	nested_vmx_stop_preemption_timer(vcpu, false);
 	nested_evmcs_release(vcpu);
 	vmx->nested.current_vmptr = INVALID_GPA;
 	vmx->nested.need_sync_vmcs02_to_vmcs12_rare = false;

@@ -267,6 +267,11 @@ static bool nested_vmx_check_exit_controls(struct kvm_vcpu *vcpu,
 							VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR),
 					 msrs->exit_ctls_high)))
 		return false;
+	/* SDM 26.2.1.2: no timer value to save without the timer */
+	if (!nvmx_rule(!(exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) ||
+		       (vmcs12->pin_based_vm_exec_control &
+			PIN_BASED_VMX_PREEMPTION_TIMER)))
+		return false;
 
 	return nvmx_rule(nvmx_msr_list_addr_ok(vcpu,
 					       vmcs12->vm_exit_msr_store_count,
@@ -819,7 +824,9 @@ static u32 nested_vmx_pin_controls02(struct vcpu_vmx *vmx,
 {
 	u32 l0 = __pin_controls_get(&vmx->vmcs01) & ~PIN_BASED_POSTED_INTR;
 
-	return l0 | vmcs12->pin_based_vm_exec_control;
+	/* L1's VMX-preemption timer is an hrtimer (nested_timer.c) */
+	return l0 | (vmcs12->pin_based_vm_exec_control &
+		     ~PIN_BASED_VMX_PREEMPTION_TIMER);
 }
 
 /*
@@ -1708,6 +1715,7 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 
 	nested_vmx_entry_tlb(vcpu, vmcs12);
 	nested_vmx_hide_l1d_from_l2(vcpu);
+	nested_vmx_start_preemption_timer(vcpu, vmcs12, from_vmentry);
 	nested_vmx_request_event_if_pending(vcpu);
 	vmx->nested.dirty_vmcs12 = false;
 	return NVMX_VMENTRY_SUCCESS;

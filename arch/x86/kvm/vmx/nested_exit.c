@@ -902,6 +902,8 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 		return vcpu->arch.pat;
 	case GUEST_IA32_EFER:
 		return vcpu->arch.efer;
+	case VMX_PREEMPTION_TIMER_VALUE:
+		return nested_vmx_preemption_timer_value(vcpu);
 	case GUEST_ACTIVITY_STATE:
 		/* L0 runs L2's HLT as a halted vCPU, never as vmcs02's state */
 		return vcpu->arch.mp_state == KVM_MP_STATE_HALTED ?
@@ -1435,6 +1437,8 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 
 	nested_vmx_drop_l2_events(vcpu);
 	nested_vmx_release_apic_pages(vcpu);
+	/* L2's count goes on in SMM (info NULL), not after an exit to L1 */
+	nested_vmx_stop_preemption_timer(vcpu, !info);
 	/* Flushes still pending are L2's: done before L1's context is back. */
 	kvm_service_local_tlb_flush_requests(vcpu);
 	leave_guest_mode(vcpu);
@@ -1657,6 +1661,7 @@ void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
 	nested_vmx_save_vcpu_regs(vcpu, &regs);
 	vmx->nested.nested_run_pending = 0;
 	nested_vmx_end_l2_activity(vcpu);
+	nested_vmx_stop_preemption_timer(vcpu, false);
 	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 	/* Flushes still pending are L2's: done before L1's context is back. */
 	kvm_service_local_tlb_flush_requests(vcpu);
@@ -1794,6 +1799,7 @@ static bool nested_vmx_nmi_window_open(struct kvm_vcpu *vcpu)
 	       !(vmx_get_interrupt_shadow(vcpu) & KVM_X86_SHADOW_INT_MOV_SS);
 }
 
+/* Also the timer's exit: qualification 0 too (SDM 27.2.1) */
 static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
 {
 	nested_vmx_vmexit(vcpu, reason, 0, 0);
@@ -1804,8 +1810,10 @@ static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
  * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
  * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
  * (priority 3) first; then an exception KVM queued for L2, which completes
- * the instruction that raised it; then SMI, the NMI-window exit, NMI, the
- * interrupt-window exit and external interrupt.  An SMI is never L1's, nor
+ * the instruction that raised it; then SMI, the VMX-preemption timer's
+ * exit (below debug traps, above the NMI window: SDM 25.2, 26.7.4), the
+ * NMI-window exit, NMI, the interrupt-window exit and external interrupt.
+ * An SMI is never L1's, nor
  * is an NMI L1 does not intercept: x86.c delivers them (vmx_enter_smm()
  * leaves L2 on the way into SMM), as is an exception L1 does not
  * intercept, and the events below wait.  -EBUSY asks x86.c for an
@@ -1828,6 +1836,10 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 		return entering ? -EBUSY : 0;
 	if (vcpu->arch.smi_pending && !is_smm(vcpu))
 		return busy ? -EBUSY : 0;
+	if (to_vmx(vcpu)->nested.preemption_timer_expired)
+		return busy ? -EBUSY :
+			nested_vmx_window_exit(vcpu,
+					       EXIT_REASON_PREEMPTION_TIMER);
 	if (halted && nested_vmx_nmi_window_open(vcpu))
 		return busy ? -EBUSY :
 			nested_vmx_window_exit(vcpu, EXIT_REASON_NMI_WINDOW);
@@ -1846,13 +1858,16 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 
 /*
  * kvm_x86_nested_ops.has_events: an exit to L1 pending that KVM's generic
- * checks cannot see: a window exit that wakes L2 from the HLT state.
+ * checks cannot see: the timer's exit, which wakes L2 from the HLT state as
+ * an NMI would whatever its RFLAGS.IF (SDM 25.2), and a window exit that
+ * wakes it.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
-	return nested_vmx_l2_halted(vcpu) &&
-	       (nested_vmx_nmi_window_open(vcpu) ||
-		nested_vmx_intr_window_open(vcpu));
+	return to_vmx(vcpu)->nested.preemption_timer_expired ||
+	       (nested_vmx_l2_halted(vcpu) &&
+		(nested_vmx_nmi_window_open(vcpu) ||
+		 nested_vmx_intr_window_open(vcpu)));
 }
 
 /*

@@ -372,6 +372,18 @@ void nested_vmx_late_entry_failure(struct kvm_vcpu *vcpu, unsigned long qual);
  */
 void nested_vmx_reflect_hw_exit(struct kvm_vcpu *vcpu);
 
+/*
+ * nested_timer.c: L2's VMX-preemption timer, counting down each time this
+ * bit of L1's TSC changes (IA32_VMX_MISC bits 4:0, SDM A.6); 5 as in 6.1.
+ */
+#define NVMX_PREEMPTION_TIMER_RATE	5
+void nested_vmx_init_preemption_timer(struct vcpu_vmx *vmx);
+void nested_vmx_start_preemption_timer(struct kvm_vcpu *vcpu,
+				       struct vmcs12 *vmcs12, bool from_vmentry);
+void nested_vmx_stop_preemption_timer(struct kvm_vcpu *vcpu,
+				      bool keep_deadline);
+u32 nested_vmx_preemption_timer_value(struct kvm_vcpu *vcpu);
+
 /* Members of vmx_nested_ops (struct kvm_x86_nested_ops, kvm_host.h). */
 bool nested_vmx_is_exception_vmexit(struct kvm_vcpu *vcpu, u8 vector,
 				    u32 error_code);

@@ -148,6 +148,12 @@ static void nested_vmx_state_header(struct kvm_vcpu *vcpu,
 		hdr->smm.flags |= KVM_STATE_NESTED_SMM_VMXON;
 	if (vmx->nested.smm.guest_mode)
 		hdr->smm.flags |= KVM_STATE_NESTED_SMM_GUEST_MODE;
+	/* L2's timer: when its count ends, in L1's TSC >> rate (nested_timer.c) */
+	if (is_guest_mode(vcpu) && vmx->nested.has_preemption_timer_deadline) {
+		hdr->flags |= KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE;
+		hdr->preemption_timer_deadline =
+			vmx->nested.preemption_timer_deadline;
+	}
 }
 
 static int nested_vmx_copy_state_out(struct kvm_nested_state __user *user,
@@ -288,8 +294,8 @@ static bool nvmx_state_evmcs_current(struct kvm_nested_state *kvm_state)
 /*
  * The header, before any data is read.  Flags x86.c let through that nvmx
  * does not offer are refused: a pending MTF exit (L1 has no monitor trap
- * flag), SVM's GIF; so is every VMX header flag (the preemption-timer
- * deadline: L1 has no preemption timer).  The eVMCS flag only where the
+ * flag), SVM's GIF, and any VMX header flag but the preemption-timer
+ * deadline, which only an L2 with the timer offered has.  The eVMCS flag only where the
  * VMM enabled the enlightened VMCS (KVM_CAP_HYPERV_ENLIGHTENED_VMCS); a
  * current eVMCS only where L1 can have had one: Hyper-V's CPUID, without
  * which VMLAUNCH and VMRESUME never look at the VP assist page.
@@ -305,7 +311,12 @@ static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 	    (kvm_state->flags & ~(KVM_STATE_NESTED_GUEST_MODE |
 				  KVM_STATE_NESTED_RUN_PENDING |
 				  KVM_STATE_NESTED_EVMCS)) ||
-	    hdr->flags)
+	    (hdr->flags & ~KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE))
+		return -EINVAL;
+	if ((hdr->flags & KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE) &&
+	    (!(kvm_state->flags & KVM_STATE_NESTED_GUEST_MODE) ||
+	     !(to_vmx(vcpu)->nested.msrs.pinbased_ctls_high &
+	       PIN_BASED_VMX_PREEMPTION_TIMER)))
 		return -EINVAL;
 	if ((kvm_state->flags & KVM_STATE_NESTED_EVMCS) &&
 	    (!nested_vmx_allowed(vcpu) ||
@@ -535,6 +546,12 @@ static int nested_vmx_restore_state(struct kvm_vcpu *vcpu,
 	}
 	if (!(kvm_state->flags & KVM_STATE_NESTED_GUEST_MODE))
 		return 0;
+	/* Without a deadline, L2's timer starts again from vmcs12's value */
+	if (hdr->flags & KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE) {
+		vmx->nested.preemption_timer_deadline =
+			hdr->preemption_timer_deadline;
+		vmx->nested.has_preemption_timer_deadline = true;
+	}
 	return nested_vmx_resume_l2(vcpu, kvm_state->flags &
 				    KVM_STATE_NESTED_RUN_PENDING);
 }
