@@ -1189,7 +1189,13 @@ static void nested_vmx_prepare_exceptions02(struct kvm_vcpu *vcpu,
 		     l0_wants_pf ? 0 : vmcs12->page_fault_error_code_match);
 }
 
-/* TSC offsetting: L2's TSC is L1's, offset again by vmcs12 (SDM 25.3). */
+/*
+ * SDM 25.3: with "use TSC offsetting", L2's TSC is L1's scaled by vmcs12's
+ * multiplier (with "use TSC scaling") and offset by vmcs12's offset; L1's
+ * is the host's scaled and offset by L0.  kvm.ko composes the two into the
+ * one multiplier and offset vmcs02 holds, and reads L2's TSC with them when
+ * L0 emulates a read (RDMSR of IA32_TSC).
+ */
 static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 {
 	u64 l2_ratio = vmx_get_l2_tsc_multiplier(vcpu);
