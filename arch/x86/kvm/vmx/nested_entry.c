@@ -707,9 +707,10 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
 /*
  * vmcs02's fields that depend only on L0: written once per vmcs02, while it
  * is loaded and before its host-state cache is synced (the host FS/GS fields
- * are zeroed to match the cache alloc_loaded_vmcs() cleared).
+ * are zeroed to match the cache alloc_loaded_vmcs() cleared).  @ple_gap is
+ * vmcs01's PLE_GAP, for L0's PAUSE-loop exiting, which vmcs02 keeps.
  */
-static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
+static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx, u32 ple_gap)
 {
 	vmcs_write64(VMCS_LINK_POINTER, INVALID_GPA);
 	vmcs_write32(CR3_TARGET_COUNT, 0);
@@ -732,6 +733,8 @@ static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
 		vmcs_write64(VM_FUNCTION_CONTROL, 0);
 	if (kvm_notify_vmexit_enabled(vmx->vcpu.kvm))
 		vmcs_write32(NOTIFY_WINDOW, vmx->vcpu.kvm->arch.notify_window);
+	if (cpu_has_vmx_ple())
+		vmcs_write32(PLE_GAP, ple_gap);
 
 	vmx->nested.vmcs02_initialized = true;
 }
@@ -771,10 +774,22 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct loaded_vmcs *prev = vmx->loaded_vmcs;
+	bool init02 = vmcs == &vmx->nested.vmcs02 &&
+		      !vmx->nested.vmcs02_initialized;
+	u32 ple_gap = 0;
 	int cpu;
 
 	if (WARN_ON_ONCE(prev == vmcs))
 		return;
+	/*
+	 * vmx.c writes L0's PLE gap into vmcs01 alone, at vCPU creation,
+	 * unless PAUSEs are left to the guest (kvm_pause_in_guest()), which
+	 * can only turn on later and then takes the control out of vmcs01,
+	 * and so out of vmcs02: read the gap while vmcs01 is current.
+	 */
+	if (init02 && (secondary_exec_controls_get(vmx) &
+		       SECONDARY_EXEC_PAUSE_LOOP_EXITING))
+		ple_gap = vmcs_read32(PLE_GAP);
 
 	/*
 	 * Preemption puts the vCPU (vmx_vcpu_put()), which restores the
@@ -785,8 +800,8 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 	cpu = get_cpu();
 	vmx->loaded_vmcs = vmcs;
 	vmx_vcpu_load_vmcs(vcpu, cpu, prev);
-	if (vmcs == &vmx->nested.vmcs02 && !vmx->nested.vmcs02_initialized)
-		nested_vmx_init_vmcs02(vmx);
+	if (init02)
+		nested_vmx_init_vmcs02(vmx, ple_gap);
 	nested_vmx_sync_host_state(vmx, prev);
 	put_cpu();
 
@@ -965,9 +980,15 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 	return true;
 }
 
-/* Secondary controls vmcs02 takes from vmcs01: L0's own mechanisms. */
+/*
+ * Secondary controls vmcs02 takes from vmcs01: L0's own mechanisms.  With
+ * PAUSE-loop exiting, L0 sees L2 spin as it sees L1 spin: vmcs02 has
+ * vmcs01's PLE_GAP (nested_vmx_init_vmcs02()) and vmx.c's PLE_WINDOW, and a
+ * PAUSE exit L1 did not ask for is vmx.c's (handle_pause()).
+ */
 #define NVMX_SEC_FROM_L0 (SECONDARY_EXEC_ENABLE_EPT |			\
 			  SECONDARY_EXEC_ENABLE_VPID |			\
+			  SECONDARY_EXEC_PAUSE_LOOP_EXITING |		\
 			  SECONDARY_EXEC_WBINVD_EXITING |		\
 			  SECONDARY_EXEC_RDRAND_EXITING |		\
 			  SECONDARY_EXEC_RDSEED_EXITING |		\
