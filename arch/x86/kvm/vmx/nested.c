@@ -193,6 +193,13 @@ static u32 nvmx_exec2_offered(void)
 	}
 	if (enable_vpid)
 		offered |= SECONDARY_EXEC_ENABLE_VPID;
+	/*
+	 * "Use TSC scaling" (SDM 25.3): vmcs02 scales by L1's multiplier
+	 * composed with L0's own for L1 (nested_vmx_prepare_tsc02()), which
+	 * needs vmcs02's TSC multiplier field, i.e. L0 scaling TSCs itself.
+	 */
+	if (kvm_caps.has_tsc_control)
+		offered |= SECONDARY_EXEC_TSC_SCALING;
 	return offered;
 }
 

@@ -712,9 +712,10 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
 /*
  * vmcs02's fields that depend only on L0: written once per vmcs02, while it
  * is loaded and before its host-state cache is synced (the host FS/GS fields
- * are zeroed to match the cache alloc_loaded_vmcs() cleared).
+ * are zeroed to match the cache alloc_loaded_vmcs() cleared).  @ple_gap is
+ * vmcs01's PLE_GAP, for L0's PAUSE-loop exiting, which vmcs02 keeps.
  */
-static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
+static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx, u32 ple_gap)
 {
 	vmcs_write64(VMCS_LINK_POINTER, INVALID_GPA);
 	vmcs_write32(CR3_TARGET_COUNT, 0);
@@ -737,6 +738,8 @@ static void nested_vmx_init_vmcs02(struct vcpu_vmx *vmx)
 		vmcs_write64(VM_FUNCTION_CONTROL, 0);
 	if (kvm_notify_vmexit_enabled(vmx->vcpu.kvm))
 		vmcs_write32(NOTIFY_WINDOW, vmx->vcpu.kvm->arch.notify_window);
+	if (cpu_has_vmx_ple())
+		vmcs_write32(PLE_GAP, ple_gap);
 
 	vmx->nested.vmcs02_initialized = true;
 }
@@ -776,10 +779,22 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct loaded_vmcs *prev = vmx->loaded_vmcs;
+	bool init02 = vmcs == &vmx->nested.vmcs02 &&
+		      !vmx->nested.vmcs02_initialized;
+	u32 ple_gap = 0;
 	int cpu;
 
 	if (WARN_ON_ONCE(prev == vmcs))
 		return;
+	/*
+	 * vmx.c writes L0's PLE gap into vmcs01 alone, at vCPU creation,
+	 * unless PAUSEs are left to the guest (kvm_pause_in_guest()), which
+	 * can only turn on later and then takes the control out of vmcs01,
+	 * and so out of vmcs02: read the gap while vmcs01 is current.
+	 */
+	if (init02 && (secondary_exec_controls_get(vmx) &
+		       SECONDARY_EXEC_PAUSE_LOOP_EXITING))
+		ple_gap = vmcs_read32(PLE_GAP);
 
 	/*
 	 * Preemption puts the vCPU (vmx_vcpu_put()), which restores the
@@ -790,8 +805,8 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 	cpu = get_cpu();
 	vmx->loaded_vmcs = vmcs;
 	vmx_vcpu_load_vmcs(vcpu, cpu, prev);
-	if (vmcs == &vmx->nested.vmcs02 && !vmx->nested.vmcs02_initialized)
-		nested_vmx_init_vmcs02(vmx);
+	if (init02)
+		nested_vmx_init_vmcs02(vmx, ple_gap);
 	nested_vmx_sync_host_state(vmx, prev);
 	put_cpu();
 
@@ -972,9 +987,15 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 	return true;
 }
 
-/* Secondary controls vmcs02 takes from vmcs01: L0's own mechanisms. */
+/*
+ * Secondary controls vmcs02 takes from vmcs01: L0's own mechanisms.  With
+ * PAUSE-loop exiting, L0 sees L2 spin as it sees L1 spin: vmcs02 has
+ * vmcs01's PLE_GAP (nested_vmx_init_vmcs02()) and vmx.c's PLE_WINDOW, and a
+ * PAUSE exit L1 did not ask for is vmx.c's (handle_pause()).
+ */
 #define NVMX_SEC_FROM_L0 (SECONDARY_EXEC_ENABLE_EPT |			\
 			  SECONDARY_EXEC_ENABLE_VPID |			\
+			  SECONDARY_EXEC_PAUSE_LOOP_EXITING |		\
 			  SECONDARY_EXEC_WBINVD_EXITING |		\
 			  SECONDARY_EXEC_RDRAND_EXITING |		\
 			  SECONDARY_EXEC_RDSEED_EXITING |		\
@@ -1196,7 +1217,13 @@ static void nested_vmx_prepare_exceptions02(struct kvm_vcpu *vcpu,
 		     l0_wants_pf ? 0 : vmcs12->page_fault_error_code_match);
 }
 
-/* TSC offsetting: L2's TSC is L1's, offset again by vmcs12 (SDM 25.3). */
+/*
+ * SDM 25.3: with "use TSC offsetting", L2's TSC is L1's scaled by vmcs12's
+ * multiplier (with "use TSC scaling") and offset by vmcs12's offset; L1's
+ * is the host's scaled and offset by L0.  kvm.ko composes the two into the
+ * one multiplier and offset vmcs02 holds, and reads L2's TSC with them when
+ * L0 emulates a read (RDMSR of IA32_TSC).
+ */
 static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 {
 	u64 l2_ratio = vmx_get_l2_tsc_multiplier(vcpu);
