@@ -719,8 +719,12 @@ static void c_eptp_guest_checks(void)
 	fresh_no_root();
 	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, slot1_first() + 12 * 0x1000);
 	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 1);
+	vmwrite(GUEST_GS_BASE, BIT_ULL(63));
+	entry_fails("GS base not canonical, then a failing MSR-load list",
+		    "26.1, 26.3.1.2");
+	fresh_no_root();
 	vmwrite(GUEST_TR_SELECTOR, vmreadz(GUEST_TR_SELECTOR) | 4);
-	entry_fails("TR in the LDT, then a failing MSR-load list", "26.1, 26.3.1.2");
+	entry_fails("TR in the LDT", "26.3.1.2");
 
 	fresh_no_root();
 	vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTR_STI);
