@@ -656,22 +656,45 @@ static bool nested_vmx_check_guest_fields(struct kvm_vcpu *vcpu,
 	       nested_vmx_check_guest_activity(vcpu, vmcs12);
 }
 
+static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12);
+static bool nested_vmx_check_guest_blocking(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12);
+static bool nested_vmx_check_guest_pdptes(struct kvm_vcpu *vcpu,
+					  struct vmcs12 *vmcs12);
+
+/*
+ * SDM 26.3.1, before any guest state is loaded (26.3.2) and the VM-entry
+ * MSR-load list with it (26.4).  The processor checks vmcs02 later, but
+ * not all of L1's state reaches it: an entry in the HLT state runs vmcs02
+ * active (26.3.1.5's rules for pending debug exceptions read the activity
+ * state), and vmcs02 never runs at all on an EPT whose PML4 table is not
+ * in L1's memory (nested_vmx_ept_root_exit()): its checks are all made
+ * here then.  They read the guest state the last exit left in vmcs02 as
+ * L2 left it (NVMX_SYNC_VMCS02: SS, segments, descriptor tables, pending
+ * debug exceptions), not vmcs12's older copy.
+ */
 static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 					 struct vmcs12 *vmcs12, u32 *qual)
 {
+	bool hlt = vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE;
+	bool no_root = nvmx_ept_root_outside_memory(vcpu, vmcs12);
+
 	*qual = ENTRY_FAIL_DEFAULT;
 
-	/* SS as L2 left it, if the last exit left it in vmcs02 */
-	if (vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE)
+	if (hlt || no_root)
 		nested_vmx_save_vmcs02_state(vcpu);
-	if (!nested_vmx_check_guest_fields(vcpu, vmcs12, true))
+	if (!nested_vmx_check_guest_fields(vcpu, vmcs12, true) ||
+	    (no_root && !nested_vmx_check_guest_segments(vcpu, vmcs12)) ||
+	    ((hlt || no_root) && !nested_vmx_check_guest_blocking(vcpu, vmcs12)))
 		return false;
 
-	if (nested_vmx_check_link_pointer(vcpu, vmcs12))
-		return true;
-
 	*qual = ENTRY_FAIL_VMCS_LINK_PTR;
-	return false;
+	if (!nested_vmx_check_link_pointer(vcpu, vmcs12))
+		return false;
+
+	*qual = ENTRY_FAIL_PDPTE;
+	return !no_root || nested_vmx_check_guest_pdptes(vcpu, vmcs12);
 }
 
 /*
@@ -1949,26 +1972,49 @@ static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 /*
  * SDM 26.3.1.5: interruptibility state and pending debug exceptions, the
  * checks the processor makes on vmcs02 (nested_vmx_check_guest_activity()
- * makes those that involve the activity state), for a restored state.
- * Reserved bits; blocking by STI only with RFLAGS.IF set; no blocking by
- * STI or MOV SS for an external interrupt injected, nor by MOV SS for an
- * NMI; no blocking by SMI outside SMM (L2 never runs in SMM); no blocking
- * by NMI for an NMI injected with "virtual NMIs".  The BS rule for single
- * steps is the processor's alone: it reads the DEBUGCTL L2 runs with.
+ * makes those that involve the activity state alone), for a state vmcs02
+ * does not carry to the processor.  Reserved bits; blocking by STI only
+ * with RFLAGS.IF set; an enclave interruption only with SGX and without
+ * blocking by MOV SS; no blocking by STI or MOV SS for an external
+ * interrupt injected, nor by MOV SS for an NMI; no blocking by SMI outside
+ * SMM (L2 never runs in SMM); no blocking by NMI for an NMI injected with
+ * "virtual NMIs".  With blocking by STI or MOV SS or in the HLT state, BS
+ * says whether a single step is pending: set exactly when RFLAGS.TF is
+ * set and DEBUGCTL.BTF (the DEBUGCTL L2 gets, 26.3.2.1) clear.  An RTM
+ * debug exception (bit 16) only with RTM, alone with bit 12 and without
+ * blocking by MOV SS.
  */
-static bool nested_vmx_check_guest_blocking(struct vmcs12 *vmcs12)
+static bool nested_vmx_check_guest_blocking(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
 {
 	u32 intr = vmcs12->guest_interruptibility_info;
 	u64 dbg = vmcs12->guest_pending_dbg_exceptions;
 	bool event = nvmx_entry_has_event(vmcs12);
 	u32 type = nvmx_event_type(vmcs12);
+	u64 debugctl = vmcs12->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS ?
+		       vmcs12->guest_ia32_debugctl :
+		       vmcs_read64(GUEST_IA32_DEBUGCTL);
+	bool step = (vmcs12->guest_rflags & X86_EFLAGS_TF) &&
+		    !(debugctl & DEBUGCTLMSR_BTF);
 
 	if (!nvmx_rule(!(intr & GENMASK(31, 5))) ||
+	    !nvmx_rule(!(intr & GUEST_INTR_STATE_ENCLAVE_INTR) ||
+		       (guest_cpuid_has(vcpu, X86_FEATURE_SGX) &&
+			!(intr & GUEST_INTR_STATE_MOV_SS))) ||
 	    !nvmx_rule(!(intr & GUEST_INTR_STATE_SMI)) ||
 	    !nvmx_rule(!(intr & GUEST_INTR_STATE_STI) ||
 		       (vmcs12->guest_rflags & X86_EFLAGS_IF)) ||
-	    !nvmx_rule(!(dbg & (GENMASK_ULL(63, 17) | BIT_ULL(13) |
-				GENMASK_ULL(11, 4)))))
+	    !nvmx_rule(!(dbg & (GENMASK_ULL(63, 17) | BIT_ULL(15) |
+				BIT_ULL(13) | GENMASK_ULL(11, 4)))))
+		return false;
+	if ((intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS) ||
+	     vmcs12->guest_activity_state == GUEST_ACTIVITY_HLT) &&
+	    !nvmx_rule(!(dbg & DR6_BS) == !step))
+		return false;
+	if ((dbg & DR6_RTM) &&
+	    !nvmx_rule(guest_cpuid_has(vcpu, X86_FEATURE_RTM) &&
+		       dbg == (DR6_RTM | BIT_ULL(12)) &&
+		       !(intr & GUEST_INTR_STATE_MOV_SS)))
 		return false;
 	if (!event)
 		return true;
@@ -2029,7 +2075,7 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 					   nvmx_host_64bit(vmcs12)) &&
 	       nested_vmx_check_guest_fields(vcpu, vmcs12, pending) &&
 	       nested_vmx_check_guest_segments(vcpu, vmcs12) &&
-	       nested_vmx_check_guest_blocking(vmcs12) &&
+	       nested_vmx_check_guest_blocking(vcpu, vmcs12) &&
 	       nested_vmx_check_guest_pdptes(vcpu, vmcs12) &&
 	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
 }
@@ -2110,25 +2156,6 @@ static bool nvmx_enters_hlt(struct vmcs12 *vmcs12)
 }
 
 /*
- * The entry completed on an EPT whose PML4 table is outside L1's memory,
- * so L0 cannot run vmcs02 and the processor does not check it: nvmx makes
- * the processor's checks on the guest state (SDM 26.3.1.2 to 26.3.1.6,
- * failing as 26.8 says: qualification 2 for the PDPTEs), then L2's first
- * access meets the all-ones table (nested_vmx_ept_root_exit()).
- */
-static void nested_vmx_enter_without_ept_root(struct kvm_vcpu *vcpu,
-					      struct vmcs12 *vmcs12)
-{
-	if (!nested_vmx_check_guest_segments(vcpu, vmcs12) ||
-	    !nested_vmx_check_guest_blocking(vmcs12))
-		nested_vmx_late_entry_failure(vcpu, 0);
-	else if (!nested_vmx_check_guest_pdptes(vcpu, vmcs12))
-		nested_vmx_late_entry_failure(vcpu, 2);
-	else
-		nested_vmx_ept_root_exit(vcpu);
-}
-
-/*
  * VMLAUNCH (@launch) and VMRESUME, SDM 30.3 and chapter 26, once nested.c
  * has raised the faults (#UD outside VMX operation, #GP at CPL > 0).
  */
@@ -2183,7 +2210,12 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 	}
 
 	vmx->nested.nested_run_pending = 1;
+	/*
+	 * On an EPT whose PML4 table is outside L1's memory, L0 has no root
+	 * to run L2 on: what L2 meets first is nvmx's to say (its guest
+	 * state was checked, nested_vmx_check_guest_state()).
+	 */
 	if (nested_vmx_ept_root_outside_memory(vcpu))
-		nested_vmx_enter_without_ept_root(vcpu, vmcs12);
+		nested_vmx_ept_root_exit(vcpu);
 	return 1;
 }

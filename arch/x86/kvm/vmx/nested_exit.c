@@ -49,6 +49,13 @@ struct nvmx_exit_info {
 	unsigned long qual;
 	unsigned long linear_address;
 	u64 gpa;		/* EPT violations and misconfigurations */
+	/*
+	 * The event whose delivery the exit interrupted (SDM 27.2.4) when
+	 * nvmx itself delivered it (nested_vmx_ept_root_exit()), not KVM's
+	 * queue: its interruption type exactly as it was injected.
+	 */
+	u32 idt_info;
+	u32 idt_error_code;
 };
 
 /* Reflect or not (SDM 25.1, 25.2) */
@@ -761,13 +768,16 @@ static void nested_vmx_ack_interrupt(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 27.2.4: the event whose delivery the exit interrupted.  vmx.c has
- * already moved vmcs02's IDT-vectoring information into KVM's queue
- * (exception/NMI/interrupt "injected"), which also holds an event L1 asked
- * to inject that has not been delivered yet; report it to L1 from there.
+ * SDM 27.2.4: the event whose delivery the exit interrupted, as
+ * IDT-vectoring information (24.9.3), 0 if none.  vmx.c has already moved
+ * vmcs02's IDT-vectoring information into KVM's queue (exception/NMI/
+ * interrupt "injected"), which also holds an event L1 asked to inject that
+ * has not been delivered yet; it is read from there, with its error code
+ * into *@error_code and, for a software event, the length of its
+ * instruction into *@insn_len (SDM 27.2.5).
  */
-static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
-				      struct vmcs12 *vmcs12)
+static u32 nvmx_queued_event(struct kvm_vcpu *vcpu, u32 *error_code,
+			     u32 *insn_len)
 {
 	struct kvm_vcpu_arch *arch = &vcpu->arch;
 	u32 idt = INTR_INFO_VALID_MASK;
@@ -780,8 +790,7 @@ static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
 			      INTR_TYPE_HARD_EXCEPTION;
 		if (arch->exception.has_error_code) {
 			idt |= INTR_INFO_DELIVER_CODE_MASK;
-			vmcs12->idt_vectoring_error_code =
-				nvmx_error_code(arch->exception.error_code);
+			*error_code = nvmx_error_code(arch->exception.error_code);
 		}
 	} else if (arch->nmi_injected) {
 		soft = false;
@@ -791,14 +800,20 @@ static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
 		idt |= arch->interrupt.nr;
 		idt |= soft ? INTR_TYPE_SOFT_INTR : INTR_TYPE_EXT_INTR;
 	} else {
-		vmcs12->idt_vectoring_info_field = 0;
-		return;
+		return 0;
 	}
 
-	/* SDM 27.2.5: software events report their instruction's length */
 	if (soft)
-		vmcs12->vm_exit_instruction_len = arch->event_exit_inst_len;
-	vmcs12->idt_vectoring_info_field = idt;
+		*insn_len = arch->event_exit_inst_len;
+	return idt;
+}
+
+static void vmcs12_save_idt_vectoring(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	vmcs12->idt_vectoring_info_field =
+		nvmx_queued_event(vcpu, &vmcs12->idt_vectoring_error_code,
+				  &vmcs12->vm_exit_instruction_len);
 }
 
 /*
@@ -843,10 +858,15 @@ static void vmcs12_save_exit_info(struct kvm_vcpu *vcpu,
 	vmcs12->guest_linear_address = info->linear_address;
 	if (nvmx_exit_has_gpa(info))
 		vmcs12->guest_physical_address = info->gpa;
-	if (nvmx_exit_may_interrupt_delivery(info))
-		vmcs12_save_idt_vectoring(vcpu, vmcs12);
-	else
+	if (!nvmx_exit_may_interrupt_delivery(info)) {
 		vmcs12->idt_vectoring_info_field = 0;
+	} else if (info->idt_info & INTR_INFO_VALID_MASK) {
+		vmcs12->idt_vectoring_info_field = info->idt_info;
+		if (info->idt_info & INTR_INFO_DELIVER_CODE_MASK)
+			vmcs12->idt_vectoring_error_code = info->idt_error_code;
+	} else {
+		vmcs12_save_idt_vectoring(vcpu, vmcs12);
+	}
 }
 
 /* CR0 or CR4 as L1 sees L2's (SDM 27.3.1), from the ownership helpers. */
@@ -1828,6 +1848,18 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 	bool busy = entering || kvm_event_needs_reinjection(vcpu);
 	bool halted = nested_vmx_l2_halted(vcpu);
 
+	/*
+	 * L2's EPT PML4 table left L1's memory while L2 ran (the VMM
+	 * deleted its memslot): L2, unless halted, meets it before any
+	 * event KVM would inject, and the exit is taken now, before x86.c
+	 * injects one: its MMU would fail to load a root next and ask for a
+	 * triple fault with the injection to cancel, which cannot requeue
+	 * an exception then.
+	 */
+	if (!entering && !halted && nested_vmx_ept_root_outside_memory(vcpu)) {
+		nested_vmx_ept_root_exit(vcpu);
+		return 0;
+	}
 	if (kvm_lapic_latched_init(vcpu))
 		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
 	if (vcpu->arch.exception_vmexit.pending)
@@ -1871,15 +1903,28 @@ bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 }
 
 /*
- * L2 runs on an EPT whose PML4 table (the EPTP's) is not in L1's memory:
- * kvm.ko's MMU cannot shadow it, and would ask for a triple fault instead
- * of running L2 (mmu_check_root()).
+ * Is the PML4 table @vmcs12's EPTP names outside L1's memory?  The test is
+ * the one kvm.ko's MMU makes before it builds a root for L2
+ * (mmu_check_root(): kvm_vcpu_is_visible_gfn()), since what is decided
+ * here is whether that MMU can run L2: it would ask for a triple fault
+ * instead.  It reads the vCPU's memslots, L1's address space: VMX
+ * operation is set aside in SMM (vmx.c's enter_smm()) and an SMI leaves
+ * L2 first, so at VMLAUNCH, VMRESUME and while L2 runs that is address
+ * space 0, the same view kvm_vcpu_read_guest() reads L1's other
+ * structures through (nvmx_ept_walk_leaves_memory(), the MSR-load lists)
+ * and kvm_is_visible_gfn() tests (nested_state.c).
  */
+bool nvmx_ept_root_outside_memory(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	return nested_cpu_has_ept(vmcs12) &&
+	       !kvm_vcpu_is_visible_gfn(vcpu, vmcs12->ept_pointer >> PAGE_SHIFT);
+}
+
+/* L2 runs on such an EPT */
 bool nested_vmx_ept_root_outside_memory(struct kvm_vcpu *vcpu)
 {
-	return is_guest_mode(vcpu) && nested_cpu_has_ept(get_vmcs12(vcpu)) &&
-	       !kvm_vcpu_is_visible_gfn(vcpu,
-					get_vmcs12(vcpu)->ept_pointer >> PAGE_SHIFT);
+	return is_guest_mode(vcpu) &&
+	       nvmx_ept_root_outside_memory(vcpu, get_vmcs12(vcpu));
 }
 
 /*
@@ -1913,26 +1958,18 @@ static bool nvmx_l2_first_gpa(struct kvm_vcpu *vcpu, u64 la, gpa_t *gpa)
 }
 
 /*
- * The linear address L2 accesses first: the IDT gate of the event being
- * delivered (SDM 6.10, 6.14.1, 20.1.4: 16-, 8- or 4-byte gates), else
- * the instruction at CS:RIP.
+ * The linear address L2 accesses first: the IDT gate of @event, the
+ * IDT-vectoring information of the event being delivered (SDM 6.10,
+ * 6.14.1, 20.1.4: 16-, 8- or 4-byte gates), else the instruction at CS:RIP.
  */
-static u64 nvmx_l2_first_la(struct kvm_vcpu *vcpu)
+static u64 nvmx_l2_first_la(struct kvm_vcpu *vcpu, u32 event)
 {
-	struct kvm_vcpu_arch *arch = &vcpu->arch;
 	struct kvm_segment cs;
-	int vector = -1;
 	u64 la;
 
-	if (arch->exception.injected)
-		vector = arch->exception.vector;
-	else if (arch->nmi_injected)
-		vector = NMI_VECTOR;
-	else if (arch->interrupt.injected)
-		vector = arch->interrupt.nr;
-
-	if (vector >= 0) {
-		la = vmcs_readl(GUEST_IDTR_BASE) + vector *
+	if (event & INTR_INFO_VALID_MASK) {
+		la = vmcs_readl(GUEST_IDTR_BASE) +
+		     (event & INTR_INFO_VECTOR_MASK) *
 		     (is_long_mode(vcpu) ? 16 : is_protmode(vcpu) ? 8 : 4);
 		return is_long_mode(vcpu) ? la : (u32)la;
 	}
@@ -1943,89 +1980,183 @@ static u64 nvmx_l2_first_la(struct kvm_vcpu *vcpu)
 }
 
 /*
- * The event a pending VM entry injects (vmcs02's VM-entry interruption
- * information, from vmcs12's) into KVM's queue as an event whose delivery
- * has begun, as vmx.c queues one whose delivery an exit interrupted: the
- * exit reports it in the IDT-vectoring fields (SDM 27.2.4) and the
- * VM-exit instruction length (27.2.5).  Not while KVM has an exception
- * of its own pending for L2 (kvm_multiple_exception() refuses to requeue
- * then): the exit reports no event.
+ * The event L2 is delivering, as IDT-vectoring information: the one the
+ * pending VM entry injects (vmcs02's VM-entry interruption information,
+ * from vmcs12's: its interruption type exactly, SDM 27.2.4), taken out of
+ * vmcs02, else the one KVM's queue holds (L2 was running).  Its error
+ * code, and the length of a software event's instruction (SDM 27.2.5), go
+ * into @info.  None while KVM has an exception of its own pending for L2.
  */
-static void nested_vmx_requeue_entry_event(struct kvm_vcpu *vcpu)
+static u32 nvmx_l2_event(struct kvm_vcpu *vcpu, struct nvmx_exit_info *info)
 {
-	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
-	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
-	u8 vector = info & INTR_INFO_VECTOR_MASK;
+	u32 event = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+	u32 type = event & INTR_INFO_INTR_TYPE_MASK;
 
-	if (!(info & INTR_INFO_VALID_MASK) || vcpu->arch.exception.pending ||
+	if (vcpu->arch.exception.pending ||
 	    vcpu->arch.exception_vmexit.pending ||
 	    kvm_test_request(KVM_REQ_TRIPLE_FAULT, vcpu))
-		return;
+		return 0;
+	if (!(event & INTR_INFO_VALID_MASK))
+		return nvmx_queued_event(vcpu, &info->idt_error_code,
+					 &info->insn_len);
+
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-	vcpu->arch.event_exit_inst_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
-	switch (type) {
-	case INTR_TYPE_NMI_INTR:
-		vcpu->arch.nmi_injected = true;
-		break;
-	case INTR_TYPE_EXT_INTR:
-	case INTR_TYPE_SOFT_INTR:
-		vcpu->arch.interrupt.injected = true;
-		vcpu->arch.interrupt.soft = type == INTR_TYPE_SOFT_INTR;
-		vcpu->arch.interrupt.nr = vector;
-		break;
-	case INTR_TYPE_OTHER_EVENT:
-		break;
-	default:
-		if (info & INTR_INFO_DELIVER_CODE_MASK)
-			kvm_requeue_exception_e(vcpu, vector,
-						vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE));
-		else
-			kvm_requeue_exception(vcpu, vector);
-		break;
+	info->idt_error_code = vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE);
+	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SW_EXCEPTION)
+		info->insn_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
+	return event;
+}
+
+/*
+ * L2 raises hardware exception @vector (@error_code; @payload: CR2 for
+ * #PF, the debug exceptions for #DB) before it reaches memory: an exit to
+ * L1 if L1 intercepts it (SDM 25.2; the payload is the exit qualification,
+ * 27.2.1, CR2 and DR6 unchanged), else L2 delivers it (CR2 or DR6 loaded
+ * first, SDM 4.7, 17.2.3) and *@event becomes it.  True for the exit.
+ */
+static bool nvmx_l2_raise(struct kvm_vcpu *vcpu, struct nvmx_exit_info *info,
+			  u32 *event, u8 vector, u32 error_code, u64 payload)
+{
+	struct kvm_queued_exception ex = {
+		.vector = vector,
+		.has_payload = true,
+		.payload = payload,
+	};
+	u32 intr = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | vector;
+
+	if (vector == PF_VECTOR || vector == DF_VECTOR)
+		intr |= INTR_INFO_DELIVER_CODE_MASK;
+	if (nested_vmx_l1_wants_exception(get_vmcs12(vcpu), vector,
+					  error_code)) {
+		info->reason = EXIT_REASON_EXCEPTION_NMI;
+		info->intr_info = intr;
+		info->error_code = error_code;
+		info->qual = payload;
+		return true;
+	}
+	kvm_deliver_exception_payload(vcpu, &ex);
+	*event = intr;
+	info->idt_error_code = error_code;
+	return false;
+}
+
+static bool nvmx_is_hw_exception(u32 event, u8 vector)
+{
+	return (event & (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK |
+			 INTR_INFO_VECTOR_MASK)) ==
+	       (INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | vector);
+}
+
+/*
+ * SDM 26.7: with no event injected, the exits VM entry induces before L2's
+ * first access, in the order of Table 6-2: a TPR below the threshold
+ * (26.7.7, with "virtualize APIC accesses": without it the entry failed,
+ * 26.2.1.1), then a pending debug exception (26.7.3: unless blocked by MOV
+ * SS; an exit if L1 intercepts #DB, else L2 delivers it), then the
+ * NMI-window (26.7.6) and interrupt-window (26.7.5) exits.  MTF is not
+ * offered to L1.  True when one of them is the exit.
+ */
+static bool nvmx_entry_induced_exit(struct kvm_vcpu *vcpu,
+				    struct nvmx_exit_info *info, u32 *event)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	void *vapic = vmx->nested.virtual_apic_map.hva;
+	u64 dbg = vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS);
+
+	if (vapic && nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) &&
+	    !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) &&
+	    nested_vmx_vtpr_below_threshold(vmcs12, vapic)) {
+		info->reason = EXIT_REASON_TPR_BELOW_THRESHOLD;
+		return true;
+	}
+	if ((dbg & (DR6_BS | BIT(12))) &&
+	    !(vmx_get_interrupt_shadow(vcpu) & KVM_X86_SHADOW_INT_MOV_SS)) {
+		vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+		return nvmx_l2_raise(vcpu, info, event, DB_VECTOR, 0,
+				     dbg & (DR_TRAP_BITS | DR6_BS | DR6_RTM));
+	}
+	if (nested_vmx_nmi_window_open(vcpu)) {
+		info->reason = EXIT_REASON_NMI_WINDOW;
+		return true;
+	}
+	if (nested_vmx_intr_window_open(vcpu)) {
+		info->reason = EXIT_REASON_INTERRUPT_WINDOW;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * L2's first memory access, delivering *@event if it is valid.  On an EPT
+ * whose PML4 table is not memory it reads that table as all ones: an EPT
+ * misconfiguration (SDM 28.2.3.1), exit qualification 0 and the access's
+ * guest-physical address (27.2.1).  A PAE L2 may find the PDPTE for the
+ * access not present first (SDM 4.4.1): a #PF (4.7: not present, a read;
+ * an instruction fetch at CS:RIP, a supervisor access to the IDT), whose
+ * delivery then reads its own gate.  A #PF while delivering a #PF is a
+ * #DF, and any fault while delivering a #DF a triple fault (SDM 6.15,
+ * Table 6-5); other events are followed by the #PF (handled serially).
+ */
+static void nvmx_l2_first_access(struct kvm_vcpu *vcpu,
+				 struct nvmx_exit_info *info, u32 *event)
+{
+	u64 la;
+	u32 pfec;
+
+	for (;;) {
+		la = nvmx_l2_first_la(vcpu, *event);
+		if (nvmx_l2_first_gpa(vcpu, la, &info->gpa))
+			return;
+		if (nvmx_is_hw_exception(*event, DF_VECTOR)) {
+			info->reason = EXIT_REASON_TRIPLE_FAULT;
+			return;
+		}
+		if (nvmx_is_hw_exception(*event, PF_VECTOR)) {
+			if (nvmx_l2_raise(vcpu, info, event, DF_VECTOR, 0, 0))
+				return;
+			continue;
+		}
+		pfec = 0;
+		if (!(*event & INTR_INFO_VALID_MASK)) {
+			if ((vcpu->arch.efer & EFER_NX) ||
+			    kvm_read_cr4_bits(vcpu, X86_CR4_SMEP))
+				pfec |= PFERR_FETCH_MASK;
+			if (vmx_get_cpl(vcpu) == 3)
+				pfec |= PFERR_USER_MASK;
+		}
+		if (nvmx_l2_raise(vcpu, info, event, PF_VECTOR, pfec, la))
+			return;
 	}
 }
 
 /*
  * L2 entered (or resumes) on an EPT whose PML4 table is outside L1's
- * memory (nested_vmx_ept_root_outside_memory()): on the platform its
- * first memory access reads that table as all ones, an EPT
- * misconfiguration (nvmx_ept_walk_leaves_memory()), with the access's
- * guest-physical address and exit qualification 0 (SDM 27.2.1), during
- * the delivery of the event being injected if there is one (27.2.4).  L0
- * does not run L2 for it: kvm.ko's MMU has no root to run it on.  A PAE
- * L2 whose first access has no PDPTE would take a #PF first and, with no
- * memory to deliver it through, end in a triple fault (reported as one).
+ * memory (nested_vmx_ept_root_outside_memory()).  L0 does not run L2 for
+ * it: kvm.ko's MMU has no root to run it on.  What the processor would do
+ * up to L2's first memory access is done here: while the entry is pending
+ * (a state restored with one pending included), the exits the entry
+ * induces; then that access (nvmx_l2_first_access()).
  */
 void nested_vmx_ept_root_exit(struct kvm_vcpu *vcpu)
 {
 	struct nvmx_exit_info info = { .reason = EXIT_REASON_EPT_MISCONFIG };
+	u32 event = nvmx_l2_event(vcpu, &info);
 
-	nested_vmx_requeue_entry_event(vcpu);
-	if (!nvmx_l2_first_gpa(vcpu, nvmx_l2_first_la(vcpu), &info.gpa))
-		info.reason = EXIT_REASON_TRIPLE_FAULT;
-	nested_vmx_exit_to_l1(vcpu, &info);
-}
-
-/*
- * A VM-entry failure of vmcs02's guest state (SDM 26.8, exit reason 33
- * with @qual) found by nvmx where the processor would have found it, had
- * L0 entered vmcs02 (nested_entry.c).
- */
-void nested_vmx_late_entry_failure(struct kvm_vcpu *vcpu, unsigned long qual)
-{
-	struct nvmx_exit_info info = {
-		.reason = EXIT_REASON_INVALID_STATE |
-			  VMX_EXIT_REASONS_FAILED_VMENTRY,
-		.qual = qual,
-	};
-
+	if ((event & INTR_INFO_VALID_MASK) ||
+	    !to_vmx(vcpu)->nested.nested_run_pending ||
+	    !nvmx_entry_induced_exit(vcpu, &info, &event))
+		nvmx_l2_first_access(vcpu, &info, &event);
+	info.idt_info = event;
 	nested_vmx_exit_to_l1(vcpu, &info);
 }
 
 /*
  * SDM 25.2: a triple fault in L2 is always an exit to L1.  kvm.ko's MMU
  * also asks for one when L2's EPT PML4 table left L1's memory while L2
- * ran (a memslot was deleted): nested_vmx_ept_root_exit() says what L2
+ * ran (a memslot was deleted) and no event check came first
+ * (nested_vmx_check_events()): nested_vmx_ept_root_exit() says what L2
  * meets instead.
  */
 void nested_vmx_triple_fault(struct kvm_vcpu *vcpu)

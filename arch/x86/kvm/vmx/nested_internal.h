@@ -359,11 +359,11 @@ void nested_vmx_ept_inject_page_fault(struct kvm_vcpu *vcpu,
  * EPT misconfiguration at its first access (SDM 28.2.3.1), the exit to L1
  * that L0 makes instead of running L2.
  */
+bool nvmx_ept_root_outside_memory(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12);
 bool nested_vmx_ept_root_outside_memory(struct kvm_vcpu *vcpu);
 void nested_vmx_ept_root_exit(struct kvm_vcpu *vcpu);
 
 /* A VM-entry failure of vmcs02's guest state found by nvmx (SDM 26.8). */
-void nested_vmx_late_entry_failure(struct kvm_vcpu *vcpu, unsigned long qual);
 
 /*
  * The exit from L2 that L0 is handling, reflected to L1 as the processor

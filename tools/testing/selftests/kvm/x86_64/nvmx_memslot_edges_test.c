@@ -24,7 +24,13 @@
  *   table below it, outside    (all ones: reserved bits set, 28.2.3.1),
  *                              exit 49, qualification 0, the access's
  *                              guest-physical address (27.2.1); L1 then
- *                              gives L2 a working EPT and resumes it
+ *                              gives L2 a working EPT and resumes it;
+ *                              what the entry itself induces comes first
+ *                              (26.7), a PAE L2's #PF without PDPTE too,
+ *                              and the guest-state checks come before the
+ *                              MSR-load list (26.1)
+ *   EPT PML4 table's memslot   L2's next access: exit 49
+ *   deleted while L2 runs
  * Unaligned addresses and addresses beyond MAXPHYADDR fail VM entry with
  * VMfailValid 7.  The VMXON and VMPTRLD regions just inside and outside
  * the memslots are nvmx_fuzz_operands_test's.
@@ -57,6 +63,7 @@ struct nvmx_env nvmx_env;
 #define SLOT1_GVA		0x50000000ul
 #define PORT_A			0x80
 #define PORT_B			0x9000
+#define PORT_C			0x81	/* the host deletes memslot 1 */
 #define MSR_KERNEL_GS		0xc0000102u
 
 #define R_VMCALL		18
@@ -69,6 +76,10 @@ struct nvmx_env nvmx_env;
 #define R_EPT_VIOLATION		48
 #define R_EPT_MISCONFIG		49
 #define R_TRIPLE_FAULT		2
+#define R_EXCEPTION		0
+#define R_INTR_WINDOW		7
+#define R_NMI_WINDOW		8
+#define R_TPR_BELOW		43
 #define OC_VALID(n)		(0x300ull | (n))
 #define ERR_CONTROL		7
 
@@ -79,6 +90,11 @@ enum { ABORT_NONE, ABORT_STORE, ABORT_LOAD };
 
 asm(".pushsection .text\n"
 	"l2_vmcall:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_in_c:\n\t"
+	"in $" NVMX_XSTR(PORT_C) ", %al\n"
+	"l2_after_in_c:\n\t"
 	"vmcall\n\t"
 	"ud2\n"
 	"l2_rdmsr:\n\t"
@@ -530,6 +546,381 @@ static void c_eptp(void)
 	       try_eptp(1ull << maxphyaddr), "26.2.1.1");
 }
 
+/* L2 on an EPT whose PML4 table is just past memslot 0, at l2_vmcall */
+static void fresh_no_root(void)
+{
+	fresh(ASM_LABEL(l2_vmcall));
+	exec2(SECONDARY_EXEC_ENABLE_EPT);
+	vmwrite(EPT_POINTER, EPTP_WB_4(outside(0)));
+	vmwrite(GUEST_IDTR_BASE, L2_IDT_BASE);
+}
+
+#define IDT_HW(v)		(BIT(31) | 3u << 8 | (v))
+#define IDT_HW_CODE(v)		(IDT_HW(v) | BIT(11))
+#define DBG_BS			BIT(14)
+#define DBG_RTM			BIT(16)
+#define DBG_ENABLED_BP		BIT(12)
+#define INTR_STI		BIT(0)
+#define INTR_ENCLAVE		BIT(4)
+#define RFLAGS_TF		BIT(8)
+#define RFLAGS_IF		BIT(9)
+
+/* An exit 49 at L2's first access to the gate of @vector, delivering @idt */
+static void misconfig_at_gate(u64 r, u32 vector, u32 idt, const char *what)
+{
+	report(what, R_EPT_MISCONFIG, r, "28.2.3.1 (all ones)");
+	if (r != R_EPT_MISCONFIG)
+		return;
+	CHECK(EXIT_QUALIFICATION, 0, "27.2.1");
+	CHECK(GUEST_PHYSICAL_ADDRESS, first_gpa(L2_IDT_BASE + vector * 16),
+	      "27.2.1");
+	CHECK(IDT_VECTORING_INFO_FIELD, idt, "27.2.4");
+	CHECK(GUEST_RIP, ASM_LABEL(l2_vmcall), "27.3.3 (no instruction ran)");
+}
+
+/* An injected event of @type and @vector (length @len): exact in 27.2.4 */
+static void injected_type(u32 type, u32 vector, u32 len, const char *what)
+{
+	u32 idt = BIT(31) | type << 8 | vector;
+	u64 r;
+
+	fresh_no_root();
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, idt);
+	vmwrite(VM_ENTRY_INSTRUCTION_LEN, len);
+	/* the windows follow event delivery (26.7.5) */
+	set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF);
+	r = launch();
+	misconfig_at_gate(r, vector, idt, what);
+	if (r == R_EPT_MISCONFIG && type >= 4)
+		CHECK(VM_EXIT_INSTRUCTION_LEN, len, "27.2.5");
+}
+
+/*
+ * Issue 13, item 1: with no EPT root, the exits VM entry induces before
+ * L2's first access still come first (SDM 26.7.3, 26.7.5 to 26.7.7,
+ * Table 6-2), and an injected event keeps its interruption type in the
+ * IDT-vectoring information (27.2.4).  MTF is not offered.  Stock 6.1
+ * WARNs on an EPT PML4 table outside memory: ours only.
+ */
+static void c_eptp_entry_order(void)
+{
+	u32 exec2_ok = exec2_allowed1();
+	u64 r;
+
+	if (!nvmx_env.is_nvmx) {
+		skip("stock 6.1 WARNs on an EPT PML4 table outside memory");
+		return;
+	}
+	fresh_no_root();
+	set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF);
+	report("interrupt window open at entry", R_INTR_WINDOW, launch(),
+	       "26.7.5");
+	CHECK(GUEST_RIP, ASM_LABEL(l2_vmcall), "27.3.3");
+
+	fresh_no_root();
+	set_ctl(PIN_BASED_VM_EXEC_CONTROL,
+		PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS);
+	set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING |
+		CPU_BASED_INTR_WINDOW_EXITING);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF);
+	report("NMI window (and interrupt window) open at entry", R_NMI_WINDOW,
+	       launch(), "26.7.6, 26.7.5");
+
+	/* A single step pending (BS), L1 intercepting #DB: before the window */
+	fresh_no_root();
+	set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF | RFLAGS_TF);
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
+	vmwrite(EXCEPTION_BITMAP, BIT(DB_VECTOR));
+	r = launch();
+	report("pending #DB (BS) intercepted", R_EXCEPTION, r, "26.7.3");
+	if (r == R_EXCEPTION) {
+		CHECK(VM_EXIT_INTR_INFO, IDT_HW(DB_VECTOR), "27.2.2");
+		CHECK(EXIT_QUALIFICATION, DBG_BS, "27.2.1");
+		CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
+		CHECK(GUEST_PENDING_DBG_EXCEPTIONS, 0, "27.3.4");
+	}
+	/* ... not intercepted: L2 delivers it, reading its gate first */
+	fresh_no_root();
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_TF);
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
+	misconfig_at_gate(launch(), DB_VECTOR, IDT_HW(DB_VECTOR),
+			  "pending #DB (BS) delivered");
+
+	/* VTPR 0 below threshold 1: before the #DB and the window (26.7.7) */
+	if ((exec2_ok & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) &&
+	    (rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS) >> 32 &
+	     CPU_BASED_TPR_SHADOW)) {
+		memset(slot1_ptr(slot1_first() + 10 * 0x1000), 0, 0x1000);
+		fresh_no_root();
+		exec2(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+		set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW |
+			CPU_BASED_INTR_WINDOW_EXITING);
+		vmwrite(VIRTUAL_APIC_PAGE_ADDR, slot1_first() + 10 * 0x1000);
+		vmwrite(APIC_ACCESS_ADDR, slot1_first() + 11 * 0x1000);
+		vmwrite(TPR_THRESHOLD, 1);
+		vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF |
+			RFLAGS_TF);
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
+		vmwrite(EXCEPTION_BITMAP, BIT(DB_VECTOR));
+		r = launch();
+		report("TPR below threshold at entry", R_TPR_BELOW, r,
+		       "26.7.7, 29.1.2");
+		if (r == R_TPR_BELOW)
+			CHECK(EXIT_QUALIFICATION, 0, "27.2.1");
+	}
+
+	/* 24.8.3: hardware #BP (3), privileged software exception (5) */
+	injected_type(3, BP_VECTOR, 0, "#BP injected as a hardware exception");
+	injected_type(5, DB_VECTOR, 1, "privileged software exception injected");
+	injected_type(6, BP_VECTOR, 1, "software exception injected");
+	injected_type(4, 0x80, 2, "software interrupt injected");
+}
+
+/* VM entry with the guest state as set, no EPT root: exit 33 (26.8) */
+static void entry_fails(const char *what, const char *sdm)
+{
+	u64 r = launch();
+
+	report(what, R_ENTRY_FAIL_GUEST, r, sdm);
+	if (r == R_ENTRY_FAIL_GUEST)
+		CHECK(EXIT_QUALIFICATION, 0, "26.8");
+}
+
+static bool l1_cpuid7_ebx(u32 bit)
+{
+	u32 eax = 7, ebx, ecx = 0, edx;
+
+	asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	return ebx & BIT(bit);
+}
+
+/*
+ * Issue 13, items 2 and 3: with no EPT root, vmcs02 never reaches the
+ * processor and nvmx makes its guest-state checks (SDM 26.3.1), before
+ * the VM-entry MSR-load list is loaded (26.1, 26.4), the rules of
+ * 26.3.1.5 for BS, RTM and the enclave interruption included.  The BS
+ * rule of the HLT state is nvmx's on every path (vmcs02 runs active).
+ * Ours only: stock 6.1 WARNs on the EPT, and halts L2 for good in HLT.
+ */
+static void c_eptp_guest_checks(void)
+{
+	if (!nvmx_env.is_nvmx) {
+		skip("stock 6.1 WARNs on an EPT PML4 table outside memory");
+		return;
+	}
+	/*
+	 * A list whose entry would fail (a non-canonical KERNEL_GS_BASE:
+	 * exit 34, 26.4) is not reached: the guest state fails first.
+	 */
+	put_entry(slot1_first() + 12 * 0x1000, MSR_KERNEL_GS, BIT_ULL(63));
+	fresh_no_root();
+	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, slot1_first() + 12 * 0x1000);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 1);
+	vmwrite(GUEST_GS_BASE, BIT_ULL(63));
+	entry_fails("GS base not canonical, then a failing MSR-load list",
+		    "26.1, 26.3.1.2");
+	fresh_no_root();
+	vmwrite(GUEST_TR_SELECTOR, vmreadz(GUEST_TR_SELECTOR) | 4);
+	entry_fails("TR in the LDT", "26.3.1.2");
+
+	fresh_no_root();
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTR_STI);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF | RFLAGS_TF);
+	entry_fails("STI blocking, TF=1, BS=0", "26.3.1.5");
+
+	fresh_no_root();
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTR_STI);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF);
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
+	entry_fails("STI blocking, TF=0, BS=1", "26.3.1.5");
+
+	fresh_no_root();
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTR_STI);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF | RFLAGS_TF);
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
+	misconfig_at_gate(launch(), DB_VECTOR, IDT_HW(DB_VECTOR),
+			  "STI blocking, TF=1, BS=1: #DB delivered");
+
+	fresh_no_root();
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, BIT(15));
+	entry_fails("pending debug exceptions bit 15", "26.3.1.5");
+
+	if (!l1_cpuid7_ebx(11)) {
+		fresh_no_root();
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, DBG_RTM | DBG_ENABLED_BP);
+		entry_fails("RTM bit without RTM", "26.3.1.5");
+	}
+	if (!l1_cpuid7_ebx(2)) {
+		fresh_no_root();
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTR_ENCLAVE);
+		entry_fails("enclave interruption without SGX", "26.3.1.5");
+	}
+
+	/* HLT, TF=1, BS=0, the EPT L1's: the interrupt window would wake it */
+	fresh(ASM_LABEL(l2_vmcall));
+	vmwrite(GUEST_ACTIVITY_STATE, 1);
+	set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF | RFLAGS_TF);
+	entry_fails("HLT state, TF=1, BS=0", "26.3.1.5");
+}
+
+/* Guest segment @i (ES=0 ... TR=7) as @sel, @base, @limit, @ar */
+static void guest_seg(u32 i, u16 sel, u64 base, u32 limit, u32 ar)
+{
+	vmwrite(GUEST_ES_SELECTOR + 2 * i, sel);
+	vmwrite(GUEST_ES_BASE + 2 * i, base);
+	vmwrite(GUEST_ES_LIMIT + 2 * i, limit);
+	vmwrite(GUEST_ES_AR_BYTES + 2 * i, ar);
+}
+
+#define PAE_RIP			0x1000ull	/* PDPTE 0 */
+#define PAE_IDT			0x40000000ull	/* PDPTE 1 */
+
+static u64 get_cr2(void)
+{
+	u64 cr2;
+
+	asm volatile("mov %%cr2, %0" : "=r"(cr2));
+	return cr2;
+}
+
+/*
+ * A 32-bit L2 with PAE paging (SDM 4.4) at PAE_RIP, its IDT at PAE_IDT,
+ * PDPTE 0 not present, PDPTE 1 @pdpte1; EFER.NXE clear when the entry
+ * can load EFER.  Returns the error code of a #PF at its first fetch
+ * (4.7: not present, read; I/D with EFER.NXE).
+ */
+static u32 fresh_pae(u64 pdpte1)
+{
+	bool load_efer = rdmsr(MSR_IA32_VMX_TRUE_ENTRY_CTLS) >> 32 &
+			 VM_ENTRY_LOAD_IA32_EFER;
+	u32 i;
+
+	fresh_no_root();
+	vmwrite(VM_ENTRY_CONTROLS,
+		vmreadz(VM_ENTRY_CONTROLS) & ~VM_ENTRY_IA32E_MODE);
+	if (load_efer) {
+		set_ctl(VM_ENTRY_CONTROLS, VM_ENTRY_LOAD_IA32_EFER);
+		vmwrite(GUEST_IA32_EFER, 0);
+	}
+	vmwrite(GUEST_CR4, vmreadz(GUEST_CR4) & ~(X86_CR4_PCIDE | X86_CR4_LA57));
+	for (i = 0; i < 6; i++)
+		guest_seg(i, i == 1 ? 8 : 16, 0, 0xffffffff,
+			  i == 1 ? 0xc09b : 0xc093);
+	guest_seg(7, 24, 0, 0x67, 0x8b);
+	vmwrite(GUEST_PDPTR0, 0);
+	vmwrite(GUEST_PDPTR1, pdpte1);
+	vmwrite(GUEST_PDPTR2, 0);
+	vmwrite(GUEST_PDPTR3, 0);
+	vmwrite(GUEST_RIP, PAE_RIP);
+	vmwrite(GUEST_RFLAGS, 2);
+	vmwrite(GUEST_IDTR_BASE, PAE_IDT);
+	vmwrite(GUEST_IDTR_LIMIT, 0x7ff);
+	/* every error code matches: bit 14 of the bitmap decides (25.2) */
+	vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmwrite(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	if (load_efer || !(rdmsr(MSR_EFER) & EFER_NX))
+		return 0;
+	return BIT(4);
+}
+
+/*
+ * Issue 13, item 4: a PAE L2 whose first fetch has no PDPTE (SDM 4.4.1)
+ * raises #PF; its delivery reads the #PF gate through PDPTE 1, an access
+ * on the EPT without root: EPT misconfiguration while delivering the #PF
+ * (27.2.4), L2's CR2 the fetch's address (CR2 is not switched: L1 sees
+ * it).  #PF while delivering #PF: #DF; a fault delivering #DF: triple
+ * fault (6.15).  Ours only (stock 6.1 WARNs on the EPT).
+ */
+static void c_eptp_pae_no_pdpte(void)
+{
+	u64 pdpte1 = nvmx_env.zero_gpa | 1, r;
+	u32 pfec;
+
+	if (!nvmx_env.is_nvmx) {
+		skip("stock 6.1 WARNs on an EPT PML4 table outside memory");
+		return;
+	}
+	pfec = fresh_pae(pdpte1);
+	r = launch();
+	report("#PF at the fetch, delivery reads its gate", R_EPT_MISCONFIG, r,
+	       "4.4.1, 28.2.3.1");
+	if (r == R_EPT_MISCONFIG) {
+		CHECK(EXIT_QUALIFICATION, 0, "27.2.1");
+		CHECK(GUEST_PHYSICAL_ADDRESS, nvmx_env.zero_gpa +
+		      ((PAE_IDT + 14 * 8) >> 21 & 0x1ff) * 8, "27.2.1");
+		CHECK(IDT_VECTORING_INFO_FIELD, IDT_HW_CODE(PF_VECTOR), "27.2.4");
+		CHECK(IDT_VECTORING_ERROR_CODE, pfec, "4.7, 27.2.4");
+		CHECK(GUEST_RIP, PAE_RIP, "27.3.3");
+		report("CR2", PAE_RIP, get_cr2(), "4.7, 6.15 (#PF)");
+	}
+
+	fresh_pae(pdpte1);
+	vmwrite(EXCEPTION_BITMAP, BIT(PF_VECTOR));
+	r = launch();
+	report("#PF at the fetch, intercepted", R_EXCEPTION, r, "25.2");
+	if (r == R_EXCEPTION) {
+		CHECK(VM_EXIT_INTR_INFO, IDT_HW_CODE(PF_VECTOR), "27.2.2");
+		CHECK(VM_EXIT_INTR_ERROR_CODE, pfec, "27.2.2");
+		CHECK(EXIT_QUALIFICATION, PAE_RIP, "27.2.1");
+		CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
+	}
+
+	fresh_pae(0);
+	vmwrite(EXCEPTION_BITMAP, BIT(DF_VECTOR));
+	r = launch();
+	report("#PF delivering #PF: #DF, intercepted", R_EXCEPTION, r, "6.15");
+	if (r == R_EXCEPTION) {
+		CHECK(VM_EXIT_INTR_INFO, IDT_HW_CODE(DF_VECTOR), "27.2.2");
+		CHECK(VM_EXIT_INTR_ERROR_CODE, 0, "27.2.2");
+		CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
+	}
+
+	fresh_pae(0);
+	report("no PDPTE at all: triple fault", R_TRIPLE_FAULT, launch(),
+	       "6.15, 25.2");
+}
+
+/*
+ * Issue 13, item 5: the VMM deletes the memslot of L2's EPT PML4 table
+ * while L2 runs (at L2's IN, which exits to userspace): L2's next access
+ * reads the table as all ones, an EPT misconfiguration (28.2.3.1), at the
+ * instruction after the IN; with ours the VMM also has KVM inject #UD
+ * there, whose gate is that access (27.2.4).  Stock 6.1 reports a triple
+ * fault (kvm.ko's MMU has no root for it).  Last in the table: memslot 1
+ * is gone after it.
+ */
+static void c_eptp_memslot_deleted(void)
+{
+	u64 pml4 = slot1_first() + 8 * 0x1000, r;
+
+	if (!(exec2_allowed1() & SECONDARY_EXEC_ENABLE_EPT)) {
+		skip("EPT not offered");
+		return;
+	}
+	memcpy(slot1_ptr(pml4), l1_vmx->eptp, 0x1000);
+	fresh(ASM_LABEL(l2_in_c));
+	exec2(SECONDARY_EXEC_ENABLE_EPT);
+	vmwrite(EPT_POINTER, EPTP_WB_4(pml4));
+	r = launch();
+	report_known("L2 runs on after its EPT PML4 table's memslot is deleted",
+		     R_EPT_MISCONFIG, r, R_TRIPLE_FAULT, "28.2.3.1 (all ones)",
+		     "stock 6.1: kvm.ko's MMU has no root, a triple fault");
+	if (r != R_EPT_MISCONFIG)
+		return;
+	CHECK(EXIT_QUALIFICATION, 0, "27.2.1");
+	CHECK(GUEST_PHYSICAL_ADDRESS, first_gpa(vmreadz(GUEST_IDTR_BASE) +
+						UD_VECTOR * 16), "27.2.1");
+	CHECK(IDT_VECTORING_INFO_FIELD, IDT_UD, "27.2.4");
+	CHECK(GUEST_RIP, ASM_LABEL(l2_after_in_c), "27.3.3");
+	vmwrite(EPT_POINTER, EPTP_WB_4(l1_vmx->eptp_gpa));
+	report("VMRESUME with L1's EPT after it", R_VMCALL,
+	       nvmx_l2_run(0) ? 0 : vmreadz(VM_EXIT_REASON), "26, 27.2.1");
+}
+
 static const struct nvmx_case cases[] = {
 	{ "msr_bitmap", c_msr_bitmap },
 	{ "io_bitmap_a", c_io_bitmap_a },
@@ -539,6 +930,10 @@ static const struct nvmx_case cases[] = {
 	{ "vmcs_link_pointer", c_link_pointer },
 	{ "vmread_vmwrite_bitmaps", c_shadow_bitmaps },
 	{ "eptp", c_eptp },
+	{ "eptp_entry_order", c_eptp_entry_order },
+	{ "eptp_guest_checks", c_eptp_guest_checks },
+	{ "eptp_pae_no_pdpte", c_eptp_pae_no_pdpte },
+	{ "eptp_memslot_deleted", c_eptp_memslot_deleted },
 };
 
 /* An exit MSR list with its second entry just past the last memslot */
@@ -614,6 +1009,26 @@ static struct kvm_vm *setup(struct kvm_vcpu **vcpu, int nr_cases)
 	return vm;
 }
 
+/*
+ * L2's IN of PORT_C: the VMM deletes memslot 1, where L2's EPT PML4 table
+ * is, and (ours only: with stock 6.1 kvm.ko WARNs, its cancelled injection
+ * requeueing the exception while its MMU's triple fault is pending) makes
+ * KVM inject #UD into L2 as it goes on.
+ */
+static void memslot_deleted(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_events ev;
+
+	vm_mem_region_delete(vm, 1);
+	if (!nvmx_env.is_nvmx)
+		return;
+	vcpu_events_get(vcpu, &ev);
+	ev.exception.injected = 1;
+	ev.exception.nr = UD_VECTOR;
+	ev.exception.has_error_code = 0;
+	vcpu_events_set(vcpu, &ev);
+}
+
 /* L2's IN through bitmaps of zeros reaches userspace: 0 read, go on */
 static void run_table(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
@@ -628,6 +1043,10 @@ static void run_table(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 			    exit_reason_str(vcpu->run->exit_reason));
 		if (vcpu->run->io.port == PORT_A || vcpu->run->io.port == PORT_B)
 			continue;
+		if (vcpu->run->io.port == PORT_C) {
+			memslot_deleted(vm, vcpu);
+			continue;
+		}
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
 			nvmx_host_case_message(&uc);
