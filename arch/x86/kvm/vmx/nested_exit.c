@@ -903,9 +903,18 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	case GUEST_IA32_EFER:
 		return vcpu->arch.efer;
 	case GUEST_ACTIVITY_STATE:
-		/* L0 runs L2's HLT as a halted vCPU, never as vmcs02's state */
-		return vcpu->arch.mp_state == KVM_MP_STATE_HALTED ?
-		       GUEST_ACTIVITY_HLT : GUEST_ACTIVITY_ACTIVE;
+		/*
+		 * L0 runs L2's HLT and wait-for-SIPI as a halted vCPU and one
+		 * waiting for a SIPI, never as vmcs02's state
+		 */
+		switch (vcpu->arch.mp_state) {
+		case KVM_MP_STATE_HALTED:
+			return GUEST_ACTIVITY_HLT;
+		case KVM_MP_STATE_INIT_RECEIVED:
+			return GUEST_ACTIVITY_WAIT_SIPI;
+		default:
+			return GUEST_ACTIVITY_ACTIVE;
+		}
 	default:
 		return nvmx_vmcs_read(f);
 	}
@@ -1452,8 +1461,9 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 	if (info && info->reason == EXIT_REASON_EXCEPTION_NMI &&
 	    is_nmi(info->intr_info))
 		vmx_set_nmi_mask(vcpu, true);
-	/* L1 runs: it is not in L2's HLT */
-	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+	/* L1 runs: it is in neither L2's HLT nor its wait-for-SIPI */
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED ||
+	    vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 
 	nested_vmx_apply_deferred_vmcs01(vcpu);
@@ -1713,6 +1723,26 @@ static int nested_vmx_init_exit(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * SDM 26.6.2, 25.2: L2 in the wait-for-SIPI state (L1's entry, or the VMM's
+ * KVM_SET_MP_STATE) takes a SIPI as a VM exit with the vector in the
+ * qualification (27.2.1) and blocks every other event: external
+ * interrupts, NMIs and SMIs wait, INIT is dropped (above).  Outside it
+ * x86.c discards SIPIs (kvm_apic_accept_events()).
+ */
+static int nested_vmx_sipi_exit(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (!lapic_in_kernel(vcpu) ||
+	    !test_and_clear_bit(KVM_APIC_SIPI, &apic->pending_events))
+		return 0;
+	/* The sender wrote the vector before the bit (kvm_apic_accept_events) */
+	smp_rmb();
+	nested_vmx_vmexit(vcpu, EXIT_REASON_SIPI_SIGNAL, 0, apic->sipi_vector);
+	return 0;
+}
+
 static int nested_vmx_nmi_exit(struct kvm_vcpu *vcpu)
 {
 	vcpu->arch.nmi_pending--;
@@ -1769,9 +1799,10 @@ static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
 /*
  * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
  * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
- * (priority 3) first; then an exception KVM queued for L2, which completes
- * the instruction that raised it; then SMI, the NMI-window exit, NMI, the
- * interrupt-window exit and external interrupt.  An SMI is never L1's, nor
+ * (priority 3) first; in the wait-for-SIPI state nothing but a SIPI; then
+ * an exception KVM queued for L2, which completes the instruction that
+ * raised it; then SMI, the NMI-window exit, NMI, the interrupt-window exit
+ * and external interrupt.  An SMI is never L1's, nor
  * is an NMI L1 does not intercept: x86.c delivers them (vmx_enter_smm()
  * leaves L2 on the way into SMM), as is an exception L1 does not
  * intercept, and the events below wait.  -EBUSY asks x86.c for an
@@ -1788,6 +1819,8 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 
 	if (kvm_lapic_latched_init(vcpu))
 		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
+	if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+		return nested_vmx_sipi_exit(vcpu);
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)
