@@ -568,8 +568,11 @@ static bool nvmx_event_allowed_in_hlt(struct vmcs12 *vmcs12)
 
 /*
  * SDM 26.3.1.5: activity and interruptibility state.  vmcs02 always starts
- * L2 active (L0 emulates HLT), so the processor never sees L1's activity
- * state and the rules that tie it to the other fields.
+ * L2 active (L0 emulates HLT and wait-for-SIPI), so the processor never
+ * sees L1's activity state and the rules that tie it to the other fields:
+ * an activity state IA32_VMX_MISC offers, HLT only at SS.DPL 0, and only
+ * the events each state lets through injected, none in wait-for-SIPI
+ * ("entry to SMM", which also excludes it, is not offered).
  */
 static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
@@ -588,6 +591,10 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 
 	if (activity == GUEST_ACTIVITY_ACTIVE)
 		return true;
+
+	if (activity == GUEST_ACTIVITY_WAIT_SIPI)
+		return nvmx_rule(misc & VMX_MISC_ACTIVITY_WAIT_SIPI) &&
+		       nvmx_rule(!nvmx_entry_has_event(vmcs12));
 
 	dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
 	return nvmx_rule(activity == GUEST_ACTIVITY_HLT &&
@@ -2207,6 +2214,11 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 		/* The windows an HLT state leaves open end it (SDM 26.6.5) */
 		kvm_make_request(KVM_REQ_EVENT, vcpu);
 		return kvm_emulate_halt_noskip(vcpu);
+	}
+	if (vmcs12->guest_activity_state == GUEST_ACTIVITY_WAIT_SIPI) {
+		/* Only a SIPI ends it, with a VM exit (SDM 26.6.2, 25.2) */
+		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		return 1;
 	}
 
 	vmx->nested.nested_run_pending = 1;

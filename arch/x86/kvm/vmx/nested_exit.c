@@ -925,9 +925,18 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 	case VMX_PREEMPTION_TIMER_VALUE:
 		return nested_vmx_preemption_timer_value(vcpu);
 	case GUEST_ACTIVITY_STATE:
-		/* L0 runs L2's HLT as a halted vCPU, never as vmcs02's state */
-		return vcpu->arch.mp_state == KVM_MP_STATE_HALTED ?
-		       GUEST_ACTIVITY_HLT : GUEST_ACTIVITY_ACTIVE;
+		/*
+		 * L0 runs L2's HLT and wait-for-SIPI as a halted vCPU and one
+		 * waiting for a SIPI, never as vmcs02's state
+		 */
+		switch (vcpu->arch.mp_state) {
+		case KVM_MP_STATE_HALTED:
+			return GUEST_ACTIVITY_HLT;
+		case KVM_MP_STATE_INIT_RECEIVED:
+			return GUEST_ACTIVITY_WAIT_SIPI;
+		default:
+			return GUEST_ACTIVITY_ACTIVE;
+		}
 	default:
 		return nvmx_vmcs_read(f);
 	}
@@ -1476,8 +1485,9 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 	if (info && info->reason == EXIT_REASON_EXCEPTION_NMI &&
 	    is_nmi(info->intr_info))
 		vmx_set_nmi_mask(vcpu, true);
-	/* L1 runs: it is not in L2's HLT */
-	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+	/* L1 runs: it is in neither L2's HLT nor its wait-for-SIPI */
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED ||
+	    vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 
 	nested_vmx_apply_deferred_vmcs01(vcpu);
@@ -1632,7 +1642,9 @@ void nested_vmx_load_vcpu_regs(struct kvm_vcpu *vcpu,
  * L1's IDT-vectoring information, SDM 27.2.4), an exception L2's
  * instruction raised, KVM's VM exit to L1 for one (exception_vmexit,
  * never pending outside guest mode), L2's shutdown (a VM exit to L1, SDM
- * 25.2) and L2's HLT (L1 runs active after an exit).  The new
+ * 25.2) and L2's HLT or wait-for-SIPI (L1 runs active after an exit; a
+ * vCPU in VMX root operation cannot wait for a SIPI, which x86.c would
+ * WARN about at the next INIT or SIPI).  The new
  * context's events and activity are the VMM's: KVM_SET_VCPU_EVENTS and
  * KVM_SET_MP_STATE, which a VMM issues after KVM_SET_NESTED_STATE
  * (QEMU's kvm_arch_put_registers()).  Pending NMIs, SMIs and interrupts
@@ -1642,7 +1654,8 @@ static void nested_vmx_end_l2_activity(struct kvm_vcpu *vcpu)
 {
 	nested_vmx_drop_l2_events(vcpu);
 	kvm_clear_request(KVM_REQ_TRIPLE_FAULT, vcpu);
-	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED ||
+	    vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
 		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 }
 
@@ -1772,6 +1785,31 @@ static int nested_vmx_init_exit(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+static bool nested_vmx_l2_waits_for_sipi(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED;
+}
+
+/*
+ * SDM 26.6.2, 25.2: L2 in the wait-for-SIPI state (L1's entry, or the VMM's
+ * KVM_SET_MP_STATE) takes a SIPI as a VM exit with the vector in the
+ * qualification (27.2.1) and blocks every other event: external
+ * interrupts, NMIs and SMIs wait, INIT is dropped (above).  Outside it
+ * x86.c discards SIPIs (kvm_apic_accept_events()).
+ */
+static int nested_vmx_sipi_exit(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (!lapic_in_kernel(vcpu) ||
+	    !test_and_clear_bit(KVM_APIC_SIPI, &apic->pending_events))
+		return 0;
+	/* The sender wrote the vector before the bit (kvm_apic_accept_events) */
+	smp_rmb();
+	nested_vmx_vmexit(vcpu, EXIT_REASON_SIPI_SIGNAL, 0, apic->sipi_vector);
+	return 0;
+}
+
 static int nested_vmx_nmi_exit(struct kvm_vcpu *vcpu)
 {
 	vcpu->arch.nmi_pending--;
@@ -1829,11 +1867,11 @@ static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
 /*
  * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
  * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
- * (priority 3) first; then an exception KVM queued for L2, which completes
- * the instruction that raised it; then SMI, the VMX-preemption timer's
- * exit (below debug traps, above the NMI window: SDM 25.2, 26.7.4), the
- * NMI-window exit, NMI, the interrupt-window exit and external interrupt.
- * An SMI is never L1's, nor
+ * (priority 3) first; in the wait-for-SIPI state nothing but a SIPI; then
+ * an exception KVM queued for L2, which completes the instruction that
+ * raised it; then SMI, the VMX-preemption timer's exit (below debug traps,
+ * above the NMI window: SDM 25.2, 26.7.4), the NMI-window exit, NMI, the
+ * interrupt-window exit and external interrupt.  An SMI is never L1's, nor
  * is an NMI L1 does not intercept: x86.c delivers them (vmx_enter_smm()
  * leaves L2 on the way into SMM), as is an exception L1 does not
  * intercept, and the events below wait.  -EBUSY asks x86.c for an
@@ -1856,12 +1894,15 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 	 * triple fault with the injection to cancel, which cannot requeue
 	 * an exception then.
 	 */
-	if (!entering && !halted && nested_vmx_ept_root_outside_memory(vcpu)) {
+	if (!entering && !halted && !nested_vmx_l2_waits_for_sipi(vcpu) &&
+	    nested_vmx_ept_root_outside_memory(vcpu)) {
 		nested_vmx_ept_root_exit(vcpu);
 		return 0;
 	}
 	if (kvm_lapic_latched_init(vcpu))
 		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
+	if (nested_vmx_l2_waits_for_sipi(vcpu))
+		return nested_vmx_sipi_exit(vcpu);
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)

@@ -416,12 +416,15 @@ static const struct vmcs_hdr *nvmx_state_link_hdr(struct kvm_vcpu *vcpu,
  * A pending entry into the HLT state: only one that leaves L2 halted after
  * the entry's event or the window it opens (SDM 26.6.2, 26.7.5, 26.7.6).
  * nvmx's VMLAUNCH and VMRESUME halt L2 at once otherwise; the stock module
- * leaves the entry pending when a window exit comes first.
+ * leaves the entry pending when a window exit comes first.  None into the
+ * wait-for-SIPI state, which they always enter at once.
  */
 static bool nvmx_pending_entry_hlt_ok(struct vmcs12 *vmcs12)
 {
 	u32 exec = vmcs12->cpu_based_vm_exec_control;
 
+	if (vmcs12->guest_activity_state == GUEST_ACTIVITY_WAIT_SIPI)
+		return false;
 	return vmcs12->guest_activity_state != GUEST_ACTIVITY_HLT ||
 	       (vmcs12->vm_entry_intr_info_field & INTR_INFO_VALID_MASK) ||
 	       (exec & CPU_BASED_NMI_WINDOW_EXITING) ||

@@ -432,6 +432,14 @@ static void m_pending_hlt(struct kvm_nested_state *s)
 	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, 0);
 }
 
+/* SDM 26.6.2: and put it in wait-for-SIPI at once, nothing pending either */
+static void m_pending_wfs(struct kvm_nested_state *s)
+{
+	s->flags |= KVM_STATE_NESTED_RUN_PENDING;
+	put32(vmcs12_of(s), OFF_ACTIVITY_STATE, 3);
+	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, 0);
+}
+
 #define HDR(n, fn)	{ .name = n, .where = IN_HEADER, .mutate = fn }
 #define HDR_SHADOW(n, fn) { .name = n, .where = IN_SHADOW, .mutate = fn }
 #define F32(w, n, o, c, s) { .name = n, .where = w, .width = 4, .off = o, \
@@ -512,6 +520,8 @@ static const struct malformed malformed[] = {
 	    0, BIT(4)),
 	{ .name = "pending entry into HLT with no event to wake it",
 	  .mutate = m_pending_hlt, .stock_takes = true },
+	{ .name = "pending entry into wait-for-SIPI", .mutate = m_pending_wfs,
+	  .stock_takes = true },
 	/* SDM 26.3.1.5, A.6: wait-for-SIPI (3) where L1 is not offered it */
 	{ .name = "guest activity wait-for-SIPI, not offered",
 	  .where = IN_VMCS12, .width = 4, .off = OFF_ACTIVITY_STATE,
