@@ -178,6 +178,17 @@ static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(nested_cpu_has_ept(vmcs12)))
 		return false;
 
+	/*
+	 * SDM 25.3 gives L2's TSC as the TSC times the multiplier, >> 48, and
+	 * 26.2.1.1 no rule on it; vmcs02 holds its product with L0's, and a
+	 * processor may refuse 0 there (the emulated one fails the entry with
+	 * VMfailValid 7), which L0 could only report as its own failure.
+	 * L1 gets the processor's answer here instead.
+	 */
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_TSC_SCALING) &&
+	    !nvmx_rule(vmcs12->tsc_multiplier != 0))
+		return false;
+
 	if (!nested_vmx_check_shadowing_controls(vcpu, vmcs12))
 		return false;
 
@@ -1252,7 +1263,10 @@ static void nested_vmx_prepare_exceptions02(struct kvm_vcpu *vcpu,
  * multiplier (with "use TSC scaling") and offset by vmcs12's offset; L1's
  * is the host's scaled and offset by L0.  kvm.ko composes the two into the
  * one multiplier and offset vmcs02 holds, and reads L2's TSC with them when
- * L0 emulates a read (RDMSR of IA32_TSC).
+ * L0 emulates a read (RDMSR of IA32_TSC).  The product rounds down, to 0
+ * for a small enough multiplier of L1's when L0 slows L1's TSC; vmcs02
+ * gets 1 then (see nested_vmx_check_exec2_controls()), the same rate to
+ * within that rounding.
  */
 static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 {
@@ -1263,8 +1277,9 @@ static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 					   vmx_get_l2_tsc_offset(vcpu),
 					   l2_ratio);
 	vcpu->arch.tsc_scaling_ratio =
-		kvm_calc_nested_tsc_multiplier(vcpu->arch.l1_tsc_scaling_ratio,
-					       l2_ratio);
+		max_t(u64, 1,
+		      kvm_calc_nested_tsc_multiplier(vcpu->arch.l1_tsc_scaling_ratio,
+						     l2_ratio));
 
 	vmcs_write64(TSC_OFFSET, vcpu->arch.tsc_offset);
 	if (secondary_exec_controls_get(to_vmx(vcpu)) &

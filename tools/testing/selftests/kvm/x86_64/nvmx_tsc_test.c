@@ -23,11 +23,14 @@
  *     and just after the VM exit, and RDTSCP returns L1's IA32_TSC_AUX;
  *   - with "RDTSC exiting", RDTSC and RDTSCP exit (reasons 16 and 51).
  *
- * The cases run twice: in a VM whose TSC L0 does not scale, and in one
- * whose TSC frequency the host set to 1.5 times its own (KVM_SET_TSC_KHZ),
- * so that L0's multiplier for L1 and L1's for L2 must be composed.  The
- * second run is skipped without KVM_CAP_TSC_CONTROL, and the scaling cases
- * when L1 is not offered "use TSC scaling".
+ * The cases run three times: in a VM whose TSC L0 does not scale, and in
+ * ones whose TSC frequency the host set to 1.5 and 0.5 times its own
+ * (KVM_SET_TSC_KHZ), so that L0's multiplier for L1 and L1's for L2 must be
+ * composed.  The last two runs are skipped without KVM_CAP_TSC_CONTROL,
+ * and the scaling cases when L1 is not offered "use TSC scaling".  A
+ * multiplier of 0 fails VM entry (VMfailValid 7, as the emulated processor
+ * fails it); the smallest, 1, enters even where its composition with L0's
+ * rounds to 0.
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -39,7 +42,7 @@
 
 /* Set by the host before L1 runs. */
 struct nvmx_env {
-	bool strict;		/* the header's: no known stock deviation here */
+	bool strict;		/* the header's */
 	bool l0_tsc_control;	/* KVM_CAP_TSC_CONTROL: L0 scales TSCs */
 };
 
@@ -131,19 +134,17 @@ static void report_between(const char *field, u64 lo, u64 hi, u64 got)
 }
 
 /*
- * Run L2's TSC reads with @scale ("use TSC scaling" and the multiplier
- * @mult) and @offsetting ("use TSC offsetting" and @offset).
+ * vmcs12 with @scale ("use TSC scaling" and the multiplier @mult) and
+ * @offsetting ("use TSC offsetting" and @offset); false (a skip) if L1 is
+ * not offered them.
  */
-static void check_l2_tsc(bool offsetting, u64 offset, bool scale, u64 mult)
+static bool tsc_controls(bool offsetting, u64 offset, bool scale, u64 mult)
 {
-	u64 eff_mult = offsetting && scale ? mult : RATIO_ONE;
-	u64 eff_off = offsetting ? offset : 0;
-	u64 d1, d2, want, slack, t1a, t1b, lo, hi;
 	u32 sec = SECONDARY_EXEC_ENABLE_RDTSCP;
 
 	if (scale && !tsc_scaling_offered()) {
 		skip("L1 is not offered \"use TSC scaling\" (L0 does not scale TSCs)");
-		return;
+		return false;
 	}
 	if (scale)
 		sec |= SECONDARY_EXEC_TSC_SCALING;
@@ -155,11 +156,26 @@ static void check_l2_tsc(bool offsetting, u64 offset, bool scale, u64 mult)
 	    !ctl_update(SECONDARY_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS2,
 			sec, 0)) {
 		skip("TSC offsetting, MSR bitmaps or enable RDTSCP not offered");
-		return;
+		return false;
 	}
 	vmwrite(TSC_OFFSET, offset);
 	if (scale)
 		vmwrite(TSC_MULTIPLIER, mult);
+	return true;
+}
+
+/*
+ * Run L2's TSC reads with @scale ("use TSC scaling" and the multiplier
+ * @mult) and @offsetting ("use TSC offsetting" and @offset).
+ */
+static void check_l2_tsc(bool offsetting, u64 offset, bool scale, u64 mult)
+{
+	u64 eff_mult = offsetting && scale ? mult : RATIO_ONE;
+	u64 eff_off = offsetting ? offset : 0;
+	u64 d1, d2, want, slack, t1a, t1b, lo, hi;
+
+	if (!tsc_controls(offsetting, offset, scale, mult))
+		return;
 	wrmsr(MSR_TSC_AUX_NR, TSC_AUX_VALUE);
 
 	nvmx_call_asm(ASM_LABEL(l1_tsc_span), 0);
@@ -167,8 +183,12 @@ static void check_l2_tsc(bool offsetting, u64 offset, bool scale, u64 mult)
 
 	l2_setup(ASM_LABEL(l2_tsc));
 	t1a = rdtsc();
-	if (!l2_launch())
+	if (nvmx_l2_run(1)) {
+		report_known("VMLAUNCH succeeded (VM-instruction error)", 0,
+			     vmreadz(VM_INSTRUCTION_ERROR), 7, "25.3",
+			     "stock 6.1 gives vmcs02 a composed multiplier of 0, which the processor refuses");
 		return;
+	}
 	t1b = rdtsc();
 	if (!nvmx_vmcall_at(ASM_LABEL(l2_tsc_exit)))
 		return;
@@ -233,6 +253,31 @@ static void scale_odd(void)
 	check_l2_tsc(true, -0x123456ull, true, 0x15f1f2a3b4c5dull);
 }
 
+/*
+ * The smallest multiplier, 2^-48: L2's TSC all but stops.  Where L0 scales
+ * L1's TSC down, the composed multiplier rounds to 0, which vmcs02 cannot
+ * hold (the emulated processor refuses it): L0 gives vmcs02 1 instead, the
+ * same rate to within that rounding.
+ */
+static void scale_tiny(void)
+{
+	check_l2_tsc(true, 0x5555, true, 1);
+}
+
+/*
+ * A multiplier of 0 fails VM entry as the processor fails it
+ * (VMfailValid 7, the emulated CPU's rule; 26.2.1.1 and 25.3 name none):
+ * L0 cannot give vmcs02 that multiplier.
+ */
+static void scale_zero(void)
+{
+	if (!tsc_controls(true, 0, true, 0))
+		return;
+	l2_setup(ASM_LABEL(l2_tsc));
+	report("VMLAUNCH, TSC multiplier 0 (VM-instruction error)", 7,
+	       nvmx_l2_run(1) ? vmreadz(VM_INSTRUCTION_ERROR) : 0, "26.2.1.1");
+}
+
 /* 25.3: "use TSC scaling" without "use TSC offsetting" is ignored. */
 static void scale_without_offsetting(void)
 {
@@ -282,6 +327,8 @@ static const struct nvmx_case cases[] = {
 	{ "scale_2_0", scale_2_0 },
 	{ "scale_0_5", scale_0_5 },
 	{ "scale_odd", scale_odd },
+	{ "scale_tiny", scale_tiny },
+	{ "scale_zero", scale_zero },
 	{ "scale_without_offsetting", scale_without_offsetting },
 	{ "rdtsc_exiting", rdtsc_exiting },
 };
@@ -339,9 +386,10 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
 
 	ksft_print_header();
-	ksft_set_plan(2 * NR_CASES);
+	ksft_set_plan(3 * NR_CASES);
 	nvmx_env.l0_tsc_control = kvm_has_cap(KVM_CAP_TSC_CONTROL);
 	run_vm("l0_x1", 1, 1);
 	run_vm("l0_x1.5", 3, 2);
+	run_vm("l0_x0.5", 1, 2);
 	return nvmx_host_finish();
 }
