@@ -375,6 +375,13 @@ static void run_vm(const char *label, unsigned int num, unsigned int den)
 		TEST_ASSERT(khz > 0, "KVM_GET_TSC_KHZ: %ld", khz);
 		vcpu_ioctl(vcpu, KVM_SET_TSC_KHZ,
 			   (void *)(unsigned long)(khz * num / den));
+		/*
+		 * L1's TSC offset was made for the host's frequency: at a
+		 * slower one L1's TSC would start below 0 (near 2^64), where
+		 * kvm.ko composes L2's offset as a signed number and L2's
+		 * TSC is not that of L1's unsigned count.  L1 starts at 2^40.
+		 */
+		vcpu_set_msr(vcpu, MSR_IA32_TSC, 1ull << 40);
 		ksft_print_msg("%s: L1's TSC at %ld kHz, the host's %ld kHz\n",
 			       label, khz * num / den, khz);
 	}
