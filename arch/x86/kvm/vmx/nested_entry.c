@@ -178,17 +178,6 @@ static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(nested_cpu_has_ept(vmcs12)))
 		return false;
 
-	/*
-	 * SDM 25.3 gives L2's TSC as the TSC times the multiplier, >> 48, and
-	 * 26.2.1.1 no rule on it; vmcs02 holds its product with L0's, and a
-	 * processor may refuse 0 there (the emulated one fails the entry with
-	 * VMfailValid 7), which L0 could only report as its own failure.
-	 * L1 gets the processor's answer here instead.
-	 */
-	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_TSC_SCALING) &&
-	    !nvmx_rule(vmcs12->tsc_multiplier != 0))
-		return false;
-
 	if (!nested_vmx_check_shadowing_controls(vcpu, vmcs12))
 		return false;
 
@@ -687,24 +676,27 @@ static bool nested_vmx_check_guest_pdptes(struct kvm_vcpu *vcpu,
  * not all of L1's state reaches it: an entry in the HLT state runs vmcs02
  * active (26.3.1.5's rules for pending debug exceptions read the activity
  * state), and vmcs02 never runs at all on an EPT whose PML4 table is not
- * in L1's memory (nested_vmx_ept_root_exit()): its checks are all made
- * here then.  They read the guest state the last exit left in vmcs02 as
- * L2 left it (NVMX_SYNC_VMCS02: SS, segments, descriptor tables, pending
- * debug exceptions), not vmcs12's older copy.
+ * in L1's memory (nested_vmx_ept_root_exit()), nor in the wait-for-SIPI
+ * state, which only a VM exit ends: its checks are all made here then.
+ * They read the guest state the last exit left in vmcs02 as L2 left it
+ * (NVMX_SYNC_VMCS02: SS, segments, descriptor tables, pending debug
+ * exceptions), not vmcs12's older copy.
  */
 static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 					 struct vmcs12 *vmcs12, u32 *qual)
 {
-	bool hlt = vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE;
-	bool no_root = nvmx_ept_root_outside_memory(vcpu, vmcs12);
+	bool inactive = vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE;
+	bool no_run = nvmx_ept_root_outside_memory(vcpu, vmcs12) ||
+		      vmcs12->guest_activity_state == GUEST_ACTIVITY_WAIT_SIPI;
 
 	*qual = ENTRY_FAIL_DEFAULT;
 
-	if (hlt || no_root)
+	if (inactive || no_run)
 		nested_vmx_save_vmcs02_state(vcpu);
 	if (!nested_vmx_check_guest_fields(vcpu, vmcs12, true) ||
-	    (no_root && !nested_vmx_check_guest_segments(vcpu, vmcs12)) ||
-	    ((hlt || no_root) && !nested_vmx_check_guest_blocking(vcpu, vmcs12)))
+	    (no_run && !nested_vmx_check_guest_segments(vcpu, vmcs12)) ||
+	    ((inactive || no_run) &&
+	     !nested_vmx_check_guest_blocking(vcpu, vmcs12)))
 		return false;
 
 	*qual = ENTRY_FAIL_VMCS_LINK_PTR;
@@ -712,7 +704,7 @@ static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 		return false;
 
 	*qual = ENTRY_FAIL_PDPTE;
-	return !no_root || nested_vmx_check_guest_pdptes(vcpu, vmcs12);
+	return !no_run || nested_vmx_check_guest_pdptes(vcpu, vmcs12);
 }
 
 /*
@@ -1263,10 +1255,14 @@ static void nested_vmx_prepare_exceptions02(struct kvm_vcpu *vcpu,
  * multiplier (with "use TSC scaling") and offset by vmcs12's offset; L1's
  * is the host's scaled and offset by L0.  kvm.ko composes the two into the
  * one multiplier and offset vmcs02 holds, and reads L2's TSC with them when
- * L0 emulates a read (RDMSR of IA32_TSC).  The product rounds down, to 0
- * for a small enough multiplier of L1's when L0 slows L1's TSC; vmcs02
- * gets 1 then (see nested_vmx_check_exec2_controls()), the same rate to
- * within that rounding.
+ * L0 emulates a read (RDMSR of IA32_TSC).  The SDM (25.3, 26.2.1.1) puts
+ * no rule on the multiplier, but a processor may refuse 0 in vmcs02 (the
+ * emulated one fails the entry with VMfailValid 7, which L0 could only
+ * report to userspace as its own failure): L1's 0, or a product that
+ * rounds down to 0 (a small multiplier of L1's where L0 slows L1's TSC),
+ * gives vmcs02 1, the same rate to within the rounding.  kvm.ko's own
+ * recomputation when the VMM sets L1's TSC frequency while L2 runs
+ * (kvm_vcpu_write_tsc_multiplier()) does not know this.
  */
 static void nested_vmx_prepare_tsc02(struct kvm_vcpu *vcpu)
 {

@@ -1772,8 +1772,10 @@ static void nested_vmx_keep_pending_dbg(struct kvm_vcpu *vcpu)
 
 /*
  * SDM 25.2: INIT in VMX non-root operation is a VM exit, and is consumed.
- * A vCPU the VMM put in wait-for-SIPI (KVM_SET_MP_STATE) takes no INIT exit
- * (SDM 26.6.2: that state blocks INIT); the INIT is dropped.
+ * In the wait-for-SIPI state it is blocked (SDM 25.2, 26.6.2) and stays
+ * pending on a processor, through the SIPI exit and VMX root operation
+ * (where INIT is blocked too) until VMXOFF.  nvmx drops it instead: left
+ * latched in guest mode, x86.c would reset the vCPU under L2.
  */
 static int nested_vmx_init_exit(struct kvm_vcpu *vcpu)
 {
@@ -1804,8 +1806,7 @@ static int nested_vmx_sipi_exit(struct kvm_vcpu *vcpu)
 	if (!lapic_in_kernel(vcpu) ||
 	    !test_and_clear_bit(KVM_APIC_SIPI, &apic->pending_events))
 		return 0;
-	/* The sender wrote the vector before the bit (kvm_apic_accept_events) */
-	smp_rmb();
+	/* test_and_clear_bit() orders the read after __apic_accept_irq()'s */
 	nested_vmx_vmexit(vcpu, EXIT_REASON_SIPI_SIGNAL, 0, apic->sipi_vector);
 	return 0;
 }
@@ -1865,6 +1866,22 @@ static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
 }
 
 /*
+ * No exit to L1 is pending: L2 goes on, delivering an event x86.c injects
+ * or fetching its next instruction (SDM 6.9 Table 6-2: below every event
+ * above).  If its EPT PML4 table left L1's memory while it ran (the VMM
+ * deleted the memslot), that is where it meets it, and the exit is taken
+ * now, before x86.c injects: its MMU would fail to load a root next and
+ * ask for a triple fault with the injection to cancel, which cannot
+ * requeue an exception then.  A halted L2 fetches nothing.
+ */
+static int nested_vmx_l2_goes_on(struct kvm_vcpu *vcpu, bool halted)
+{
+	if (!halted && nested_vmx_ept_root_outside_memory(vcpu))
+		nested_vmx_ept_root_exit(vcpu);
+	return 0;
+}
+
+/*
  * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
  * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
  * (priority 3) first; in the wait-for-SIPI state nothing but a SIPI; then
@@ -1886,19 +1903,6 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 	bool busy = entering || kvm_event_needs_reinjection(vcpu);
 	bool halted = nested_vmx_l2_halted(vcpu);
 
-	/*
-	 * L2's EPT PML4 table left L1's memory while L2 ran (the VMM
-	 * deleted its memslot): L2, unless halted, meets it before any
-	 * event KVM would inject, and the exit is taken now, before x86.c
-	 * injects one: its MMU would fail to load a root next and ask for a
-	 * triple fault with the injection to cancel, which cannot requeue
-	 * an exception then.
-	 */
-	if (!entering && !halted && !nested_vmx_l2_waits_for_sipi(vcpu) &&
-	    nested_vmx_ept_root_outside_memory(vcpu)) {
-		nested_vmx_ept_root_exit(vcpu);
-		return 0;
-	}
 	if (kvm_lapic_latched_init(vcpu))
 		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
 	if (nested_vmx_l2_waits_for_sipi(vcpu))
@@ -1906,7 +1910,7 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)
-		return entering ? -EBUSY : 0;
+		return entering ? -EBUSY : nested_vmx_l2_goes_on(vcpu, halted);
 	if (vcpu->arch.smi_pending && !is_smm(vcpu))
 		return busy ? -EBUSY : 0;
 	if (to_vmx(vcpu)->nested.preemption_timer_expired)
@@ -1919,25 +1923,27 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 	if (vcpu->arch.nmi_pending && nested_exit_on_nmi(vcpu))
 		return busy ? -EBUSY : nested_vmx_nmi_exit(vcpu);
 	if (vcpu->arch.nmi_pending && !vmx_nmi_blocked(vcpu))
-		return busy ? -EBUSY : 0;
+		return busy ? -EBUSY : nested_vmx_l2_goes_on(vcpu, halted);
 	if (halted && nested_vmx_intr_window_open(vcpu))
 		return busy ? -EBUSY :
 			nested_vmx_window_exit(vcpu,
 					       EXIT_REASON_INTERRUPT_WINDOW);
 	if (kvm_cpu_has_interrupt(vcpu) && nested_exit_on_intr(vcpu))
 		return busy ? -EBUSY : nested_vmx_intr_exit(vcpu);
-	return 0;
+	return entering ? 0 : nested_vmx_l2_goes_on(vcpu, halted);
 }
 
 /*
  * kvm_x86_nested_ops.has_events: an exit to L1 pending that KVM's generic
  * checks cannot see: the timer's exit, which wakes L2 from the HLT state as
  * an NMI would whatever its RFLAGS.IF (SDM 25.2), and a window exit that
- * wakes it.
+ * wakes it.  Not in the wait-for-SIPI state, which blocks the timer's exit
+ * (SDM 25.2, 26.7.4) and which only a SIPI ends.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
-	return to_vmx(vcpu)->nested.preemption_timer_expired ||
+	return (to_vmx(vcpu)->nested.preemption_timer_expired &&
+		!nested_vmx_l2_waits_for_sipi(vcpu)) ||
 	       (nested_vmx_l2_halted(vcpu) &&
 		(nested_vmx_nmi_window_open(vcpu) ||
 		 nested_vmx_intr_window_open(vcpu)));
@@ -2095,6 +2101,7 @@ static bool nvmx_is_hw_exception(u32 event, u8 vector)
  * (26.7.7, with "virtualize APIC accesses": without it the entry failed,
  * 26.2.1.1), then a pending debug exception (26.7.3: unless blocked by MOV
  * SS; an exit if L1 intercepts #DB, else L2 delivers it), then the
+ * VMX-preemption timer's exit for a count of 0 (26.7.4), then the
  * NMI-window (26.7.6) and interrupt-window (26.7.5) exits.  MTF is not
  * offered to L1.  True when one of them is the exit.
  */
@@ -2117,6 +2124,10 @@ static bool nvmx_entry_induced_exit(struct kvm_vcpu *vcpu,
 		vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 		return nvmx_l2_raise(vcpu, info, event, DB_VECTOR, 0,
 				     dbg & (DR_TRAP_BITS | DR6_BS | DR6_RTM));
+	}
+	if (vmx->nested.preemption_timer_expired) {
+		info->reason = EXIT_REASON_PREEMPTION_TIMER;
+		return true;
 	}
 	if (nested_vmx_nmi_window_open(vcpu)) {
 		info->reason = EXIT_REASON_NMI_WINDOW;

@@ -363,8 +363,6 @@ bool nvmx_ept_root_outside_memory(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12);
 bool nested_vmx_ept_root_outside_memory(struct kvm_vcpu *vcpu);
 void nested_vmx_ept_root_exit(struct kvm_vcpu *vcpu);
 
-/* A VM-entry failure of vmcs02's guest state found by nvmx (SDM 26.8). */
-
 /*
  * The exit from L2 that L0 is handling, reflected to L1 as the processor
  * reported it in vmcs02 (SDM 27.2): for an exit L0 first tried to complete

@@ -295,10 +295,11 @@ static bool nvmx_state_evmcs_current(struct kvm_nested_state *kvm_state)
  * The header, before any data is read.  Flags x86.c let through that nvmx
  * does not offer are refused: a pending MTF exit (L1 has no monitor trap
  * flag), SVM's GIF, and any VMX header flag but the preemption-timer
- * deadline, which only an L2 with the timer offered has.  The eVMCS flag only where the
- * VMM enabled the enlightened VMCS (KVM_CAP_HYPERV_ENLIGHTENED_VMCS); a
- * current eVMCS only where L1 can have had one: Hyper-V's CPUID, without
- * which VMLAUNCH and VMRESUME never look at the VP assist page.
+ * deadline, which only an L2 with the timer offered has.  The eVMCS flag
+ * only where the VMM enabled the enlightened VMCS
+ * (KVM_CAP_HYPERV_ENLIGHTENED_VMCS); a current eVMCS only where L1 can
+ * have had one: Hyper-V's CPUID, without which VMLAUNCH and VMRESUME never
+ * look at the VP assist page.
  */
 static int nested_vmx_check_state_header(struct kvm_vcpu *vcpu,
 					 struct kvm_nested_state *kvm_state)

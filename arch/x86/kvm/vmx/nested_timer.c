@@ -14,10 +14,12 @@
  *
  * the V-th change of the bit, which L1's TSC reaches at deadline << rate;
  * the value left at TSC t is deadline - (t >> rate).  The deadline is kept
- * across SMM (the
- * default treatment of SMM lets the timer count on, SDM 25.5.1) and in
- * the nested state (KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE), so that an L2
- * resumed by RSM or on another host keeps its expiry.  The hrtimer only
+ * across SMM (the default treatment of SMM lets the timer count on, SDM
+ * 25.5.1) and in the nested state of a vCPU in L2
+ * (KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE), so that an L2 resumed by RSM,
+ * or on another host, keeps its expiry; not that of a vCPU in SMM entered
+ * from L2 (6.1's format takes the flag with L2 running only, stock
+ * likewise), which RSM restarts from vmcs12's value.  The hrtimer only
  * wakes the vCPU: the host's clock and L1's TSC need not run at the ratio
  * the TSC frequency says, so expiry is decided on L1's TSC.
  */
@@ -38,17 +40,22 @@ static u64 nvmx_l1_tsc(struct kvm_vcpu *vcpu)
 
 /*
  * Host nanoseconds until L1's TSC reaches tick @deadline, 0 once it has.
- * A far deadline (a VMM's) is waited for in steps of 2^40 TSC cycles.
+ * At most a second at a time, which the callback looks at again: a far
+ * deadline (a VMM's, or any at a low TSC frequency KVM_SET_TSC_KHZ set)
+ * would overflow ktime otherwise.
  */
 static u64 nvmx_timer_ns_left(struct kvm_vcpu *vcpu, u64 deadline)
 {
 	u32 khz = max_t(u32, vcpu->arch.virtual_tsc_khz, 1);
 	u64 now = nvmx_l1_tsc(vcpu) >> NVMX_PREEMPTION_TIMER_RATE;
+	u64 cycles;
 
 	if (now >= deadline)
 		return 0;
-	return mul_u64_u32_div(min_t(u64, deadline - now, BIT_ULL(40)) <<
-			       NVMX_PREEMPTION_TIMER_RATE, NSEC_PER_MSEC, khz);
+	cycles = min_t(u64, deadline - now, BIT_ULL(40)) <<
+		 NVMX_PREEMPTION_TIMER_RATE;
+	cycles = min_t(u64, cycles, (u64)khz * MSEC_PER_SEC);
+	return max_t(u64, mul_u64_u32_div(cycles, NSEC_PER_MSEC, khz), 1);
 }
 
 /* The count reached 0: the VM exit waits for check_events (SDM 25.2). */
