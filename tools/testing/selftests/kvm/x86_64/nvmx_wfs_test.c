@@ -13,6 +13,9 @@
  *                    L2 to its VMCALL.  The SIPIs that reach vCPU 0 while
  *                    it is in VMX root operation or L2 is active are
  *                    discarded (26.6.2), so nothing else happens to L1.
+ *   timer_in_wfs     the same with the VMX-preemption timer at 0: the
+ *                    state blocks the timer's exit (25.2, 26.7.4), the
+ *                    SIPI is the exit, the count saved as 0.
  *   wfs_with_event   VMLAUNCH with wait-for-SIPI and an event to inject: no
  *                    event may be injected in that state (26.3.1.5), a
  *                    VM-entry failure, exit 33, qualification 0 (26.8).
@@ -50,7 +53,9 @@ struct nvmx_env nvmx_env;
 /* vCPU 0's L1 sets it when the sender may stop */
 static u64 sipi_done;
 
-enum { SIPI_EXIT, WFS_WITH_EVENT };
+enum { SIPI_EXIT, TIMER_IN_WFS, WFS_WITH_EVENT };
+
+#define EXIT_REASON_PREEMPTION_TIMER_NR	52
 
 asm(".pushsection .text\n"
 	"l2_vmcall:\n\t"
@@ -151,6 +156,34 @@ static void case_sipi_exit(void)
 	sipi_exit();
 }
 
+/*
+ * 25.2, 26.7.4: the wait-for-SIPI state blocks the VMX-preemption timer's
+ * exit: with a count of 0 L2 still waits, and the SIPI is the exit, the
+ * count saved as 0 (27.3.4).
+ */
+static void case_timer_in_wfs(void)
+{
+	if (!wfs_offered())
+		return;
+	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_VMX_PREEMPTION_TIMER, 0) ||
+	    !ctl_update(VM_EXIT_CONTROLS, MSR_IA32_VMX_EXIT_CTLS,
+			VM_EXIT_SAVE_VMX_PREEMPTION_TIMER, 0)) {
+		skip("VMX-preemption timer or saving its value not offered");
+		return;
+	}
+	vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0);
+	l2_setup(ASM_LABEL(l2_vmcall));
+	vmwrite(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_WAIT_SIPI);
+	if (!l2_launch())
+		return;
+	report_known("VM_EXIT_REASON", EXIT_REASON_SIPI_NR,
+		     vmreadz(VM_EXIT_REASON), EXIT_REASON_PREEMPTION_TIMER_NR,
+		     "25.2, 26.7.4",
+		     "stock 6.1 takes the timer's exit in wait-for-SIPI");
+	CHECK(VMX_PREEMPTION_TIMER_VALUE, 0, "27.3.4");
+}
+
 /* The last case: then the sender stops, whatever the outcome */
 static void case_wfs_with_event(void)
 {
@@ -161,6 +194,7 @@ static void case_wfs_with_event(void)
 
 static const struct nvmx_case cases[] = {
 	[SIPI_EXIT] = { "sipi_exit", case_sipi_exit },
+	[TIMER_IN_WFS] = { "timer_in_wfs", case_timer_in_wfs },
 	[WFS_WITH_EVENT] = { "wfs_with_event", case_wfs_with_event },
 };
 
