@@ -252,4 +252,39 @@ static inline void nvmx_run_l1_to_done(struct kvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * @cmd, the ucall of L1's read into @uc: true for a GUEST_SYNC, false for
+ * GUEST_DONE; a guest assertion (with its two values) or any other ucall
+ * fails the test.
+ */
+static inline bool nvmx_sync_or_done(u64 cmd, struct ucall *uc)
+{
+	switch (cmd) {
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT_2(*uc, "values 0x%lx 0x%lx");
+		break;
+	case UCALL_SYNC:
+		return true;
+	case UCALL_DONE:
+		return false;
+	default:
+		TEST_FAIL("unexpected ucall %lu", uc->cmd);
+	}
+	return false;
+}
+
+/* As nvmx_sync_or_done(), but only a GUEST_SYNC passes: its stage */
+static inline u64 nvmx_sync(u64 cmd, struct ucall *uc)
+{
+	if (!nvmx_sync_or_done(cmd, uc))
+		TEST_FAIL("unexpected ucall %lu", uc->cmd);
+	return uc->args[1];
+}
+
+/* Run @vcpu to its next GUEST_SYNC into @uc; returns the stage it names */
+static inline u64 nvmx_run_to_sync(struct kvm_vcpu *vcpu, struct ucall *uc)
+{
+	return nvmx_sync(nvmx_run_to_ucall(vcpu, uc), uc);
+}
+
 #endif /* SELFTEST_KVM_NVMX_MODULE_H */

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvmx_module.h"
+#include "nvmx_state.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -49,7 +49,6 @@
 #define OFF_ENTRY_INTR_INFO	788
 
 #define NR_PAGES		2048
-#define STATE_BUF		16384
 
 static u64 l2_ud_count;
 static u64 l2_ud_rip;
@@ -103,18 +102,6 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 
 /* Host side */
 
-static int failures;
-static int deviations;
-
-#define CHECK(cond, fmt, ...)						\
-do {									\
-	if (!(cond)) {							\
-		ksft_print_msg("%s:%d: " fmt "\n", __func__, __LINE__,	\
-			       ##__VA_ARGS__);				\
-		failures++;						\
-	}								\
-} while (0)
-
 /* What L2 found when it started, and L1's EFER it was made from */
 struct l2_start {
 	u64 ud_count, ud_rip, pat, efer, dr7;
@@ -137,16 +124,6 @@ static struct kvm_vm *vm_create_no_irqchip(struct kvm_vcpu **vcpu)
 	vcpu_alloc_vmx(vm, &pages_gva);
 	vcpu_args_set(*vcpu, 1, pages_gva);
 	return vm;
-}
-
-static struct kvm_nested_state *state_get(struct kvm_vcpu *vcpu)
-{
-	struct kvm_nested_state *s = calloc(1, STATE_BUF);
-
-	TEST_ASSERT(s, "no memory");
-	s->size = STATE_BUF;
-	vcpu_nested_state_get(vcpu, s);
-	return s;
 }
 
 static u64 vmcs12_u64(struct kvm_nested_state *s, int off)
@@ -172,33 +149,33 @@ static u32 vmcs12_u32(struct kvm_nested_state *s, int off)
  */
 static void pending_same_vm(struct kvm_vcpu *vcpu, u64 guest_rip)
 {
-	struct kvm_nested_state *s = state_get(vcpu), *again;
+	struct kvm_nested_state *s = nvmx_nested_state_get(vcpu), *again;
 	struct kvm_regs regs;
 	u32 want = KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_RUN_PENDING;
 	bool same;
 
-	CHECK(s->flags == want, "flags 0x%x, expected 0x%x", s->flags, want);
-	CHECK(vmcs12_u64(s, OFF_GUEST_RIP) == guest_rip,
-	      "vmcs12 GUEST_RIP 0x%lx, expected 0x%lx",
-	      vmcs12_u64(s, OFF_GUEST_RIP), guest_rip);
-	CHECK(vmcs12_u32(s, OFF_ENTRY_INTR_INFO) ==
-	      (EV_VALID | EV_HW_EXC | UD_VECTOR),
-	      "vmcs12 entry event 0x%x", vmcs12_u32(s, OFF_ENTRY_INTR_INFO));
+	HOST_CHECK(s->flags == want, "flags 0x%x, expected 0x%x", s->flags, want);
+	HOST_CHECK(vmcs12_u64(s, OFF_GUEST_RIP) == guest_rip,
+		   "vmcs12 GUEST_RIP 0x%lx, expected 0x%lx",
+		   vmcs12_u64(s, OFF_GUEST_RIP), guest_rip);
+	HOST_CHECK(vmcs12_u32(s, OFF_ENTRY_INTR_INFO) ==
+		   (EV_VALID | EV_HW_EXC | UD_VECTOR),
+		   "vmcs12 entry event 0x%x", vmcs12_u32(s, OFF_ENTRY_INTR_INFO));
 	vcpu_regs_get(vcpu, &regs);
-	CHECK(regs.rip == guest_rip, "RIP 0x%llx, expected 0x%lx", regs.rip,
-	      guest_rip);
+	HOST_CHECK(regs.rip == guest_rip, "RIP 0x%llx, expected 0x%lx", regs.rip,
+		   guest_rip);
 
 	vcpu_nested_state_set(vcpu, s);
-	again = state_get(vcpu);
+	again = nvmx_nested_state_get(vcpu);
 	same = again->size == s->size && !memcmp(again, s, s->size);
 	if (!same && nvmx_host_module_is_nvmx()) {
-		CHECK(false, "the pending state set again reads back otherwise");
+		HOST_CHECK(false, "the pending state set again reads back otherwise");
 	} else if (!same) {
 		ksft_print_msg("%s (known stock deviation)\n",
 			       "the pending state set again reads back otherwise");
-		deviations++;
+		nvmx_deviations++;
 	}
-	CHECK(again->flags == want, "flags 0x%x after SET", again->flags);
+	HOST_CHECK(again->flags == want, "flags 0x%x after SET", again->flags);
 	free(again);
 	free(s);
 }
@@ -213,12 +190,12 @@ static void pending_same_vm(struct kvm_vcpu *vcpu, u64 guest_rip)
  */
 static struct kvm_vcpu *migrate(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
-	struct kvm_nested_state *s = state_get(vcpu);
+	struct kvm_nested_state *s = nvmx_nested_state_get(vcpu);
 	u64 feat_ctl = vcpu_get_msr(vcpu, MSR_IA32_FEAT_CTL);
 	struct nvmx_vcpu_snapshot snap;
 
-	CHECK(s->flags & KVM_STATE_NESTED_RUN_PENDING,
-	      "the state to move has no pending entry: flags 0x%x", s->flags);
+	HOST_CHECK(s->flags & KVM_STATE_NESTED_RUN_PENDING,
+		   "the state to move has no pending entry: flags 0x%x", s->flags);
 	nvmx_vcpu_snapshot_take(vcpu, &snap);
 	kvm_vm_release(vm);
 
@@ -248,7 +225,7 @@ static struct l2_start run(bool catch)
 	for (;;) {
 		vcpu_run(vcpu);
 		if (vcpu->run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN) {
-			CHECK(!windows++, "a second interrupt-window exit");
+			HOST_CHECK(!windows++, "a second interrupt-window exit");
 			pending_same_vm(vcpu, guest_rip);
 			vcpu = migrate(vm, vcpu);
 			continue;
@@ -256,16 +233,7 @@ static struct l2_start run(bool catch)
 		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
 			    "exit reason %u (%s)", vcpu->run->exit_reason,
 			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_2(uc, "values 0x%lx 0x%lx");
-			break;
-		case UCALL_SYNC:
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
-		if (uc.args[1] == STAGE_L2_START) {
+		if (nvmx_sync(get_ucall(vcpu, &uc), &uc) == STAGE_L2_START) {
 			st.ud_count = uc.args[2];
 			st.ud_rip = uc.args[3];
 			st.pat = uc.args[4];
@@ -276,25 +244,25 @@ static struct l2_start run(bool catch)
 			break;
 		}
 	}
-	CHECK(windows == catch, "%d interrupt-window exits", windows);
+	HOST_CHECK(windows == catch, "%d interrupt-window exits", windows);
 	kvm_vm_free(vm);
 	return st;
 }
 
 static void check_start(const char *what, struct l2_start *st, u64 l1_efer)
 {
-	CHECK(st->ud_count == 1, "%s: %lu #UD delivered, expected 1", what,
-	      st->ud_count);
-	CHECK(st->ud_rip == (u64)l2_guest_code,
-	      "%s: #UD returns to 0x%lx, GUEST_RIP is 0x%lx", what, st->ud_rip,
-	      (u64)l2_guest_code);
-	CHECK(st->pat == L2_PAT, "%s: PAT 0x%lx, vmcs12's 0x%llx", what,
-	      st->pat, L2_PAT);
-	CHECK(st->efer == (l1_efer ^ EFER_SCE),
-	      "%s: EFER 0x%lx, vmcs12's 0x%lx", what, st->efer,
-	      l1_efer ^ EFER_SCE);
-	CHECK(st->dr7 == L2_DR7, "%s: DR7 0x%lx, vmcs12's 0x%llx", what,
-	      st->dr7, L2_DR7);
+	HOST_CHECK(st->ud_count == 1, "%s: %lu #UD delivered, expected 1", what,
+		   st->ud_count);
+	HOST_CHECK(st->ud_rip == (u64)l2_guest_code,
+		   "%s: #UD returns to 0x%lx, GUEST_RIP is 0x%lx", what, st->ud_rip,
+		   (u64)l2_guest_code);
+	HOST_CHECK(st->pat == L2_PAT, "%s: PAT 0x%lx, vmcs12's 0x%llx", what,
+		   st->pat, L2_PAT);
+	HOST_CHECK(st->efer == (l1_efer ^ EFER_SCE),
+		   "%s: EFER 0x%lx, vmcs12's 0x%lx", what, st->efer,
+		   l1_efer ^ EFER_SCE);
+	HOST_CHECK(st->dr7 == L2_DR7, "%s: DR7 0x%lx, vmcs12's 0x%llx", what,
+		   st->dr7, L2_DR7);
 }
 
 int main(int argc, char *argv[])
@@ -318,9 +286,9 @@ int main(int argc, char *argv[])
 	check_start("without save/restore", &plain, l1_efer);
 	caught = run(true);
 	check_start("after the pending state moved", &caught, l1_efer);
-	if (deviations)
-		ksft_print_msg("%d known stock deviations\n", deviations);
-	ksft_test_result(!failures,
+	if (nvmx_deviations)
+		ksft_print_msg("%d known stock deviations\n", nvmx_deviations);
+	ksft_test_result(!nvmx_failures,
 			 "a pending entry caught by GET starts L2 after SET as VMLAUNCH would\n");
 	ksft_finished();
 	return 0;

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvmx_module.h"
+#include "nvmx_state.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -102,17 +102,6 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 
 /* Host side */
 
-static int failures;
-
-#define CHECK(cond, fmt, ...)						\
-do {									\
-	if (!(cond)) {							\
-		ksft_print_msg("%s:%d: " fmt "\n", __func__, __LINE__,	\
-			       ##__VA_ARGS__);				\
-		failures++;						\
-	}								\
-} while (0)
-
 /* Every page L1 maps, L2 at CPL 3 may use too (U/S at every level) */
 static void set_user_bits(struct kvm_vm *vm, u64 table_gpa, int level)
 {
@@ -141,16 +130,14 @@ static void inject_smi(struct kvm_vcpu *vcpu)
 /* In the SMM handler: SMM entered from L2, VMX operation put aside */
 static void check_in_smm(struct kvm_vcpu *vcpu)
 {
-	struct kvm_nested_state *s = calloc(1, 16384);
 	u16 want = KVM_STATE_NESTED_SMM_VMXON | KVM_STATE_NESTED_SMM_GUEST_MODE;
+	struct kvm_nested_state *s;
 
-	TEST_ASSERT(s, "no memory");
-	CHECK(vcpu->run->flags & KVM_RUN_X86_SMM, "not in SMM");
-	s->size = 16384;
-	vcpu_nested_state_get(vcpu, s);
-	CHECK(!s->flags && s->hdr.vmx.smm.flags == want,
-	      "flags 0x%x, SMM flags 0x%x, expected 0 and 0x%x", s->flags,
-	      s->hdr.vmx.smm.flags, want);
+	HOST_CHECK(vcpu->run->flags & KVM_RUN_X86_SMM, "not in SMM");
+	s = nvmx_nested_state_get(vcpu);
+	HOST_CHECK(!s->flags && s->hdr.vmx.smm.flags == want,
+		   "flags 0x%x, SMM flags 0x%x, expected 0 and 0x%x", s->flags,
+		   s->hdr.vmx.smm.flags, want);
 	free(s);
 }
 
@@ -160,28 +147,28 @@ static void check_l2_sregs(struct kvm_vcpu *vcpu)
 	struct kvm_sregs sregs;
 
 	vcpu_sregs_get(vcpu, &sregs);
-	CHECK(sregs.cs.selector == L2_CS && sregs.cs.dpl == 3 &&
-	      sregs.cs.l == 1 && sregs.cs.type == 0xb,
-	      "CS 0x%x DPL %u L %u type 0x%x", sregs.cs.selector, sregs.cs.dpl,
-	      sregs.cs.l, sregs.cs.type);
-	CHECK(sregs.ss.selector == L2_SS && sregs.ss.dpl == 3 &&
-	      sregs.ss.type == 3,
-	      "SS 0x%x DPL %u type 0x%x", sregs.ss.selector, sregs.ss.dpl,
-	      sregs.ss.type);
-	CHECK(sregs.ds.selector == L2_SS && sregs.ds.dpl == 3 &&
-	      sregs.es.selector == L2_SS && sregs.es.dpl == 3,
-	      "DS 0x%x DPL %u, ES 0x%x DPL %u", sregs.ds.selector,
-	      sregs.ds.dpl, sregs.es.selector, sregs.es.dpl);
+	HOST_CHECK(sregs.cs.selector == L2_CS && sregs.cs.dpl == 3 &&
+		   sregs.cs.l == 1 && sregs.cs.type == 0xb,
+		   "CS 0x%x DPL %u L %u type 0x%x", sregs.cs.selector, sregs.cs.dpl,
+		   sregs.cs.l, sregs.cs.type);
+	HOST_CHECK(sregs.ss.selector == L2_SS && sregs.ss.dpl == 3 &&
+		   sregs.ss.type == 3,
+		   "SS 0x%x DPL %u type 0x%x", sregs.ss.selector, sregs.ss.dpl,
+		   sregs.ss.type);
+	HOST_CHECK(sregs.ds.selector == L2_SS && sregs.ds.dpl == 3 &&
+		   sregs.es.selector == L2_SS && sregs.es.dpl == 3,
+		   "DS 0x%x DPL %u, ES 0x%x DPL %u", sregs.ds.selector,
+		   sregs.ds.dpl, sregs.es.selector, sregs.es.dpl);
 }
 
 /* L2's report: its CS, SS and RFLAGS (arithmetic flags aside) */
 static void check_l2_report(struct ucall *uc)
 {
-	CHECK(uc->args[2] == L2_CS && uc->args[3] == L2_SS,
-	      "stage %lu: L2's CS 0x%lx SS 0x%lx, expected 0x%x 0x%x",
-	      uc->args[1], uc->args[2], uc->args[3], L2_CS, L2_SS);
-	CHECK((uc->args[4] & ~0x8d5ul) == L2_RFLAGS,
-	      "stage %lu: L2's RFLAGS 0x%lx", uc->args[1], uc->args[4]);
+	HOST_CHECK(uc->args[2] == L2_CS && uc->args[3] == L2_SS,
+		   "stage %lu: L2's CS 0x%lx SS 0x%lx, expected 0x%x 0x%x",
+		   uc->args[1], uc->args[2], uc->args[3], L2_CS, L2_SS);
+	HOST_CHECK((uc->args[4] & ~0x8d5ul) == L2_RFLAGS,
+		   "stage %lu: L2's RFLAGS 0x%lx", uc->args[1], uc->args[4]);
 }
 
 int main(int argc, char *argv[])
@@ -192,7 +179,6 @@ int main(int argc, char *argv[])
 	struct ucall uc;
 	u64 stages = 0;
 	int smm_stops = 0;
-	bool done = false;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
@@ -217,7 +203,7 @@ int main(int argc, char *argv[])
 	ksft_set_plan(1);
 	ksft_print_msg("kvm-intel %s unrestricted guest\n",
 		       vm_is_unrestricted_guest(vm) ? "with" : "without");
-	while (!done) {
+	for (;;) {
 		vcpu_run(vcpu);
 		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
 			    "exit reason %u (%s) after %d SMM stops",
@@ -228,18 +214,8 @@ int main(int argc, char *argv[])
 			check_in_smm(vcpu);
 			continue;
 		}
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_2(uc, "values 0x%lx 0x%lx");
+		if (!nvmx_sync_or_done(get_ucall(vcpu, &uc), &uc))
 			break;
-		case UCALL_DONE:
-			done = true;
-			continue;
-		case UCALL_SYNC:
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
 		stages |= BIT_ULL(uc.args[1]);
 		switch (uc.args[1]) {
 		case STAGE_L2_BEFORE:
@@ -247,27 +223,27 @@ int main(int argc, char *argv[])
 			inject_smi(vcpu);
 			break;
 		case STAGE_L2_AFTER:
-			CHECK(smm_stops == 1, "%d SMM stops before", smm_stops);
+			HOST_CHECK(smm_stops == 1, "%d SMM stops before", smm_stops);
 			check_l2_report(&uc);
 			check_l2_sregs(vcpu);
 			break;
 		case STAGE_L1_EXIT:
-			CHECK(uc.args[2] == EXIT_REASON_VMCALL,
-			      "exit reason 0x%lx", uc.args[2]);
-			CHECK(uc.args[3] == ((u64)L2_CS << 32 | L2_CS_AR),
-			      "GUEST_CS selector:AR 0x%lx", uc.args[3]);
-			CHECK(uc.args[4] == ((u64)L2_SS << 32 | L2_DATA_AR),
-			      "GUEST_SS selector:AR 0x%lx", uc.args[4]);
-			CHECK((uc.args[5] & ~0x8d5ul) == L2_RFLAGS,
-			      "GUEST_RFLAGS 0x%lx", uc.args[5]);
+			HOST_CHECK(uc.args[2] == EXIT_REASON_VMCALL,
+				   "exit reason 0x%lx", uc.args[2]);
+			HOST_CHECK(uc.args[3] == ((u64)L2_CS << 32 | L2_CS_AR),
+				   "GUEST_CS selector:AR 0x%lx", uc.args[3]);
+			HOST_CHECK(uc.args[4] == ((u64)L2_SS << 32 | L2_DATA_AR),
+				   "GUEST_SS selector:AR 0x%lx", uc.args[4]);
+			HOST_CHECK((uc.args[5] & ~0x8d5ul) == L2_RFLAGS,
+				   "GUEST_RFLAGS 0x%lx", uc.args[5]);
 			break;
 		default:
 			TEST_FAIL("unknown stage %lu", uc.args[1]);
 		}
 	}
-	CHECK(stages == GENMASK_ULL(STAGE_L1_EXIT, STAGE_L2_BEFORE),
-	      "stages seen 0x%lx", stages);
-	ksft_test_result(!failures, "RSM returns to L2 at CPL 3 with its segments\n");
+	HOST_CHECK(stages == GENMASK_ULL(STAGE_L1_EXIT, STAGE_L2_BEFORE),
+		   "stages seen 0x%lx", stages);
+	ksft_test_result(!nvmx_failures, "RSM returns to L2 at CPL 3 with its segments\n");
 	kvm_vm_free(vm);
 	ksft_finished();
 	return 0;

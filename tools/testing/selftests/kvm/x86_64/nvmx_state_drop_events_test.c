@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvmx_module.h"
+#include "nvmx_state.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -54,7 +54,7 @@
 #define STAGE_L1_EXIT		5	/* L1 got L2's exit: reason, info */
 
 static u64 l2_runs;
-static u64 l1_resume_stack[512] __aligned(16);
+static u64 l1_resume_stack[NVMX_RESUME_STACK_WORDS] __aligned(16);
 
 static void l2_guest_code(void)
 {
@@ -78,7 +78,6 @@ static void l1_ud_handler(struct ex_regs *regs)
  * L2's VMCALL is its only exit, which L1 reports to the host (the stock
  * module's may differ).  Not static: l1_resume_entry calls it.
  */
-void l1_launch(void);
 void l1_launch(void)
 {
 	GUEST_ASSERT(!vmlaunch());
@@ -87,20 +86,7 @@ void l1_launch(void)
 	GUEST_DONE();
 }
 
-/* Where the host puts L1 back into root operation, on its own stack */
-asm(".pushsection .text\n"
-	"l1_resume_entry:\n\t"
-	"and $-16, %rsp\n\t"
-	"call l1_launch\n\t"
-	"ud2\n\t"
-	".popsection\n");
-
-#define LABEL(sym) ({							\
-	u64 __addr;							\
-									\
-	asm("lea " #sym "(%%rip), %0" : "=r"(__addr));			\
-	__addr;								\
-})
+NVMX_L1_RESUME_ENTRY();
 
 static void l1_guest_code(struct vmx_pages *vmx_pages)
 {
@@ -117,63 +103,15 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 
 /* Host side */
 
-static int failures;
-static int deviations;
-
-#define CHECK(cond, fmt, ...)						\
-do {									\
-	if (!(cond)) {							\
-		ksft_print_msg("%s:%d: " fmt "\n", __func__, __LINE__,	\
-			       ##__VA_ARGS__);				\
-		failures++;						\
-	}								\
-} while (0)
-
 struct host {
 	struct kvm_vcpu *vcpu;
 	struct nvmx_vcpu_snapshot root;	/* L1 at l1_resume_entry */
 	struct kvm_nested_state *root_state;
 };
 
-static struct kvm_nested_state *state_get(struct kvm_vcpu *vcpu)
-{
-	struct kvm_nested_state *s = calloc(1, 16384);
-
-	TEST_ASSERT(s, "no memory");
-	s->size = 16384;
-	vcpu_nested_state_get(vcpu, s);
-	return s;
-}
-
-/*
- * Stock's VM exit in SET leaves its "vmcs02 has newer guest state" flag
- * set, so its next GET or VM entry copies a fresh vmcs02's guest fields
- * into vmcs12 (nvmx_state_replace_test): with stock, a root state that
- * reads back otherwise is a known deviation, and is set again.
- */
-static void stock_root_state_again(struct kvm_vcpu *vcpu,
-				   struct kvm_nested_state *root_state)
-{
-	struct kvm_nested_state *now;
-
-	if (nvmx_host_module_is_nvmx())
-		return;
-	now = state_get(vcpu);
-	if (now->size != root_state->size ||
-	    memcmp(now, root_state, now->size)) {
-		ksft_print_msg("the root state reads back otherwise (known stock deviation)\n");
-		deviations++;
-		vcpu_nested_state_set(vcpu, root_state);
-	}
-	free(now);
-}
-
 static void stage_root(struct host *h)
 {
-	nvmx_vcpu_snapshot_take(h->vcpu, &h->root);
-	h->root.regs.rip = LABEL(l1_resume_entry);
-	h->root.regs.rsp = (u64)&l1_resume_stack[ARRAY_SIZE(l1_resume_stack)];
-	h->root_state = state_get(h->vcpu);
+	h->root_state = nvmx_root_take(h->vcpu, &h->root, l1_resume_stack);
 }
 
 /*
@@ -187,7 +125,7 @@ static void set_root(struct host *h)
 	vcpu_nested_state_set(h->vcpu, h->root_state);
 	vcpu_regs_set(h->vcpu, &h->root.regs);
 	vcpu_debugregs_set(h->vcpu, &h->root.debugregs);
-	stock_root_state_again(h->vcpu, h->root_state);
+	nvmx_stock_root_state_again(h->vcpu, h->root_state);
 }
 
 /* No exception, injected interrupt or NMI, triple fault; runnable. */
@@ -224,16 +162,16 @@ static void stage_l2_events(struct host *h)
 
 	vcpu_events_get(h->vcpu, &ev);
 	vcpu_mp_state_get(h->vcpu, &mp);
-	CHECK(!ev.exception.injected && !ev.exception.pending,
-	      "L2's #GP kept: injected %u pending %u vector %u",
-	      ev.exception.injected, ev.exception.pending, ev.exception.nr);
-	CHECK(mp.mp_state == KVM_MP_STATE_RUNNABLE, "L2's HLT kept: mp_state %u",
-	      mp.mp_state);
+	HOST_CHECK(!ev.exception.injected && !ev.exception.pending,
+		   "L2's #GP kept: injected %u pending %u vector %u",
+		   ev.exception.injected, ev.exception.pending, ev.exception.nr);
+	HOST_CHECK(mp.mp_state == KVM_MP_STATE_RUNNABLE, "L2's HLT kept: mp_state %u",
+		   mp.mp_state);
 	if (ev.triple_fault.pending) {
-		CHECK(!nvmx_host_module_is_nvmx(), "L2's triple fault kept");
+		HOST_CHECK(!nvmx_host_module_is_nvmx(), "L2's triple fault kept");
 		if (!nvmx_host_module_is_nvmx()) {
 			ksft_print_msg("L2's triple fault kept (known stock deviation)\n");
-			deviations++;
+			nvmx_deviations++;
 		}
 	}
 	clear_events(h->vcpu);
@@ -273,12 +211,12 @@ static void stage_l2_exception(struct host *h)
 	vcpu_sregs_set(h->vcpu, &h->root.sregs);
 	vcpu_nested_state_set(h->vcpu, h->root_state);
 	vcpu_debugregs_set(h->vcpu, &h->root.debugregs);
-	stock_root_state_again(h->vcpu, h->root_state);
+	nvmx_stock_root_state_again(h->vcpu, h->root_state);
 
 	vcpu_events_get(h->vcpu, &ev);
-	CHECK(!ev.exception.injected && !ev.exception.pending,
-	      "L2's #UD kept: injected %u pending %u vector %u",
-	      ev.exception.injected, ev.exception.pending, ev.exception.nr);
+	HOST_CHECK(!ev.exception.injected && !ev.exception.pending,
+		   "L2's #UD kept: injected %u pending %u vector %u",
+		   ev.exception.injected, ev.exception.pending, ev.exception.nr);
 }
 
 /*
@@ -291,13 +229,13 @@ static void stage_l1_exit(struct ucall *uc)
 	if (uc->args[2] == EXIT_REASON_VMCALL)
 		return;
 	if (nvmx_host_module_is_nvmx()) {
-		CHECK(false, "L1 got exit reason 0x%lx, info 0x%lx, not VMCALL",
-		      uc->args[2], uc->args[3]);
+		HOST_CHECK(false, "L1 got exit reason 0x%lx, info 0x%lx, not VMCALL",
+			   uc->args[2], uc->args[3]);
 		return;
 	}
 	ksft_print_msg("L1 got exit reason 0x%lx, info 0x%lx (known stock deviation)\n",
 		       uc->args[2], uc->args[3]);
-	deviations++;
+	nvmx_deviations++;
 }
 
 int main(int argc, char *argv[])
@@ -326,19 +264,8 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	ksft_set_plan(1);
 
-	while (!done) {
-		switch (nvmx_run_to_ucall(h.vcpu, &uc)) {
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_2(uc, "values 0x%lx 0x%lx");
-			break;
-		case UCALL_DONE:
-			done = true;
-			continue;
-		case UCALL_SYNC:
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
+	while (!done &&
+	       nvmx_sync_or_done(nvmx_run_to_ucall(h.vcpu, &uc), &uc)) {
 		vcpu_run_complete_io(h.vcpu);
 		stages |= BIT_ULL(uc.args[1]);
 		switch (uc.args[1]) {
@@ -355,19 +282,19 @@ int main(int argc, char *argv[])
 			stage_l1_exit(&uc);
 			break;
 		case STAGE_L1_UD:
-			CHECK(false, "L1 took L2's #UD");
+			HOST_CHECK(false, "L1 took L2's #UD");
 			done = true;
 			break;
 		default:
 			TEST_FAIL("unknown stage %lu", uc.args[1]);
 		}
 	}
-	CHECK(stages == (GENMASK_ULL(STAGE_L1_EXIT, STAGE_ROOT) &
-			 ~BIT_ULL(STAGE_L1_UD)),
-	      "stages seen 0x%lx", stages);
-	if (deviations)
-		ksft_print_msg("%d known stock deviations\n", deviations);
-	ksft_test_result(!failures, "L2's events end with L2 at a SET\n");
+	HOST_CHECK(stages == (GENMASK_ULL(STAGE_L1_EXIT, STAGE_ROOT) &
+			      ~BIT_ULL(STAGE_L1_UD)),
+		   "stages seen 0x%lx", stages);
+	if (nvmx_deviations)
+		ksft_print_msg("%d known stock deviations\n", nvmx_deviations);
+	ksft_test_result(!nvmx_failures, "L2's events end with L2 at a SET\n");
 	free(h.root_state);
 	kvm_vm_free(vm);
 	ksft_finished();

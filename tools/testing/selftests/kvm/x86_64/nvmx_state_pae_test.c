@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvmx_module.h"
+#include "nvmx_state.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -39,13 +39,9 @@
 #define PAE_MARKER_VA		0x40000000
 #define MARKER			0xaaaa5555u
 #define L2_CS32_SEL		0x78
-#define STATE_BUF		16384
 
 /* 6.1's struct vmcs12 (the nested-state ABI): byte offsets */
 #define OFF_GUEST_PDPTR0	216
-
-#define NVMX_STR(x)		#x
-#define NVMX_XSTR(x)		NVMX_STR(x)
 
 /*
  * 32-bit L2 under PAE paging: the marker through PDPTE 1 into EBX, a stop
@@ -54,24 +50,16 @@
 asm(".pushsection .text\n"
 	".code32\n"
 	"l2_pae_begin:\n\t"
-	"mov " NVMX_XSTR(PAE_MARKER_VA) ", %ebx\n\t"
-	"mov $" NVMX_XSTR(STOP_PORT) ", %dx\n\t"
+	"mov " __stringify(PAE_MARKER_VA) ", %ebx\n\t"
+	"mov $" __stringify(STOP_PORT) ", %dx\n\t"
 	"out %al, %dx\n\t"
-	"mov " NVMX_XSTR(PAE_MARKER_VA) ", %ecx\n\t"
+	"mov " __stringify(PAE_MARKER_VA) ", %ecx\n\t"
 	"out %al, %dx\n\t"
 	"vmcall\n\t"
 	"ud2\n"
 	"l2_pae_end:\n\t"
 	".code64\n\t"
 	".popsection\n");
-
-/* The address of a label of the asm above, in L1 and in the host alike */
-#define LABEL(sym) ({							\
-	u64 __addr;							\
-									\
-	asm("lea " #sym "(%%rip), %0" : "=r"(__addr));			\
-	__addr;								\
-})
 
 /* The PAE paging structures the host builds (SDM 4.4) */
 static struct {
@@ -86,16 +74,10 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx_pages));
 	GUEST_ASSERT(load_vmcs(vmx_pages));
-	prepare_vmcs(vmx_pages, (void *)LABEL(l2_pae_begin), &l2_stack[64]);
+	prepare_vmcs(vmx_pages, (void *)NVMX_LABEL(l2_pae_begin), &l2_stack[64]);
 	GUEST_ASSERT(vmreadz(SECONDARY_VM_EXEC_CONTROL) &
 		     SECONDARY_EXEC_ENABLE_EPT);
-	GUEST_ASSERT(!vmwrite(VM_ENTRY_CONTROLS, vmreadz(VM_ENTRY_CONTROLS) &
-			      ~VM_ENTRY_IA32E_MODE));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_SELECTOR, L2_CS32_SEL));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_BASE, 0));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_LIMIT, 0xffffffff));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_AR_BYTES, 0xc09b)); /* 32-bit code */
-	GUEST_ASSERT(!vmwrite(GUEST_CR3, pae.pdpt_gpa));
+	nvmx_l2_pae32(L2_CS32_SEL, pae.pdpt_gpa);
 	for (i = 0; i < 4; i++)
 		GUEST_ASSERT(!vmwrite(GUEST_PDPTR0 + 2 * i, pae.pdpte[i]));
 	GUEST_ASSERT(!vmlaunch());
@@ -108,25 +90,6 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 /* Host side */
 
 static struct kvm_vm *vm;
-static int failures;
-static int deviations;
-
-#define CHECK(cond, fmt, ...)						\
-do {									\
-	if (!(cond)) {							\
-		ksft_print_msg("%s:%d: " fmt "\n", __func__, __LINE__,	\
-			       ##__VA_ARGS__);				\
-		failures++;						\
-	}								\
-} while (0)
-
-static u64 *alloc_page(u64 *gpa)
-{
-	vm_vaddr_t va = vm_vaddr_alloc_page(vm);
-
-	*gpa = addr_gva2gpa(vm, va);
-	return addr_gva2hva(vm, va);
-}
 
 /*
  * PDPTE 0: L2's code at L1's linear addresses (4-KByte pages); PDPTE 1:
@@ -135,20 +98,15 @@ static u64 *alloc_page(u64 *gpa)
 static void host_setup_pae(void)
 {
 	u64 pd0_gpa, pt0_gpa, pd1_gpa, pt1_gpa, marker_gpa;
-	u64 *pdpt = alloc_page(&pae.pdpt_gpa);
-	u64 *pd0 = alloc_page(&pd0_gpa);
-	u64 *pt0 = alloc_page(&pt0_gpa);
-	u64 *pd1 = alloc_page(&pd1_gpa);
-	u64 *pt1 = alloc_page(&pt1_gpa);
-	u32 *marker = (u32 *)alloc_page(&marker_gpa);
-	u64 va = LABEL(l2_pae_begin) & ~0xfffull;
-	u64 end = LABEL(l2_pae_end);
+	u64 *pdpt = nvmx_alloc_page(vm, &pae.pdpt_gpa);
+	u64 *pd0 = nvmx_alloc_page(vm, &pd0_gpa);
+	u64 *pt0 = nvmx_alloc_page(vm, &pt0_gpa);
+	u64 *pd1 = nvmx_alloc_page(vm, &pd1_gpa);
+	u64 *pt1 = nvmx_alloc_page(vm, &pt1_gpa);
+	u32 *marker = (u32 *)nvmx_alloc_page(vm, &marker_gpa);
 
-	TEST_ASSERT(end < (1ull << 30) && (va >> 21) == ((end - 1) >> 21),
-		    "L2's 32-bit code must lie in one 2 MiB region below 1 GiB");
-	pd0[(va >> 21) & 511] = pt0_gpa | 3;
-	for (; va < end; va += 4096)
-		pt0[(va >> 12) & 511] = addr_gva2gpa(vm, va) | 3;
+	nvmx_pae_map_code(vm, pd0, pt0, pt0_gpa, NVMX_LABEL(l2_pae_begin),
+			  NVMX_LABEL(l2_pae_end));
 	*marker = MARKER;
 	pd1[0] = pt1_gpa | 3;
 	pt1[0] = marker_gpa | 3;
@@ -156,16 +114,6 @@ static void host_setup_pae(void)
 	pdpt[1] = pd1_gpa | 1;
 	memcpy(pae.pdpte, pdpt, sizeof(pae.pdpte));
 	sync_global_to_guest(vm, pae);
-}
-
-static struct kvm_nested_state *state_get(struct kvm_vcpu *vcpu)
-{
-	struct kvm_nested_state *s = calloc(1, STATE_BUF);
-
-	TEST_ASSERT(s, "no memory");
-	s->size = STATE_BUF;
-	vcpu_nested_state_get(vcpu, s);
-	return s;
 }
 
 static u64 *pdpte_of(struct kvm_nested_state *s, int i)
@@ -193,37 +141,36 @@ static void check_pdpte_case(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 			     const struct pdpte_case *c,
 			     struct nvmx_vcpu_snapshot *snap)
 {
-	struct kvm_nested_state *m = calloc(1, STATE_BUF), *now;
+	struct kvm_nested_state *m = nvmx_nested_state_alloc(), *now;
 	bool stock = !nvmx_host_module_is_nvmx();
 	int r;
 
-	TEST_ASSERT(m, "no memory");
 	memcpy(m, s, s->size);
 	*pdpte_of(m, c->i) |= c->set;
 	r = __vcpu_nested_state_set(vcpu, m);
 	if (c->taken) {
-		CHECK(!r, "%s: rc %d errno %d, expected taken", c->name, r,
-		      errno);
+		HOST_CHECK(!r, "%s: rc %d errno %d, expected taken", c->name, r,
+			   errno);
 	} else if (!r && stock) {
 		ksft_print_msg("%s: taken (known stock deviation)\n", c->name);
-		deviations++;
+		nvmx_deviations++;
 	} else {
-		CHECK(r == -1 && errno == EINVAL, "%s: rc %d errno %d", c->name,
-		      r, errno);
+		HOST_CHECK(r == -1 && errno == EINVAL, "%s: rc %d errno %d", c->name,
+			   r, errno);
 	}
 	if (!r)
 		vcpu_nested_state_set(vcpu, s);
-	now = state_get(vcpu);
+	now = nvmx_nested_state_get(vcpu);
 	if (now->size != s->size || memcmp(now, s, s->size)) {
 		/* stock's GET in L2 reads its exit information again */
-		CHECK(stock, "%s: the nested state changed", c->name);
+		HOST_CHECK(stock, "%s: the nested state changed", c->name);
 		ksft_print_msg("%s: %s (known stock deviation)\n", c->name,
 			       "the nested state reads back otherwise");
-		deviations++;
+		nvmx_deviations++;
 		vcpu_nested_state_set(vcpu, s);
 	}
 	if (nvmx_vcpu_snapshot_differs(vcpu, snap, c->name)) {
-		CHECK(stock && !r, "%s: the vCPU changed", c->name);
+		HOST_CHECK(stock && !r, "%s: the vCPU changed", c->name);
 		nvmx_vcpu_snapshot_put(vcpu, snap);
 	}
 	free(now);
@@ -233,7 +180,7 @@ static void check_pdpte_case(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 /* At L2's first stop: the state, the malformed PDPTEs, the state again */
 static void stop_first(struct kvm_vcpu *vcpu)
 {
-	struct kvm_nested_state *s = state_get(vcpu);
+	struct kvm_nested_state *s = nvmx_nested_state_get(vcpu);
 	struct nvmx_vcpu_snapshot snap;
 	struct kvm_regs regs;
 	unsigned int i;
@@ -246,14 +193,14 @@ static void stop_first(struct kvm_vcpu *vcpu)
 		{ "PDPTE 2 not present, reserved bits 2:1", 2, 6, true },
 	};
 
-	CHECK(s->flags == KVM_STATE_NESTED_GUEST_MODE, "flags 0x%x", s->flags);
+	HOST_CHECK(s->flags == KVM_STATE_NESTED_GUEST_MODE, "flags 0x%x", s->flags);
 	for (i = 0; i < 4; i++)
-		CHECK(*pdpte_of(s, i) == pae.pdpte[i],
-		      "vmcs12 GUEST_PDPTR%u 0x%lx, L1 wrote 0x%lx", i,
-		      *pdpte_of(s, i), pae.pdpte[i]);
+		HOST_CHECK(*pdpte_of(s, i) == pae.pdpte[i],
+			   "vmcs12 GUEST_PDPTR%u 0x%lx, L1 wrote 0x%lx", i,
+			   *pdpte_of(s, i), pae.pdpte[i]);
 	vcpu_regs_get(vcpu, &regs);
-	CHECK((u32)regs.rbx == MARKER, "EBX 0x%x, the marker is 0x%x",
-	      (u32)regs.rbx, MARKER);
+	HOST_CHECK((u32)regs.rbx == MARKER, "EBX 0x%x, the marker is 0x%x",
+		   (u32)regs.rbx, MARKER);
 
 	nvmx_vcpu_snapshot_take(vcpu, &snap);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -300,39 +247,29 @@ int main(int argc, char *argv[])
 				continue;
 			}
 			vcpu_regs_get(vcpu, &regs);
-			CHECK((u32)regs.rcx == MARKER,
-			      "ECX 0x%x after the restore, the marker is 0x%x",
-			      (u32)regs.rcx, MARKER);
+			HOST_CHECK((u32)regs.rcx == MARKER,
+				   "ECX 0x%x after the restore, the marker is 0x%x",
+				   (u32)regs.rcx, MARKER);
 			continue;
 		}
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_2(uc, "values 0x%lx 0x%lx");
+		if (!nvmx_sync_or_done(get_ucall(vcpu, &uc), &uc))
 			break;
-		case UCALL_SYNC:
-			CHECK(uc.args[2] == EXIT_REASON_VMCALL,
-			      "exit reason 0x%lx", uc.args[2]);
-			CHECK(uc.args[3] == pae.pdpte[1],
-			      "GUEST_PDPTR1 0x%lx at the exit, 0x%lx", uc.args[3],
-			      pae.pdpte[1]);
-			CHECK(uc.args[4] == pae.pdpt_gpa,
-			      "GUEST_CR3 0x%lx at the exit, 0x%lx", uc.args[4],
-			      pae.pdpt_gpa);
-			exited = true;
-			continue;
-		case UCALL_DONE:
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
-		break;
+		HOST_CHECK(uc.args[2] == EXIT_REASON_VMCALL, "exit reason 0x%lx",
+			   uc.args[2]);
+		HOST_CHECK(uc.args[3] == pae.pdpte[1],
+			   "GUEST_PDPTR1 0x%lx at the exit, 0x%lx", uc.args[3],
+			   pae.pdpte[1]);
+		HOST_CHECK(uc.args[4] == pae.pdpt_gpa,
+			   "GUEST_CR3 0x%lx at the exit, 0x%lx", uc.args[4],
+			   pae.pdpt_gpa);
+		exited = true;
 	}
-	CHECK(stops == 2 && exited, "%d stops, exit to L1 %s", stops,
-	      exited ? "seen" : "not seen");
-	if (deviations)
+	HOST_CHECK(stops == 2 && exited, "%d stops, exit to L1 %s", stops,
+		   exited ? "seen" : "not seen");
+	if (nvmx_deviations)
 		ksft_print_msg("%d malformed PDPTEs taken: known stock deviations\n",
-			       deviations);
-	ksft_test_result(!failures,
+			       nvmx_deviations);
+	ksft_test_result(!nvmx_failures,
 			 "PAE L2 under EPT: reserved bits in a present PDPTE refused at SET\n");
 	kvm_vm_free(vm);
 	ksft_finished();

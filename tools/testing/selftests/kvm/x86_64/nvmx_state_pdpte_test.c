@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvmx_module.h"
+#include "nvmx_state.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -40,17 +40,13 @@
 #define MARKER			0xaaaa5555u
 #define MARKER2			0x5555aaaau
 #define L2_CS32_SEL		0x78
-#define STATE_BUF		16384
-
-#define NVMX_STR(x)		#x
-#define NVMX_XSTR(x)		NVMX_STR(x)
 
 /* 32-bit L2 under PAE paging: the marker into EBX, a stop, a VMCALL */
 asm(".pushsection .text\n"
 	".code32\n"
 	"l2_pae_begin:\n\t"
-	"mov " NVMX_XSTR(PAE_MARKER_VA) ", %ebx\n\t"
-	"mov $" NVMX_XSTR(STOP_PORT) ", %dx\n\t"
+	"mov " __stringify(PAE_MARKER_VA) ", %ebx\n\t"
+	"mov $" __stringify(STOP_PORT) ", %dx\n\t"
 	"out %al, %dx\n\t"
 	"vmcall\n\t"
 	"ud2\n"
@@ -58,15 +54,10 @@ asm(".pushsection .text\n"
 	".code64\n\t"
 	".popsection\n");
 
-#define LABEL(sym) ({							\
-	u64 __addr;							\
-									\
-	asm("lea " #sym "(%%rip), %0" : "=r"(__addr));			\
-	__addr;								\
-})
+static u64 pdpt_gpa;
+static u64 l1_resume_stack[NVMX_RESUME_STACK_WORDS] __aligned(16);
 
 /* L2's VMCALL is its only exit.  Not static: l1_resume_entry calls it. */
-void l1_launch(void);
 void l1_launch(void)
 {
 	GUEST_ASSERT(!vmlaunch());
@@ -75,15 +66,7 @@ void l1_launch(void)
 	GUEST_DONE();
 }
 
-asm(".pushsection .text\n"
-	"l1_resume_entry:\n\t"
-	"and $-16, %rsp\n\t"
-	"call l1_launch\n\t"
-	"ud2\n\t"
-	".popsection\n");
-
-static u64 pdpt_gpa;
-static u64 l1_resume_stack[512] __aligned(16);
+NVMX_L1_RESUME_ENTRY();
 
 static void l1_guest_code(struct vmx_pages *vmx_pages)
 {
@@ -91,17 +74,11 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx_pages));
 	GUEST_ASSERT(load_vmcs(vmx_pages));
-	prepare_vmcs(vmx_pages, (void *)LABEL(l2_pae_begin), &l2_stack[64]);
+	prepare_vmcs(vmx_pages, (void *)NVMX_LABEL(l2_pae_begin), &l2_stack[64]);
 	/* No EPT (no EPTP prepared): L2's CR3 is in L1's memory */
 	GUEST_ASSERT(!(vmreadz(SECONDARY_VM_EXEC_CONTROL) &
 		       SECONDARY_EXEC_ENABLE_EPT));
-	GUEST_ASSERT(!vmwrite(VM_ENTRY_CONTROLS, vmreadz(VM_ENTRY_CONTROLS) &
-			      ~VM_ENTRY_IA32E_MODE));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_SELECTOR, L2_CS32_SEL));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_BASE, 0));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_LIMIT, 0xffffffff));
-	GUEST_ASSERT(!vmwrite(GUEST_CS_AR_BYTES, 0xc09b)); /* 32-bit code */
-	GUEST_ASSERT(!vmwrite(GUEST_CR3, pdpt_gpa));
+	nvmx_l2_pae32(L2_CS32_SEL, pdpt_gpa);
 	GUEST_SYNC(STAGE_ROOT);
 	l1_launch();
 }
@@ -109,25 +86,6 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 /* Host side */
 
 static struct kvm_vm *vm;
-static int failures;
-static int deviations;
-
-#define CHECK(cond, fmt, ...)						\
-do {									\
-	if (!(cond)) {							\
-		ksft_print_msg("%s:%d: " fmt "\n", __func__, __LINE__,	\
-			       ##__VA_ARGS__);				\
-		failures++;						\
-	}								\
-} while (0)
-
-static u64 *alloc_page(u64 *gpa)
-{
-	vm_vaddr_t va = vm_vaddr_alloc_page(vm);
-
-	*gpa = addr_gva2gpa(vm, va);
-	return addr_gva2hva(vm, va);
-}
 
 static u64 *pdpt;
 static u64 pdpte1_new;
@@ -141,23 +99,18 @@ static void host_setup_pae(void)
 	u64 pd0_gpa, pt0_gpa, pd1_gpa, pt1_gpa, pd2_gpa, pt2_gpa, m_gpa, m2_gpa;
 	u64 *pd0, *pt0, *pd1, *pt1, *pd2, *pt2;
 	u32 *marker, *marker2;
-	u64 va = LABEL(l2_pae_begin) & ~0xfffull;
-	u64 end = LABEL(l2_pae_end);
 
-	pdpt = alloc_page(&pdpt_gpa);
-	pd0 = alloc_page(&pd0_gpa);
-	pt0 = alloc_page(&pt0_gpa);
-	pd1 = alloc_page(&pd1_gpa);
-	pt1 = alloc_page(&pt1_gpa);
-	pd2 = alloc_page(&pd2_gpa);
-	pt2 = alloc_page(&pt2_gpa);
-	marker = (u32 *)alloc_page(&m_gpa);
-	marker2 = (u32 *)alloc_page(&m2_gpa);
-	TEST_ASSERT(end < (1ull << 30) && (va >> 21) == ((end - 1) >> 21),
-		    "L2's 32-bit code must lie in one 2 MiB region below 1 GiB");
-	pd0[(va >> 21) & 511] = pt0_gpa | 3;
-	for (; va < end; va += 4096)
-		pt0[(va >> 12) & 511] = addr_gva2gpa(vm, va) | 3;
+	pdpt = nvmx_alloc_page(vm, &pdpt_gpa);
+	pd0 = nvmx_alloc_page(vm, &pd0_gpa);
+	pt0 = nvmx_alloc_page(vm, &pt0_gpa);
+	pd1 = nvmx_alloc_page(vm, &pd1_gpa);
+	pt1 = nvmx_alloc_page(vm, &pt1_gpa);
+	pd2 = nvmx_alloc_page(vm, &pd2_gpa);
+	pt2 = nvmx_alloc_page(vm, &pt2_gpa);
+	marker = (u32 *)nvmx_alloc_page(vm, &m_gpa);
+	marker2 = (u32 *)nvmx_alloc_page(vm, &m2_gpa);
+	nvmx_pae_map_code(vm, pd0, pt0, pt0_gpa, NVMX_LABEL(l2_pae_begin),
+			  NVMX_LABEL(l2_pae_end));
 	*marker = MARKER;
 	*marker2 = MARKER2;
 	pd1[0] = pt1_gpa | 3;
@@ -168,39 +121,6 @@ static void host_setup_pae(void)
 	pdpt[1] = pd1_gpa | 1;
 	pdpte1_new = pd2_gpa | 1;
 	sync_global_to_guest(vm, pdpt_gpa);
-}
-
-static struct kvm_nested_state *state_get(struct kvm_vcpu *vcpu)
-{
-	struct kvm_nested_state *s = calloc(1, STATE_BUF);
-
-	TEST_ASSERT(s, "no memory");
-	s->size = STATE_BUF;
-	vcpu_nested_state_get(vcpu, s);
-	return s;
-}
-
-/*
- * Stock's VM exit in SET leaves its "vmcs02 has newer guest state" flag
- * set, so its next GET or VM entry copies a fresh vmcs02's guest fields
- * into vmcs12 (nvmx_state_replace_test): with stock, a root state that
- * reads back otherwise is a known deviation, and is set again.
- */
-static void stock_root_state_again(struct kvm_vcpu *vcpu,
-				   struct kvm_nested_state *root_state)
-{
-	struct kvm_nested_state *now;
-
-	if (nvmx_host_module_is_nvmx())
-		return;
-	now = state_get(vcpu);
-	if (now->size != root_state->size ||
-	    memcmp(now, root_state, now->size)) {
-		ksft_print_msg("the root state reads back otherwise (known stock deviation)\n");
-		deviations++;
-		vcpu_nested_state_set(vcpu, root_state);
-	}
-	free(now);
 }
 
 struct host {
@@ -215,15 +135,15 @@ struct host {
  */
 static void stop_in_l2(struct host *h)
 {
-	struct kvm_nested_state *l2 = state_get(h->vcpu);
+	struct kvm_nested_state *l2 = nvmx_nested_state_get(h->vcpu);
 	struct kvm_sregs2 s2;
 	struct kvm_regs regs;
 
 	vcpu_regs_get(h->vcpu, &regs);
-	CHECK((u32)regs.rbx == MARKER, "EBX 0x%x, the marker is 0x%x",
-	      (u32)regs.rbx, MARKER);
-	CHECK(l2->flags == KVM_STATE_NESTED_GUEST_MODE, "flags 0x%x",
-	      l2->flags);
+	HOST_CHECK((u32)regs.rbx == MARKER, "EBX 0x%x, the marker is 0x%x",
+		   (u32)regs.rbx, MARKER);
+	HOST_CHECK(l2->flags == KVM_STATE_NESTED_GUEST_MODE, "flags 0x%x",
+		   l2->flags);
 
 	pdpt[1] = pdpte1_new;
 	vcpu_nested_state_set(h->vcpu, l2);
@@ -233,16 +153,16 @@ static void stop_in_l2(struct host *h)
 	    !nvmx_host_module_is_nvmx() && (s2.efer & EFER_LMA)) {
 		ksft_print_msg("%s (known stock deviation)\n",
 			       "the vCPU holds vmcs12's host state, IA-32e mode");
-		deviations++;
+		nvmx_deviations++;
 	} else {
-		CHECK(s2.flags & KVM_SREGS2_FLAGS_PDPTRS_VALID,
-		      "no PDPTEs: flags 0x%x CR4 0x%llx EFER 0x%llx",
-		      s2.flags, s2.cr4, s2.efer);
-		CHECK(s2.pdptrs[1] == pdpte1_new,
-		      "PDPTE 1 0x%llx, memory at CR3 has 0x%lx",
-		      s2.pdptrs[1], pdpte1_new);
+		HOST_CHECK(s2.flags & KVM_SREGS2_FLAGS_PDPTRS_VALID,
+			   "no PDPTEs: flags 0x%x CR4 0x%llx EFER 0x%llx",
+			   s2.flags, s2.cr4, s2.efer);
+		HOST_CHECK(s2.pdptrs[1] == pdpte1_new,
+			   "PDPTE 1 0x%llx, memory at CR3 has 0x%lx",
+			   s2.pdptrs[1], pdpte1_new);
 	}
-	stock_root_state_again(h->vcpu, h->root_state);
+	nvmx_stock_root_state_again(h->vcpu, h->root_state);
 	/* L1 back at l1_resume_entry, in 64-bit mode */
 	nvmx_vcpu_snapshot_put(h->vcpu, &h->root);
 	free(l2);
@@ -279,33 +199,20 @@ int main(int argc, char *argv[])
 				continue;
 			}
 			vcpu_regs_get(h.vcpu, &regs);
-			CHECK((u32)regs.rbx == MARKER2,
-			      "EBX 0x%x in L2 launched again, the marker is 0x%x",
-			      (u32)regs.rbx, MARKER2);
+			HOST_CHECK((u32)regs.rbx == MARKER2,
+				   "EBX 0x%x in L2 launched again, the marker is 0x%x",
+				   (u32)regs.rbx, MARKER2);
 			continue;
 		}
-		switch (get_ucall(h.vcpu, &uc)) {
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_2(uc, "values 0x%lx 0x%lx");
+		if (!nvmx_sync_or_done(get_ucall(h.vcpu, &uc), &uc))
 			break;
-		case UCALL_SYNC:
-			vcpu_run_complete_io(h.vcpu);
-			nvmx_vcpu_snapshot_take(h.vcpu, &h.root);
-			h.root.regs.rip = LABEL(l1_resume_entry);
-			h.root.regs.rsp = (u64)&l1_resume_stack[ARRAY_SIZE(l1_resume_stack)];
-			h.root_state = state_get(h.vcpu);
-			continue;
-		case UCALL_DONE:
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
-		break;
+		vcpu_run_complete_io(h.vcpu);
+		h.root_state = nvmx_root_take(h.vcpu, &h.root, l1_resume_stack);
 	}
-	CHECK(stops == 2, "%d stops", stops);
-	if (deviations)
-		ksft_print_msg("%d known stock deviations\n", deviations);
-	ksft_test_result(!failures,
+	HOST_CHECK(stops == 2, "%d stops", stops);
+	if (nvmx_deviations)
+		ksft_print_msg("%d known stock deviations\n", nvmx_deviations);
+	ksft_test_result(!nvmx_failures,
 			 "a SET out of L2 before it ran gives the PDPTEs of CR3\n");
 	free(h.root_state);
 	kvm_vm_free(vm);

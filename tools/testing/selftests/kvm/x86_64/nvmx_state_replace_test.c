@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvmx_module.h"
+#include "nvmx_state.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -84,7 +84,7 @@ static struct msr_entry exit_load_list[1] = {
 
 static u64 exit_load_list_gpa;
 static u64 l2_runs;
-static u64 l1_resume_stack[512] __aligned(16);
+static u64 l1_resume_stack[NVMX_RESUME_STACK_WORDS] __aligned(16);
 
 static u64 get_dr7(void)
 {
@@ -123,7 +123,6 @@ static void l2_guest_code(void)
  * loaded what vmcs12's host state and MSR-load list say.  Not static:
  * l1_resume_entry calls it.
  */
-void l1_launch(void);
 void l1_launch(void)
 {
 	GUEST_ASSERT(!vmlaunch());
@@ -141,21 +140,7 @@ void l1_launch(void)
 	GUEST_DONE();
 }
 
-/* Where the host puts L1 back into root operation, on its own stack */
-asm(".pushsection .text\n"
-	"l1_resume_entry:\n\t"
-	"and $-16, %rsp\n\t"
-	"call l1_launch\n\t"
-	"ud2\n\t"
-	".popsection\n");
-
-/* The address of a label of the asm above */
-#define LABEL(sym) ({							\
-	u64 __addr;							\
-									\
-	asm("lea " #sym "(%%rip), %0" : "=r"(__addr));			\
-	__addr;								\
-})
+NVMX_L1_RESUME_ENTRY();
 
 static void l1_guest_code(struct vmx_pages *vmx_pages)
 {
@@ -200,18 +185,6 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 }
 
 /* Host side */
-
-static int failures;
-static int deviations;
-
-#define CHECK(cond, fmt, ...)						\
-do {									\
-	if (!(cond)) {							\
-		ksft_print_msg("%s:%d: " fmt "\n", __func__, __LINE__,	\
-			       ##__VA_ARGS__);				\
-		failures++;						\
-	}								\
-} while (0)
 
 /* A register of a snapshot the stock module's VM exit changes */
 enum reg { R_RIP, R_DR7, R_EFER, R_PAT, R_DEBUGCTL, R_SYSENTER_CS, R_KGS };
@@ -272,8 +245,8 @@ static void expect_kept(struct kvm_vcpu *vcpu, struct nvmx_vcpu_snapshot *snap,
 	int r;
 
 	if (nvmx_host_module_is_nvmx()) {
-		CHECK(!nvmx_vcpu_snapshot_differs(vcpu, snap, what),
-		      "%s: the vCPU changed", what);
+		HOST_CHECK(!nvmx_vcpu_snapshot_differs(vcpu, snap, what),
+			   "%s: the vCPU changed", what);
 		return;
 	}
 	nvmx_vcpu_snapshot_take(vcpu, &now);
@@ -287,12 +260,12 @@ static void expect_kept(struct kvm_vcpu *vcpu, struct nvmx_vcpu_snapshot *snap,
 			       reg_of(snap, r), want);
 		stock_values = false;
 	}
-	CHECK(stock_values, "%s: neither the VMM's values nor stock's exit's",
-	      what);
+	HOST_CHECK(stock_values, "%s: neither the VMM's values nor stock's exit's",
+		   what);
 	if (stock_values) {
 		ksft_print_msg("%s: %s (known stock deviation)\n", what,
 			       "the registers hold vmcs12's host state and the MSR list");
-		deviations++;
+		nvmx_deviations++;
 	}
 	nvmx_vcpu_snapshot_put(vcpu, snap);
 }
@@ -351,30 +324,17 @@ struct host {
 	u64 host_efer, debugctl;
 };
 
-static struct kvm_nested_state *state_get(struct kvm_vcpu *vcpu)
-{
-	struct kvm_nested_state *s = calloc(1, 16384);
-
-	TEST_ASSERT(s, "no memory");
-	s->size = 16384;
-	vcpu_nested_state_get(vcpu, s);
-	return s;
-}
-
 /*
  * L1 in root operation with vmcs12 ready: its registers as the host will
  * put them back, RIP at l1_resume_entry on a stack of its own.
  */
 static void stage_root(struct host *h)
 {
-	nvmx_vcpu_snapshot_take(h->vcpu, &h->root);
-	h->root.regs.rip = LABEL(l1_resume_entry);
-	h->root.regs.rsp = (u64)&l1_resume_stack[ARRAY_SIZE(l1_resume_stack)];
-	h->root_state = state_get(h->vcpu);
-	CHECK(h->root_state->flags == 0 &&
-	      h->root_state->hdr.vmx.vmcs12_pa != -1ull,
-	      "root operation: flags 0x%x vmcs12 0x%llx",
-	      h->root_state->flags, h->root_state->hdr.vmx.vmcs12_pa);
+	h->root_state = nvmx_root_take(h->vcpu, &h->root, l1_resume_stack);
+	HOST_CHECK(h->root_state->flags == 0 &&
+		   h->root_state->hdr.vmx.vmcs12_pa != -1ull,
+		   "root operation: flags 0x%x vmcs12 0x%llx",
+		   h->root_state->flags, h->root_state->hdr.vmx.vmcs12_pa);
 	h->host_efer = snapshot_msr(&h->root, MSR_EFER) | EFER_SCE;
 }
 
@@ -396,10 +356,10 @@ static void stage_l2_new(struct host *h)
 	 */
 	nvmx_vcpu_events_get(h->vcpu, &ev);
 	vcpu_events_set(h->vcpu, &ev);
-	l2 = state_get(h->vcpu);
+	l2 = nvmx_nested_state_get(h->vcpu);
 
-	CHECK(l2->flags == KVM_STATE_NESTED_GUEST_MODE, "flags 0x%x",
-	      l2->flags);
+	HOST_CHECK(l2->flags == KVM_STATE_NESTED_GUEST_MODE, "flags 0x%x",
+		   l2->flags);
 	vcpu_set_msr(h->vcpu, MSR_IA32_CR_PAT, VMM_PAT);
 	vcpu_set_msr(h->vcpu, MSR_KERNEL_GS_BASE, VMM_KGS);
 	vcpu_set_msr(h->vcpu, MSR_IA32_DEBUGCTLMSR, h->debugctl);
@@ -419,16 +379,16 @@ static void stage_l2_sees(struct host *h, struct ucall *uc)
 {
 	u64 efer = snapshot_msr(&h->root, MSR_EFER);
 
-	CHECK(uc->args[2] == VMM_PAT, "L2's PAT 0x%lx, expected 0x%llx",
-	      uc->args[2], VMM_PAT);
-	CHECK(uc->args[3] == efer, "L2's EFER 0x%lx, expected 0x%lx",
-	      uc->args[3], efer);
-	CHECK(uc->args[4] == VMM_KGS,
-	      "L2's KERNEL_GS_BASE 0x%lx, expected 0x%llx", uc->args[4],
-	      VMM_KGS);
-	CHECK(uc->args[5] == (DR7_FIXED | DR7_LE),
-	      "L2's DR7 0x%lx, expected 0x%llx", uc->args[5],
-	      DR7_FIXED | DR7_LE);
+	HOST_CHECK(uc->args[2] == VMM_PAT, "L2's PAT 0x%lx, expected 0x%llx",
+		   uc->args[2], VMM_PAT);
+	HOST_CHECK(uc->args[3] == efer, "L2's EFER 0x%lx, expected 0x%lx",
+		   uc->args[3], efer);
+	HOST_CHECK(uc->args[4] == VMM_KGS,
+		   "L2's KERNEL_GS_BASE 0x%lx, expected 0x%llx", uc->args[4],
+		   VMM_KGS);
+	HOST_CHECK(uc->args[5] == (DR7_FIXED | DR7_LE),
+		   "L2's DR7 0x%lx, expected 0x%llx", uc->args[5],
+		   DR7_FIXED | DR7_LE);
 }
 
 /*
@@ -440,7 +400,7 @@ static void stage_l2_sees(struct host *h, struct ucall *uc)
  */
 static void expect_root_state(struct host *h, const char *what)
 {
-	struct kvm_nested_state *now = state_get(h->vcpu);
+	struct kvm_nested_state *now = nvmx_nested_state_get(h->vcpu);
 	bool same = now->size == h->root_state->size &&
 		    !memcmp(now, h->root_state, now->size);
 
@@ -448,24 +408,24 @@ static void expect_root_state(struct host *h, const char *what)
 	if (same)
 		return;
 	if (nvmx_host_module_is_nvmx()) {
-		CHECK(false, "%s: the root state reads back otherwise", what);
+		HOST_CHECK(false, "%s: the root state reads back otherwise", what);
 		return;
 	}
 	ksft_print_msg("%s: the root state reads back otherwise (known stock deviation)\n",
 		       what);
-	deviations++;
+	nvmx_deviations++;
 	vcpu_nested_state_set(h->vcpu, h->root_state);
-	now = state_get(h->vcpu);
-	CHECK(now->size == h->root_state->size &&
-	      !memcmp(now, h->root_state, now->size),
-	      "%s: set again, the root state still reads back otherwise", what);
+	now = nvmx_nested_state_get(h->vcpu);
+	HOST_CHECK(now->size == h->root_state->size &&
+		   !memcmp(now, h->root_state, now->size),
+		   "%s: set again, the root state still reads back otherwise", what);
 	free(now);
 }
 
 /* L1's registers and MSRs, then L1's state in root operation */
 static void stage_l2_root(struct host *h)
 {
-	struct kvm_nested_state *l2 = state_get(h->vcpu);
+	struct kvm_nested_state *l2 = nvmx_nested_state_get(h->vcpu);
 	struct stock_exit st;
 
 	nvmx_vcpu_snapshot_put(h->vcpu, &h->root);
@@ -479,7 +439,7 @@ static void stage_l2_root(struct host *h)
 /* Out of VMX operation, then L1 in root operation again */
 static void stage_l2_off(struct host *h)
 {
-	struct kvm_nested_state *l2 = state_get(h->vcpu), off = {
+	struct kvm_nested_state *l2 = nvmx_nested_state_get(h->vcpu), off = {
 		.format = KVM_STATE_NESTED_FORMAT_VMX,
 		.size = sizeof(off),
 		.hdr.vmx.vmxon_pa = -1ull,
@@ -506,7 +466,6 @@ int main(int argc, char *argv[])
 	struct kvm_vm *vm;
 	struct ucall uc;
 	u64 stages = 0;
-	bool done = false;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
@@ -527,19 +486,7 @@ int main(int argc, char *argv[])
 	if (!h.debugctl)
 		ksft_print_msg("the vCPU takes no IA32_DEBUGCTL bit: DEBUGCTL stays 0\n");
 
-	while (!done) {
-		switch (nvmx_run_to_ucall(h.vcpu, &uc)) {
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_2(uc, "values 0x%lx 0x%lx");
-			break;
-		case UCALL_DONE:
-			done = true;
-			continue;
-		case UCALL_SYNC:
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
+	while (nvmx_sync_or_done(nvmx_run_to_ucall(h.vcpu, &uc), &uc)) {
 		/* KVM's state is complete once the I/O is (state_test) */
 		vcpu_run_complete_io(h.vcpu);
 		stages |= BIT_ULL(uc.args[1]);
@@ -563,12 +510,12 @@ int main(int argc, char *argv[])
 			TEST_FAIL("unknown stage %lu", uc.args[1]);
 		}
 	}
-	CHECK(stages == GENMASK_ULL(STAGE_L2_OFF, STAGE_ROOT),
-	      "stages seen 0x%lx", stages);
-	if (deviations)
+	HOST_CHECK(stages == GENMASK_ULL(STAGE_L2_OFF, STAGE_ROOT),
+		   "stages seen 0x%lx", stages);
+	if (nvmx_deviations)
 		ksft_print_msg("%d states set with L1's VM exit first: known stock deviations\n",
-			       deviations);
-	ksft_test_result(!failures, "a state set in L2 runs no VM exit of L1's\n");
+			       nvmx_deviations);
+	ksft_test_result(!nvmx_failures, "a state set in L2 runs no VM exit of L1's\n");
 	free(h.root_state);
 	kvm_vm_free(vm);
 	ksft_finished();

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvmx_module.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -89,25 +90,13 @@ static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu)
 static u64 run_to_sync(struct kvm_vcpu *vcpu, u64 args[2])
 {
 	struct ucall uc;
+	u64 stage = nvmx_run_to_sync(vcpu, &uc);
 
-	vcpu_run(vcpu);
-	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-		    "exit reason %u (%s)", vcpu->run->exit_reason,
-		    exit_reason_str(vcpu->run->exit_reason));
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT_1(uc, "value 0x%lx");
-		break;
-	case UCALL_SYNC:
-		break;
-	default:
-		TEST_FAIL("unexpected ucall %lu", uc.cmd);
-	}
 	if (args) {
 		args[0] = uc.args[2];
 		args[1] = uc.args[3];
 	}
-	return uc.args[1];
+	return stage;
 }
 
 static void put(FILE *f, const void *p, size_t n)
