@@ -66,15 +66,6 @@ static void nvmx_timer_expire(struct vcpu_vmx *vmx)
 	kvm_vcpu_kick(&vmx->vcpu);
 }
 
-/*
- * The host's clock ran ahead of L1's TSC: look again in @ns, but not
- * sooner than this, or the callback would re-arm itself in a loop inside
- * one timer interrupt while the TSC catches up ("hrtimer: interrupt
- * took ...", seen in the emulated host).  The exit is that much late at
- * most.
- */
-#define NVMX_TIMER_RETRY_NS	(10 * NSEC_PER_USEC)
-
 static enum hrtimer_restart nvmx_timer_fn(struct hrtimer *timer)
 {
 	struct vcpu_vmx *vmx = container_of(timer, struct vcpu_vmx,
@@ -83,7 +74,6 @@ static enum hrtimer_restart nvmx_timer_fn(struct hrtimer *timer)
 				    vmx->nested.preemption_timer_deadline);
 
 	if (ns) {
-		ns = max_t(u64, ns, NVMX_TIMER_RETRY_NS);
 		hrtimer_set_expires(timer, ktime_add_ns(ktime_get(), ns));
 		return HRTIMER_RESTART;
 	}
