@@ -946,16 +946,6 @@ static void expect_report(u32 want)
 	TEST_ASSERT(got == want, "L1 reported 0x%x, expected 0x%x", got, want);
 }
 
-static void inject_smi(void)
-{
-	struct kvm_vcpu_events events;
-
-	vcpu_events_get(vcpu, &events);
-	events.smi.pending = 1;
-	events.flags |= KVM_VCPUEVENT_VALID_SMM;
-	vcpu_events_set(vcpu, &events);
-}
-
 static void ns_usage(const char *name)
 {
 	printf("usage: %s [-s SEED] [-i ITERATIONS_PER_STAGE] [-v] [-p]\n", name);
@@ -1039,7 +1029,7 @@ int main(int argc, char *argv[])
 	stage("outside", NULL, donor);
 	expect_report(S_ROOT);
 	stage("root", NULL, donor);
-	inject_smi();
+	nvmx_inject_smi(vcpu);
 	expect_report(PORT_SMM);
 	stage("smm-root", NULL, donor);
 	expect_report(S_VMCS);
@@ -1056,7 +1046,7 @@ int main(int argc, char *argv[])
 		.format = KVM_STATE_NESTED_FORMAT_VMX, .size = HDR_SIZE,
 		.hdr.vmx.vmxon_pa = -1ull, .hdr.vmx.vmcs12_pa = -1ull });
 	vcpu_load_state(vcpu, l2_vcpu);
-	inject_smi();
+	nvmx_inject_smi(vcpu);
 	expect_report(PORT_SMM);
 	stage("smm-l2", NULL, donor);
 	/* RSM back to L2; stock 6.1 exits to L1 instead (reported) */

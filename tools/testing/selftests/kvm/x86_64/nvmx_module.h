@@ -287,4 +287,15 @@ static inline u64 nvmx_run_to_sync(struct kvm_vcpu *vcpu, struct ucall *uc)
 	return nvmx_sync(nvmx_run_to_ucall(vcpu, uc), uc);
 }
 
+/* An SMI made pending for @vcpu, as KVM_SET_VCPU_EVENTS sets one. */
+static inline void nvmx_inject_smi(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_events events;
+
+	vcpu_events_get(vcpu, &events);
+	events.smi.pending = 1;
+	events.flags |= KVM_VCPUEVENT_VALID_SMM;
+	vcpu_events_set(vcpu, &events);
+}
+
 #endif /* SELFTEST_KVM_NVMX_MODULE_H */

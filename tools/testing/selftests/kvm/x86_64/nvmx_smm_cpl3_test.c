@@ -117,16 +117,6 @@ static void set_user_bits(struct kvm_vm *vm, u64 table_gpa, int level)
 	}
 }
 
-static void inject_smi(struct kvm_vcpu *vcpu)
-{
-	struct kvm_vcpu_events events;
-
-	vcpu_events_get(vcpu, &events);
-	events.smi.pending = 1;
-	events.flags |= KVM_VCPUEVENT_VALID_SMM;
-	vcpu_events_set(vcpu, &events);
-}
-
 /* In the SMM handler: SMM entered from L2, VMX operation put aside */
 static void check_in_smm(struct kvm_vcpu *vcpu)
 {
@@ -220,7 +210,7 @@ int main(int argc, char *argv[])
 		switch (uc.args[1]) {
 		case STAGE_L2_BEFORE:
 			check_l2_report(&uc);
-			inject_smi(vcpu);
+			nvmx_inject_smi(vcpu);
 			break;
 		case STAGE_L2_AFTER:
 			HOST_CHECK(smm_stops == 1, "%d SMM stops before", smm_stops);
