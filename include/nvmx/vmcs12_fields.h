@@ -170,6 +170,7 @@ enum nvmx_shadow {
 /* Controls that decide whether an exit saves guest state (SDM 27.3.4). */
 #define NVMX_EXEC_ACTIVATE_SECONDARY	BIT(31)
 #define NVMX_EXEC2_ENABLE_EPT		BIT(1)	/* the PDPTEs */
+#define NVMX_EXEC2_VIRTUAL_INTR_DELIVERY	BIT(9)	/* RVI and SVI */
 
 /*
  * L1's VMCS as KVM keeps it: in the cached copy and in the nested-state

@@ -209,10 +209,12 @@ NVMX_VMCS12_FIELD(guest_gs_selector, 0x080a, NVMX_W16, NVMX_GUEST, NVMX_SYNC_VMC
 NVMX_VMCS12_FIELD(guest_ldtr_selector, 0x080c, NVMX_W16, NVMX_GUEST, NVMX_SYNC_VMCS02, 0, 0)
 NVMX_VMCS12_FIELD(guest_tr_selector, 0x080e, NVMX_W16, NVMX_GUEST, NVMX_SYNC_VMCS02, 0, 0)
 /*
- * RVI and SVI change only with virtual-interrupt delivery (SDM 29.2), which
- * L1 is not offered: the field keeps L1's value.
+ * RVI and SVI: saved under virtual-interrupt delivery (SDM 27.3.4), with
+ * which the processor changes them in L2 (29.2); otherwise the field keeps
+ * L1's value.
  */
-NVMX_VMCS12_FIELD(guest_intr_status, 0x0810, NVMX_W16, NVMX_GUEST, NVMX_SYNC_NEVER, 0, 0)
+NVMX_VMCS12_FIELD(guest_intr_status, 0x0810, NVMX_W16, NVMX_GUEST,
+		  NVMX_SYNC_SAVE_EXEC2, NVMX_EXEC2_VIRTUAL_INTR_DELIVERY, 0)
 NVMX_VMCS12_FIELD(host_es_selector, 0x0c00, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0, 0)
 NVMX_VMCS12_FIELD(host_cs_selector, 0x0c02, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0, 0)
 NVMX_VMCS12_FIELD(host_ss_selector, 0x0c04, NVMX_W16, NVMX_HOST, NVMX_SYNC_NEVER, 0, 0)

@@ -325,8 +325,9 @@ static bool test_sync_by_class(void)
 
 /*
  * Guest state: saved on every exit (SDM 27.3) except the fields below, which
- * the SDM saves only under a VM-exit control (27.3.1) or under "enable EPT"
- * (the PDPTEs, 27.3.4), or which no exit of
+ * the SDM saves only under a VM-exit control (27.3.1), under "enable EPT"
+ * (the PDPTEs, 27.3.4) or virtual-interrupt delivery (the guest interrupt
+ * status, 27.3.4), or which no exit of
  * ours writes: the VMCS link pointer, fields saved only under a control
  * or feature that L1 is not offered, and the PML index, which L0's
  * emulated logging keeps in vmcs12 itself.
@@ -347,7 +348,7 @@ static const struct {
 	{ "guest_pdptr1", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
 	{ "guest_pdptr2", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
 	{ "guest_pdptr3", NVMX_SYNC_SAVE_EXEC2, 1u << 1 },
-	{ "guest_intr_status", NVMX_SYNC_NEVER, 0 },
+	{ "guest_intr_status", NVMX_SYNC_SAVE_EXEC2, 1u << 9 },
 	{ "guest_pml_index", NVMX_SYNC_NEVER, 0 },
 	{ "vmcs_link_pointer", NVMX_SYNC_NEVER, 0 },
 };
@@ -755,8 +756,11 @@ static bool test_exit_saves_field(void)
 		{ 0x482e, 0, 0, 0, false },
 		/* controls L1 is not offered save nothing */
 		{ 0x2808, 1u << 30, 0, 0, false },	/* perf global ctrl */
-		{ 0x0810, 0, 1u << 31, 1u << 9, false },	/* intr status */
 		{ 0x0812, 0, 1u << 31, 1u << 17, false },	/* PML index */
+		/* guest interrupt status: under virtual-interrupt delivery */
+		{ 0x0810, 0, 1u << 31, 1u << 9, true },
+		{ 0x0810, 0, 0, 1u << 9, false },
+		{ 0x0810, ~0u, 1u << 31, ~(1u << 9), false },
 		/* PDPTEs: under "enable EPT", with secondary controls on */
 		{ 0x280a, 0, 1u << 31, 1u << 1, true },
 		{ 0x2810, 0, 1u << 31, 1u << 1, true },

@@ -185,6 +185,17 @@ static u32 nvmx_exec2_offered(void)
 
 	if (flexpriority_enabled)
 		offered |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+	/*
+	 * APIC-register virtualization, virtual-interrupt delivery and
+	 * "virtualize x2APIC mode" (SDM 29.1-29.5) go into vmcs02 as L1 sets
+	 * them, acting on L1's virtual-APIC page, whatever L0 does for L1's
+	 * own APIC (enable_apicv, which also needs posted interrupts): the
+	 * processor virtualizes L2's APIC accesses and delivers L1's virtual
+	 * interrupts itself, and its exits (45, 56) are L1's.
+	 */
+	offered |= SECONDARY_EXEC_APIC_REGISTER_VIRT |
+		   SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY |
+		   SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE;
 	if (enable_ept) {
 		offered |= SECONDARY_EXEC_ENABLE_EPT |
 			   SECONDARY_EXEC_ENABLE_VMFUNC;

@@ -186,20 +186,53 @@ static bool nested_vmx_check_exec2_controls(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 26.2.1.1, APIC virtualization as offered: "use TPR shadow" needs a
- * 4-KByte aligned virtual-APIC address within the physical-address width
- * and a TPR threshold with bits 31:4 clear (virtual-interrupt delivery, the
- * one control that would let them be set, is not offered); "virtualize APIC
- * accesses" needs a 4-KByte aligned APIC-access address within the width.
- * The rule on the threshold against VTPR reads L1's memory: see
- * nested_vmx_check_vtpr().
+ * SDM 26.2.1.1: "virtualize x2APIC mode", APIC-register virtualization and
+ * virtual-interrupt delivery act on the virtual-APIC page, so they need
+ * "use TPR shadow"; x2APIC mode excludes "virtualize APIC accesses" (the
+ * two are different ways of reaching the virtual APIC); virtual-interrupt
+ * delivery needs "external-interrupt exiting" (external interrupts are
+ * never delivered through the virtual APIC, SDM 29.2).
+ */
+static bool nested_vmx_check_vapic_users(struct vmcs12 *vmcs12)
+{
+	u32 users = SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE |
+		    SECONDARY_EXEC_APIC_REGISTER_VIRT |
+		    SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
+
+	if (!nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) &&
+	    !nvmx_rule(!nested_cpu_has2(vmcs12, users)))
+		return false;
+
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE) &&
+	    !nvmx_rule(!nested_cpu_has2(vmcs12,
+					SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)))
+		return false;
+
+	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) ||
+	       nvmx_rule(vmcs12->pin_based_vm_exec_control &
+			 PIN_BASED_EXT_INTR_MASK);
+}
+
+/*
+ * SDM 26.2.1.1, APIC virtualization: "use TPR shadow" needs a 4-KByte
+ * aligned virtual-APIC address within the physical-address width and,
+ * without virtual-interrupt delivery, a TPR threshold with bits 31:4 clear;
+ * "virtualize APIC accesses" needs a 4-KByte aligned APIC-access address
+ * within the width.  The rule on the threshold against VTPR reads L1's
+ * memory: see nested_vmx_check_vtpr().  The controls that act on the
+ * virtual-APIC page need it (nested_vmx_check_vapic_users()).
  */
 static bool nested_vmx_check_apic_controls(struct kvm_vcpu *vcpu,
 					   struct vmcs12 *vmcs12)
 {
+	bool vid = nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
+
 	if (nested_cpu_has(vmcs12, CPU_BASED_TPR_SHADOW) &&
 	    (!nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->virtual_apic_page_addr)) ||
-	     !nvmx_rule(!(vmcs12->tpr_threshold & GENMASK(31, 4)))))
+	     !nvmx_rule(vid || !(vmcs12->tpr_threshold & GENMASK(31, 4)))))
+		return false;
+
+	if (!nested_vmx_check_vapic_users(vmcs12))
 		return false;
 
 	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) ||
@@ -927,8 +960,8 @@ static u32 nested_vmx_exec_controls02(struct vcpu_vmx *vmx,
  *   L1 and L2; L0 lets them through only when the VMM lets the guest own
  *   C-states.
  *
- * Always intercepted: the x2APIC MSRs (vmcs02 does not virtualize x2APIC:
- * L2 would reach the physical APIC, not L1's), XFD and XFD_ERR (tied to
+ * The x2APIC MSRs are L1's to virtualize (nested_vmx_merge_x2apic_msrs());
+ * always intercepted: XFD and XFD_ERR (tied to
  * KVM's #NM and FPU handling, and absent from the emulated CPU that tests
  * run on), the LBR and Intel PT MSRs (KVM switches their interception in
  * vmcs01 as its perf events and L1's RTIT_CTL come and go), and FLUSH_CMD,
@@ -981,6 +1014,71 @@ static void nvmx_merge_msr_write(unsigned long *bitmap02,
 		vmx_clear_msr_bitmap_write(bitmap02, msr);
 }
 
+/* The x2APIC MSRs' bits 800H-8FFH of a read or write bitmap (SDM 24.6.9) */
+#define NVMX_X2APIC_WORDS	(256 / BITS_PER_LONG)
+
+static unsigned long *nvmx_x2apic_read_bits(unsigned long *bitmap)
+{
+	return bitmap + APIC_BASE_MSR / BITS_PER_LONG;
+}
+
+static unsigned long *nvmx_x2apic_write_bits(unsigned long *bitmap)
+{
+	return bitmap + (0x800 + APIC_BASE_MSR / BITS_PER_BYTE) /
+			sizeof(unsigned long);
+}
+
+/* vmcs02 lets L2's WRMSR of @msr through where L1's bitmap does */
+static void nvmx_x2apic_write_through(unsigned long *bitmap02,
+				      unsigned long *bitmap12, u32 msr)
+{
+	if (!vmx_test_msr_bitmap_write(bitmap12, msr))
+		vmx_clear_msr_bitmap_write(bitmap02, msr);
+}
+
+/*
+ * SDM 29.5: with "virtualize x2APIC mode", an RDMSR or WRMSR of L2's in
+ * 800H-8FFH that L1's bitmap lets through is virtualized on L1's
+ * virtual-APIC page by the processor, where vmcs02 lets it through too:
+ * every RDMSR with APIC-register virtualization, else that of the TPR
+ * (808H); WRMSR of the TPR, and with virtual-interrupt delivery of EOI
+ * (80BH) and self-IPI (83FH).  Any other access L1 lets through would
+ * reach the processor's own x2APIC ("operates normally"): it exits to L0,
+ * which gives L2 L1's local APIC (or reflects the exit, as L1 asks), as
+ * it does without "virtualize x2APIC mode", where none is let through.
+ * L0's own bits for these MSRs are about L1's APIC, which a virtualized
+ * access never touches.
+ */
+static void nested_vmx_merge_x2apic_msrs(unsigned long *bitmap02,
+					 unsigned long *bitmap12,
+					 struct vmcs12 *vmcs12)
+{
+	unsigned long *read02 = nvmx_x2apic_read_bits(bitmap02);
+	unsigned long *write02 = nvmx_x2apic_write_bits(bitmap02);
+	unsigned long *read12 = nvmx_x2apic_read_bits(bitmap12);
+	unsigned int i;
+
+	for (i = 0; i < NVMX_X2APIC_WORDS; i++) {
+		read02[i] = ~0ul;
+		write02[i] = ~0ul;
+	}
+	if (!nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE))
+		return;
+
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_APIC_REGISTER_VIRT))
+		memcpy(read02, read12, NVMX_X2APIC_WORDS * sizeof(*read02));
+	else if (!vmx_test_msr_bitmap_read(bitmap12, X2APIC_MSR(APIC_TASKPRI)))
+		vmx_clear_msr_bitmap_read(bitmap02, X2APIC_MSR(APIC_TASKPRI));
+
+	nvmx_x2apic_write_through(bitmap02, bitmap12, X2APIC_MSR(APIC_TASKPRI));
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY)) {
+		nvmx_x2apic_write_through(bitmap02, bitmap12,
+					  X2APIC_MSR(APIC_EOI));
+		nvmx_x2apic_write_through(bitmap02, bitmap12,
+					  X2APIC_MSR(APIC_SELF_IPI));
+	}
+}
+
 /*
  * SDM 24.6.9: vmcs02's MSR bitmap.  Every bit outside nvmx_l2_msrs stays
  * set, as alloc_loaded_vmcs() left it.  Built at every entry, from L1's
@@ -1016,6 +1114,7 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 		if (m->type & MSR_TYPE_W)
 			nvmx_merge_msr_write(bitmap02, bitmap01, map.hva, m->msr);
 	}
+	nested_vmx_merge_x2apic_msrs(bitmap02, map.hva, vmcs12);
 	kvm_vcpu_unmap(vcpu, &map, false);
 	return true;
 }
@@ -1053,6 +1152,9 @@ static bool nested_vmx_prepare_msr_bitmap02(struct kvm_vcpu *vcpu,
 #define NVMX_SEC_FROM_L1 (SECONDARY_EXEC_RDRAND_EXITING |		\
 			  SECONDARY_EXEC_RDSEED_EXITING |		\
 			  SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES |	\
+			  SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE |	\
+			  SECONDARY_EXEC_APIC_REGISTER_VIRT |		\
+			  SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY |	\
 			  SECONDARY_EXEC_ENABLE_RDTSCP |		\
 			  SECONDARY_EXEC_ENABLE_INVPCID |		\
 			  SECONDARY_EXEC_XSAVES |			\
@@ -1094,10 +1196,36 @@ static void nested_vmx_entry_exit_controls02(struct vcpu_vmx *vmx)
 		vmcs_write64(GUEST_IA32_RTIT_CTL, vmx->pt_desc.guest.ctl);
 }
 
+/*
+ * Virtual-interrupt delivery's fields (SDM 24.4.2 guest interrupt status,
+ * 24.6.8 EOI-exit bitmaps), L1's as they are: the processor delivers L1's
+ * virtual interrupts to L2 from RVI and virtualizes L2's EOIs (29.1.2,
+ * 29.2) on L1's virtual-APIC page.  Written only when vmcs12 may hold
+ * newer values than vmcs02: vmcs02 did not run L2 with virtual-interrupt
+ * delivery last time (@had_vid), or dirty_vmcs12 (a VMWRITE of L1's, none
+ * of the five being shadowed; a new vmcs12; a failed entry).  Otherwise
+ * the bitmaps are those L1 wrote, and the status is the one the last exit
+ * from L2 saved (NVMX_SYNC_SAVE_EXEC2), which vmcs02 still holds.
+ */
+static void nested_vmx_load_vid_fields02(struct vcpu_vmx *vmx,
+					 struct vmcs12 *vmcs12, bool had_vid)
+{
+	if (had_vid && !vmx->nested.dirty_vmcs12)
+		return;
+	vmcs_write16(GUEST_INTR_STATUS, vmcs12->guest_intr_status);
+	vmcs_write64(EOI_EXIT_BITMAP0, vmcs12->eoi_exit_bitmap0);
+	vmcs_write64(EOI_EXIT_BITMAP1, vmcs12->eoi_exit_bitmap1);
+	vmcs_write64(EOI_EXIT_BITMAP2, vmcs12->eoi_exit_bitmap2);
+	vmcs_write64(EOI_EXIT_BITMAP3, vmcs12->eoi_exit_bitmap3);
+}
+
 static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 					  struct vmcs12 *vmcs12)
 {
 	u32 secondary = nested_vmx_secondary_controls02(vmx, vmcs12);
+	bool had_vid = cpu_has_secondary_exec_ctrls() &&
+		       (secondary_exec_controls_get(vmx) &
+			SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
 
 	pin_controls_set(vmx, nested_vmx_pin_controls02(vmx, vmcs12));
 	exec_controls_set(vmx, nested_vmx_exec_controls02(vmx, vmcs12));
@@ -1117,6 +1245,8 @@ static void nested_vmx_prepare_controls02(struct vcpu_vmx *vmx,
 	/* L0 needs none of its own: L2 cannot lower L1's TPR (above) */
 	if (exec_controls_get(vmx) & CPU_BASED_TPR_SHADOW)
 		vmcs_write32(TPR_THRESHOLD, vmcs12->tpr_threshold);
+	if (secondary & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY)
+		nested_vmx_load_vid_fields02(vmx, vmcs12, had_vid);
 	/*
 	 * ENCLS in L2 exits for the leaves L0 handles for L1 (sgx.c, from
 	 * L1's CPUID), so that handle_encls() sees only those; L1 is offered

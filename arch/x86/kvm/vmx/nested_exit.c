@@ -335,6 +335,15 @@ static const struct nvmx_exit_rule nvmx_exit_rules[] = {
 					    CPU_BASED_TPR_SHADOW },
 	[EXIT_REASON_APIC_ACCESS]	= { NVMX_EXIT_SECONDARY,
 					    SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES },
+	/*
+	 * SDM 29.1.3, 29.4.3.3: EOI virtualization exits with the vector's
+	 * bit set in L1's EOI-exit bitmap, APIC-write emulation for the
+	 * writes L1's controls let through to its virtual-APIC page: vmcs02
+	 * virtualizes L2's APIC only as L1 asks, so both are L1's
+	 */
+	[EXIT_REASON_EOI_INDUCED]	= { NVMX_EXIT_SECONDARY,
+					    SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY },
+	[EXIT_REASON_APIC_WRITE]	= { NVMX_EXIT_L1 },
 	[EXIT_REASON_WBINVD]		= { NVMX_EXIT_SECONDARY,
 					    SECONDARY_EXEC_WBINVD_EXITING },
 	[EXIT_REASON_GDTR_IDTR]		= { NVMX_EXIT_SECONDARY,
@@ -1934,11 +1943,38 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * SDM 29.2.1, 29.2.2: with virtual-interrupt delivery, RVI above VPPR
+ * (bits 7:4 of each) is a virtual interrupt that the processor delivers
+ * to L2, and that wakes it from the HLT state, once RFLAGS.IF is 1 and
+ * nothing blocks by STI or MOV SS.  L0 runs L2's HLT as a halted vCPU,
+ * where the processor cannot see it: when this holds, L2 wakes and the
+ * VM entry that resumes it delivers the interrupt (26.7, evaluation of
+ * pending virtual interrupts).  RVI is vmcs02's, where the processor keeps
+ * it while L2 runs; VPPR is in L1's virtual-APIC page.
+ */
+static bool nested_vmx_virtual_intr_pending(struct kvm_vcpu *vcpu)
+{
+	void *vapic = to_vmx(vcpu)->nested.virtual_apic_map.hva;
+	u8 rvi, vppr;
+
+	if (!vapic ||
+	    !nested_cpu_has2(get_vmcs12(vcpu),
+			     SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) ||
+	    !(vmx_get_rflags(vcpu) & X86_EFLAGS_IF) ||
+	    vmx_get_interrupt_shadow(vcpu))
+		return false;
+	rvi = vmcs_read16(GUEST_INTR_STATUS) & 0xff;
+	vppr = READ_ONCE(*((u8 *)vapic + APIC_PROCPRI));
+	return (rvi & 0xf0) > (vppr & 0xf0);
+}
+
+/*
  * kvm_x86_nested_ops.has_events: an exit to L1 pending that KVM's generic
  * checks cannot see: the timer's exit, which wakes L2 from the HLT state as
  * an NMI would whatever its RFLAGS.IF (SDM 25.2), and a window exit that
- * wakes it.  Not in the wait-for-SIPI state, which blocks the timer's exit
- * (SDM 25.2, 26.7.4) and which only a SIPI ends.
+ * wakes it; or a virtual interrupt of L1's that wakes it.  Not in the
+ * wait-for-SIPI state, which blocks the timer's exit (SDM 25.2, 26.7.4)
+ * and which only a SIPI ends.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
@@ -1946,7 +1982,8 @@ bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 		!nested_vmx_l2_waits_for_sipi(vcpu)) ||
 	       (nested_vmx_l2_halted(vcpu) &&
 		(nested_vmx_nmi_window_open(vcpu) ||
-		 nested_vmx_intr_window_open(vcpu)));
+		 nested_vmx_intr_window_open(vcpu) ||
+		 nested_vmx_virtual_intr_pending(vcpu)));
 }
 
 /*

@@ -1,0 +1,714 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nvmx_apicv_test: APIC-register virtualization, virtual-interrupt delivery
+ * and "virtualize x2APIC mode" for L2 (Intel SDM Vol. 3C: 24.4.2, 24.6.8,
+ * 26.2.1.1, 27.2.1, 29.1-29.5), on L1's virtual-APIC page P and
+ * APIC-access page A.  L2's IDT (page I) sends vector 31H to l2_isr_mmio,
+ * which ends the interrupt with a write to A + B0H, vector 61H to
+ * l2_isr_x2apic, which ends it with WRMSR 80BH, and every other vector to
+ * l2_isr_wrong.  Each case checks exact values:
+ *
+ *   vid_delivery        RVI 31H, VIRR bit 31H, VTPR 0, L2 with IF=1: the
+ *                       entry delivers vector 31H (29.2.2): L2's handler
+ *                       runs first (VMCALL there), with IF=0; guest
+ *                       interrupt status 3100H (SVI 31H, RVI 0), VISR bit
+ *                       31H set, VIRR clear, VPPR 30H.  The handler's
+ *                       EOI (A + B0H, 29.4.3, 29.1.3): VISR clear, status
+ *                       0, VPPR 0, no exit
+ *   vid_eoi_exit        the same with bit 31H in the EOI-exit bitmap: the
+ *                       EOI is a virtualized-EOI exit (45) after the write,
+ *                       qualification 31H (27.2.1), VISR clear, SVI 0
+ *   vid_vppr            VTPR 40H masks RVI 31H: L2 reaches its VMCALL with
+ *                       the status 0031H and VPPR 40H; its MOV to CR8 of 0
+ *                       then delivers 31H (29.1.2, 29.2.1)
+ *   apic_write_icr      with virtual-interrupt delivery, a write of
+ *                       C0031H (all but self) to A + 300H: APIC-write exit
+ *                       (56) after the write, qualification 300H, P + 300H
+ *                       C0031H (29.4.3.2, 29.4.3.3)
+ *   regvirt_read        with APIC-register virtualization, a read of
+ *                       A + 20H gives P + 20H (5A000000H) without an exit;
+ *                       a read of A + 390H (current count, not
+ *                       virtualized) is an APIC-access exit with
+ *                       qualification 390H (29.4.2, Table 27-6)
+ *   regvirt_write_tmict a write of 1234H to A + 380H: APIC-write exit (56),
+ *                       qualification 380H, P + 380H 1234H (29.4.3)
+ *   x2apic_msrs         "virtualize x2APIC mode" with register
+ *                       virtualization and virtual-interrupt delivery, L1
+ *                       intercepting no MSR: RDMSR 802H gives P + 20H/24H,
+ *                       WRMSR 808H of 50H writes VTPR, RDMSR 80AH gives VPPR
+ *                       50H; WRMSR 83FH of 61H (self IPI) delivers 61H,
+ *                       whose handler's WRMSR 80BH ends it: SVI 61H, then
+ *                       VISR clear and the status 0 (29.5, 29.1.3)
+ *   x2apic_intercepted  the same with L1's read bit of 808H set: RDMSR 808H
+ *                       is an RDMSR exit (31) to L1 (25.1.3)
+ *   halted_wake_entry   VM entry in the HLT state with RVI 31H above VPPR
+ *                       and IF=1: the interrupt wakes L2 and is delivered
+ *                       (handler's VMCALL), not the VMX-preemption timer
+ *                       that bounds the wait (exit 52)
+ *   halted_wake_hlt     L2 runs STI; HLT with RVI 31H pending (L1 does not
+ *                       intercept HLT): the same
+ *   vid_threshold_bits  with virtual-interrupt delivery, TPR threshold bits
+ *                       31:4 may be set (10H): VMLAUNCH enters (26.2.1.1)
+ *   vmfail_*            VMLAUNCH fails with VMfailValid 7 (26.2.1.1):
+ *                       virtual-interrupt delivery without external-
+ *                       interrupt exiting, or without "use TPR shadow";
+ *                       APIC-register virtualization or "virtualize x2APIC
+ *                       mode" without "use TPR shadow"; "virtualize x2APIC
+ *                       mode" with "virtualize APIC accesses"
+ *   state_roundtrip     L2 (SVI 31H) stops in the host, which reads vmcs12's
+ *                       guest interrupt status from KVM_GET_NESTED_STATE
+ *                       (3100H), sets RVI 61H and VIRR bit 61H and sets the
+ *                       state again: L2's STI delivers 61H (status 6100H)
+ *
+ * The stock kvm-intel.ko offers none of the three controls on a host
+ * without posted interrupts (enable_apicv=N): every case is then skipped,
+ * and so is the test.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "vmx.h"
+
+#include <nvmx/vmcs12_table.h>
+
+struct nvmx_env {
+	bool strict;
+	u64 p_gva, p_gpa;	/* virtual-APIC page P */
+	u64 a_gva, a_gpa;	/* APIC-access page A */
+	u64 i_gva;		/* L2's IDT */
+};
+
+struct nvmx_env nvmx_env;
+
+#include "nvmx_selftest.h"
+
+#define EXIT_APIC_ACCESS_NR	44
+#define EXIT_EOI_INDUCED_NR	45
+#define EXIT_APIC_WRITE_NR	56
+#define EXIT_RDMSR_NR		31
+#define EXIT_PREEMPTION_NR	52
+#define ERR_INVALID_CONTROL	7
+#define F_IF			BIT(9)
+#define ACTIVITY_HLT		1
+#define VEC_MMIO		0x31
+#define VEC_X2APIC		0x61
+#define VEC_OTHER		0x32
+#define VTPR			0x80
+#define VPPR			0xa0
+#define VEOI			0xb0
+#define VISR			0x100
+#define VIRR			0x200
+#define PREEMPTION_BOUND	0x100000
+
+enum { MSG_STATE = NVMX_MSG_EXITS + 32 };
+
+/* L2's register numbers (nvmx_gpr_*[]) */
+#define RAX	0
+#define RDX	2
+#define RBX	3
+
+static struct vmx_pages *l1_vmx;
+
+/* L2: stop in the host, which rewrites the guest interrupt status */
+void l2_stop_in_host(void)
+{
+	ucall(UCALL_SYNC, 2, MSG_STATE, cur_case);
+}
+
+/* RDX: A's linear address in every case */
+asm(".pushsection .text\n"
+	"l2_isr_mmio:\n\t"
+	"vmcall\n\t"
+	"movl $0, 0xb0(%rdx)\n"
+	"l2_isr_mmio_eoi:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_isr_x2apic:\n\t"
+	"vmcall\n\t"
+	"mov $0x80b, %ecx\n\t"
+	"xor %eax, %eax\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n"
+	"l2_isr_x2apic_eoi:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_isr_wrong:\n\t"
+	"mov (%rsp), %rax\n\t"
+	"mov 8(%rsp), %rbx\n\t"
+	"mov %rsp, %rsi\n"
+	"l2_isr_wrong_vmcall:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_idle:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_cr8_zero:\n\t"
+	"vmcall\n\t"
+	"xor %eax, %eax\n\t"
+	"mov %rax, %cr8\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_write_icr:\n\t"
+	"movl $0xc0031, 0x300(%rdx)\n"
+	"l2_write_icr_after:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_regvirt_read:\n\t"
+	"mov 0x20(%rdx), %ebx\n"
+	"l2_read_ccr:\n\t"
+	"mov 0x390(%rdx), %eax\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_write_tmict:\n\t"
+	"movl $0x1234, 0x380(%rdx)\n"
+	"l2_write_tmict_after:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_x2apic:\n\t"
+	"mov $0x802, %ecx\n\t"
+	"rdmsr\n\t"
+	"mov %eax, %ebx\n\t"
+	"mov %edx, %esi\n\t"
+	"mov $0x808, %ecx\n\t"
+	"mov $0x50, %eax\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n\t"
+	"mov $0x80a, %ecx\n\t"
+	"rdmsr\n\t"
+	"mov %eax, %edi\n\t"
+	"vmcall\n\t"
+	"mov $0x83f, %ecx\n\t"
+	"mov $0x61, %eax\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_x2apic_tpr_read:\n\t"
+	"mov $0x808, %ecx\n"
+	"l2_x2apic_tpr_rdmsr:\n\t"
+	"rdmsr\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_sti_hlt:\n\t"
+	"sti\n\t"
+	"hlt\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_state:\n\t"
+	"call l2_stop_in_host\n\t"
+	"sti\n\t"
+	"nop\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	".popsection\n");
+
+/* ---------------------------------------------------------------------- */
+/* L1.                                                                      */
+
+static u32 *p_reg(u32 offset)
+{
+	return (u32 *)(nvmx_env.p_gva + offset);
+}
+
+/* The 32-bit word of VISR (@base VISR) or VIRR holding @vector's bit */
+static u32 *vec_word(u32 base, u8 vector)
+{
+	return p_reg(base + (vector / 32) * 0x10);
+}
+
+static u32 vec_bit(u8 vector)
+{
+	return 1u << (vector % 32);
+}
+
+/* A 64-bit interrupt gate to @handler (SDM 6.14.1) */
+static void idt_gate(u8 vector, u64 handler, u16 cs)
+{
+	u64 *gate = (u64 *)(nvmx_env.i_gva + vector * 16);
+
+	gate[0] = (handler & 0xffff) | (u64)cs << 16 | 0x8eull << 40 |
+		  (handler >> 16 & 0xffff) << 48;
+	gate[1] = handler >> 32;
+}
+
+static void l2_idt(void)
+{
+	u16 cs = vmreadz(GUEST_CS_SELECTOR);
+	int v;
+
+	for (v = 0; v < 256; v++)
+		idt_gate(v, ASM_LABEL(l2_isr_wrong), cs);
+	idt_gate(VEC_MMIO, ASM_LABEL(l2_isr_mmio), cs);
+	idt_gate(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic), cs);
+	vmwrite(GUEST_IDTR_BASE, nvmx_env.i_gva);
+	vmwrite(GUEST_IDTR_LIMIT, 256 * 16 - 1);
+}
+
+/* P cleared, VTPR @vtpr */
+static void p_reset(u8 vtpr)
+{
+	memset((void *)nvmx_env.p_gva, 0, 4096);
+	*p_reg(VTPR) = vtpr;
+}
+
+/* "use TPR shadow" with P and the secondary controls @exec2; false: skip */
+static bool use_apicv(u32 exec2, const char *what)
+{
+	if (!ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
+			CPU_BASED_TPR_SHADOW |
+			CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+			CPU_BASED_CR8_LOAD_EXITING |
+			CPU_BASED_CR8_STORE_EXITING | CPU_BASED_HLT_EXITING) ||
+	    !ctl_update(SECONDARY_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS2,
+			exec2, 0)) {
+		skip(what);
+		return false;
+	}
+	vmwrite(VIRTUAL_APIC_PAGE_ADDR, nvmx_env.p_gpa);
+	vmwrite(TPR_THRESHOLD, 0);
+	if (exec2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)
+		vmwrite(APIC_ACCESS_ADDR, nvmx_env.a_gpa);
+	l2_idt();
+	return true;
+}
+
+#define VID_CTLS	(SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY |		\
+			 SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)
+#define NO_VID		"L1 is not offered virtual-interrupt delivery (stock: enable_apicv=N)"
+#define NO_REGVIRT	"L1 is not offered APIC-register virtualization (stock: enable_apicv=N)"
+#define NO_X2APIC	"L1 is not offered \"virtualize x2APIC mode\" (stock: enable_apicv=N)"
+
+/*
+ * Virtual-interrupt delivery (with "virtualize APIC accesses" and A) and
+ * external-interrupt exiting; guest interrupt status @status; L2 starts at
+ * @rip with RFLAGS @rflags
+ */
+static bool use_vid(u16 status, u64 rip, u64 rflags)
+{
+	if (!use_apicv(VID_CTLS, NO_VID) ||
+	    !ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_EXT_INTR_MASK, 0)) {
+		skip(NO_VID);
+		return false;
+	}
+	vmwrite(GUEST_INTR_STATUS, status);
+	vmwrite(EOI_EXIT_BITMAP0, 0);
+	vmwrite(EOI_EXIT_BITMAP1, 0);
+	vmwrite(EOI_EXIT_BITMAP2, 0);
+	vmwrite(EOI_EXIT_BITMAP3, 0);
+	l2_setup(rip);
+	vmwrite(GUEST_RFLAGS, rflags);
+	nvmx_gpr_in[RDX] = nvmx_env.a_gva;
+	return true;
+}
+
+/* RVI @vector with its VIRR bit, VTPR @vtpr */
+static void pend(u8 vector, u8 vtpr)
+{
+	p_reset(vtpr);
+	*vec_word(VIRR, vector) = vec_bit(vector);
+}
+
+/*
+ * The entry delivered @vector: L2's handler at @isr made its VMCALL.  At
+ * l2_isr_wrong instead, what the stack holds tells which event it was.
+ */
+static bool delivered(u8 vector, u64 isr)
+{
+	if (!nvmx_vmcall_at(isr)) {
+		if (vmreadz(GUEST_RIP) != ASM_LABEL(l2_isr_wrong_vmcall))
+			return false;
+		report("another event's frame: RSP (RSI)",
+		       (u64)&l2_stack[ARRAY_SIZE(l2_stack)] - 40,
+		       nvmx_gpr_out[6], "6.14.2");
+		report("another event's frame: [RSP] (RAX)", 0,
+		       nvmx_gpr_out[RAX], "6.14.2");
+		report("another event's frame: [RSP + 8] (RBX)", 0,
+		       nvmx_gpr_out[RBX], "6.14.2");
+		CHECK(GUEST_INTR_STATUS, (u16)vector << 8, "29.2.2");
+		return false;
+	}
+	CHECK(GUEST_INTR_STATUS, (u16)vector << 8, "29.2.2");
+	report("VISR word", vec_bit(vector), *vec_word(VISR, vector), "29.2.2");
+	report("VIRR word", 0, *vec_word(VIRR, vector), "29.2.2");
+	report("VPPR", vector & 0xf0, *p_reg(VPPR), "29.1.3, 29.2.2");
+	report("L2's RFLAGS.IF in the handler", 0,
+	       vmreadz(GUEST_RFLAGS) & F_IF, "6.12.1");
+	return true;
+}
+
+/* After the handler's EOI of @vector, without an exit */
+static void eoi_done(u8 vector)
+{
+	CHECK(GUEST_INTR_STATUS, 0, "29.1.3");
+	report("VISR word after EOI", 0, *vec_word(VISR, vector), "29.1.3");
+	report("VPPR after EOI", 0, *p_reg(VPPR), "29.1.3");
+}
+
+static void case_vid_delivery(void)
+{
+	pend(VEC_MMIO, 0);
+	if (!use_vid(VEC_MMIO, ASM_LABEL(l2_idle), 0x202))
+		return;
+	if (!l2_launch() || !delivered(VEC_MMIO, ASM_LABEL(l2_isr_mmio)))
+		return;
+	if (!nvmx_l2_resume(true) ||
+	    !nvmx_vmcall_at(ASM_LABEL(l2_isr_mmio_eoi)))
+		return;
+	eoi_done(VEC_MMIO);
+	report("VEOI", 0, *p_reg(VEOI), "29.4.3.2");
+}
+
+static void case_vid_eoi_exit(void)
+{
+	pend(VEC_MMIO, 0);
+	if (!use_vid(VEC_MMIO, ASM_LABEL(l2_idle), 0x202))
+		return;
+	vmwrite(EOI_EXIT_BITMAP0, BIT_ULL(VEC_MMIO));
+	if (!l2_launch() || !delivered(VEC_MMIO, ASM_LABEL(l2_isr_mmio)))
+		return;
+	if (!nvmx_l2_resume(true) ||
+	    !nvmx_exit_at(EXIT_EOI_INDUCED_NR, ASM_LABEL(l2_isr_mmio_eoi),
+			  "29.1.3"))
+		return;
+	CHECK(EXIT_QUALIFICATION, VEC_MMIO, "27.2.1");
+	CHECK(GUEST_INTR_STATUS, 0, "29.1.3");
+	report("VISR word after EOI", 0, *vec_word(VISR, VEC_MMIO), "29.1.3");
+}
+
+static void case_vid_vppr(void)
+{
+	pend(VEC_MMIO, 0x40);
+	if (!use_vid(VEC_MMIO, ASM_LABEL(l2_cr8_zero), 0x202))
+		return;
+	if (!l2_launch() || !nvmx_vmcall_at(ASM_LABEL(l2_cr8_zero)))
+		return;
+	CHECK(GUEST_INTR_STATUS, VEC_MMIO, "29.2.1");
+	report("VPPR", 0x40, *p_reg(VPPR), "29.1.3");
+	if (nvmx_l2_resume(true))
+		delivered(VEC_MMIO, ASM_LABEL(l2_isr_mmio));
+}
+
+static void case_apic_write_icr(void)
+{
+	p_reset(0);
+	if (!use_vid(0, ASM_LABEL(l2_write_icr), 2))
+		return;
+	if (!l2_launch() ||
+	    !nvmx_exit_at(EXIT_APIC_WRITE_NR, ASM_LABEL(l2_write_icr_after),
+			  "29.4.3.3"))
+		return;
+	CHECK(EXIT_QUALIFICATION, 0x300, "27.2.1");
+	report("P + 300H", 0xc0031, *p_reg(0x300), "29.4.3.2");
+}
+
+static bool use_regvirt(void)
+{
+	p_reset(0);
+	*p_reg(0x20) = 0x5a000000;
+	if (!use_apicv(SECONDARY_EXEC_APIC_REGISTER_VIRT |
+		       SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, NO_REGVIRT))
+		return false;
+	return true;
+}
+
+static void case_regvirt_read(void)
+{
+	if (!use_regvirt())
+		return;
+	l2_setup(ASM_LABEL(l2_regvirt_read));
+	nvmx_gpr_in[RDX] = nvmx_env.a_gva;
+	if (!l2_launch() ||
+	    !nvmx_exit_at(EXIT_APIC_ACCESS_NR, ASM_LABEL(l2_read_ccr), "29.4.2"))
+		return;
+	/* Table 27-6: offset 390H, linear data read (access type 0) */
+	CHECK(EXIT_QUALIFICATION, 0x390, "27.2.1");
+	report("read of A + 20H (RBX)", 0x5a000000, nvmx_gpr_out[RBX] & ~0u,
+	       "29.4.2");
+}
+
+static void case_regvirt_write_tmict(void)
+{
+	if (!use_regvirt())
+		return;
+	l2_setup(ASM_LABEL(l2_write_tmict));
+	nvmx_gpr_in[RDX] = nvmx_env.a_gva;
+	if (!l2_launch() ||
+	    !nvmx_exit_at(EXIT_APIC_WRITE_NR, ASM_LABEL(l2_write_tmict_after),
+			  "29.4.3.3"))
+		return;
+	CHECK(EXIT_QUALIFICATION, 0x380, "27.2.1");
+	report("P + 380H", 0x1234, *p_reg(0x380), "29.4.3.2");
+}
+
+/* "virtualize x2APIC mode" with register virtualization and VID */
+static bool use_x2apic(u64 rip)
+{
+	p_reset(0x20);
+	*p_reg(0x20) = 0x77;
+	*p_reg(0x24) = 0x88;
+	if (!use_apicv(SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE |
+		       SECONDARY_EXEC_APIC_REGISTER_VIRT |
+		       SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY, NO_X2APIC) ||
+	    !ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_EXT_INTR_MASK, 0) ||
+	    !ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
+			CPU_BASED_USE_MSR_BITMAPS, 0)) {
+		skip(NO_X2APIC);
+		return false;
+	}
+	memset(l1_vmx->msr, 0, 4096);
+	vmwrite(GUEST_INTR_STATUS, 0);
+	l2_setup(rip);
+	vmwrite(GUEST_RFLAGS, 0x202);
+	return true;
+}
+
+static void case_x2apic_msrs(void)
+{
+	if (!use_x2apic(ASM_LABEL(l2_x2apic)) || !l2_launch() ||
+	    !expect_exit(EXIT_REASON_VMCALL_NR))
+		return;
+	report("RDMSR 802H: EAX (RBX)", 0x77, nvmx_gpr_out[RBX], "29.5");
+	report("RDMSR 802H: EDX (RSI)", 0x88, nvmx_gpr_out[6], "29.5");
+	report("VTPR after WRMSR 808H", 0x50, *p_reg(VTPR), "29.5");
+	report("RDMSR 80AH (RDI)", 0x50, nvmx_gpr_out[7], "29.5");
+	if (!nvmx_l2_resume(true) ||
+	    !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		return;
+	if (!nvmx_l2_resume(true) ||
+	    !nvmx_vmcall_at(ASM_LABEL(l2_isr_x2apic_eoi)))
+		return;
+	CHECK(GUEST_INTR_STATUS, 0, "29.1.3");
+	report("VISR word after EOI", 0, *vec_word(VISR, VEC_X2APIC), "29.1.3");
+	report("VPPR after EOI", 0x50, *p_reg(VPPR), "29.1.3");
+}
+
+static void case_x2apic_intercepted(void)
+{
+	if (!use_x2apic(ASM_LABEL(l2_x2apic_tpr_read)))
+		return;
+	/* SDM 24.6.9: read bitmap for low MSRs, bit 808H */
+	((u8 *)l1_vmx->msr)[0x808 / 8] |= 1 << (0x808 % 8);
+	if (!l2_launch())
+		return;
+	nvmx_exit_at(EXIT_RDMSR_NR, ASM_LABEL(l2_x2apic_tpr_rdmsr), "25.1.3");
+}
+
+/* The wait is bounded by L1's VMX-preemption timer */
+static bool bound_by_timer(void)
+{
+	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_VMX_PREEMPTION_TIMER, 0)) {
+		skip("L1 is not offered the VMX-preemption timer that bounds the wait");
+		return false;
+	}
+	vmwrite(VMX_PREEMPTION_TIMER_VALUE, PREEMPTION_BOUND);
+	return true;
+}
+
+static void case_halted_wake_entry(void)
+{
+	pend(VEC_MMIO, 0);
+	if (!use_vid(VEC_MMIO, ASM_LABEL(l2_idle), 0x202) || !bound_by_timer())
+		return;
+	vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+	if (l2_launch())
+		delivered(VEC_MMIO, ASM_LABEL(l2_isr_mmio));
+}
+
+static void case_halted_wake_hlt(void)
+{
+	pend(VEC_MMIO, 0);
+	if (!use_vid(VEC_MMIO, ASM_LABEL(l2_sti_hlt), 2) || !bound_by_timer())
+		return;
+	if (l2_launch())
+		delivered(VEC_MMIO, ASM_LABEL(l2_isr_mmio));
+}
+
+static void case_vid_threshold_bits(void)
+{
+	p_reset(0);
+	if (!use_vid(0, ASM_LABEL(l2_idle), 2))
+		return;
+	vmwrite(TPR_THRESHOLD, 0x10);
+	if (l2_launch())
+		nvmx_vmcall_at(ASM_LABEL(l2_idle));
+}
+
+/* VMLAUNCH of L2 at l2_idle must fail with VMfailValid 7. */
+static void expect_vmfail_7(void)
+{
+	l2_setup(ASM_LABEL(l2_idle));
+	report("VMLAUNCH failed (VMfail)", 1, nvmx_l2_run(1), "26.2.1.1");
+	CHECK(VM_INSTRUCTION_ERROR, ERR_INVALID_CONTROL, "26.2.1.1");
+}
+
+static void case_vmfail_vid_no_ext_intr(void)
+{
+	p_reset(0);
+	if (!use_vid(0, ASM_LABEL(l2_idle), 2))
+		return;
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL,
+		vmreadz(PIN_BASED_VM_EXEC_CONTROL) & ~PIN_BASED_EXT_INTR_MASK);
+	expect_vmfail_7();
+}
+
+/* @exec2 (offered) without "use TPR shadow" */
+static void vmfail_without_tpr_shadow(u32 exec2, const char *what)
+{
+	p_reset(0);
+	if (!use_apicv(exec2, what) ||
+	    !ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_EXT_INTR_MASK, 0))
+		return;
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		vmreadz(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_BASED_TPR_SHADOW);
+	expect_vmfail_7();
+}
+
+static void case_vmfail_vid_no_tpr_shadow(void)
+{
+	vmfail_without_tpr_shadow(SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY, NO_VID);
+}
+
+static void case_vmfail_regvirt_no_tpr_shadow(void)
+{
+	vmfail_without_tpr_shadow(SECONDARY_EXEC_APIC_REGISTER_VIRT,
+				  NO_REGVIRT);
+}
+
+static void case_vmfail_x2apic_no_tpr_shadow(void)
+{
+	vmfail_without_tpr_shadow(SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE,
+				  NO_X2APIC);
+}
+
+static void case_vmfail_x2apic_apic_access(void)
+{
+	p_reset(0);
+	if (use_apicv(SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE |
+		      SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, NO_X2APIC))
+		expect_vmfail_7();
+}
+
+static void case_state_roundtrip(void)
+{
+	p_reset(0);
+	*vec_word(VISR, VEC_MMIO) = vec_bit(VEC_MMIO);
+	*p_reg(VPPR) = 0x30;
+	if (!use_vid((u16)VEC_MMIO << 8, ASM_LABEL(l2_state), 2))
+		return;
+	if (l2_launch())
+		delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic));
+}
+
+enum {
+	VID_DELIVERY, VID_EOI_EXIT, VID_VPPR, APIC_WRITE_ICR, REGVIRT_READ,
+	REGVIRT_WRITE_TMICT, X2APIC_MSRS, X2APIC_INTERCEPTED,
+	HALTED_WAKE_ENTRY, HALTED_WAKE_HLT, VID_THRESHOLD_BITS,
+	VMFAIL_VID_NO_EXT_INTR, VMFAIL_VID_NO_TPR_SHADOW,
+	VMFAIL_REGVIRT_NO_TPR_SHADOW, VMFAIL_X2APIC_NO_TPR_SHADOW,
+	VMFAIL_X2APIC_APIC_ACCESS, STATE_ROUNDTRIP, NR_CASES
+};
+
+static const struct nvmx_case cases[NR_CASES] = {
+	[VID_DELIVERY] = { "vid_delivery", case_vid_delivery },
+	[VID_EOI_EXIT] = { "vid_eoi_exit", case_vid_eoi_exit },
+	[VID_VPPR] = { "vid_vppr", case_vid_vppr },
+	[APIC_WRITE_ICR] = { "apic_write_icr", case_apic_write_icr },
+	[REGVIRT_READ] = { "regvirt_read", case_regvirt_read },
+	[REGVIRT_WRITE_TMICT] = { "regvirt_write_tmict",
+				  case_regvirt_write_tmict },
+	[X2APIC_MSRS] = { "x2apic_msrs", case_x2apic_msrs },
+	[X2APIC_INTERCEPTED] = { "x2apic_intercepted",
+				 case_x2apic_intercepted },
+	[HALTED_WAKE_ENTRY] = { "halted_wake_entry", case_halted_wake_entry },
+	[HALTED_WAKE_HLT] = { "halted_wake_hlt", case_halted_wake_hlt },
+	[VID_THRESHOLD_BITS] = { "vid_threshold_bits",
+				 case_vid_threshold_bits },
+	[VMFAIL_VID_NO_EXT_INTR] = { "vmfail_vid_no_ext_intr",
+				     case_vmfail_vid_no_ext_intr },
+	[VMFAIL_VID_NO_TPR_SHADOW] = { "vmfail_vid_no_tpr_shadow",
+				       case_vmfail_vid_no_tpr_shadow },
+	[VMFAIL_REGVIRT_NO_TPR_SHADOW] = { "vmfail_regvirt_no_tpr_shadow",
+					   case_vmfail_regvirt_no_tpr_shadow },
+	[VMFAIL_X2APIC_NO_TPR_SHADOW] = { "vmfail_x2apic_no_tpr_shadow",
+					  case_vmfail_x2apic_no_tpr_shadow },
+	[VMFAIL_X2APIC_APIC_ACCESS] = { "vmfail_x2apic_with_apic_access",
+					case_vmfail_x2apic_apic_access },
+	[STATE_ROUNDTRIP] = { "state_roundtrip", case_state_roundtrip },
+};
+
+void l1_guest_code(struct vmx_pages *vmx)
+{
+	l1_vmx = vmx;
+	nvmx_l1_run_table(vmx, cases, NR_CASES);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Host.                                                                    */
+
+static struct kvm_vm *the_vm;
+static struct kvm_vcpu *the_vcpu;
+
+/*
+ * state_roundtrip: vmcs12 of KVM_GET_NESTED_STATE holds the guest
+ * interrupt status L2 has (SVI 31H); set again with RVI 61H and its VIRR
+ * bit, which L2's STI then takes.
+ */
+static void state_roundtrip(void)
+{
+	struct kvm_nested_state *s = calloc(1, 16384);
+	u32 *virr = addr_gva2hva(the_vm, nvmx_env.p_gva + VIRR +
+				 (VEC_X2APIC / 32) * 0x10);
+	struct vmcs12 *vmcs12;
+
+	TEST_ASSERT(s, "no memory");
+	s->size = 16384;
+	vcpu_nested_state_get(the_vcpu, s);
+	TEST_ASSERT(s->flags & KVM_STATE_NESTED_GUEST_MODE, "L2 not running");
+	vmcs12 = (struct vmcs12 *)s->data.vmx[0].vmcs12;
+	TEST_ASSERT(vmcs12->guest_intr_status == VEC_MMIO << 8,
+		    "vmcs12's guest interrupt status 0x%x, not 0x%x",
+		    vmcs12->guest_intr_status, VEC_MMIO << 8);
+	vmcs12->guest_intr_status = VEC_MMIO << 8 | VEC_X2APIC;
+	*virr = vec_bit(VEC_X2APIC);
+	vcpu_nested_state_set(the_vcpu, s);
+	free(s);
+}
+
+static void host_message(struct ucall *uc)
+{
+	if (uc->args[0] == MSG_STATE) {
+		state_roundtrip();
+		return;
+	}
+	nvmx_host_message(uc, cases[uc->args[1]].name);
+}
+
+int main(int argc, char *argv[])
+{
+	u64 *gvas[] = { &nvmx_env.p_gva, &nvmx_env.a_gva, &nvmx_env.i_gva };
+	int i;
+
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+	ksft_print_header();
+	ksft_set_plan(NR_CASES);
+	nvmx_table = cases;
+	nvmx_case_name = nvmx_table_case_name;
+	the_vm = nvmx_host_create_vm(&the_vcpu, NULL);
+	for (i = 0; i < 3; i++) {
+		*gvas[i] = vm_vaddr_alloc_page(the_vm);
+		memset(addr_gva2hva(the_vm, *gvas[i]), 0, 4096);
+	}
+	nvmx_env.p_gpa = addr_gva2gpa(the_vm, nvmx_env.p_gva);
+	nvmx_env.a_gpa = addr_gva2gpa(the_vm, nvmx_env.a_gva);
+	nvmx_host_run_vm(the_vm, the_vcpu, host_message);
+	return nvmx_host_finish();
+}
