@@ -60,9 +60,11 @@
  *                       (3100H), sets RVI 61H and VIRR bit 61H and sets the
  *                       state again: L2's STI delivers 61H (status 6100H)
  *
- * The stock kvm-intel.ko offers none of the three controls on a host
- * without posted interrupts (enable_apicv=N): every case is then skipped,
- * and so is the test.
+ * Stock KVM 6.1 offers the three controls too, where the processor has
+ * them, even without posted interrupts (enable_apicv=N, as on the emulated
+ * CPU), but loads vmcs12's EOI-exit bitmaps into vmcs02 only when L0 has
+ * APICv: its vid_eoi_exit is an XFAIL.  A case whose control L1 is not
+ * offered is skipped.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -104,6 +106,7 @@ struct nvmx_env nvmx_env;
 #define VISR			0x100
 #define VIRR			0x200
 #define PREEMPTION_BOUND	0x100000
+#define NVMX_STUB_SIZE		10
 
 enum { MSG_STATE = NVMX_MSG_EXITS + 32 };
 
@@ -137,11 +140,28 @@ asm(".pushsection .text\n"
 	"l2_isr_x2apic_eoi:\n\t"
 	"vmcall\n\t"
 	"ud2\n"
+	/* vector N: PUSH N (imm32), JMP l2_isr_wrong: 10 bytes each */
+	"l2_isr_stubs:\n\t"
+	".set nvmx_vec, 0\n\t"
+	".rept 256\n\t"
+	".byte 0x68\n\t"
+	".long nvmx_vec\n\t"
+	".byte 0xe9\n\t"
+	".long l2_isr_wrong - . - 4\n\t"
+	".set nvmx_vec, nvmx_vec + 1\n\t"
+	".endr\n"
 	"l2_isr_wrong:\n\t"
-	"mov (%rsp), %rax\n\t"
-	"mov 8(%rsp), %rbx\n\t"
+	"pop %rax\n\t"
+	"mov (%rsp), %rbx\n\t"
 	"mov %rsp, %rsi\n"
 	"l2_isr_wrong_vmcall:\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_warm:\n\t"
+	"mov (%rdi), %rax\n\t"
+	"mov %rax, -40(%rsp)\n\t"
+	"mov l2_isr_mmio(%rip), %al\n\t"
+	"mov l2_isr_stubs(%rip), %al\n\t"
 	"vmcall\n\t"
 	"ud2\n"
 	"l2_idle:\n\t"
@@ -242,7 +262,7 @@ static void l2_idt(void)
 	int v;
 
 	for (v = 0; v < 256; v++)
-		idt_gate(v, ASM_LABEL(l2_isr_wrong), cs);
+		idt_gate(v, ASM_LABEL(l2_isr_stubs) + v * NVMX_STUB_SIZE, cs);
 	idt_gate(VEC_MMIO, ASM_LABEL(l2_isr_mmio), cs);
 	idt_gate(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic), cs);
 	vmwrite(GUEST_IDTR_BASE, nvmx_env.i_gva);
@@ -256,9 +276,28 @@ static void p_reset(u8 vtpr)
 	*p_reg(VTPR) = vtpr;
 }
 
+/*
+ * An emulator limit: where the delivery of a virtual interrupt to L2 exits
+ * to L0 (an EPT violation the first time L2 touches its IDT, stack or
+ * handler, which L0 resolves and re-enters), Bochs records vector 0 in the
+ * IDT-vectoring information, and L0 re-injects vector 0 (seen with stock
+ * and nvmx alike).  L2 touches those pages first, with the VMCS's launch
+ * state cleared again afterwards (VMCLEAR, VMPTRLD).
+ */
+static void l2_warm_up(void)
+{
+	l2_setup(ASM_LABEL(l2_warm));
+	nvmx_gpr_in[7] = nvmx_env.i_gva;
+	GUEST_ASSERT(!nvmx_l2_run(1));
+	GUEST_ASSERT(vmreadz(VM_EXIT_REASON) == EXIT_REASON_VMCALL_NR);
+	GUEST_ASSERT(load_vmcs(l1_vmx));
+}
+
 /* "use TPR shadow" with P and the secondary controls @exec2; false: skip */
 static bool use_apicv(u32 exec2, const char *what)
 {
+	l2_idt();
+	l2_warm_up();
 	if (!ctl_update(CPU_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS,
 			CPU_BASED_TPR_SHADOW |
 			CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
@@ -273,15 +312,14 @@ static bool use_apicv(u32 exec2, const char *what)
 	vmwrite(TPR_THRESHOLD, 0);
 	if (exec2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)
 		vmwrite(APIC_ACCESS_ADDR, nvmx_env.a_gpa);
-	l2_idt();
 	return true;
 }
 
 #define VID_CTLS	(SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY |		\
 			 SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)
-#define NO_VID		"L1 is not offered virtual-interrupt delivery (stock: enable_apicv=N)"
-#define NO_REGVIRT	"L1 is not offered APIC-register virtualization (stock: enable_apicv=N)"
-#define NO_X2APIC	"L1 is not offered \"virtualize x2APIC mode\" (stock: enable_apicv=N)"
+#define NO_VID		"L1 is not offered virtual-interrupt delivery"
+#define NO_REGVIRT	"L1 is not offered APIC-register virtualization"
+#define NO_X2APIC	"L1 is not offered \"virtualize x2APIC mode\""
 
 /*
  * Virtual-interrupt delivery (with "virtualize APIC accesses" and A) and
@@ -323,13 +361,11 @@ static bool delivered(u8 vector, u64 isr)
 	if (!nvmx_vmcall_at(isr)) {
 		if (vmreadz(GUEST_RIP) != ASM_LABEL(l2_isr_wrong_vmcall))
 			return false;
-		report("another event's frame: RSP (RSI)",
+		report("vector", vector, nvmx_gpr_out[RAX], "29.2.2");
+		report("its frame: RSP (RSI)",
 		       (u64)&l2_stack[ARRAY_SIZE(l2_stack)] - 40,
 		       nvmx_gpr_out[6], "6.14.2");
-		report("another event's frame: [RSP] (RAX)", 0,
-		       nvmx_gpr_out[RAX], "6.14.2");
-		report("another event's frame: [RSP + 8] (RBX)", 0,
-		       nvmx_gpr_out[RBX], "6.14.2");
+		report("its frame: [RSP] (RBX)", 0, nvmx_gpr_out[RBX], "6.14.2");
 		CHECK(GUEST_INTR_STATUS, (u16)vector << 8, "29.2.2");
 		return false;
 	}
@@ -372,10 +408,14 @@ static void case_vid_eoi_exit(void)
 	vmwrite(EOI_EXIT_BITMAP0, BIT_ULL(VEC_MMIO));
 	if (!l2_launch() || !delivered(VEC_MMIO, ASM_LABEL(l2_isr_mmio)))
 		return;
-	if (!nvmx_l2_resume(true) ||
-	    !nvmx_exit_at(EXIT_EOI_INDUCED_NR, ASM_LABEL(l2_isr_mmio_eoi),
-			  "29.1.3"))
+	if (!nvmx_l2_resume(true))
 		return;
+	report_known("VM_EXIT_REASON", EXIT_EOI_INDUCED_NR,
+		     vmreadz(VM_EXIT_REASON), EXIT_REASON_VMCALL_NR, "29.1.3",
+		     "stock 6.1 loads the EOI-exit bitmaps into vmcs02 only when L0 has APICv (posted interrupts): L2's EOI does not exit");
+	if (vmreadz(VM_EXIT_REASON) != EXIT_EOI_INDUCED_NR)
+		return;
+	CHECK(GUEST_RIP, ASM_LABEL(l2_isr_mmio_eoi), "27.3.3");
 	CHECK(EXIT_QUALIFICATION, VEC_MMIO, "27.2.1");
 	CHECK(GUEST_INTR_STATUS, 0, "29.1.3");
 	report("VISR word after EOI", 0, *vec_word(VISR, VEC_MMIO), "29.1.3");
