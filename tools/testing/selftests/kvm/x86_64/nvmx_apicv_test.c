@@ -160,6 +160,9 @@ asm(".pushsection .text\n"
 	"l2_warm:\n\t"
 	"mov (%rdi), %rax\n\t"
 	"mov %rax, -40(%rsp)\n\t"
+	"sgdt -16(%rsp)\n\t"
+	"mov -14(%rsp), %rax\n\t"
+	"mov (%rax), %rax\n\t"
 	"mov l2_isr_mmio(%rip), %al\n\t"
 	"mov l2_isr_stubs(%rip), %al\n\t"
 	"vmcall\n\t"
@@ -277,12 +280,13 @@ static void p_reset(u8 vtpr)
 }
 
 /*
- * An emulator limit: where the delivery of a virtual interrupt to L2 exits
- * to L0 (an EPT violation the first time L2 touches its IDT, stack or
- * handler, which L0 resolves and re-enters), Bochs records vector 0 in the
- * IDT-vectoring information, and L0 re-injects vector 0 (seen with stock
- * and nvmx alike).  L2 touches those pages first, with the VMCS's launch
- * state cleared again afterwards (VMCLEAR, VMPTRLD).
+ * An emulator limit, as it seems: where the delivery of a virtual
+ * interrupt to L2 exits to L0 (an EPT violation the first time L2 touches
+ * its IDT, GDT, stack or handler, which L0 resolves and re-enters), L2
+ * gets vector 0 (seen with stock and nvmx alike, in the first delivery of
+ * the VM only): the IDT-vectoring information would hold vector 0.  L2
+ * touches those pages first, with the VMCS's launch state cleared again
+ * afterwards (VMCLEAR, VMPTRLD).
  */
 static void l2_warm_up(void)
 {
