@@ -31,6 +31,9 @@
  *                              MSR-load list (26.1)
  *   EPT PML4 table's memslot   L2's next access: exit 49
  *   deleted while L2 runs
+ *   (with L1's EPT in memory)  bad guest state: exit 33 before the
+ *                              VM-entry MSR-load list is loaded (26.3
+ *                              before 26.4), at VMLAUNCH and VMRESUME
  * Unaligned addresses and addresses beyond MAXPHYADDR fail VM entry with
  * VMfailValid 7.  The VMXON and VMPTRLD regions just inside and outside
  * the memslots are nvmx_fuzz_operands_test's.
@@ -921,6 +924,137 @@ static void c_eptp_memslot_deleted(void)
 	       nvmx_l2_run(0) ? 0 : vmreadz(VM_EXIT_REASON), "26, 27.2.1");
 }
 
+/*
+ * Issue 13: with L1's EPT (or none), vmcs02 runs, and the processor checks
+ * its guest state too; nvmx makes those checks first, before it loads any
+ * guest state or MSR.  A bad guest state fails the entry with exit 33
+ * (26.3.1) before the VM-entry MSR-load list is reached (26.3 comes before
+ * 26.4): IA32_KERNEL_GS_BASE keeps L1's value, where the list would load
+ * another; the failure still loads the host state (26.8, 27.5.1: here
+ * IA32_SYSENTER_ESP from its host-state field).  VMLAUNCH, and VMRESUME
+ * after a good exit where L1 writes only the bad field: TR's type (a field
+ * L1 reaches by a VM exit), interruptibility and RIP (fields L0 may
+ * shadow, written without one; nvmx reads the segments L2 left in vmcs02
+ * for their rules).  Stock 6.1 loads the list first.
+ */
+#define LIST_GPA		(slot1_first() + 13 * 0x1000)
+#define LIST_KGS_XOR		0x5a5a000ull
+#define HOST_ESP_MARK		0x7e57e5b0ull
+#define ENTRY_FAIL_PDPTE	2
+#define TR_TYPE_BUSY_BIT	BIT(1)
+
+static void bad_tr_type(void)
+{
+	vmwrite(GUEST_TR_AR_BYTES, vmreadz(GUEST_TR_AR_BYTES) & ~TR_TYPE_BUSY_BIT);
+}
+
+static void bad_sti_without_if(void)
+{
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTR_STI);
+}
+
+static void bad_rip_noncanonical(void)
+{
+	vmwrite(GUEST_RIP, BIT_ULL(47));
+}
+
+/* Blocking by STI, RFLAGS.TF = 1 and BS = 0 (as L2's VMCALL left it) */
+static void bad_bs(void)
+{
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTR_STI);
+	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF | RFLAGS_TF);
+}
+
+struct before_list {
+	const char *what;
+	void (*bad)(void);
+	const char *sdm;
+};
+
+static const struct before_list before_list[] = {
+	{ "TR not busy", bad_tr_type, "26.3.1.2" },
+	{ "blocking by STI with RFLAGS.IF = 0", bad_sti_without_if, "26.3.1.5" },
+	{ "RIP not canonical", bad_rip_noncanonical, "26.3.1.4" },
+	{ "blocking by STI, TF = 1, BS = 0", bad_bs, "26.3.1.5" },
+};
+
+/*
+ * The entry (@vmlaunch: VMLAUNCH of the current vmcs12, else VMRESUME) fails
+ * on the guest state: exit 33 with @qual, the list not loaded, the host
+ * state loaded.  vmcs12's list and host IA32_SYSENTER_ESP are set.
+ */
+static void fails_before_list(bool vmlaunch, u64 qual, const char *what,
+			      const char *sdm)
+{
+	u64 kgs = rdmsr(MSR_KERNEL_GS), esp = rdmsr(MSR_IA32_SYSENTER_ESP);
+	u64 got_kgs, got_esp, r;
+
+	wrmsr(MSR_IA32_SYSENTER_ESP, ~HOST_ESP_MARK);
+	if (vmlaunch)
+		r = launch();
+	else
+		r = nvmx_l2_run(0) ? 0x200 : vmreadz(VM_EXIT_REASON);
+	got_kgs = rdmsr(MSR_KERNEL_GS);
+	got_esp = rdmsr(MSR_IA32_SYSENTER_ESP);
+	wrmsr(MSR_KERNEL_GS, kgs);
+	wrmsr(MSR_IA32_SYSENTER_ESP, esp);
+
+	report(what, R_ENTRY_FAIL_GUEST, r, sdm);
+	if (r != R_ENTRY_FAIL_GUEST)
+		return;
+	CHECK(EXIT_QUALIFICATION, qual, "26.8");
+	report_known("IA32_KERNEL_GS_BASE: the MSR-load list not loaded", kgs,
+		     got_kgs, kgs ^ LIST_KGS_XOR, "26.3, 26.4, 26.8",
+		     "stock 6.1 loads the list before the processor checks vmcs02's guest state");
+	report("IA32_SYSENTER_ESP from the host-state area", HOST_ESP_MARK,
+	       got_esp, "26.8, 27.5.1");
+}
+
+/* vmcs12's VM-entry MSR-load list (KERNEL_GS_BASE) and host SYSENTER_ESP */
+static void arm_list(void)
+{
+	put_entry(LIST_GPA, MSR_KERNEL_GS, rdmsr(MSR_KERNEL_GS) ^ LIST_KGS_XOR);
+	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, LIST_GPA);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 1);
+	vmwrite(HOST_IA32_SYSENTER_ESP, HOST_ESP_MARK);
+}
+
+static void c_guest_checks_before_list(void)
+{
+	u64 kgs = rdmsr(MSR_KERNEL_GS), r;
+	u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(before_list); i++) {
+		fresh(ASM_LABEL(l2_vmcall));
+		arm_list();
+		before_list[i].bad();
+		fails_before_list(true, 0, before_list[i].what, before_list[i].sdm);
+	}
+	for (i = 0; i < ARRAY_SIZE(before_list); i++) {
+		/* one good round trip: the list loads, L1 puts its MSR back */
+		fresh(ASM_LABEL(l2_vmcall));
+		arm_list();
+		r = launch();
+		wrmsr(MSR_KERNEL_GS, kgs);
+		report("good VMLAUNCH before the VMRESUME", R_VMCALL, r, "26.4");
+		if (r != R_VMCALL)
+			continue;
+		before_list[i].bad();
+		fails_before_list(false, 0, before_list[i].what, before_list[i].sdm);
+	}
+
+	if (!(exec2_allowed1() & SECONDARY_EXEC_ENABLE_EPT)) {
+		skip("EPT not offered: no PDPTE case");
+		return;
+	}
+	/* A PAE L2 on L1's EPT, PDPTE 1 present with reserved bit 1 */
+	fresh_pae(nvmx_env.zero_gpa | 1 | BIT(1));
+	vmwrite(EPT_POINTER, EPTP_WB_4(l1_vmx->eptp_gpa));
+	arm_list();
+	fails_before_list(true, ENTRY_FAIL_PDPTE, "PDPTE 1 reserved bit 1 set",
+			  "26.3.1.6");
+}
+
 static const struct nvmx_case cases[] = {
 	{ "msr_bitmap", c_msr_bitmap },
 	{ "io_bitmap_a", c_io_bitmap_a },
@@ -933,6 +1067,7 @@ static const struct nvmx_case cases[] = {
 	{ "eptp_entry_order", c_eptp_entry_order },
 	{ "eptp_guest_checks", c_eptp_guest_checks },
 	{ "eptp_pae_no_pdpte", c_eptp_pae_no_pdpte },
+	{ "guest_checks_before_list", c_guest_checks_before_list },
 	{ "eptp_memslot_deleted", c_eptp_memslot_deleted },
 };
 
