@@ -2024,15 +2024,20 @@ static bool nvmx_guest_system_segs_ok(struct kvm_vcpu *vcpu,
 }
 
 /*
- * SDM 26.3.1.4: RIP, by the mode CS gives an IA-32e mode guest: canonical
- * in 64-bit mode, else bits 63:32 clear.
+ * SDM 26.3.1.4: RIP, by the mode CS gives an IA-32e mode guest: in 64-bit
+ * mode bits 63:N identical, N the linear-address width of the processor L1
+ * is offered (57 with 5-level paging, else 48), so that bit N-1 is free (a
+ * RIP that is not canonical passes, and L2's first fetch takes #GP); else
+ * bits 63:32 clear.
  */
 static bool nvmx_guest_rip_ok(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	bool l = nvmx_ia32e_guest(vmcs12) &&
 		 (vmcs12->guest_cs_ar_bytes & VMX_AR_L_MASK);
+	u8 n = guest_cpuid_has(vcpu, X86_FEATURE_LA57) ? 57 : 48;
+	s64 high = (s64)vmcs12->guest_rip >> n;
 
-	return nvmx_rule(l ? !is_noncanonical_address(vmcs12->guest_rip, vcpu) :
+	return nvmx_rule(l ? high == 0 || high == -1 :
 			     !(vmcs12->guest_rip >> 32));
 }
 
