@@ -936,7 +936,7 @@ static void c_eptp_memslot_deleted(void)
  * L1 reaches by a VM exit), interruptibility, RIP and RFLAGS (fields L0
  * may shadow, written without one; nvmx reads the state L2 left in vmcs02
  * for their rules: CS for RIP, pending debug exceptions for BS).  Stock
- * 6.1 loads the list first; the emulated CPU does not check BS.
+ * 6.1 loads the list first; the emulated CPU checks neither BS nor RIP.
  */
 #define LIST_GPA		(slot1_first() + 13 * 0x1000)
 #define LIST_KGS_XOR		0x5a5a000ull
@@ -967,17 +967,27 @@ static void bad_bs(void)
 	vmwrite(GUEST_RFLAGS, vmreadz(GUEST_RFLAGS) | RFLAGS_IF | RFLAGS_TF);
 }
 
+/*
+ * @stock: the exit stock 6.1 gives, which leaves these checks to the
+ * processor: the emulated CPU makes neither the BS rule nor the RIP rule
+ * (it enters L2, which exits at its VMCALL or with #GP).
+ */
 struct before_list {
 	const char *what;
 	void (*bad)(void);
 	const char *sdm;
+	u64 stock;
 };
 
+#define EMU_CPU_SKIPS	"the emulated CPU does not make this check, which stock leaves to it"
+
 static const struct before_list before_list[] = {
-	{ "TR not busy", bad_tr_type, "26.3.1.2" },
-	{ "blocking by STI with RFLAGS.IF = 0", bad_sti_without_if, "26.3.1.5" },
-	{ "RIP bit 48 set, bits 63:49 clear", bad_rip_high_bits, "26.3.1.4" },
-	{ "blocking by STI, TF = 1, BS = 0", bad_bs, "26.3.1.5" },
+	{ "TR not busy", bad_tr_type, "26.3.1.2", R_ENTRY_FAIL_GUEST },
+	{ "blocking by STI with RFLAGS.IF = 0", bad_sti_without_if, "26.3.1.5",
+	  R_ENTRY_FAIL_GUEST },
+	{ "RIP bit 48 set, bits 63:49 clear", bad_rip_high_bits, "26.3.1.4",
+	  R_EXCEPTION },
+	{ "blocking by STI, TF = 1, BS = 0", bad_bs, "26.3.1.5", R_VMCALL },
 };
 
 /*
@@ -999,7 +1009,7 @@ static void report_ours(const char *what, u64 expected, u64 actual,
  * state loaded.  vmcs12's list and host IA32_SYSENTER_ESP are set.
  */
 static void fails_before_list(bool vmlaunch, u64 qual, const char *what,
-			      const char *sdm, bool bs)
+			      const char *sdm, u64 stock)
 {
 	u64 kgs = rdmsr(MSR_KERNEL_GS), esp = rdmsr(MSR_IA32_SYSENTER_ESP);
 	u64 got_kgs, got_esp, r;
@@ -1014,11 +1024,7 @@ static void fails_before_list(bool vmlaunch, u64 qual, const char *what,
 	wrmsr(MSR_KERNEL_GS, kgs);
 	wrmsr(MSR_IA32_SYSENTER_ESP, esp);
 
-	if (bs)
-		report_ours(what, R_ENTRY_FAIL_GUEST, r, R_VMCALL, sdm,
-			    "the emulated CPU does not check the BS rule, which stock leaves to it");
-	else
-		report(what, R_ENTRY_FAIL_GUEST, r, sdm);
+	report_ours(what, R_ENTRY_FAIL_GUEST, r, stock, sdm, EMU_CPU_SKIPS);
 	if (r != R_ENTRY_FAIL_GUEST)
 		return;
 	CHECK(EXIT_QUALIFICATION, qual, "26.8");
@@ -1048,7 +1054,7 @@ static void c_guest_checks_before_list(void)
 		arm_list();
 		before_list[i].bad();
 		fails_before_list(true, 0, before_list[i].what,
-				  before_list[i].sdm, before_list[i].bad == bad_bs);
+				  before_list[i].sdm, before_list[i].stock);
 	}
 	for (i = 0; i < ARRAY_SIZE(before_list); i++) {
 		/* one good round trip: the list loads, L1 puts its MSR back */
@@ -1061,7 +1067,7 @@ static void c_guest_checks_before_list(void)
 			continue;
 		before_list[i].bad();
 		fails_before_list(false, 0, before_list[i].what,
-				  before_list[i].sdm, before_list[i].bad == bad_bs);
+				  before_list[i].sdm, before_list[i].stock);
 	}
 
 	if (!(exec2_allowed1() & SECONDARY_EXEC_ENABLE_EPT)) {
@@ -1073,7 +1079,7 @@ static void c_guest_checks_before_list(void)
 	vmwrite(EPT_POINTER, EPTP_WB_4(l1_vmx->eptp_gpa));
 	arm_list();
 	fails_before_list(true, ENTRY_FAIL_PDPTE, "PDPTE 1 reserved bit 1 set",
-			  "26.3.1.6", false);
+			  "26.3.1.6", R_ENTRY_FAIL_GUEST);
 }
 
 /*
