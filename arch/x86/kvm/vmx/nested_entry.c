@@ -687,15 +687,18 @@ static bool nested_vmx_check_guest_pdptes(struct kvm_vcpu *vcpu,
  * activity state is not vmcs02's (26.3.1.5 ties HLT to SS, BS to the
  * state), when L2 does not run on vmcs02 (@no_run: the checks are all
  * nvmx's), and when RFLAGS.VM is 1 now or was at the exit (26.3.1.2's
- * rules for virtual-8086 mode are other rules for every segment).
+ * rules for virtual-8086 mode are other rules for every segment).  It was
+ * 0 at the exit when "IA-32e mode guest" is 1: vmcs12 not dirty, that is
+ * the exit's EFER.LMA (27.2), and IA-32e mode has no virtual-8086 mode.
  */
 static bool nvmx_check_all_vmcs02_rows(struct kvm_vcpu *vcpu,
 				       struct vmcs12 *vmcs12, bool no_run)
 {
 	return to_vmx(vcpu)->nested.dirty_vmcs12 || no_run ||
 	       vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE ||
-	       ((vmcs12->guest_rflags | vmcs_readl(GUEST_RFLAGS)) &
-		X86_EFLAGS_VM);
+	       (vmcs12->guest_rflags & X86_EFLAGS_VM) ||
+	       (!nvmx_ia32e_guest(vmcs12) &&
+		(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_VM));
 }
 
 /*
