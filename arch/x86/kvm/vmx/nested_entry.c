@@ -2037,11 +2037,14 @@ static bool nvmx_guest_rip_ok(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
 {
 	bool l = nvmx_ia32e_guest(vmcs12) &&
 		 (vmcs12->guest_cs_ar_bytes & VMX_AR_L_MASK);
-	u8 n = guest_cpuid_has(vcpu, X86_FEATURE_LA57) ? 57 : 48;
-	s64 high = (s64)vmcs12->guest_rip >> n;
+	s64 high = (s64)vmcs12->guest_rip >> 48;
 
-	return nvmx_rule(l ? high == 0 || high == -1 :
-			     !(vmcs12->guest_rip >> 32));
+	if (!l)
+		return nvmx_rule(!(vmcs12->guest_rip >> 32));
+	/* bits 63:48 identical: so are 63:57 (CPUID only when they are not) */
+	if (high != 0 && high != -1 && guest_cpuid_has(vcpu, X86_FEATURE_LA57))
+		high = (s64)vmcs12->guest_rip >> 57;
+	return nvmx_rule(high == 0 || high == -1);
 }
 
 /*
