@@ -698,38 +698,112 @@ static bool nested_vmx_check_guest_fields(struct kvm_vcpu *vcpu,
 
 static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12);
+static bool nvmx_guest_rip_ok(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12);
+static bool nvmx_guest_ss_dpl_ok(struct vmcs12 *vmcs12);
 static bool nested_vmx_check_guest_blocking(struct kvm_vcpu *vcpu,
-					    struct vmcs12 *vmcs12);
+					    struct vmcs12 *vmcs12,
+					    u64 l1_debugctl);
 static bool nested_vmx_check_guest_pdptes(struct kvm_vcpu *vcpu,
 					  struct vmcs12 *vmcs12);
 
 /*
+ * Whether the checks need all of the guest state that lives in vmcs02
+ * alone (NVMX_SYNC_VMCS02) while L1 has written none of it since L2's last
+ * exit (need_sync_vmcs02_to_vmcs12_rare; vmcs02 current).  That state is
+ * then L2's as the exit saved it (SDM 27.3.2, 27.3.4), and the entry hands
+ * it to the processor unchanged; it passed the checks of SDM 26.3.1 with
+ * the rest of the guest state as the exit saved that too.  What L1 may
+ * have changed since without a VM exit are the shadowed fields (the
+ * shadow column: CR0, CR3, CR4, RSP, RIP, RFLAGS, interruptibility, the
+ * event, primary controls); a write of any other field makes vmcs12 dirty
+ * (dirty_vmcs12).  Everything is needed when vmcs12 is dirty, when L1's
+ * activity state is not vmcs02's (26.3.1.5 ties HLT to SS, BS to the
+ * state), when L2 does not run on vmcs02 (@no_run: the checks are all
+ * nvmx's), and when RFLAGS.VM is 1 now or was at the exit (26.3.1.2's
+ * rules for virtual-8086 mode are other rules for every segment).  It was
+ * 0 at the exit when "IA-32e mode guest" is 1: vmcs12 not dirty, that is
+ * the exit's EFER.LMA (27.2), and IA-32e mode has no virtual-8086 mode.
+ */
+static bool nvmx_check_all_vmcs02_rows(struct kvm_vcpu *vcpu,
+				       struct vmcs12 *vmcs12, bool no_run)
+{
+	return to_vmx(vcpu)->nested.dirty_vmcs12 || no_run ||
+	       vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE ||
+	       (vmcs12->guest_rflags & X86_EFLAGS_VM) ||
+	       (!nvmx_ia32e_guest(vmcs12) &&
+		(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_VM));
+}
+
+/*
+ * Otherwise, the rules of 26.3.1 that tie a shadowed field to the state
+ * vmcs02 alone holds, and the fields of that state they read, copied into
+ * vmcs12 (the same values a later sync copies): RIP with CS's L bit
+ * (26.3.1.4: only a RIP above 4 GBytes of an IA-32e mode guest needs it),
+ * CR0.PE with SS's DPL and CS's type (26.3.1.2: only with "unrestricted
+ * guest" can PE be 0 or CS's type be 3), blocking by STI or MOV SS and
+ * RFLAGS.TF with the pending debug exceptions (26.3.1.5).  Every other rule
+ * reads only fields of one kind.
+ */
+static void nvmx_read_vmcs02_rows_for_shadowed(struct vmcs12 *vmcs12)
+{
+	bool ug = nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST);
+
+	if (ug || (nvmx_ia32e_guest(vmcs12) && vmcs12->guest_rip >> 32))
+		vmcs12->guest_cs_ar_bytes = vmcs_read32(GUEST_CS_AR_BYTES);
+	if (ug)
+		vmcs12->guest_ss_ar_bytes = vmcs_read32(GUEST_SS_AR_BYTES);
+	if (vmcs12->guest_interruptibility_info &
+	    (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs12->guest_pending_dbg_exceptions =
+			vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS);
+}
+
+/* SDM 26.3.1.2 to 26.3.1.4 on the fields nvmx_read_vmcs02_rows_for_shadowed() read */
+static bool nvmx_guest_segs_for_shadowed_ok(struct kvm_vcpu *vcpu,
+					    struct vmcs12 *vmcs12)
+{
+	return nvmx_guest_rip_ok(vcpu, vmcs12) &&
+	       (!nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST) ||
+		nvmx_guest_ss_dpl_ok(vmcs12));
+}
+
+/*
  * SDM 26.3.1, before any guest state is loaded (26.3.2) and the VM-entry
- * MSR-load list with it (26.4).  The processor checks vmcs02 later, but
- * not all of L1's state reaches it: an entry in the HLT state runs vmcs02
- * active (26.3.1.5's rules for pending debug exceptions read the activity
- * state), and vmcs02 never runs at all on an EPT whose PML4 table is not
- * in L1's memory (nested_vmx_ept_root_exit()), nor in the wait-for-SIPI
- * state, which only a VM exit ends: its checks are all made here then.
- * They read the guest state the last exit left in vmcs02 as L2 left it
- * (NVMX_SYNC_VMCS02: SS, segments, descriptor tables, pending debug
- * exceptions), not vmcs12's older copy.
+ * MSR-load list with it (26.4): an entry refused here leaves L1's state
+ * alone but for what the failure exit loads (26.8).  With vmcs02 current,
+ * so that the state an exit left there is read where it is.  The
+ * processor checks vmcs02 again later, but not all of L1's state reaches
+ * it: an entry in the HLT state runs vmcs02 active, vmcs02 never runs at
+ * all on an EPT whose PML4 table is not in L1's memory
+ * (nested_vmx_ept_root_exit()), nor in the wait-for-SIPI state, which only
+ * a VM exit ends.  The checks read the guest state the processor would
+ * find: vmcs12's, but for the state vmcs02 alone holds (NVMX_SYNC_VMCS02)
+ * while L1 has written none of it since L2's exit, read from vmcs02 as far
+ * as the rules need it (nvmx_check_all_vmcs02_rows()).  DEBUGCTL, where
+ * the entry does not load it, is L1's, which L2 starts with (26.3.2.1).
  */
 static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 					 struct vmcs12 *vmcs12, u32 *qual)
 {
-	bool inactive = vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE;
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	bool no_run = nvmx_ept_root_outside_memory(vcpu, vmcs12) ||
 		      vmcs12->guest_activity_state == GUEST_ACTIVITY_WAIT_SIPI;
+	bool all = true;
 
 	*qual = ENTRY_FAIL_DEFAULT;
 
-	if (inactive || no_run)
-		nested_vmx_save_vmcs02_state(vcpu);
+	if (vmx->nested.need_sync_vmcs02_to_vmcs12_rare) {
+		all = nvmx_check_all_vmcs02_rows(vcpu, vmcs12, no_run);
+		if (all)
+			nested_vmx_save_vmcs02_state_pending(vcpu);
+		else
+			nvmx_read_vmcs02_rows_for_shadowed(vmcs12);
+	}
 	if (!nested_vmx_check_guest_fields(vcpu, vmcs12, true) ||
-	    (no_run && !nested_vmx_check_guest_segments(vcpu, vmcs12)) ||
-	    ((inactive || no_run) &&
-	     !nested_vmx_check_guest_blocking(vcpu, vmcs12)))
+	    !(all ? nested_vmx_check_guest_segments(vcpu, vmcs12) :
+		    nvmx_guest_segs_for_shadowed_ok(vcpu, vmcs12)) ||
+	    !nested_vmx_check_guest_blocking(vcpu, vmcs12,
+					     vmx->nested.pre_vmenter_debugctl))
 		return false;
 
 	*qual = ENTRY_FAIL_VMCS_LINK_PTR;
@@ -737,7 +811,7 @@ static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 		return false;
 
 	*qual = ENTRY_FAIL_PDPTE;
-	return !no_run || nested_vmx_check_guest_pdptes(vcpu, vmcs12);
+	return nested_vmx_check_guest_pdptes(vcpu, vmcs12);
 }
 
 /*
@@ -1863,11 +1937,8 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	u32 reason = EXIT_REASON_INVALID_STATE;
 	u32 qual;
 
-	if (from_vmentry) {
+	if (from_vmentry)
 		nested_vmx_trace_entry(vcpu, vmcs12);
-		if (!nested_vmx_check_guest_state(vcpu, vmcs12, &qual))
-			goto fail_on_vmcs01;
-	}
 
 	/*
 	 * Flushes still pending were asked for L1's context (its MMU root,
@@ -1883,11 +1954,15 @@ enum nvmx_vmentry_status nested_vmx_enter_non_root_mode(struct kvm_vcpu *vcpu,
 	if (!from_vmentry && vmx->rmode.vm86_active)
 		vmx_set_cr0(vcpu, kvm_read_cr0(vcpu) | X86_CR0_PE);
 	nested_vmx_snapshot_l1_state(vmx);
+	nested_vmx_switch_vmcs(vcpu, &vmx->nested.vmcs02);
+	if (from_vmentry && !nested_vmx_check_guest_state(vcpu, vmcs12, &qual)) {
+		nested_vmx_switch_vmcs(vcpu, &vmx->vmcs01);
+		goto fail_on_vmcs01;
+	}
 	/* vmx.c records L1's TPR threshold here while L2 runs (nested_exit.c) */
 	vmx->nested.l1_tpr_threshold = -1;
 	/* No page-modification log-full event is pending for the new L2 */
 	vmx->nested.pml_full = false;
-	nested_vmx_switch_vmcs(vcpu, &vmx->nested.vmcs02);
 	enter_guest_mode(vcpu);
 
 	nested_vmx_prepare_controls02(vmx, vmcs12);
@@ -2022,8 +2097,7 @@ static bool nvmx_guest_cs_ss_ok(struct vmcs12 *vmcs12, bool ug)
 	if (!nvmx_rule(ug || (ss.sel & SEGMENT_RPL_MASK) ==
 			     (cs.sel & SEGMENT_RPL_MASK)) ||
 	    !nvmx_rule(ug || ss_dpl == (ss.sel & SEGMENT_RPL_MASK)) ||
-	    !nvmx_rule((type != 3 && (vmcs12->guest_cr0 & X86_CR0_PE)) ||
-		       ss_dpl == 0))
+	    !nvmx_guest_ss_dpl_ok(vmcs12))
 		return false;
 
 	if (!nvmx_seg_usable(&ss))
@@ -2031,6 +2105,15 @@ static bool nvmx_guest_cs_ss_ok(struct vmcs12 *vmcs12, bool ug)
 	return nvmx_rule(nvmx_seg_type(&ss) == 3 || nvmx_seg_type(&ss) == 7) &&
 	       nvmx_seg_ar_ok(&ss, false) &&
 	       nvmx_rule(!(ss.base >> 32));
+}
+
+/* SDM 26.3.1.2: SS's DPL is 0 when CR0.PE is 0 or CS's type is 3. */
+static bool nvmx_guest_ss_dpl_ok(struct vmcs12 *vmcs12)
+{
+	u32 cs_type = vmcs12->guest_cs_ar_bytes & VMX_AR_TYPE_MASK;
+
+	return nvmx_rule((cs_type != 3 && (vmcs12->guest_cr0 & X86_CR0_PE)) ||
+			 !VMX_AR_DPL(vmcs12->guest_ss_ar_bytes));
 }
 
 /* SDM 26.3.1.2: DS, ES, FS or GS outside virtual-8086 mode. */
@@ -2074,17 +2157,37 @@ static bool nvmx_guest_system_segs_ok(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * SDM 26.3.1.4: RIP, by the mode CS gives an IA-32e mode guest: in 64-bit
+ * mode bits 63:N identical, N the linear-address width of the processor L1
+ * is offered (57 with 5-level paging, else 48), so that bit N-1 is free (a
+ * RIP that is not canonical passes, and L2's first fetch takes #GP); else
+ * bits 63:32 clear.
+ */
+static bool nvmx_guest_rip_ok(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12)
+{
+	bool l = nvmx_ia32e_guest(vmcs12) &&
+		 (vmcs12->guest_cs_ar_bytes & VMX_AR_L_MASK);
+	s64 high = (s64)vmcs12->guest_rip >> 48;
+
+	if (!l)
+		return nvmx_rule(!(vmcs12->guest_rip >> 32));
+	/* bits 63:48 identical: so are 63:57 (CPUID only when they are not) */
+	if (high != 0 && high != -1 && guest_cpuid_has(vcpu, X86_FEATURE_LA57))
+		high = (s64)vmcs12->guest_rip >> 57;
+	return nvmx_rule(high == 0 || high == -1);
+}
+
+/*
  * SDM 26.3.1.2 to 26.3.1.4: segment registers, GDTR and IDTR, RIP: the
- * guest-state checks the processor makes on vmcs02 when L1's VMLAUNCH or
- * VMRESUME enters L2, made here for a state that did not come through
- * that entry (KVM_SET_NESTED_STATE), before the state is taken.
+ * guest-state checks the processor makes on vmcs02, made before anything
+ * is loaded at L1's VMLAUNCH or VMRESUME (nested_vmx_check_guest_state()),
+ * and for a state that did not come through that entry
+ * (KVM_SET_NESTED_STATE) before the state is taken.
  */
 static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
 {
 	bool ug = nested_cpu_has2(vmcs12, SECONDARY_EXEC_UNRESTRICTED_GUEST);
-	bool l = nvmx_ia32e_guest(vmcs12) &&
-		 (vmcs12->guest_cs_ar_bytes & VMX_AR_L_MASK);
 	struct nvmx_seg seg;
 	u32 i;
 
@@ -2095,8 +2198,7 @@ static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 	    !nvmx_rule(!is_noncanonical_address(vmcs12->guest_idtr_base, vcpu)) ||
 	    !nvmx_rule(!(vmcs12->guest_gdtr_limit >> 16)) ||
 	    !nvmx_rule(!(vmcs12->guest_idtr_limit >> 16)) ||
-	    !nvmx_rule(l ? !is_noncanonical_address(vmcs12->guest_rip, vcpu) :
-			   !(vmcs12->guest_rip >> 32)))
+	    !nvmx_guest_rip_ok(vcpu, vmcs12))
 		return false;
 
 	for (i = NVMX_ES; i <= NVMX_GS; i++) {
@@ -2120,28 +2222,29 @@ static bool nested_vmx_check_guest_segments(struct kvm_vcpu *vcpu,
 /*
  * SDM 26.3.1.5: interruptibility state and pending debug exceptions, the
  * checks the processor makes on vmcs02 (nested_vmx_check_guest_activity()
- * makes those that involve the activity state alone), for a state vmcs02
- * does not carry to the processor.  Reserved bits; blocking by STI only
+ * makes those that involve the activity state alone), made before anything
+ * is loaded, and for a state vmcs02 does not carry to the processor (HLT,
+ * a restored state).  Reserved bits; blocking by STI only
  * with RFLAGS.IF set; an enclave interruption only with SGX and without
  * blocking by MOV SS; no blocking by STI or MOV SS for an external
  * interrupt injected, nor by MOV SS for an NMI; no blocking by SMI outside
  * SMM (L2 never runs in SMM); no blocking by NMI for an NMI injected with
  * "virtual NMIs".  With blocking by STI or MOV SS or in the HLT state, BS
  * says whether a single step is pending: set exactly when RFLAGS.TF is
- * set and DEBUGCTL.BTF (the DEBUGCTL L2 gets, 26.3.2.1) clear.  An RTM
- * debug exception (bit 16) only with RTM, alone with bit 12 and without
- * blocking by MOV SS.
+ * set and DEBUGCTL.BTF (the DEBUGCTL L2 gets, 26.3.2.1: vmcs12's or
+ * @l1_debugctl) clear.  An RTM debug exception (bit 16) only with RTM,
+ * alone with bit 12 and without blocking by MOV SS.
  */
 static bool nested_vmx_check_guest_blocking(struct kvm_vcpu *vcpu,
-					    struct vmcs12 *vmcs12)
+					    struct vmcs12 *vmcs12,
+					    u64 l1_debugctl)
 {
 	u32 intr = vmcs12->guest_interruptibility_info;
 	u64 dbg = vmcs12->guest_pending_dbg_exceptions;
 	bool event = nvmx_entry_has_event(vmcs12);
 	u32 type = nvmx_event_type(vmcs12);
 	u64 debugctl = vmcs12->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS ?
-		       vmcs12->guest_ia32_debugctl :
-		       vmcs_read64(GUEST_IA32_DEBUGCTL);
+		       vmcs12->guest_ia32_debugctl : l1_debugctl;
 	bool step = (vmcs12->guest_rflags & X86_EFLAGS_TF) &&
 		    !(debugctl & DEBUGCTLMSR_BTF);
 
@@ -2180,8 +2283,8 @@ static bool nested_vmx_check_guest_blocking(struct kvm_vcpu *vcpu,
 /*
  * SDM 26.3.1.6: with EPT and PAE paging, the PDPTE fields vmcs02 takes:
  * a present one has its reserved bits (2:1, 8:5, those beyond the
- * physical-address width) clear.  The processor checks them on vmcs02,
- * this for a restored state.
+ * physical-address width) clear.  The processor checks them on vmcs02;
+ * this is made before anything is loaded, and for a restored state.
  */
 static bool nested_vmx_check_guest_pdptes(struct kvm_vcpu *vcpu,
 					  struct vmcs12 *vmcs12)
@@ -2223,7 +2326,8 @@ bool nested_vmx_restored_l2_valid(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 					   nvmx_host_64bit(vmcs12)) &&
 	       nested_vmx_check_guest_fields(vcpu, vmcs12, pending) &&
 	       nested_vmx_check_guest_segments(vcpu, vmcs12) &&
-	       nested_vmx_check_guest_blocking(vcpu, vmcs12) &&
+	       nested_vmx_check_guest_blocking(vcpu, vmcs12,
+					       vmcs_read64(GUEST_IA32_DEBUGCTL)) &&
 	       nested_vmx_check_guest_pdptes(vcpu, vmcs12) &&
 	       nvmx_link_pointer_ok(vcpu, vmcs12, vmptr, shadow);
 }

@@ -1026,11 +1026,13 @@ void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu)
 }
 
 /*
- * KVM_GET_NESTED_STATE with L1's VMLAUNCH or VMRESUME still to enter L2:
- * vmcs12 is the entry's input, but the guest state the last exit left in
- * vmcs02 (NVMX_SYNC_VMCS02) is still there and newer than vmcs12's copy,
- * since the entry did not load it (nested_vmx_load_vmcs02_state()).
- * vmcs02 is current.
+ * The guest state the last exit left in vmcs02 (NVMX_SYNC_VMCS02), newer
+ * than vmcs12's copy, copied into vmcs12 with vmcs02 current; vmcs02 keeps
+ * it, so the copies are equal and neither needs loading into the other.
+ * For KVM_GET_NESTED_STATE with L1's VMLAUNCH or VMRESUME still to enter
+ * L2 (vmcs12 is the entry's input, but the entry did not load that state,
+ * nested_vmx_load_vmcs02_state()), and for the entry's own guest-state
+ * checks, which read it before anything is loaded.
  */
 void nested_vmx_save_vmcs02_state_pending(struct kvm_vcpu *vcpu)
 {

@@ -337,7 +337,10 @@ void nested_vmx_save_vmcs02_state(struct kvm_vcpu *vcpu);
  */
 void nested_vmx_save_l2_state_in_place(struct kvm_vcpu *vcpu);
 
-/* The same with the entry pending: only what it left in vmcs02. */
+/*
+ * The same with the entry pending, or at the entry's checks: only what the
+ * last exit left in vmcs02.
+ */
 void nested_vmx_save_vmcs02_state_pending(struct kvm_vcpu *vcpu);
 
 /* The EPT PML4 table address (bits 51:12) of two EPTPs, SDM 28.3.1. */
