@@ -566,13 +566,26 @@ static bool nvmx_event_allowed_in_hlt(struct vmcs12 *vmcs12)
 	}
 }
 
+/* SDM 26.3.1.5: in shutdown only NMIs and machine checks may be injected. */
+static bool nvmx_event_allowed_in_shutdown(struct vmcs12 *vmcs12)
+{
+	switch (nvmx_event_type(vmcs12)) {
+	case INTR_TYPE_NMI_INTR:
+		return true;
+	case INTR_TYPE_HARD_EXCEPTION:
+		return nvmx_event_vector(vmcs12) == MC_VECTOR;
+	default:
+		return false;
+	}
+}
+
 /*
  * SDM 26.3.1.5: activity and interruptibility state.  vmcs02 always starts
- * L2 active (L0 emulates HLT and wait-for-SIPI), so the processor never
- * sees L1's activity state and the rules that tie it to the other fields:
- * an activity state IA32_VMX_MISC offers, HLT only at SS.DPL 0, and only
- * the events each state lets through injected, none in wait-for-SIPI
- * ("entry to SMM", which also excludes it, is not offered).
+ * L2 active (L0 emulates HLT, shutdown and wait-for-SIPI), so the
+ * processor never sees L1's activity state and the rules that tie it to
+ * the other fields: an activity state IA32_VMX_MISC offers, HLT only at
+ * SS.DPL 0, and only the events each state lets through injected, none in
+ * wait-for-SIPI ("entry to SMM", which also excludes it, is not offered).
  */
 static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
@@ -595,6 +608,10 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 	if (activity == GUEST_ACTIVITY_WAIT_SIPI)
 		return nvmx_rule(misc & VMX_MISC_ACTIVITY_WAIT_SIPI) &&
 		       nvmx_rule(!nvmx_entry_has_event(vmcs12));
+	if (activity == GUEST_ACTIVITY_SHUTDOWN)
+		return nvmx_rule(misc & NVMX_MISC_ACTIVITY_SHUTDOWN) &&
+		       nvmx_rule(!nvmx_entry_has_event(vmcs12) ||
+				 nvmx_event_allowed_in_shutdown(vmcs12));
 
 	dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
 	return nvmx_rule(activity == GUEST_ACTIVITY_HLT &&
@@ -677,17 +694,20 @@ static bool nested_vmx_check_guest_pdptes(struct kvm_vcpu *vcpu,
  * active (26.3.1.5's rules for pending debug exceptions read the activity
  * state), and vmcs02 never runs at all on an EPT whose PML4 table is not
  * in L1's memory (nested_vmx_ept_root_exit()), nor in the wait-for-SIPI
- * state, which only a VM exit ends: its checks are all made here then.
- * They read the guest state the last exit left in vmcs02 as L2 left it
+ * state, which only a VM exit ends, nor, until an NMI or SMI wakes it, in
+ * the shutdown state: its checks are all made here then.  They read the
+ * guest state the last exit left in vmcs02 as L2 left it
  * (NVMX_SYNC_VMCS02: SS, segments, descriptor tables, pending debug
  * exceptions), not vmcs12's older copy.
  */
 static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 					 struct vmcs12 *vmcs12, u32 *qual)
 {
-	bool inactive = vmcs12->guest_activity_state != GUEST_ACTIVITY_ACTIVE;
+	u32 activity = vmcs12->guest_activity_state;
+	bool inactive = activity != GUEST_ACTIVITY_ACTIVE;
 	bool no_run = nvmx_ept_root_outside_memory(vcpu, vmcs12) ||
-		      vmcs12->guest_activity_state == GUEST_ACTIVITY_WAIT_SIPI;
+		      activity == GUEST_ACTIVITY_WAIT_SIPI ||
+		      activity == GUEST_ACTIVITY_SHUTDOWN;
 
 	*qual = ENTRY_FAIL_DEFAULT;
 
@@ -2174,6 +2194,25 @@ static bool nvmx_enters_hlt(struct vmcs12 *vmcs12)
 }
 
 /*
+ * SDM 26.6.2: an entry in the shutdown state leaves L2 there, unless it is
+ * vectoring (an NMI or machine check injected, 26.3.1.5): L2 is then
+ * active and delivers it.  L0 keeps L2's shutdown as it keeps its
+ * wait-for-SIPI, a vCPU in KVM_MP_STATE_INIT_RECEIVED that x86.c does not
+ * run, told apart by vmcs12's activity state (nested_vmx_l2_in_shutdown()),
+ * which therefore says active once L2 is.  True when L2 stays in shutdown.
+ */
+static bool nested_vmx_enter_shutdown(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	if (nvmx_entry_has_event(vmcs12)) {
+		vmcs12->guest_activity_state = GUEST_ACTIVITY_ACTIVE;
+		return false;
+	}
+	vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+	return true;
+}
+
+/*
  * VMLAUNCH (@launch) and VMRESUME, SDM 30.3 and chapter 26, once nested.c
  * has raised the faults (#UD outside VMX operation, #GP at CPL > 0).
  */
@@ -2231,6 +2270,9 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
 		return 1;
 	}
+	if (vmcs12->guest_activity_state == GUEST_ACTIVITY_SHUTDOWN &&
+	    nested_vmx_enter_shutdown(vcpu, vmcs12))
+		return 1;
 
 	vmx->nested.nested_run_pending = 1;
 	/*
