@@ -72,9 +72,13 @@ struct nvmx_env nvmx_env;
 /* What the host does once it finds L2 in shutdown */
 enum { ACT_NONE, ACT_INIT, ACT_NMI, ACT_STATE_THEN_INIT };
 
+/*
+ * The cases in which Bochs injects an NMI into L2 come last: after that it
+ * saves "blocking by NMI" on every VM exit of the boot (emulator limit).
+ */
 enum {
-	INIT_EXIT, NMI_WAKES, NMI_EXIT, NMI_WINDOW, TIMER_EXIT,
-	STATE_ROUND_TRIP, VECTORING_ENTRY, BAD_ENTRIES,
+	INIT_EXIT, NMI_EXIT, NMI_WINDOW, TIMER_EXIT, STATE_ROUND_TRIP,
+	BAD_ENTRIES, NMI_WAKES, VECTORING_ENTRY,
 };
 
 asm(".pushsection .text\n"
@@ -269,13 +273,13 @@ static void case_bad_entries(void)
 
 static const struct nvmx_case cases[] = {
 	[INIT_EXIT] = { "init_exit", case_init_exit },
-	[NMI_WAKES] = { "nmi_wakes", case_nmi_wakes },
 	[NMI_EXIT] = { "nmi_exit", case_nmi_exit },
 	[NMI_WINDOW] = { "nmi_window", case_nmi_window },
 	[TIMER_EXIT] = { "timer_exit", case_timer_exit },
 	[STATE_ROUND_TRIP] = { "state_round_trip", case_state_round_trip },
-	[VECTORING_ENTRY] = { "vectoring_entry", case_vectoring_entry },
 	[BAD_ENTRIES] = { "bad_entries", case_bad_entries },
+	[NMI_WAKES] = { "nmi_wakes", case_nmi_wakes },
+	[VECTORING_ENTRY] = { "vectoring_entry", case_vectoring_entry },
 };
 
 void l1_guest_code(struct vmx_pages *vmx)
@@ -330,32 +334,50 @@ static u32 state_activity(struct kvm_nested_state *s)
 	return v;
 }
 
-/* GET and SET of L2 in shutdown: vmcs12 says so, and the mp_state */
+/* The case the host found wrong, -1 if none */
+static int host_failed = -1;
+
+static void host_check(bool ok, const char *what, u64 expected, u64 actual)
+{
+	if (ok)
+		return;
+	ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx\n",
+		       cases[cur_case].name, what, expected, actual);
+	host_failed = cur_case;
+}
+
+/*
+ * GET and SET of L2 in shutdown: guest mode, no entry pending, vmcs12's
+ * activity state shutdown, the mp_state INIT_RECEIVED; the same after
+ * SET (the VMM's KVM_SET_MP_STATE after KVM_SET_NESTED_STATE).
+ */
 static void state_round_trip(struct kvm_vcpu *vcpu)
 {
 	size_t size = sizeof(struct kvm_nested_state) +
 		      sizeof(struct kvm_vmx_nested_state_data);
 	struct kvm_nested_state *s = calloc(1, size);
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_INIT_RECEIVED };
+	u32 flags = KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_RUN_PENDING;
 
 	TEST_ASSERT(s, "no memory");
 	s->size = size;
 	vcpu_nested_state_get(vcpu, s);
-	TEST_ASSERT(s->flags & KVM_STATE_NESTED_GUEST_MODE,
-		    "round trip: L2 not in guest mode in the state");
-	TEST_ASSERT(!(s->flags & KVM_STATE_NESTED_RUN_PENDING),
-		    "round trip: an entry pending into shutdown");
-	TEST_ASSERT(state_activity(s) == NVMX_ACTIVITY_SHUTDOWN,
-		    "round trip: vmcs12 activity state %u, expected 2",
-		    state_activity(s));
+	host_check((s->flags & flags) == KVM_STATE_NESTED_GUEST_MODE,
+		   "state flags (guest mode, run pending)",
+		   KVM_STATE_NESTED_GUEST_MODE, s->flags & flags);
+	host_check(state_activity(s) == NVMX_ACTIVITY_SHUTDOWN,
+		   "vmcs12 activity state in the state", NVMX_ACTIVITY_SHUTDOWN,
+		   state_activity(s));
 	vcpu_nested_state_set(vcpu, s);
 	vcpu_ioctl(vcpu, KVM_SET_MP_STATE, &mp);
 	memset(s->data.vmx[0].vmcs12, 0, sizeof(s->data.vmx[0].vmcs12));
 	vcpu_nested_state_get(vcpu, s);
-	TEST_ASSERT(state_activity(s) == NVMX_ACTIVITY_SHUTDOWN &&
-		    mp_state_of(vcpu) == KVM_MP_STATE_INIT_RECEIVED,
-		    "round trip: after SET, activity %u, mp_state %u",
-		    state_activity(s), mp_state_of(vcpu));
+	host_check(state_activity(s) == NVMX_ACTIVITY_SHUTDOWN,
+		   "vmcs12 activity state after SET", NVMX_ACTIVITY_SHUTDOWN,
+		   state_activity(s));
+	host_check(mp_state_of(vcpu) == KVM_MP_STATE_INIT_RECEIVED,
+		   "mp_state after SET", KVM_MP_STATE_INIT_RECEIVED,
+		   mp_state_of(vcpu));
 	free(s);
 }
 
@@ -376,28 +398,35 @@ static void do_action(struct kvm_vcpu *vcpu, int action)
 }
 
 /*
- * Run L1 to its next ucall.  With an action pending, KVM_RUN is
- * interrupted every 20 ms until the vCPU is found in INIT_RECEIVED in
- * guest mode (L2 in shutdown); then the action.  L1 reaching its next
- * ucall first means L2 never waited: L1's checks then say what happened.
+ * Run L1 to its next ucall, KVM_RUN interrupted every 20 ms.  With an
+ * action pending, the action once the vCPU is found in INIT_RECEIVED in
+ * guest mode (L2 in shutdown); L1 reaching its next ucall first means L2
+ * never waited: L1's checks then say what happened.  A vCPU still in
+ * INIT_RECEIVED NVMX_STUCK_TICKS later (the event did not end the state,
+ * or nothing did) fails the test rather than hang it.
  */
-static u64 run_l1(struct kvm_vcpu *vcpu, struct ucall *uc)
+#define NVMX_STUCK_TICKS	250
+
+static u64 run_l1(struct kvm_vcpu *vcpu, struct ucall *uc, const char *name)
 {
 	int action = pending_action;
+	int stuck = 0;
 
 	pending_action = ACT_NONE;
-	if (action == ACT_NONE)
-		return nvmx_run_to_ucall(vcpu, uc);
 	ticks(20000);
 	for (;;) {
 		if (!__vcpu_run(vcpu))
 			break;
 		TEST_ASSERT(errno == EINTR, "KVM_RUN: errno %d", errno);
-		if (mp_state_of(vcpu) == KVM_MP_STATE_INIT_RECEIVED) {
-			ticks(0);
+		if (mp_state_of(vcpu) != KVM_MP_STATE_INIT_RECEIVED)
+			continue;
+		if (action != ACT_NONE) {
 			do_action(vcpu, action);
-			return nvmx_run_to_ucall(vcpu, uc);
+			action = ACT_NONE;
 		}
+		TEST_ASSERT(++stuck < NVMX_STUCK_TICKS,
+			    "%s: L2 still in shutdown 5 s after the event",
+			    name);
 	}
 	ticks(0);
 	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
@@ -419,10 +448,14 @@ int main(int argc, char *argv[])
 	vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
 	sync_global_to_guest(vm, nvmx_env);
 	for (;;) {
-		switch (run_l1(vcpu, &uc)) {
+		switch (run_l1(vcpu, &uc, cases[cur_case].name)) {
 		case UCALL_SYNC:
+			cur_case = uc.args[1];
 			if (uc.args[0] == NVMX_MSG_HOST_EVENT)
 				pending_action = uc.args[2];
+			else if (uc.args[0] == NVMX_MSG_CASE_END &&
+				 host_failed == cur_case)
+				ksft_test_result_fail("%s\n", cases[cur_case].name);
 			else
 				nvmx_host_message(&uc, cases[uc.args[1]].name);
 			break;
