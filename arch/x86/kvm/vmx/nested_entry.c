@@ -1173,7 +1173,11 @@ int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
  * KVM's MMU maps it for L2, through L1's EPT or not.  Mapped, and so
  * pinned, from the entry until L2 is left, on every path
  * (nested_vmx_release_apic_pages()): the host cannot reuse a page vmcs02
- * names.  False, with none mapped, when memory no longer backs one.
+ * names.  The memslot generation they were found in is kept in upstream's
+ * shadow_vmcs12_cache, the cache of the shadow VMCS's address, which nvmx
+ * does not use (it reads the shadow VMCS with kvm_vcpu_read_guest()): a
+ * VMM that changes the memslots while L2 runs has them mapped again.
+ * False, with none mapped, when memory no longer backs one.
  */
 bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 {
@@ -1197,6 +1201,9 @@ bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 		}
 		vmcs_write64(APIC_ACCESS_ADDR, pfn_to_hpa(access->pfn));
 	}
+	/* The memslots they came from (nested_vmx_apic_pages_refresh()) */
+	vmx->nested.shadow_vmcs12_cache.generation =
+		kvm_memslots(vcpu->kvm)->generation;
 	return true;
 }
 

@@ -571,6 +571,28 @@ static bool nested_vmx_l0_completes_lmsw(struct kvm_vcpu *vcpu)
  * to L1, or nvmx completed it for L2 (an LMSW, above).  False: vmx.c
  * handles it as L0's own, and L2 runs on.
  */
+/*
+ * Has a memslot changed since vmcs02's APIC pages were mapped (a VMM that
+ * moved or deleted the memory at their addresses, or put other memory
+ * there while L2 runs)?  Then they are mapped again, from L1's memory as
+ * it is now, before L2 runs on.  Looked at on every exit of L2's to L0:
+ * x86.c kicks every running vCPU once the new memslots are in place
+ * (kvm_arch_memslots_updated()).  No memory there any more: the pages are
+ * released and KVM_RUN ends with an internal error, as for a restored
+ * state whose pages are gone (KVM_REQ_GET_NESTED_STATE_PAGES,
+ * nested_vmx_get_state_pages(), which fails the same way while they are).
+ */
+static void nested_vmx_apic_pages_refresh(struct kvm_vcpu *vcpu)
+{
+	struct nested_vmx *nested = &to_vmx(vcpu)->nested;
+
+	if ((nested->virtual_apic_map.hva || nested->apic_access_page_map.hva) &&
+	    nested->shadow_vmcs12_cache.generation !=
+	    kvm_memslots(vcpu->kvm)->generation &&
+	    !nested_vmx_map_apic_pages(vcpu))
+		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+}
+
 bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -579,6 +601,7 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 	if (unlikely(vmx->fail))
 		return nested_vmx_vmcs02_vmfail(vcpu);
 	trace_kvm_nested_vmexit(vcpu, KVM_ISA_VMX);
+	nested_vmx_apic_pages_refresh(vcpu);
 
 	if (reason.failed_vmentry) {
 		if (!nested_vmx_l1_wants_entry_failure(reason.basic))
