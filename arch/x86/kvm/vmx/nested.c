@@ -300,13 +300,14 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 
 	/*
 	 * SDM A.6: the timer's rate; exits store EFER.LMA in "IA-32e mode
-	 * guest"; activity states HLT and wait-for-SIPI, both of which L0
-	 * keeps as a state of the vCPU's, never of vmcs02's (nested_vmx_run());
-	 * no CR3-target values (vmcs12 has no such fields); MSR lists of up to
-	 * 512 entries.
+	 * guest"; activity states HLT, shutdown and wait-for-SIPI, all of which
+	 * L0 keeps as a state of the vCPU's, never of vmcs02's
+	 * (nested_vmx_run()); no CR3-target values (vmcs12 has no such
+	 * fields); MSR lists of up to 512 entries.
 	 */
 	msrs->misc_low = NVMX_PREEMPTION_TIMER_RATE | VMX_MISC_SAVE_EFER_LMA |
 			 (vmcs_conf->misc & VMX_MISC_ACTIVITY_HLT) |
+			 NVMX_MISC_ACTIVITY_SHUTDOWN |
 			 VMX_MISC_ACTIVITY_WAIT_SIPI;
 
 	msrs->basic = nvmx_basic(vmcs_conf);

@@ -599,13 +599,26 @@ static bool nvmx_event_allowed_in_hlt(struct vmcs12 *vmcs12)
 	}
 }
 
+/* SDM 26.3.1.5: in shutdown only NMIs and machine checks may be injected. */
+static bool nvmx_event_allowed_in_shutdown(struct vmcs12 *vmcs12)
+{
+	switch (nvmx_event_type(vmcs12)) {
+	case INTR_TYPE_NMI_INTR:
+		return true;
+	case INTR_TYPE_HARD_EXCEPTION:
+		return nvmx_event_vector(vmcs12) == MC_VECTOR;
+	default:
+		return false;
+	}
+}
+
 /*
  * SDM 26.3.1.5: activity and interruptibility state.  vmcs02 always starts
- * L2 active (L0 emulates HLT and wait-for-SIPI), so the processor never
- * sees L1's activity state and the rules that tie it to the other fields:
- * an activity state IA32_VMX_MISC offers, HLT only at SS.DPL 0, and only
- * the events each state lets through injected, none in wait-for-SIPI
- * ("entry to SMM", which also excludes it, is not offered).
+ * L2 active (L0 emulates HLT, shutdown and wait-for-SIPI), so the
+ * processor never sees L1's activity state and the rules that tie it to
+ * the other fields: an activity state IA32_VMX_MISC offers, HLT only at
+ * SS.DPL 0, and only the events each state lets through injected, none in
+ * wait-for-SIPI ("entry to SMM", which also excludes it, is not offered).
  */
 static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 					    struct vmcs12 *vmcs12)
@@ -628,6 +641,10 @@ static bool nested_vmx_check_guest_activity(struct kvm_vcpu *vcpu,
 	if (activity == GUEST_ACTIVITY_WAIT_SIPI)
 		return nvmx_rule(misc & VMX_MISC_ACTIVITY_WAIT_SIPI) &&
 		       nvmx_rule(!nvmx_entry_has_event(vmcs12));
+	if (activity == GUEST_ACTIVITY_SHUTDOWN)
+		return nvmx_rule(misc & NVMX_MISC_ACTIVITY_SHUTDOWN) &&
+		       nvmx_rule(!nvmx_entry_has_event(vmcs12) ||
+				 nvmx_event_allowed_in_shutdown(vmcs12));
 
 	dpl = (vmcs12->guest_ss_ar_bytes >> 5) & 3;
 	return nvmx_rule(activity == GUEST_ACTIVITY_HLT &&
@@ -776,18 +793,21 @@ static bool nvmx_guest_segs_for_shadowed_ok(struct kvm_vcpu *vcpu,
  * it: an entry in the HLT state runs vmcs02 active, vmcs02 never runs at
  * all on an EPT whose PML4 table is not in L1's memory
  * (nested_vmx_ept_root_exit()), nor in the wait-for-SIPI state, which only
- * a VM exit ends.  The checks read the guest state the processor would
- * find: vmcs12's, but for the state vmcs02 alone holds (NVMX_SYNC_VMCS02)
- * while L1 has written none of it since L2's exit, read from vmcs02 as far
- * as the rules need it (nvmx_check_all_vmcs02_rows()).  DEBUGCTL, where
- * the entry does not load it, is L1's, which L2 starts with (26.3.2.1).
+ * a VM exit ends, nor, until an NMI or SMI wakes it, in the shutdown
+ * state.  The checks read the guest state the processor would find:
+ * vmcs12's, but for the state vmcs02 alone holds (NVMX_SYNC_VMCS02) while
+ * L1 has written none of it since L2's exit, read from vmcs02 as far as
+ * the rules need it (nvmx_check_all_vmcs02_rows()).  DEBUGCTL, where the
+ * entry does not load it, is L1's, which L2 starts with (26.3.2.1).
  */
 static bool nested_vmx_check_guest_state(struct kvm_vcpu *vcpu,
 					 struct vmcs12 *vmcs12, u32 *qual)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 activity = vmcs12->guest_activity_state;
 	bool no_run = nvmx_ept_root_outside_memory(vcpu, vmcs12) ||
-		      vmcs12->guest_activity_state == GUEST_ACTIVITY_WAIT_SIPI;
+		      activity == GUEST_ACTIVITY_WAIT_SIPI ||
+		      activity == GUEST_ACTIVITY_SHUTDOWN;
 	bool all = true;
 
 	*qual = ENTRY_FAIL_DEFAULT;
@@ -1357,7 +1377,11 @@ int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
  * KVM's MMU maps it for L2, through L1's EPT or not.  Mapped, and so
  * pinned, from the entry until L2 is left, on every path
  * (nested_vmx_release_apic_pages()): the host cannot reuse a page vmcs02
- * names.  False, with none mapped, when memory no longer backs one.
+ * names.  The memslot generation they were found in is kept in upstream's
+ * shadow_vmcs12_cache, the cache of the shadow VMCS's address, which nvmx
+ * does not use (it reads the shadow VMCS with kvm_vcpu_read_guest()): a
+ * VMM that changes the memslots while L2 runs has them mapped again.
+ * False, with none mapped, when memory no longer backs one.
  */
 bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 {
@@ -1381,6 +1405,9 @@ bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 		}
 		vmcs_write64(APIC_ACCESS_ADDR, pfn_to_hpa(access->pfn));
 	}
+	/* The memslots they came from (nested_vmx_apic_pages_refresh()) */
+	vmx->nested.shadow_vmcs12_cache.generation =
+		kvm_memslots(vcpu->kvm)->generation;
 	return true;
 }
 
@@ -2408,6 +2435,25 @@ static bool nvmx_enters_hlt(struct vmcs12 *vmcs12)
 }
 
 /*
+ * SDM 26.6.2: an entry in the shutdown state leaves L2 there, unless it is
+ * vectoring (an NMI or machine check injected, 26.3.1.5): L2 is then
+ * active and delivers it.  L0 keeps L2's shutdown as it keeps its
+ * wait-for-SIPI, a vCPU in KVM_MP_STATE_INIT_RECEIVED that x86.c does not
+ * run, told apart by vmcs12's activity state (nested_vmx_l2_in_shutdown()),
+ * which therefore says active once L2 is.  True when L2 stays in shutdown.
+ */
+static bool nested_vmx_enter_shutdown(struct kvm_vcpu *vcpu,
+				      struct vmcs12 *vmcs12)
+{
+	if (nvmx_entry_has_event(vmcs12)) {
+		vmcs12->guest_activity_state = GUEST_ACTIVITY_ACTIVE;
+		return false;
+	}
+	vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+	return true;
+}
+
+/*
  * VMLAUNCH (@launch) and VMRESUME, SDM 30.3 and chapter 26, once nested.c
  * has raised the faults (#UD outside VMX operation, #GP at CPL > 0).
  */
@@ -2465,6 +2511,9 @@ int nested_vmx_run(struct kvm_vcpu *vcpu, bool launch)
 		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
 		return 1;
 	}
+	if (vmcs12->guest_activity_state == GUEST_ACTIVITY_SHUTDOWN &&
+	    nested_vmx_enter_shutdown(vcpu, vmcs12))
+		return 1;
 
 	vmx->nested.nested_run_pending = 1;
 	/*

@@ -580,6 +580,28 @@ static bool nested_vmx_l0_completes_lmsw(struct kvm_vcpu *vcpu)
  * to L1, or nvmx completed it for L2 (an LMSW, above).  False: vmx.c
  * handles it as L0's own, and L2 runs on.
  */
+/*
+ * Has a memslot changed since vmcs02's APIC pages were mapped (a VMM that
+ * moved or deleted the memory at their addresses, or put other memory
+ * there while L2 runs)?  Then they are mapped again, from L1's memory as
+ * it is now, before L2 runs on.  Looked at on every exit of L2's to L0:
+ * x86.c kicks every running vCPU once the new memslots are in place
+ * (kvm_arch_memslots_updated()).  No memory there any more: the pages are
+ * released and KVM_RUN ends with an internal error, as for a restored
+ * state whose pages are gone (KVM_REQ_GET_NESTED_STATE_PAGES,
+ * nested_vmx_get_state_pages(), which fails the same way while they are).
+ */
+static void nested_vmx_apic_pages_refresh(struct kvm_vcpu *vcpu)
+{
+	struct nested_vmx *nested = &to_vmx(vcpu)->nested;
+
+	if ((nested->virtual_apic_map.hva || nested->apic_access_page_map.hva) &&
+	    nested->shadow_vmcs12_cache.generation !=
+	    kvm_memslots(vcpu->kvm)->generation &&
+	    !nested_vmx_map_apic_pages(vcpu))
+		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
+}
+
 bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -588,6 +610,7 @@ bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 	if (unlikely(vmx->fail))
 		return nested_vmx_vmcs02_vmfail(vcpu);
 	trace_kvm_nested_vmexit(vcpu, KVM_ISA_VMX);
+	nested_vmx_apic_pages_refresh(vcpu);
 
 	if (reason.failed_vmentry) {
 		if (!nested_vmx_l1_wants_entry_failure(reason.basic))
@@ -935,14 +958,16 @@ static u64 vmcs12_l2_value(struct kvm_vcpu *vcpu, struct vmcs12 *vmcs12,
 		return nested_vmx_preemption_timer_value(vcpu);
 	case GUEST_ACTIVITY_STATE:
 		/*
-		 * L0 runs L2's HLT and wait-for-SIPI as a halted vCPU and one
-		 * waiting for a SIPI, never as vmcs02's state
+		 * L0 runs L2's HLT as a halted vCPU, its wait-for-SIPI and
+		 * shutdown as one waiting for a SIPI, never as vmcs02's state
 		 */
 		switch (vcpu->arch.mp_state) {
 		case KVM_MP_STATE_HALTED:
 			return GUEST_ACTIVITY_HLT;
 		case KVM_MP_STATE_INIT_RECEIVED:
-			return GUEST_ACTIVITY_WAIT_SIPI;
+			return nested_vmx_l2_in_shutdown(vcpu) ?
+			       GUEST_ACTIVITY_SHUTDOWN :
+			       GUEST_ACTIVITY_WAIT_SIPI;
 		default:
 			return GUEST_ACTIVITY_ACTIVE;
 		}
@@ -1781,26 +1806,28 @@ static void nested_vmx_keep_pending_dbg(struct kvm_vcpu *vcpu)
 		    (ex->payload & DR6_BS));
 }
 
+static bool nested_vmx_l2_waits_for_sipi(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED &&
+	       !nested_vmx_l2_in_shutdown(vcpu);
+}
+
 /*
- * SDM 25.2: INIT in VMX non-root operation is a VM exit, and is consumed.
- * In the wait-for-SIPI state it is blocked (SDM 25.2, 26.6.2) and stays
- * pending on a processor, through the SIPI exit and VMX root operation
- * (where INIT is blocked too) until VMXOFF.  nvmx drops it instead: left
- * latched in guest mode, x86.c would reset the vCPU under L2.
+ * SDM 25.2: INIT in VMX non-root operation is a VM exit, and is consumed,
+ * also in the shutdown state (26.6.2 blocks no INIT there).  In the
+ * wait-for-SIPI state it is blocked (SDM 25.2, 26.6.2) and stays pending
+ * on a processor, through the SIPI exit and VMX root operation (where
+ * INIT is blocked too) until VMXOFF.  nvmx drops it instead: left latched
+ * in guest mode, x86.c would reset the vCPU under L2.
  */
 static int nested_vmx_init_exit(struct kvm_vcpu *vcpu)
 {
 	clear_bit(KVM_APIC_INIT, &vcpu->arch.apic->pending_events);
-	if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+	if (nested_vmx_l2_waits_for_sipi(vcpu))
 		return 0;
 	nested_vmx_keep_pending_dbg(vcpu);
 	nested_vmx_vmexit(vcpu, EXIT_REASON_INIT_SIGNAL, 0, 0);
 	return 0;
-}
-
-static bool nested_vmx_l2_waits_for_sipi(struct kvm_vcpu *vcpu)
-{
-	return vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED;
 }
 
 /*
@@ -1877,6 +1904,70 @@ static int nested_vmx_window_exit(struct kvm_vcpu *vcpu, u32 reason)
 }
 
 /*
+ * L2 leaves the shutdown state without a VM exit: an NMI that L1 does not
+ * intercept, or an SMI, ends it (SDM 6.15; 26.6.2 blocks neither), and
+ * x86.c delivers it as to an active L2: the NMI through L2's IDT, the SMI
+ * into SMM, whose RSM returns to L2 active (the SMRAM state save map keeps
+ * an auto HALT restart, nothing of shutdown, SDM 34.4.1).
+ */
+static int nested_vmx_wake_from_shutdown(struct kvm_vcpu *vcpu)
+{
+	get_vmcs12(vcpu)->guest_activity_state = GUEST_ACTIVITY_ACTIVE;
+	vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	return 0;
+}
+
+/*
+ * NMIs and SMIs sent to the vCPU (KVM_NMI, KVM_SMI, an NMI or SMI IPI)
+ * wait as requests until x86.c's vcpu_enter_guest() takes them, which a
+ * vCPU in INIT_RECEIVED never reaches, while the requests keep it from
+ * sleeping: taken here for L2 in shutdown, which they end or exit.  At
+ * most one NMI pending while NMIs are blocked, two otherwise (one being
+ * delivered, one latched: SDM 6.7.1), as x86.c counts them.
+ */
+static void nested_vmx_take_nmi_smi_requests(struct kvm_vcpu *vcpu)
+{
+	unsigned int most = vmx_get_nmi_mask(vcpu) ? 1 : 2;
+
+	if (kvm_check_request(KVM_REQ_SMI, vcpu))
+		vcpu->arch.smi_pending = true;
+	if (kvm_check_request(KVM_REQ_NMI, vcpu))
+		vcpu->arch.nmi_pending =
+			min(vcpu->arch.nmi_pending +
+			    atomic_xchg(&vcpu->arch.nmi_queued, 0), most);
+}
+
+/*
+ * check_events for L2 in the shutdown state, below INIT (its exit, SDM
+ * 25.2).  The state blocks external interrupts, however L1 controls them,
+ * and SIPIs, which are discarded (26.6.2); the interrupt window does not
+ * open in it (26.7.5) nor does the monitor trap flag's exit happen (not
+ * offered).  An SMI ends it; the VMX-preemption timer counts in it and its
+ * exit is taken (25.5.1); the NMI-window exit wakes it (26.7.6), as does an
+ * NMI, as a VM exit where L1 intercepts NMIs, else unless NMIs are blocked.
+ * Each exit saves the activity state shutdown (27.3.4: the state before
+ * the exit, which the processor leaves only once it is done, 27.1).
+ */
+static int nested_vmx_shutdown_events(struct kvm_vcpu *vcpu)
+{
+	clear_bit(KVM_APIC_SIPI, &vcpu->arch.apic->pending_events);
+	nested_vmx_take_nmi_smi_requests(vcpu);
+	if (vcpu->arch.smi_pending && !is_smm(vcpu))
+		return nested_vmx_wake_from_shutdown(vcpu);
+	if (to_vmx(vcpu)->nested.preemption_timer_expired)
+		return nested_vmx_window_exit(vcpu,
+					      EXIT_REASON_PREEMPTION_TIMER);
+	if (nested_vmx_nmi_window_open(vcpu))
+		return nested_vmx_window_exit(vcpu, EXIT_REASON_NMI_WINDOW);
+	if (vcpu->arch.nmi_pending && nested_exit_on_nmi(vcpu))
+		return nested_vmx_nmi_exit(vcpu);
+	if (vcpu->arch.nmi_pending && !vmx_nmi_blocked(vcpu))
+		return nested_vmx_wake_from_shutdown(vcpu);
+	return 0;
+}
+
+/*
  * No exit to L1 is pending: L2 goes on, delivering an event x86.c injects
  * or fetching its next instruction (SDM 6.9 Table 6-2: below every event
  * above).  If its EPT PML4 table left L1's memory while it ran (the VMM
@@ -1918,6 +2009,8 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 		return busy ? -EBUSY : nested_vmx_init_exit(vcpu);
 	if (nested_vmx_l2_waits_for_sipi(vcpu))
 		return nested_vmx_sipi_exit(vcpu);
+	if (nested_vmx_l2_in_shutdown(vcpu))
+		return nested_vmx_shutdown_events(vcpu);
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)
@@ -1972,20 +2065,23 @@ static bool nested_vmx_virtual_intr_pending(struct kvm_vcpu *vcpu)
 
 /*
  * kvm_x86_nested_ops.has_events: an exit to L1 pending that KVM's generic
- * checks cannot see: the timer's exit, which wakes L2 from the HLT state as
- * an NMI would whatever its RFLAGS.IF (SDM 25.2), and a window exit that
- * wakes it; or a virtual interrupt of L1's that wakes it.  Not in the
- * wait-for-SIPI state, which blocks the timer's exit (SDM 25.2, 26.7.4)
- * and which only a SIPI ends.
+ * checks cannot see: the timer's exit, which wakes L2 from the HLT and
+ * shutdown states as an NMI would whatever its RFLAGS.IF (SDM 25.2), and a
+ * window exit that wakes it: the NMI window's from either, the interrupt
+ * window's from HLT only (26.7.5, 26.7.6); or a virtual interrupt of L1's
+ * that wakes it from HLT.  Not in the wait-for-SIPI state, which blocks the
+ * timer's exit (SDM 25.2, 26.7.4) and which only a SIPI ends.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
+	bool halted = nested_vmx_l2_halted(vcpu);
+
 	return (to_vmx(vcpu)->nested.preemption_timer_expired &&
 		!nested_vmx_l2_waits_for_sipi(vcpu)) ||
-	       (nested_vmx_l2_halted(vcpu) &&
-		(nested_vmx_nmi_window_open(vcpu) ||
-		 nested_vmx_intr_window_open(vcpu) ||
-		 nested_vmx_virtual_intr_pending(vcpu)));
+	       ((halted || nested_vmx_l2_in_shutdown(vcpu)) &&
+		nested_vmx_nmi_window_open(vcpu)) ||
+	       (halted && (nested_vmx_intr_window_open(vcpu) ||
+			   nested_vmx_virtual_intr_pending(vcpu)));
 }
 
 /*

@@ -13,6 +13,12 @@
 #include "nested.h"
 
 /*
+ * SDM A.6: IA32_VMX_MISC bit 7, activity state shutdown (6.1's asm/vmx.h
+ * names bits 6 and 8 only).
+ */
+#define NVMX_MISC_ACTIVITY_SHUTDOWN	BIT(7)
+
+/*
  * Rules both MSR lists share, VM entry's load list (SDM 26.4) and VM exit's
  * store and load lists (SDM 27.4, 27.6).
  */
@@ -272,6 +278,23 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
 				     struct vmcs12 *vmcs12);
 
 /* nested_exit.c */
+
+/*
+ * L2 in the shutdown state (SDM 24.4.2, 26.6.2).  L0 keeps it as it keeps
+ * wait-for-SIPI, a vCPU in guest mode in KVM_MP_STATE_INIT_RECEIVED, which
+ * x86.c does not run; vmcs12's activity state tells the two apart.  The
+ * entry sets it (nested_vmx_run()), and whatever makes L2 active from
+ * shutdown sets it active (a vectoring entry, an NMI or SMI that wakes
+ * it): while L2 runs, vmcs12 says shutdown only after a
+ * KVM_SET_NESTED_STATE whose VMM then let L2 run.
+ */
+static inline bool nested_vmx_l2_in_shutdown(struct kvm_vcpu *vcpu)
+{
+	return is_guest_mode(vcpu) &&
+	       vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED &&
+	       get_vmcs12(vcpu)->guest_activity_state ==
+	       GUEST_ACTIVITY_SHUTDOWN;
+}
 
 /*
  * After entering or leaving L2: KVM_REQ_EVENT if an event is waiting whose

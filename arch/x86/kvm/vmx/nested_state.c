@@ -414,18 +414,22 @@ static const struct vmcs_hdr *nvmx_state_link_hdr(struct kvm_vcpu *vcpu,
 }
 
 /*
- * A pending entry into the HLT state: only one that leaves L2 halted after
- * the entry's event or the window it opens (SDM 26.6.2, 26.7.5, 26.7.6).
- * nvmx's VMLAUNCH and VMRESUME halt L2 at once otherwise; the stock module
- * leaves the entry pending when a window exit comes first.  None into the
- * wait-for-SIPI state, which they always enter at once.
+ * A pending entry into an inactive state.  Into HLT only one that leaves
+ * L2 halted after the entry's event or the window it opens (SDM 26.6.2,
+ * 26.7.5, 26.7.6).  nvmx's VMLAUNCH and VMRESUME halt L2 at once
+ * otherwise; the stock module leaves the entry pending when a window exit
+ * comes first.  None into the wait-for-SIPI state, which they always
+ * enter at once, nor into the shutdown state but a vectoring one, which
+ * leaves L2 active (26.6.2).
  */
-static bool nvmx_pending_entry_hlt_ok(struct vmcs12 *vmcs12)
+static bool nvmx_pending_entry_activity_ok(struct vmcs12 *vmcs12)
 {
 	u32 exec = vmcs12->cpu_based_vm_exec_control;
 
 	if (vmcs12->guest_activity_state == GUEST_ACTIVITY_WAIT_SIPI)
 		return false;
+	if (vmcs12->guest_activity_state == GUEST_ACTIVITY_SHUTDOWN)
+		return vmcs12->vm_entry_intr_info_field & INTR_INFO_VALID_MASK;
 	return vmcs12->guest_activity_state != GUEST_ACTIVITY_HLT ||
 	       (vmcs12->vm_entry_intr_info_field & INTR_INFO_VALID_MASK) ||
 	       (exec & CPU_BASED_NMI_WINDOW_EXITING) ||
@@ -467,7 +471,7 @@ static int nested_vmx_check_state_vmcs12(struct kvm_vcpu *vcpu,
 		return -EINVAL;
 	if (!pending)
 		vmcs12->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
-	else if (!nvmx_pending_entry_hlt_ok(vmcs12))
+	else if (!nvmx_pending_entry_activity_ok(vmcs12))
 		return -EINVAL;
 	if (!nested_vmx_restored_l2_valid(vcpu, vmcs12,
 					  kvm_state->hdr.vmx.vmcs12_pa,

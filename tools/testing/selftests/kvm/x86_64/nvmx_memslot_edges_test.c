@@ -34,6 +34,15 @@
  *   (with L1's EPT in memory)  bad guest state: exit 33 before the
  *                              VM-entry MSR-load list is loaded (26.3
  *                              before 26.4), at VMLAUNCH and VMRESUME
+ *   virtual-APIC page's        L2 wrote VTPR 50H in the old memory; after
+ *   memslot replaced by other  the change and one more exit to L0, MOV
+ *   memory while L2 runs       from CR8 reads the new memory's VTPR (3),
+ *                              MOV to CR8 writes it (70H), the old memory
+ *                              keeps 50H (SDM 29.3: VTPR is in the page
+ *                              at the address vmcs12 names)
+ *   virtual-APIC page's        nvmx: KVM_RUN ends with an internal error
+ *   memslot deleted while L2   at L2's next exit to L0 (the SDM has no
+ *   runs                       such event; one VM of its own)
  * Unaligned addresses and addresses beyond MAXPHYADDR fail VM entry with
  * VMfailValid 7.  The VMXON and VMPTRLD regions just inside and outside
  * the memslots are nvmx_fuzz_operands_test's.
@@ -55,6 +64,7 @@ struct nvmx_env {
 	u64 slot1_gva;			/* memslot 1 mapped for L1 */
 	u64 zero_gpa;			/* a page of zeros in memslot 0 */
 	u64 shadow_gpa;			/* memslot 1's second page: a shadow VMCS */
+	u64 vapic_gpa;			/* memslot VAPIC_SLOT, in the hole */
 };
 
 struct nvmx_env nvmx_env;
@@ -67,6 +77,9 @@ struct nvmx_env nvmx_env;
 #define PORT_A			0x80
 #define PORT_B			0x9000
 #define PORT_C			0x81	/* the host deletes memslot 1 */
+#define PORT_D			0x82	/* the host replaces VAPIC_SLOT */
+#define PORT_E			0x83	/* the host reads both VTPRs */
+#define VAPIC_SLOT		10	/* one page, 4 pages into the hole */
 #define MSR_KERNEL_GS		0xc0000102u
 
 #define R_VMCALL		18
@@ -86,7 +99,7 @@ struct nvmx_env nvmx_env;
 #define OC_VALID(n)		(0x300ull | (n))
 #define ERR_CONTROL		7
 
-enum { ABORT_NONE, ABORT_STORE, ABORT_LOAD };
+enum { ABORT_NONE, ABORT_STORE, ABORT_LOAD, VAPIC_DELETED };
 
 /* ---------------------------------------------------------------------- */
 /* L1                                                                       */
@@ -112,6 +125,17 @@ asm(".pushsection .text\n"
 	"l2_in_b:\n\t"
 	"mov $" NVMX_XSTR(PORT_B) ", %edx\n\t"
 	"in %dx, %al\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_vapic:\n\t"
+	"mov $5, %eax\n\t"
+	"mov %rax, %cr8\n\t"
+	"in $" NVMX_XSTR(PORT_D) ", %al\n\t"
+	"in $" NVMX_XSTR(PORT_A) ", %al\n\t"
+	"mov %cr8, %rbx\n\t"
+	"mov $7, %eax\n\t"
+	"mov %rax, %cr8\n\t"
+	"in $" NVMX_XSTR(PORT_E) ", %al\n\t"
 	"vmcall\n\t"
 	"ud2\n"
 	"l2_vmread:\n\t"
@@ -1100,6 +1124,42 @@ static void c_rip_bit47_enters(void)
 		CHECK(VM_EXIT_INTR_INFO, IDT_HW_CODE(GP_VECTOR), "27.2.2");
 }
 
+/*
+ * VTPR (byte 80H of the virtual-APIC page) as the host found it: in the old
+ * memory before the change, in the new and in the old memory after it.
+ */
+static u8 vapic_seen[3];
+
+/*
+ * The VMM replaces the memory of the virtual-APIC page's memslot while L2
+ * runs (at L2's IN of PORT_D): VTPR is then the new memory's, for MOV from
+ * and to CR8 alike (SDM 29.3), once L2 has left to L0 again (IN of
+ * PORT_A).  Stock 6.1 keeps the page it mapped at VM entry.
+ */
+static void c_vapic_memslot_replaced(void)
+{
+	const char *why = "stock 6.1 keeps the page it mapped at VM entry";
+
+	if (!(rdmsr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS) >> 32 &
+	      CPU_BASED_TPR_SHADOW)) {
+		skip("use TPR shadow not offered");
+		return;
+	}
+	fresh(ASM_LABEL(l2_vapic));
+	set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW);
+	vmwrite(VIRTUAL_APIC_PAGE_ADDR, nvmx_env.vapic_gpa);
+	vmwrite(TPR_THRESHOLD, 0);
+	report("L2 runs to its VMCALL", R_VMCALL, launch(), "29.3");
+	report("VTPR of the old memory before the change", 0x50, vapic_seen[0],
+	       "29.3");
+	report_known("MOV from CR8 after the change (RBX)", 3,
+		     nvmx_gpr_out[3], 5, "29.3", why);
+	report_known("VTPR of the new memory after MOV to CR8", 0x70,
+		     vapic_seen[1], 0x30, "29.3", why);
+	report_known("VTPR of the old memory after the change", 0x50,
+		     vapic_seen[2], 0x70, "29.3", why);
+}
+
 static const struct nvmx_case cases[] = {
 	{ "msr_bitmap", c_msr_bitmap },
 	{ "io_bitmap_a", c_io_bitmap_a },
@@ -1114,6 +1174,7 @@ static const struct nvmx_case cases[] = {
 	{ "eptp_pae_no_pdpte", c_eptp_pae_no_pdpte },
 	{ "guest_checks_before_list", c_guest_checks_before_list },
 	{ "rip_bit47_enters", c_rip_bit47_enters },
+	{ "vapic_memslot_replaced", c_vapic_memslot_replaced },
 	{ "eptp_memslot_deleted", c_eptp_memslot_deleted },
 };
 
@@ -1122,6 +1183,15 @@ static void l1_abort(void)
 {
 	u64 last = nvmx_env.slot1_end - 16;
 
+	if (nvmx_env.abort_case == VAPIC_DELETED) {
+		/* nvmx: KVM_RUN's internal error; no return here */
+		fresh(ASM_LABEL(l2_vapic));
+		set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW);
+		vmwrite(VIRTUAL_APIC_PAGE_ADDR, nvmx_env.vapic_gpa);
+		vmwrite(TPR_THRESHOLD, 0);
+		launch();
+		GUEST_SYNC(0);
+	}
 	put_entry(last, MSR_KERNEL_GS, 0x1000);
 	fresh(ASM_LABEL(l2_vmcall));
 	if (nvmx_env.abort_case == ABORT_STORE) {
@@ -1153,6 +1223,10 @@ void l1_guest_code(struct vmx_pages *vmx)
 /* ---------------------------------------------------------------------- */
 /* Host                                                                     */
 
+/* The virtual-APIC page's memory, before and after the VMM changes it */
+static u8 vapic_old[0x1000] __aligned(0x1000);
+static u8 vapic_new[0x1000] __aligned(0x1000);
+
 /* The VM; @nr_cases: the TAP plan, printed with the first VM only */
 static struct kvm_vm *setup(struct kvm_vcpu **vcpu, int nr_cases)
 {
@@ -1173,6 +1247,12 @@ static struct kvm_vm *setup(struct kvm_vcpu **vcpu, int nr_cases)
 	nvmx_env.slot1_gpa = nvmx_env.slot0_end + HOLE_PAGES * 0x1000;
 	nvmx_env.slot1_end = nvmx_env.slot1_gpa + SLOT1_PAGES * 0x1000;
 	nvmx_env.shadow_gpa = nvmx_env.slot1_gpa + 0x1000;
+	nvmx_env.vapic_gpa = nvmx_env.slot0_end + 4 * 0x1000;
+	memset(vapic_old, 0, sizeof(vapic_old));
+	memset(vapic_new, 0, sizeof(vapic_new));
+	vapic_new[0x80] = 0x30;
+	vm_set_user_memory_region(vm, VAPIC_SLOT, 0, nvmx_env.vapic_gpa,
+				  0x1000, vapic_old);
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS,
 				    nvmx_env.slot1_gpa, 1, SLOT1_PAGES, 0);
 	for (i = 0; i < SLOT1_PAGES; i++)
@@ -1210,6 +1290,25 @@ static void memslot_deleted(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 	vcpu_events_set(vcpu, &ev);
 }
 
+/* Host: VTPR found in @page, for L1 to check (vapic_seen[@i]) */
+static void vapic_seen_is(struct kvm_vm *vm, int i, const u8 *page)
+{
+	*(u8 *)addr_gva2hva(vm, (vm_vaddr_t)&vapic_seen[i]) = page[0x80];
+}
+
+/*
+ * L2's IN of PORT_D: the VMM puts other memory at the virtual-APIC page's
+ * address, deleting its memslot and adding it again, as L2 runs.
+ */
+static void vapic_replace(struct kvm_vm *vm)
+{
+	vapic_seen_is(vm, 0, vapic_old);
+	vm_set_user_memory_region(vm, VAPIC_SLOT, 0, nvmx_env.vapic_gpa, 0,
+				  NULL);
+	vm_set_user_memory_region(vm, VAPIC_SLOT, 0, nvmx_env.vapic_gpa,
+				  0x1000, vapic_new);
+}
+
 /* L2's IN through bitmaps of zeros reaches userspace: 0 read, go on */
 static void run_table(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
@@ -1226,6 +1325,15 @@ static void run_table(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 			continue;
 		if (vcpu->run->io.port == PORT_C) {
 			memslot_deleted(vm, vcpu);
+			continue;
+		}
+		if (vcpu->run->io.port == PORT_D) {
+			vapic_replace(vm);
+			continue;
+		}
+		if (vcpu->run->io.port == PORT_E) {
+			vapic_seen_is(vm, 1, vapic_new);
+			vapic_seen_is(vm, 2, vapic_old);
 			continue;
 		}
 		switch (get_ucall(vcpu, &uc)) {
@@ -1263,19 +1371,63 @@ static void abort_vm(u32 which, const char *name)
 				      name, reason, exit_reason_str(reason));
 }
 
+/*
+ * The VMM deletes the virtual-APIC page's memslot while L2 runs (at L2's
+ * IN of PORT_D).  The SDM has no such event; nvmx's design: the page is
+ * mapped again at L2's next exit to L0, and with no memory there KVM_RUN
+ * ends with an internal error, as for a restored state whose pages are
+ * gone, the old page released.  Stock 6.1 lets L2 run on the page it
+ * mapped at VM entry.
+ */
+static void vapic_deleted_vm(const char *name)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	u32 reason;
+	u16 port;
+
+	nvmx_env.abort_case = VAPIC_DELETED;
+	vm = setup(&vcpu, 0);
+	sync_global_to_guest(vm, nvmx_env);
+	for (;;) {
+		vcpu_run(vcpu);
+		reason = vcpu->run->exit_reason;
+		port = vcpu->run->io.port;
+		if (reason != KVM_EXIT_IO ||
+		    (port != PORT_A && port != PORT_D && port != PORT_E))
+			break;
+		if (port == PORT_D)
+			vm_set_user_memory_region(vm, VAPIC_SLOT, 0,
+						  nvmx_env.vapic_gpa, 0, NULL);
+	}
+	kvm_vm_free(vm);
+	if (reason == KVM_EXIT_INTERNAL_ERROR)
+		ksft_test_result_pass("%s: KVM_RUN: internal error\n", name);
+	else if (!nvmx_env.is_nvmx && reason == KVM_EXIT_IO)
+		ksft_test_result_xfail("%s: stock 6.1 runs L2 on the page it mapped at VM entry\n",
+				       name);
+	else
+		ksft_test_result_fail("%s: exit reason %u (%s), expected an internal error\n",
+				      name, reason, exit_reason_str(reason));
+}
+
 int main(int argc, char *argv[])
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
-	/* The plan: the table's cases, then the two VMX abort cases */
+	/*
+	 * The plan: the table's cases, then the two VMX abort cases and the
+	 * virtual-APIC page's memslot deleted
+	 */
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-	vm = setup(&vcpu, ARRAY_SIZE(cases) + 2);
+	vm = setup(&vcpu, ARRAY_SIZE(cases) + 3);
 	nvmx_env.is_nvmx = nvmx_host_module_is_nvmx();
 	if (!nvmx_env.is_nvmx)
 		ksft_print_msg("%s\n", "stock: no EPTP outside the memslots (6.1 WARNs on it)");
 	run_table(vm, vcpu);
 	abort_vm(ABORT_STORE, "exit_msr_store_list_outside");
 	abort_vm(ABORT_LOAD, "exit_msr_load_list_outside");
+	vapic_deleted_vm("vapic_memslot_deleted");
 	return nvmx_host_finish();
 }

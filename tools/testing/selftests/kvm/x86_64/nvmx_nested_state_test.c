@@ -410,6 +410,27 @@ static void m_pending_wfs(struct kvm_nested_state *s)
 	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, 0);
 }
 
+/* SDM 26.6.2: and shut it down at once, unless vectoring (nothing pending) */
+static void m_pending_shutdown(struct kvm_nested_state *s)
+{
+	s->flags |= KVM_STATE_NESTED_RUN_PENDING;
+	put32(vmcs12_of(s), OFF_ACTIVITY_STATE, 2);
+	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, 0);
+}
+
+/* SDM 26.3.1.5: L2 in shutdown, an external interrupt to inject (IF 1) */
+static void m_shutdown_extint(struct kvm_nested_state *s)
+{
+	u64 rflags;
+
+	memcpy(&rflags, (u8 *)vmcs12_of(s) + OFF_GUEST_RFLAGS, sizeof(rflags));
+	rflags |= BIT(9);
+	memcpy((u8 *)vmcs12_of(s) + OFF_GUEST_RFLAGS, &rflags, sizeof(rflags));
+	s->flags |= KVM_STATE_NESTED_RUN_PENDING;
+	put32(vmcs12_of(s), OFF_ACTIVITY_STATE, 2);
+	put32(vmcs12_of(s), OFF_ENTRY_INTR_INFO, BIT(31) | 0x30);
+}
+
 #define HDR(n, fn)	{ .name = n, .where = IN_HEADER, .mutate = fn }
 #define HDR_SHADOW(n, fn) { .name = n, .where = IN_SHADOW, .mutate = fn }
 #define F32(w, n, o, c, s) { .name = n, .where = w, .width = 4, .off = o, \
@@ -492,6 +513,15 @@ static const struct malformed malformed[] = {
 	  .mutate = m_pending_hlt, .stock_takes = true },
 	{ .name = "pending entry into wait-for-SIPI", .mutate = m_pending_wfs,
 	  .stock_takes = true },
+	{ .name = "pending entry into shutdown, not vectoring",
+	  .mutate = m_pending_shutdown },
+	/* SDM 26.3.1.5, A.6: shutdown (2) where L1 is not offered it */
+	{ .name = "guest activity shutdown, not offered",
+	  .where = IN_VMCS12, .width = 4, .off = OFF_ACTIVITY_STATE,
+	  .clear = ~0u, .set = 2, UNLESS(MSR_IA32_VMX_MISC, BIT(7)) },
+	/* SDM 26.3.1.5: in shutdown only an NMI or #MC may be injected */
+	{ .name = "guest activity shutdown with an external interrupt",
+	  .mutate = m_shutdown_extint },
 	/* SDM 26.3.1.5, A.6: wait-for-SIPI (3) where L1 is not offered it */
 	{ .name = "guest activity wait-for-SIPI, not offered",
 	  .where = IN_VMCS12, .width = 4, .off = OFF_ACTIVITY_STATE,
