@@ -576,11 +576,6 @@ static bool nested_vmx_l0_completes_lmsw(struct kvm_vcpu *vcpu)
 }
 
 /*
- * Called by vmx.c for every exit while L2 is active.  True: the exit went
- * to L1, or nvmx completed it for L2 (an LMSW, above).  False: vmx.c
- * handles it as L0's own, and L2 runs on.
- */
-/*
  * Has a memslot changed since vmcs02's APIC pages were mapped (a VMM that
  * moved or deleted the memory at their addresses, or put other memory
  * there while L2 runs)?  Then they are mapped again, from L1's memory as
@@ -602,6 +597,11 @@ static void nested_vmx_apic_pages_refresh(struct kvm_vcpu *vcpu)
 		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 }
 
+/*
+ * Called by vmx.c for every exit while L2 is active.  True: the exit went
+ * to L1, or nvmx completed it for L2 (an LMSW, above).  False: vmx.c
+ * handles it as L0's own, and L2 runs on.
+ */
 bool nested_vmx_reflect_vmexit(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
