@@ -13,14 +13,24 @@ bad='WARNING:|BUG:|kernel BUG|Oops|general protection fault|soft lockup|hard LOC
 # skipped_part PHASE TEST: what a test that passed says it left out of
 # itself, from its own output (run-tests.sh prefixes it "# "): upstream's
 # state_test and smm_test print "will skip ..." when KVM lacks what their
-# nested part needs (KVM_CAP_NESTED_STATE), and pass without it.  Empty
-# when the test ran all of itself.
+# nested part needs (KVM_CAP_NESTED_STATE), and pass without it; nvmx's own
+# tests print a TAP line "ok N # SKIP CASE: WHY" for each case they skip
+# (nvmx_host_result()).  Joined with "; ", empty when the test ran all of
+# itself.
 skipped_part() {
 	awk -v name="$1/$2" '
+		function add(s) { what = what (what == "" ? "" : "; ") s }
 		$0 == "# nvmx-begin " name { on = 1; what = ""; next }
 		/^# nvmx-begin / || /^(not )?ok / { on = 0 }
-		on && /^# .*[Ww]ill skip / { sub(/^# /, ""); what = $0 }
+		on && /^# .*[Ww]ill skip / { sub(/^# /, ""); add($0) }
+		on && /^# ok [0-9]+ # SKIP / { sub(/^# ok [0-9]+ # SKIP /, ""); add($0) }
 		END { print what }' "$log"
+}
+
+# skipped_names PART: the names of what a part: result skipped, one a line:
+# a case's name (before its ":"), or the whole "will skip" sentence.
+skipped_names() {
+	printf '%s\n' "$1" | awk 'BEGIN { RS = "; " } NF { sub(/\n$/, ""); sub(/: .*/, ""); print }' | sort -u
 }
 
 # result PHASE TEST: pass (all of the test ran), part:WHAT (it passed but

@@ -193,6 +193,46 @@ sed -i 's|^ok 1 stock/t_pass$|# will skip SMM test with VMX enabled\n&|' "$tmp/r
 expect "stock skipping part of itself fails against its baseline" \
 	'^FAIL stock/t_pass baseline says pass, stock gave part:will skip SMM test with VMX enabled' "$tmp/run/results"
 
+# nvmx's own tests skip cases one at a time, "ok N # SKIP CASE: WHY" in
+# their output: a part too, and ours may skip only what stock skipped.
+echo 't_part   emu    part   stock lacks a feature' >>"$tmp/expect"
+stock_more='# nvmx-begin stock/t_part
+# ok 1 # SKIP c_feat: not offered
+# ok 2 c_base
+ok 3 stock/t_part'
+check "stock skipped a case: its baseline part is met" "" "done 90" '^PASS stock/t_part baseline part' <<'L'
+ok 1 ours/t_pass
+# nvmx-begin ours/t_part
+# ok 1 c_feat
+# ok 2 c_base
+ok 3 ours/t_part
+L
+expect "a case stock skipped that ours ran" \
+	'^PASS ours/t_part stock skipped part: c_feat: not offered$' "$tmp/run/results"
+expect "the table says which case stock skipped" \
+	'^    stock skipped part: c_feat: not offered$' "$tmp/out"
+check "the same case skipped by both" "" "done 90" '^PASS ours/t_part both skipped part: c_feat: not offered$' <<'L'
+ok 1 ours/t_pass
+# nvmx-begin ours/t_part
+# ok 1 # SKIP c_feat: not offered
+# ok 2 c_base
+ok 3 ours/t_part
+L
+check "a case ours skipped that stock ran fails" "" "done 90" '^FAIL ours/t_part ours skipped what stock ran: c_base$' <<'L'
+ok 1 ours/t_pass
+# nvmx-begin ours/t_part
+# ok 1 # SKIP c_feat: not offered
+# ok 2 # SKIP c_base: not offered here
+ok 3 ours/t_part
+L
+check "a case skipped by ours where stock ran all fails" "" "done 90" '^FAIL ours/t_pass ours: part:c_one: not offered, stock: pass' <<'L'
+# nvmx-begin ours/t_pass
+# ok 1 # SKIP c_one: not offered
+ok 2 ours/t_pass
+L
+sed -i '/^t_part /d' "$tmp/expect"
+stock_more=
+
 # A stock result that differs from the recorded baseline fails the run.
 check "stock baseline changed" "" "done 90" '^PASS stock/t_pass baseline pass' <<'L'
 L
