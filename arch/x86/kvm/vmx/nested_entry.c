@@ -1407,7 +1407,7 @@ bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 	}
 	/* The memslots they came from (nested_vmx_apic_pages_refresh()) */
 	vmx->nested.shadow_vmcs12_cache.generation =
-		kvm_memslots(vcpu->kvm)->generation;
+		kvm_vcpu_memslots(vcpu)->generation;
 	return true;
 }
 

@@ -579,9 +579,10 @@ static bool nested_vmx_l0_completes_lmsw(struct kvm_vcpu *vcpu)
  * Has a memslot changed since vmcs02's APIC pages were mapped (a VMM that
  * moved or deleted the memory at their addresses, or put other memory
  * there while L2 runs)?  Then they are mapped again, from L1's memory as
- * it is now, before L2 runs on.  Looked at on every exit of L2's to L0:
- * x86.c kicks every running vCPU once the new memslots are in place
- * (kvm_arch_memslots_updated()).  No memory there any more: the pages are
+ * it is now, at L2's next exit to L0: x86.c kicks every running vCPU once
+ * the new memslots are in place (kvm_arch_memslots_updated()).  Until
+ * then, an L2 that waits halted or in the shutdown state without exiting
+ * keeps the old pages, pinned.  No memory there any more: the pages are
  * released and KVM_RUN ends with an internal error, as for a restored
  * state whose pages are gone (KVM_REQ_GET_NESTED_STATE_PAGES,
  * nested_vmx_get_state_pages(), which fails the same way while they are).
@@ -592,7 +593,7 @@ static void nested_vmx_apic_pages_refresh(struct kvm_vcpu *vcpu)
 
 	if ((nested->virtual_apic_map.hva || nested->apic_access_page_map.hva) &&
 	    nested->shadow_vmcs12_cache.generation !=
-	    kvm_memslots(vcpu->kvm)->generation &&
+	    kvm_vcpu_memslots(vcpu)->generation &&
 	    !nested_vmx_map_apic_pages(vcpu))
 		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 }
@@ -1731,6 +1732,8 @@ void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
 	vmx->nested.nested_run_pending = 0;
 	nested_vmx_end_l2_activity(vcpu);
 	nested_vmx_stop_preemption_timer(vcpu, false);
+	/* vmcs02's pages of L1's memory, unnamed while vmcs02 is current */
+	nested_vmx_release_apic_pages(vcpu);
 	kvm_clear_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);
 	/* Flushes still pending are L2's: done before L1's context is back. */
 	kvm_service_local_tlb_flush_requests(vcpu);
@@ -1920,22 +1923,30 @@ static int nested_vmx_wake_from_shutdown(struct kvm_vcpu *vcpu)
 
 /*
  * NMIs and SMIs sent to the vCPU (KVM_NMI, KVM_SMI, an NMI or SMI IPI)
- * wait as requests until x86.c's vcpu_enter_guest() takes them, which a
- * vCPU in INIT_RECEIVED never reaches, while the requests keep it from
- * sleeping: taken here for L2 in shutdown, which they end or exit.  At
- * most one NMI pending while NMIs are blocked, two otherwise (one being
- * delivered, one latched: SDM 6.7.1), as x86.c counts them.
+ * wait as requests until x86.c's vcpu_enter_guest() takes them
+ * (process_nmi(), process_smi(): static, and reached otherwise only by
+ * KVM_GET_VCPU_EVENTS), which a vCPU in INIT_RECEIVED never reaches, while
+ * the requests keep it from sleeping: taken here, the same way, for L2 in
+ * shutdown, which they end or exit.  At most one NMI pending while NMIs
+ * are blocked or one is being injected, two otherwise (one being
+ * delivered, one latched: SDM 6.7.1); KVM looks at the events again.
  */
 static void nested_vmx_take_nmi_smi_requests(struct kvm_vcpu *vcpu)
 {
-	unsigned int most = vmx_get_nmi_mask(vcpu) ? 1 : 2;
+	unsigned int most = 2;
 
-	if (kvm_check_request(KVM_REQ_SMI, vcpu))
+	if (vmx_get_nmi_mask(vcpu) || vcpu->arch.nmi_injected)
+		most = 1;
+	if (kvm_check_request(KVM_REQ_SMI, vcpu)) {
 		vcpu->arch.smi_pending = true;
-	if (kvm_check_request(KVM_REQ_NMI, vcpu))
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
+	}
+	if (kvm_check_request(KVM_REQ_NMI, vcpu)) {
 		vcpu->arch.nmi_pending =
 			min(vcpu->arch.nmi_pending +
 			    atomic_xchg(&vcpu->arch.nmi_queued, 0), most);
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
+	}
 }
 
 /*
@@ -1951,7 +1962,9 @@ static void nested_vmx_take_nmi_smi_requests(struct kvm_vcpu *vcpu)
  */
 static int nested_vmx_shutdown_events(struct kvm_vcpu *vcpu)
 {
-	clear_bit(KVM_APIC_SIPI, &vcpu->arch.apic->pending_events);
+	/* No local APIC in the kernel: no SIPI either (kvm_apic_accept_events()) */
+	if (lapic_in_kernel(vcpu))
+		clear_bit(KVM_APIC_SIPI, &vcpu->arch.apic->pending_events);
 	nested_vmx_take_nmi_smi_requests(vcpu);
 	if (vcpu->arch.smi_pending && !is_smm(vcpu))
 		return nested_vmx_wake_from_shutdown(vcpu);
