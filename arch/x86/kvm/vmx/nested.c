@@ -297,6 +297,15 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 	 */
 	msrs->pinbased_ctls_high |= PIN_BASED_VMX_PREEMPTION_TIMER;
 	msrs->exit_ctls_high |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
+	/*
+	 * Posted interrupts for L2, which need virtual-interrupt delivery and
+	 * "acknowledge interrupt on exit" (SDM 26.2.1.1): L0 recognizes L1's
+	 * notification and processes the descriptor itself
+	 * (nested_vmx_process_posted_intr()), never vmcs02.
+	 */
+	if ((msrs->secondary_ctls_high & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) &&
+	    (msrs->exit_ctls_high & VM_EXIT_ACK_INTR_ON_EXIT))
+		msrs->pinbased_ctls_high |= PIN_BASED_POSTED_INTR;
 
 	/*
 	 * SDM A.6: the timer's rate; exits store EFER.LMA in "IA-32e mode

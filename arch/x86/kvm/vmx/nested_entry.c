@@ -214,6 +214,28 @@ static bool nested_vmx_check_vapic_users(struct vmcs12 *vmcs12)
 }
 
 /*
+ * SDM 26.2.1.1, "process posted interrupts": virtual-interrupt delivery
+ * (the descriptor's requests become virtual interrupts) and "acknowledge
+ * interrupt on exit" (an interrupt that is not the notification exits with
+ * its vector); a notification vector with bits 15:8 clear; a 64-byte
+ * aligned descriptor within the physical-address width.
+ */
+static bool nested_vmx_check_posted_intr(struct kvm_vcpu *vcpu,
+					 struct vmcs12 *vmcs12)
+{
+	if (!(vmcs12->pin_based_vm_exec_control & PIN_BASED_POSTED_INTR))
+		return true;
+
+	return nvmx_rule(nested_cpu_has2(vmcs12,
+					 SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY)) &&
+	       nvmx_rule(vmcs12->vm_exit_controls & VM_EXIT_ACK_INTR_ON_EXIT) &&
+	       nvmx_rule(!(vmcs12->posted_intr_nv & 0xff00)) &&
+	       nvmx_rule(kvm_vcpu_is_legal_aligned_gpa(vcpu,
+						       vmcs12->posted_intr_desc_addr,
+						       64));
+}
+
+/*
  * SDM 26.2.1.1, APIC virtualization: "use TPR shadow" needs a 4-KByte
  * aligned virtual-APIC address within the physical-address width and,
  * without virtual-interrupt delivery, a TPR threshold with bits 31:4 clear;
@@ -235,8 +257,11 @@ static bool nested_vmx_check_apic_controls(struct kvm_vcpu *vcpu,
 	if (!nested_vmx_check_vapic_users(vmcs12))
 		return false;
 
-	return !nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) ||
-	       nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->apic_access_addr));
+	if (nested_cpu_has2(vmcs12, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) &&
+	    !nvmx_rule(nvmx_page_addr_ok(vcpu, vmcs12->apic_access_addr)))
+		return false;
+
+	return nested_vmx_check_posted_intr(vcpu, vmcs12);
 }
 
 /* SDM 26.2.1.1: checks on VM-execution control fields. */
@@ -992,16 +1017,19 @@ void nested_vmx_switch_vmcs(struct kvm_vcpu *vcpu, struct loaded_vmcs *vmcs)
 /*
  * Pin-based controls of vmcs02: L0 keeps its own interception of external
  * interrupts and NMIs (and its virtual NMIs, which then track L2's NMI
- * blocking); L1's requests are added.  No posted interrupts for L2.
+ * blocking); L1's requests are added.
  */
 static u32 nested_vmx_pin_controls02(struct vcpu_vmx *vmx,
 				     struct vmcs12 *vmcs12)
 {
 	u32 l0 = __pin_controls_get(&vmx->vmcs01) & ~PIN_BASED_POSTED_INTR;
 
-	/* L1's VMX-preemption timer is an hrtimer (nested_timer.c) */
+	/*
+	 * L1's VMX-preemption timer is an hrtimer (nested_timer.c); L0
+	 * processes L1's posted interrupts (nested_vmx_process_posted_intr()).
+	 */
 	return l0 | (vmcs12->pin_based_vm_exec_control &
-		     ~PIN_BASED_VMX_PREEMPTION_TIMER);
+		     ~(PIN_BASED_VMX_PREEMPTION_TIMER | PIN_BASED_POSTED_INTR));
 }
 
 /*
@@ -1369,6 +1397,29 @@ int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
 }
 
 /*
+ * The posted-interrupt descriptor (SDM 29.6), which L0 reads and writes for
+ * the processor at each notification while L2 runs, and the notification
+ * vector that vmx.c then hands to nvmx instead of L1's local APIC
+ * (vmx_deliver_nested_posted_interrupt(): nested.pi_pending).
+ */
+static bool nested_vmx_map_pi_desc(struct kvm_vcpu *vcpu,
+				   struct vmcs12 *vmcs12)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	gpa_t gpa = vmcs12->posted_intr_desc_addr;
+
+	if (!(vmcs12->pin_based_vm_exec_control & PIN_BASED_POSTED_INTR))
+		return true;
+	if (nested_vmx_map_l1_page(vcpu, gpa, &vmx->nested.pi_desc_map)) {
+		nested_vmx_release_apic_pages(vcpu);
+		return false;
+	}
+	vmx->nested.pi_desc = vmx->nested.pi_desc_map.hva + offset_in_page(gpa);
+	WRITE_ONCE(vmx->nested.posted_intr_nv, vmcs12->posted_intr_nv);
+	return true;
+}
+
+/*
  * The pages of L1's memory that vmcs02 names by host-physical address (SDM
  * 24.6.8): the virtual-APIC page under "use TPR shadow", the APIC-access
  * page under "virtualize APIC accesses".  The processor then reads and
@@ -1408,7 +1459,7 @@ bool nested_vmx_map_apic_pages(struct kvm_vcpu *vcpu)
 	/* The memslots they came from (nested_vmx_apic_pages_refresh()) */
 	vmx->nested.shadow_vmcs12_cache.generation =
 		kvm_vcpu_memslots(vcpu)->generation;
-	return true;
+	return nested_vmx_map_pi_desc(vcpu, vmcs12);
 }
 
 /*
@@ -1435,6 +1486,9 @@ void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
+	WRITE_ONCE(vmx->nested.posted_intr_nv, (u16)-1);
+	vmx->nested.pi_desc = NULL;
+	kvm_vcpu_unmap(vcpu, &vmx->nested.pi_desc_map, true);
 	kvm_vcpu_unmap(vcpu, &vmx->nested.virtual_apic_map, true);
 	kvm_vcpu_unmap(vcpu, &vmx->nested.apic_access_page_map, false);
 	nested_vmx_unname_apic_pages(vmx);

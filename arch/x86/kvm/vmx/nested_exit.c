@@ -1452,6 +1452,25 @@ static void nested_vmx_trace_exit(const struct nvmx_exit_info *info, u32 idt)
 }
 
 /*
+ * A notification L2 did not take before it was left is an interrupt of
+ * L1's (SDM 29.6: only one recognized in VMX non-root operation is
+ * processed).  nested.posted_intr_nv is already -1, so vmx.c gives any
+ * later one to L1's local APIC itself.
+ */
+static void nested_vmx_pi_notification_to_l1(struct kvm_vcpu *vcpu,
+					     struct vmcs12 *vmcs12)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	smp_mb();
+	if (!vmx->nested.pi_pending)
+		return;
+	vmx->nested.pi_pending = false;
+	kvm_lapic_set_irr(vmcs12->posted_intr_nv, vcpu->arch.apic);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+}
+
+/*
  * The exit to L1.  @info is NULL when KVM leaves L2 for its own reasons
  * (SMM, vCPU reset): L2's state is still saved, so that RSM can resume it,
  * but L1 gets no exit information and no MSR-store list.
@@ -1503,6 +1522,7 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 
 	nested_vmx_drop_l2_events(vcpu);
 	nested_vmx_release_apic_pages(vcpu);
+	nested_vmx_pi_notification_to_l1(vcpu, vmcs12);
 	/* L2's count goes on in SMM (info NULL), not after an exit to L1 */
 	nested_vmx_stop_preemption_timer(vcpu, !info);
 	/* Flushes still pending are L2's: done before L1's context is back. */
@@ -1730,6 +1750,7 @@ void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
 	nested_vmx_read_due_pdptes(vcpu);
 	nested_vmx_save_vcpu_regs(vcpu, &regs);
 	vmx->nested.nested_run_pending = 0;
+	vmx->nested.pi_pending = false;
 	nested_vmx_end_l2_activity(vcpu);
 	nested_vmx_stop_preemption_timer(vcpu, false);
 	/* vmcs02's pages of L1's memory, unnamed while vmcs02 is current */
@@ -2011,6 +2032,71 @@ static int nested_vmx_l2_goes_on(struct kvm_vcpu *vcpu, bool halted)
  * entry and L2's first instruction, and no new event is taken while one is
  * being delivered (SDM 6.9: at instruction boundaries only).
  */
+/*
+ * SDM 29.6, posted-interrupt processing, for a notification vmx.c took for
+ * L2 (nested.pi_pending): clear the outstanding-notification bit, move the
+ * descriptor's PIR into VIRR on L1's virtual-APIC page, and raise RVI to
+ * the highest vector moved; the VM entry that resumes L2 then evaluates
+ * pending virtual interrupts (SDM 26.3.2.5, 29.2.1).  Each PIR word is
+ * taken with an atomic exchange: L1's other vCPUs post to it meanwhile.
+ * No EOI to L1's local APIC: the notification never reached it.
+ */
+static void nested_vmx_process_posted_intr(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct pi_desc *desc = vmx->nested.pi_desc;
+	void *vapic = vmx->nested.virtual_apic_map.hva;
+	int i, max = -1;
+	u16 status;
+
+	vmx->nested.pi_pending = false;
+	/* the notification is seen before the requests it announces */
+	smp_mb();
+	if (!desc || !vapic)
+		return;
+	pi_clear_on(desc);
+	for (i = 0; i < ARRAY_SIZE(desc->pir); i++) {
+		u32 pir = xchg(&desc->pir[i], 0);
+
+		if (!pir)
+			continue;
+		atomic_or(pir, (atomic_t *)(vapic + APIC_IRR + i * 0x10));
+		max = i * 32 + __fls(pir);
+	}
+	status = vmcs_read16(GUEST_INTR_STATUS);
+	if (max > (status & 0xff))
+		vmcs_write16(GUEST_INTR_STATUS, (status & 0xff00) | max);
+}
+
+/*
+ * SDM 29.6: L1's interrupt that L2 recognizes with "process posted
+ * interrupts" is acknowledged; if its vector is the notification vector it
+ * is processed there, with an EOI to the local APIC, and no VM exit.  Such
+ * a notification reaches L1's local APIC when it was sent before L2 ran.
+ * An interrupt of the PIC's comes first (kvm_cpu_get_interrupt()): once
+ * acknowledged, it is the external-interrupt exit's.  False: the exit is
+ * still to be taken, its interrupt not acknowledged.
+ */
+static bool nested_vmx_take_notification(struct kvm_vcpu *vcpu)
+{
+	struct vmcs12 *vmcs12 = get_vmcs12(vcpu);
+	int vector;
+
+	if (!(vmcs12->pin_based_vm_exec_control & PIN_BASED_POSTED_INTR) ||
+	    kvm_apic_has_interrupt(vcpu) != vmcs12->posted_intr_nv)
+		return false;
+	vector = kvm_cpu_get_interrupt(vcpu);
+	if (vector != vmcs12->posted_intr_nv) {
+		nested_vmx_vmexit(vcpu, EXIT_REASON_EXTERNAL_INTERRUPT,
+				  INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR |
+				  vector, 0);
+		return true;
+	}
+	kvm_lapic_set_eoi(vcpu);
+	nested_vmx_process_posted_intr(vcpu);
+	return true;
+}
+
 int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -2024,6 +2110,9 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 		return nested_vmx_sipi_exit(vcpu);
 	if (nested_vmx_l2_in_shutdown(vcpu))
 		return nested_vmx_shutdown_events(vcpu);
+	/* an external interrupt, recognized whatever RFLAGS.IF (SDM 25.2) */
+	if (vmx->nested.pi_pending)
+		nested_vmx_process_posted_intr(vcpu);
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)
@@ -2045,8 +2134,12 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 		return busy ? -EBUSY :
 			nested_vmx_window_exit(vcpu,
 					       EXIT_REASON_INTERRUPT_WINDOW);
-	if (kvm_cpu_has_interrupt(vcpu) && nested_exit_on_intr(vcpu))
-		return busy ? -EBUSY : nested_vmx_intr_exit(vcpu);
+	if (kvm_cpu_has_interrupt(vcpu) && nested_exit_on_intr(vcpu)) {
+		if (busy)
+			return -EBUSY;
+		if (!nested_vmx_take_notification(vcpu))
+			return nested_vmx_intr_exit(vcpu);
+	}
 	return entering ? 0 : nested_vmx_l2_goes_on(vcpu, halted);
 }
 
@@ -2089,6 +2182,12 @@ bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
 	bool halted = nested_vmx_l2_halted(vcpu);
 
+	/*
+	 * A notification for a halted L2 is processed while L0 waits: what
+	 * it posted wakes L2 only as a deliverable virtual interrupt.
+	 */
+	if (to_vmx(vcpu)->nested.pi_pending && nested_vmx_l2_halted(vcpu))
+		nested_vmx_process_posted_intr(vcpu);
 	return (to_vmx(vcpu)->nested.preemption_timer_expired &&
 		!nested_vmx_l2_waits_for_sipi(vcpu)) ||
 	       ((halted || nested_vmx_l2_in_shutdown(vcpu)) &&

@@ -60,11 +60,35 @@
  *                       (3100H), sets RVI 61H and VIRR bit 61H and sets the
  *                       state again: L2's STI delivers 61H (status 6100H)
  *
+ * Posted interrupts (29.6), with "virtualize x2APIC mode" as in
+ * x2apic_msrs, notification vector F2H, descriptor D with PIR bit 61H and
+ * ON set, L1's local APIC in x2APIC mode:
+ *
+ *   pi_running          L2 (IF=1) sends itself F2H through L1's ICR (830H,
+ *                       not intercepted by L1): the notification is
+ *                       processed, no VM exit: L2's handler for 61H runs
+ *                       (status 6100H, VISR bit 61H, VPPR 60H), D's ON and
+ *                       PIR clear
+ *   pi_other_vector     the same with vector 32H: an external-interrupt
+ *                       exit (1), interruption information 80000032H
+ *                       (27.2.2), D untouched, RVI 0
+ *   pi_l1_pending       L1 sends itself F2H with IF=0 before VMLAUNCH: L2
+ *                       recognizes it and processes it (no exit); L1's ISR
+ *                       holds no F2H afterwards (the EOI of step 3)
+ *   pi_halted           L1's APIC timer (vector F2H, one-shot) fires while
+ *                       L2 is in HLT (STI; HLT, HLT not intercepted): the
+ *                       posted 61H wakes L2 and is delivered; bounded by
+ *                       the VMX-preemption timer
+ *   vmfail_pi_*         VMfailValid 7 (26.2.1.1): without "acknowledge
+ *                       interrupt on exit", a notification vector above
+ *                       FFH, a descriptor not 64-byte aligned
+ *
  * Stock KVM 6.1 offers the three controls too, where the processor has
  * them, even without posted interrupts (enable_apicv=N, as on the emulated
  * CPU), but loads vmcs12's EOI-exit bitmaps into vmcs02 only when L0 has
- * APICv: its vid_eoi_exit is an XFAIL.  A case whose control L1 is not
- * offered is skipped.
+ * APICv: its vid_eoi_exit is an XFAIL.  It offers posted interrupts only
+ * with L0's APICv, so not on the emulated CPU.  A case whose control L1 is
+ * not offered is skipped.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -74,6 +98,7 @@
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
+#include "apic.h"
 #include "vmx.h"
 
 #include <nvmx/vmcs12_table.h>
@@ -83,6 +108,7 @@ struct nvmx_env {
 	u64 p_gva, p_gpa;	/* virtual-APIC page P */
 	u64 a_gva, a_gpa;	/* APIC-access page A */
 	u64 i_gva;		/* L2's IDT */
+	u64 d_gva, d_gpa;	/* posted-interrupt descriptor D */
 };
 
 struct nvmx_env nvmx_env;
@@ -107,6 +133,15 @@ struct nvmx_env nvmx_env;
 #define VIRR			0x200
 #define PREEMPTION_BOUND	0x100000
 #define NVMX_STUB_SIZE		10
+#define EXIT_EXT_INTR_NR	1
+#define PINV			0xf2
+#define VEC_L1			0x32
+#define INTR_VALID		BIT(31)
+/* x2APIC registers by xAPIC offset (SDM 10.12.1.2) */
+#define X2_ISR			0x100
+#define X2_LVTT			0x320
+#define X2_TMICT		0x380
+#define X2_TDCR			0x3e0
 
 enum { MSG_STATE = NVMX_MSG_EXITS + 32 };
 
@@ -215,6 +250,13 @@ asm(".pushsection .text\n"
 	"mov $0x808, %ecx\n"
 	"l2_x2apic_tpr_rdmsr:\n\t"
 	"rdmsr\n\t"
+	"vmcall\n\t"
+	"ud2\n"
+	"l2_pi_send:\n\t"
+	"mov $0x830, %ecx\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n"
+	"l2_pi_sent:\n\t"
 	"vmcall\n\t"
 	"ud2\n"
 	"l2_sti_hlt:\n\t"
@@ -652,13 +694,135 @@ static void case_state_roundtrip(void)
 		delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Posted interrupts (29.6).                                                */
+
+#define NO_PI	"L1 is not offered posted interrupts"
+
+static u32 *d_word(u32 index)
+{
+	return (u32 *)nvmx_env.d_gva + index;
+}
+
+/*
+ * x2apic_msrs' controls with posted interrupts, D posting 61H with ON set,
+ * L2 at @rip with IF=1 and EAX @icr for l2_pi_send; false: skip
+ */
+static bool use_pi(u64 rip, u32 icr)
+{
+	if (!use_x2apic(rip) ||
+	    !ctl_update(PIN_BASED_VM_EXEC_CONTROL, MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_POSTED_INTR, 0) ||
+	    !ctl_update(VM_EXIT_CONTROLS, MSR_IA32_VMX_EXIT_CTLS,
+			VM_EXIT_ACK_INTR_ON_EXIT, 0)) {
+		skip(NO_PI);
+		return false;
+	}
+	p_reset(0);
+	memset((void *)nvmx_env.d_gva, 0, 64);
+	*d_word(VEC_X2APIC / 32) = vec_bit(VEC_X2APIC);
+	*d_word(8) = 1;				/* ON, bit 256 */
+	vmwrite(POSTED_INTR_NV, PINV);
+	vmwrite(POSTED_INTR_DESC_ADDR, nvmx_env.d_gpa);
+	x2apic_enable();
+	nvmx_gpr_in[RAX] = icr;
+	return true;
+}
+
+/* D after processing: ON clear, the PIR empty */
+static void d_processed(void)
+{
+	int i;
+
+	report("D's ON", 0, *d_word(8) & 1, "29.6");
+	for (i = 0; i < 8; i++)
+		report("D's PIR word", 0, *d_word(i), "29.6");
+}
+
+/* Shorthand "self" (bits 19:18 = 01), fixed delivery, @vector */
+#define ICR_SELF(vector)	(0x40000 | (vector))
+
+static void case_pi_running(void)
+{
+	if (!use_pi(ASM_LABEL(l2_pi_send), ICR_SELF(PINV)) || !l2_launch() ||
+	    !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		return;
+	d_processed();
+}
+
+static void case_pi_other_vector(void)
+{
+	if (!use_pi(ASM_LABEL(l2_pi_send), ICR_SELF(VEC_L1)) || !l2_launch() ||
+	    !nvmx_exit_at(EXIT_EXT_INTR_NR, ASM_LABEL(l2_pi_sent), "29.6"))
+		return;
+	CHECK(VM_EXIT_INTR_INFO, INTR_VALID | VEC_L1, "27.2.2");
+	CHECK(GUEST_INTR_STATUS, 0, "29.6");
+	report("D's ON", 1, *d_word(8) & 1, "29.6");
+	report("D's PIR word", vec_bit(VEC_X2APIC),
+	       *d_word(VEC_X2APIC / 32), "29.6");
+	/* acknowledged on exit: L1's in service */
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void case_pi_l1_pending(void)
+{
+	if (!use_pi(ASM_LABEL(l2_idle), 0))
+		return;
+	x2apic_write_reg(APIC_ICR, ICR_SELF(PINV));
+	if (!l2_launch() || !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		return;
+	d_processed();
+	report("L1's ISR word of F2H", 0,
+	       x2apic_read_reg(X2_ISR + (PINV / 32) * 0x10), "29.6");
+}
+
+static void case_pi_halted(void)
+{
+	if (!use_pi(ASM_LABEL(l2_sti_hlt), 0) || !bound_by_timer())
+		return;
+	vmwrite(GUEST_RFLAGS, 2);
+	x2apic_write_reg(X2_TDCR, 0xb);		/* divide by 1 */
+	x2apic_write_reg(X2_LVTT, PINV);		/* one-shot */
+	x2apic_write_reg(X2_TMICT, 1000000);
+	if (!l2_launch() || !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		return;
+	d_processed();
+}
+
+/* Posted interrupts as use_pi() sets them, then @field := @value */
+static void vmfail_pi(u64 field, u64 value)
+{
+	if (!use_pi(ASM_LABEL(l2_idle), 0))
+		return;
+	vmwrite(field, value);
+	expect_vmfail_7();
+}
+
+static void case_vmfail_pi_no_ack(void)
+{
+	vmfail_pi(VM_EXIT_CONTROLS,
+		  vmreadz(VM_EXIT_CONTROLS) & ~VM_EXIT_ACK_INTR_ON_EXIT);
+}
+
+static void case_vmfail_pi_vector(void)
+{
+	vmfail_pi(POSTED_INTR_NV, 0x1f2);
+}
+
+static void case_vmfail_pi_desc(void)
+{
+	vmfail_pi(POSTED_INTR_DESC_ADDR, nvmx_env.d_gpa + 32);
+}
+
 enum {
 	VID_DELIVERY, VID_EOI_EXIT, VID_VPPR, APIC_WRITE_ICR, REGVIRT_READ,
 	REGVIRT_WRITE_TMICT, X2APIC_MSRS, X2APIC_INTERCEPTED,
 	HALTED_WAKE_ENTRY, HALTED_WAKE_HLT, VID_THRESHOLD_BITS,
 	VMFAIL_VID_NO_EXT_INTR, VMFAIL_VID_NO_TPR_SHADOW,
 	VMFAIL_REGVIRT_NO_TPR_SHADOW, VMFAIL_X2APIC_NO_TPR_SHADOW,
-	VMFAIL_X2APIC_APIC_ACCESS, STATE_ROUNDTRIP, NR_CASES
+	VMFAIL_X2APIC_APIC_ACCESS, STATE_ROUNDTRIP, PI_RUNNING,
+	PI_OTHER_VECTOR, PI_L1_PENDING, PI_HALTED, VMFAIL_PI_NO_ACK,
+	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, NR_CASES
 };
 
 static const struct nvmx_case cases[NR_CASES] = {
@@ -687,6 +851,13 @@ static const struct nvmx_case cases[NR_CASES] = {
 	[VMFAIL_X2APIC_APIC_ACCESS] = { "vmfail_x2apic_with_apic_access",
 					case_vmfail_x2apic_apic_access },
 	[STATE_ROUNDTRIP] = { "state_roundtrip", case_state_roundtrip },
+	[PI_RUNNING] = { "pi_running", case_pi_running },
+	[PI_OTHER_VECTOR] = { "pi_other_vector", case_pi_other_vector },
+	[PI_L1_PENDING] = { "pi_l1_pending", case_pi_l1_pending },
+	[PI_HALTED] = { "pi_halted", case_pi_halted },
+	[VMFAIL_PI_NO_ACK] = { "vmfail_pi_no_ack", case_vmfail_pi_no_ack },
+	[VMFAIL_PI_VECTOR] = { "vmfail_pi_vector", case_vmfail_pi_vector },
+	[VMFAIL_PI_DESC] = { "vmfail_pi_desc", case_vmfail_pi_desc },
 };
 
 void l1_guest_code(struct vmx_pages *vmx)
@@ -738,7 +909,8 @@ static void host_message(struct ucall *uc)
 
 int main(int argc, char *argv[])
 {
-	u64 *gvas[] = { &nvmx_env.p_gva, &nvmx_env.a_gva, &nvmx_env.i_gva };
+	u64 *gvas[] = { &nvmx_env.p_gva, &nvmx_env.a_gva, &nvmx_env.i_gva,
+			&nvmx_env.d_gva };
 	int i;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
@@ -747,12 +919,13 @@ int main(int argc, char *argv[])
 	nvmx_table = cases;
 	nvmx_case_name = nvmx_table_case_name;
 	the_vm = nvmx_host_create_vm(&the_vcpu, NULL);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < ARRAY_SIZE(gvas); i++) {
 		*gvas[i] = vm_vaddr_alloc_page(the_vm);
 		memset(addr_gva2hva(the_vm, *gvas[i]), 0, 4096);
 	}
 	nvmx_env.p_gpa = addr_gva2gpa(the_vm, nvmx_env.p_gva);
 	nvmx_env.a_gpa = addr_gva2gpa(the_vm, nvmx_env.a_gva);
+	nvmx_env.d_gpa = addr_gva2gpa(the_vm, nvmx_env.d_gva);
 	nvmx_host_run_vm(the_vm, the_vcpu, host_message);
 	return nvmx_host_finish();
 }
