@@ -1420,6 +1420,28 @@ static bool nested_vmx_map_pi_desc(struct kvm_vcpu *vcpu,
 }
 
 /*
+ * A notification vmx.c took for L2 (nested.pi_pending) with vector @nv is
+ * an external interrupt of L1's local APIC (SDM 29.6): put it in L1's IRR,
+ * where the processor would find it, so that it is recognized with L1's
+ * priorities and PPR, then processed for L2 if L2 still runs
+ * (check_events) or delivered to L1 if L2 is left first.  The exchange
+ * orders the reads of the descriptor after the notification.  vmx.c can
+ * still set pi_pending after L2's vector has been withdrawn (it compares
+ * the vector, then sets the flag): such a notification, found here with
+ * @nv -1 at the next VM entry, is dropped, as stock drops it; L1 finds its
+ * PIR and ON in the descriptor.  There is no pi_pending without a local
+ * APIC in the kernel.  True: L1's IRR has the notification now.
+ */
+bool nested_vmx_pi_notification_to_irr(struct kvm_vcpu *vcpu, u16 nv)
+{
+	if (!xchg(&to_vmx(vcpu)->nested.pi_pending, false) || nv > 0xff)
+		return false;
+	kvm_lapic_set_irr(nv, vcpu->arch.apic);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	return true;
+}
+
+/*
  * The pages of L1's memory that vmcs02 names by host-physical address (SDM
  * 24.6.8): the virtual-APIC page under "use TPR shadow", the APIC-access
  * page under "virtualize APIC accesses".  The processor then reads and
@@ -1485,8 +1507,11 @@ static void nested_vmx_unname_apic_pages(struct vcpu_vmx *vmx)
 void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u16 nv = vmx->nested.posted_intr_nv;
 
+	/* later notifications are L1's; one L2 did not take is L1's too */
 	WRITE_ONCE(vmx->nested.posted_intr_nv, (u16)-1);
+	nested_vmx_pi_notification_to_irr(vcpu, nv);
 	vmx->nested.pi_desc = NULL;
 	kvm_vcpu_unmap(vcpu, &vmx->nested.pi_desc_map, true);
 	kvm_vcpu_unmap(vcpu, &vmx->nested.virtual_apic_map, true);

@@ -1452,25 +1452,6 @@ static void nested_vmx_trace_exit(const struct nvmx_exit_info *info, u32 idt)
 }
 
 /*
- * A notification L2 did not take before it was left is an interrupt of
- * L1's (SDM 29.6: only one recognized in VMX non-root operation is
- * processed).  nested.posted_intr_nv is already -1, so vmx.c gives any
- * later one to L1's local APIC itself.
- */
-static void nested_vmx_pi_notification_to_l1(struct kvm_vcpu *vcpu,
-					     struct vmcs12 *vmcs12)
-{
-	struct vcpu_vmx *vmx = to_vmx(vcpu);
-
-	smp_mb();
-	if (!vmx->nested.pi_pending)
-		return;
-	vmx->nested.pi_pending = false;
-	kvm_lapic_set_irr(vmcs12->posted_intr_nv, vcpu->arch.apic);
-	kvm_make_request(KVM_REQ_EVENT, vcpu);
-}
-
-/*
  * The exit to L1.  @info is NULL when KVM leaves L2 for its own reasons
  * (SMM, vCPU reset): L2's state is still saved, so that RSM can resume it,
  * but L1 gets no exit information and no MSR-store list.
@@ -1522,7 +1503,6 @@ static void nested_vmx_exit_to_l1(struct kvm_vcpu *vcpu,
 
 	nested_vmx_drop_l2_events(vcpu);
 	nested_vmx_release_apic_pages(vcpu);
-	nested_vmx_pi_notification_to_l1(vcpu, vmcs12);
 	/* L2's count goes on in SMM (info NULL), not after an exit to L1 */
 	nested_vmx_stop_preemption_timer(vcpu, !info);
 	/* Flushes still pending are L2's: done before L1's context is back. */
@@ -1750,7 +1730,6 @@ void nested_vmx_drop_l2(struct kvm_vcpu *vcpu)
 	nested_vmx_read_due_pdptes(vcpu);
 	nested_vmx_save_vcpu_regs(vcpu, &regs);
 	vmx->nested.nested_run_pending = 0;
-	vmx->nested.pi_pending = false;
 	nested_vmx_end_l2_activity(vcpu);
 	nested_vmx_stop_preemption_timer(vcpu, false);
 	/* vmcs02's pages of L1's memory, unnamed while vmcs02 is current */
@@ -2018,28 +1997,14 @@ static int nested_vmx_l2_goes_on(struct kvm_vcpu *vcpu, bool halted)
 }
 
 /*
- * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
- * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
- * (priority 3) first; in the wait-for-SIPI state nothing but a SIPI; then
- * an exception KVM queued for L2, which completes the instruction that
- * raised it; then SMI, the VMX-preemption timer's exit (below debug traps,
- * above the NMI window: SDM 25.2, 26.7.4), the NMI-window exit, NMI, the
- * interrupt-window exit and external interrupt.  An SMI is never L1's, nor
- * is an NMI L1 does not intercept: x86.c delivers them (vmx_enter_smm()
- * leaves L2 on the way into SMM), as is an exception L1 does not
- * intercept, and the events below wait.  -EBUSY asks x86.c for an
- * immediate exit so that the event comes back: nothing may come between VM
- * entry and L2's first instruction, and no new event is taken while one is
- * being delivered (SDM 6.9: at instruction boundaries only).
- */
-/*
- * SDM 29.6, posted-interrupt processing, for a notification vmx.c took for
- * L2 (nested.pi_pending): clear the outstanding-notification bit, move the
- * descriptor's PIR into VIRR on L1's virtual-APIC page, and raise RVI to
- * the highest vector moved; the VM entry that resumes L2 then evaluates
- * pending virtual interrupts (SDM 26.3.2.5, 29.2.1).  Each PIR word is
- * taken with an atomic exchange: L1's other vCPUs post to it meanwhile.
- * No EOI to L1's local APIC: the notification never reached it.
+ * SDM 29.6, posted-interrupt processing, once L2 has recognized and
+ * acknowledged the notification: clear the outstanding-notification bit,
+ * move the descriptor's PIR into VIRR on L1's virtual-APIC page, and raise
+ * RVI to the highest vector moved; the VM entry that resumes L2 then
+ * evaluates pending virtual interrupts (SDM 26.3.2.5, 29.2.1).  Each PIR
+ * word is taken with an atomic exchange: L1's other vCPUs post to it
+ * meanwhile.  Both pages are L1's memory that L0 writes behind a VM exit's
+ * back: marked dirty for the VMM's dirty log.
  */
 static void nested_vmx_process_posted_intr(struct kvm_vcpu *vcpu)
 {
@@ -2049,9 +2014,6 @@ static void nested_vmx_process_posted_intr(struct kvm_vcpu *vcpu)
 	int i, max = -1;
 	u16 status;
 
-	vmx->nested.pi_pending = false;
-	/* the notification is seen before the requests it announces */
-	smp_mb();
 	if (!desc || !vapic)
 		return;
 	pi_clear_on(desc);
@@ -2063,6 +2025,8 @@ static void nested_vmx_process_posted_intr(struct kvm_vcpu *vcpu)
 		atomic_or(pir, (atomic_t *)(vapic + APIC_IRR + i * 0x10));
 		max = i * 32 + __fls(pir);
 	}
+	kvm_vcpu_mark_page_dirty(vcpu, vmx->nested.pi_desc_map.gfn);
+	kvm_vcpu_mark_page_dirty(vcpu, vmx->nested.virtual_apic_map.gfn);
 	status = vmcs_read16(GUEST_INTR_STATUS);
 	if (max > (status & 0xff))
 		vmcs_write16(GUEST_INTR_STATUS, (status & 0xff00) | max);
@@ -2097,6 +2061,21 @@ static bool nested_vmx_take_notification(struct kvm_vcpu *vcpu)
 	return true;
 }
 
+/*
+ * kvm_x86_nested_ops.check_events: deliver as a VM exit the first pending
+ * event L1 intercepts, in the SDM's order (SDM 6.9 Table 6-2, 26.7): INIT
+ * (priority 3) first; in the wait-for-SIPI state nothing but a SIPI; then
+ * an exception KVM queued for L2, which completes the instruction that
+ * raised it; then SMI, the VMX-preemption timer's exit (below debug traps,
+ * above the NMI window: SDM 25.2, 26.7.4), the NMI-window exit, NMI, the
+ * interrupt-window exit and external interrupt.  An SMI is never L1's, nor
+ * is an NMI L1 does not intercept: x86.c delivers them (vmx_enter_smm()
+ * leaves L2 on the way into SMM), as is an exception L1 does not
+ * intercept, and the events below wait.  -EBUSY asks x86.c for an
+ * immediate exit so that the event comes back: nothing may come between VM
+ * entry and L2's first instruction, and no new event is taken while one is
+ * being delivered (SDM 6.9: at instruction boundaries only).
+ */
 int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -2110,9 +2089,8 @@ int nested_vmx_check_events(struct kvm_vcpu *vcpu)
 		return nested_vmx_sipi_exit(vcpu);
 	if (nested_vmx_l2_in_shutdown(vcpu))
 		return nested_vmx_shutdown_events(vcpu);
-	/* an external interrupt, recognized whatever RFLAGS.IF (SDM 25.2) */
-	if (vmx->nested.pi_pending)
-		nested_vmx_process_posted_intr(vcpu);
+	/* a notification is an interrupt of L1's, taken below (SDM 29.6) */
+	nested_vmx_pi_notification_to_irr(vcpu, vmx->nested.posted_intr_nv);
 	if (vcpu->arch.exception_vmexit.pending)
 		return entering ? -EBUSY : nested_vmx_exception_exit(vcpu);
 	if (vcpu->arch.exception.pending)
@@ -2176,19 +2154,22 @@ static bool nested_vmx_virtual_intr_pending(struct kvm_vcpu *vcpu)
  * window exit that wakes it: the NMI window's from either, the interrupt
  * window's from HLT only (26.7.5, 26.7.6); or a virtual interrupt of L1's
  * that wakes it from HLT.  Not in the wait-for-SIPI state, which blocks the
- * timer's exit (SDM 25.2, 26.7.4) and which only a SIPI ends.
+ * timer's exit (SDM 25.2, 26.7.4) and which only a SIPI ends.  A
+ * posted-interrupt notification for a halted L2 is moved to L1's local
+ * APIC here (nested_vmx_pi_notification_to_irr()), as an interrupt that
+ * ends the HLT state (25.2); check_events then processes it.  L2 leaves
+ * HLT then even when nothing it posted is deliverable, where the processor
+ * would stay halted: x86.c's vcpu_block() makes a woken vCPU runnable.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	bool halted = nested_vmx_l2_halted(vcpu);
 
-	/*
-	 * A notification for a halted L2 is processed while L0 waits: what
-	 * it posted wakes L2 only as a deliverable virtual interrupt.
-	 */
-	if (to_vmx(vcpu)->nested.pi_pending && nested_vmx_l2_halted(vcpu))
-		nested_vmx_process_posted_intr(vcpu);
-	return (to_vmx(vcpu)->nested.preemption_timer_expired &&
+	if (halted &&
+	    nested_vmx_pi_notification_to_irr(vcpu, vmx->nested.posted_intr_nv))
+		return true;
+	return (vmx->nested.preemption_timer_expired &&
 		!nested_vmx_l2_waits_for_sipi(vcpu)) ||
 	       ((halted || nested_vmx_l2_in_shutdown(vcpu)) &&
 		nested_vmx_nmi_window_open(vcpu)) ||

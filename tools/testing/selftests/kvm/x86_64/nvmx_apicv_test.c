@@ -82,6 +82,13 @@
  *   vmfail_pi_*         VMfailValid 7 (26.2.1.1): without "acknowledge
  *                       interrupt on exit", a notification vector above
  *                       FFH, a descriptor not 64-byte aligned
+ *   pi_left_to_l1       L2 in the shutdown state, which blocks external
+ *                       interrupts (26.6.2), when L1's APIC timer sends
+ *                       F2H: not processed; the VMX-preemption timer's
+ *                       exit (52, activity state shutdown) leaves L2 with
+ *                       the notification pending, L1's now: F2H in L1's
+ *                       IRR, D untouched.  L1 resumes L2 active, which
+ *                       takes and processes it as in pi_l1_pending
  *
  * Stock KVM 6.1 offers the three controls too, where the processor has
  * them, even without posted interrupts (enable_apicv=N, as on the emulated
@@ -123,6 +130,7 @@ struct nvmx_env nvmx_env;
 #define ERR_INVALID_CONTROL	7
 #define F_IF			BIT(9)
 #define ACTIVITY_HLT		1
+#define ACTIVITY_SHUTDOWN	2
 #define VEC_MMIO		0x31
 #define VEC_X2APIC		0x61
 #define VEC_OTHER		0x32
@@ -139,6 +147,7 @@ struct nvmx_env nvmx_env;
 #define INTR_VALID		BIT(31)
 /* x2APIC registers by xAPIC offset (SDM 10.12.1.2) */
 #define X2_ISR			0x100
+#define X2_IRR			0x200
 #define X2_LVTT			0x320
 #define X2_TMICT		0x380
 #define X2_TDCR			0x3e0
@@ -789,6 +798,34 @@ static void case_pi_halted(void)
 	d_processed();
 }
 
+static void case_pi_left_to_l1(void)
+{
+	if (!use_pi(ASM_LABEL(l2_idle), 0) || !bound_by_timer())
+		return;
+	if (!(rdmsr(MSR_IA32_VMX_MISC) & BIT(7))) {
+		skip("activity state shutdown not offered (IA32_VMX_MISC[7])");
+		return;
+	}
+	vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN);
+	x2apic_write_reg(X2_TDCR, 0xb);		/* divide by 1 */
+	x2apic_write_reg(X2_LVTT, PINV);		/* one-shot */
+	x2apic_write_reg(X2_TMICT, 1000000);
+	if (!l2_launch() ||
+	    !nvmx_exit_at(EXIT_PREEMPTION_NR, ASM_LABEL(l2_idle), "26.6.2"))
+		return;
+	CHECK(GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN, "27.3.4");
+	report("L1's IRR word of F2H", vec_bit(PINV),
+	       x2apic_read_reg(X2_IRR + (PINV / 32) * 0x10), "29.6");
+	report("D's ON", 1, *d_word(8) & 1, "29.6");
+	report("D's PIR word", vec_bit(VEC_X2APIC),
+	       *d_word(VEC_X2APIC / 32), "29.6");
+	vmwrite(GUEST_ACTIVITY_STATE, 0);
+	if (!nvmx_l2_vmresume() ||
+	    !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		return;
+	d_processed();
+}
+
 /* Posted interrupts as use_pi() sets them, then @field := @value */
 static void vmfail_pi(u64 field, u64 value)
 {
@@ -822,7 +859,7 @@ enum {
 	VMFAIL_REGVIRT_NO_TPR_SHADOW, VMFAIL_X2APIC_NO_TPR_SHADOW,
 	VMFAIL_X2APIC_APIC_ACCESS, STATE_ROUNDTRIP, PI_RUNNING,
 	PI_OTHER_VECTOR, PI_L1_PENDING, PI_HALTED, VMFAIL_PI_NO_ACK,
-	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, NR_CASES
+	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, PI_LEFT_TO_L1, NR_CASES
 };
 
 static const struct nvmx_case cases[NR_CASES] = {
@@ -858,6 +895,7 @@ static const struct nvmx_case cases[NR_CASES] = {
 	[VMFAIL_PI_NO_ACK] = { "vmfail_pi_no_ack", case_vmfail_pi_no_ack },
 	[VMFAIL_PI_VECTOR] = { "vmfail_pi_vector", case_vmfail_pi_vector },
 	[VMFAIL_PI_DESC] = { "vmfail_pi_desc", case_vmfail_pi_desc },
+	[PI_LEFT_TO_L1] = { "pi_left_to_l1", case_pi_left_to_l1 },
 };
 
 void l1_guest_code(struct vmx_pages *vmx)
