@@ -33,7 +33,9 @@
  *                (KVM_STATE_NESTED_RUN_PENDING) reads back so, with the
  *                same vmcs12, and L2 resumes from it.
  * and checks that L2's checksums and L1's exit count equal those of a run
- * without any of it.  A buffer too small for the state gets -E2BIG and the
+ * without any of it.  (Mutation run, nvmx's rule that the shutdown state
+ * be offered removed: "guest activity shutdown, not offered" was taken,
+ * rc 0, in L2 and in root operation.)  A buffer too small for the state gets -E2BIG and the
  * size it needs.  SMM entered from L1 or from L2 is smm_test's.
  *
  * Known deviations of stock 6.1, reported as such with stock and failures

@@ -61,6 +61,11 @@
  *
  * Stock 6.1 does not offer the state (IA32_VMX_MISC bit 7 clear on the
  * emulated CPU): every case is skipped there, and the test with it.
+ *
+ * Mutation run (d44b032's lapic_in_kernel() guard in
+ * nested_vmx_shutdown_events() removed): timer_exit_no_irqchip oopsed the
+ * emulated host, a NULL pointer dereference at 0xe0 (the local APIC's
+ * pending_events) in nested_vmx_check_events(), and the host died.
  */
 #define _GNU_SOURCE
 #include <signal.h>
