@@ -22,13 +22,20 @@
  *   l1_malformed in root operation after an exit: the same malformed
  *                states, made from vmcs12 and the guest-mode flag, each
  *                refused with the vCPU unchanged;
+ *                the shutdown activity state where L1 is not offered it
+ *                (IA32_VMX_MISC bit 7) is malformed in both: where the
+ *                vCPU offers it, the VMM first takes the vCPU out of VMX
+ *                operation, clears the bit with KVM_SET_MSRS (refused in
+ *                VMX operation) and puts it back after the refusal;
  *   l2_migrate   in L2: the whole vCPU into a new VM with the memory kept,
  *                as state_test does;
  *   l2_pending   in L2: the state set again as an entry still pending
  *                (KVM_STATE_NESTED_RUN_PENDING) reads back so, with the
  *                same vmcs12, and L2 resumes from it.
  * and checks that L2's checksums and L1's exit count equal those of a run
- * without any of it.  A buffer too small for the state gets -E2BIG and the
+ * without any of it.  (Mutation run, nvmx's rule that the shutdown state
+ * be offered removed: "guest activity shutdown, not offered" was taken,
+ * rc 0, in L2 and in root operation.)  A buffer too small for the state gets -E2BIG and the
  * size it needs.  SMM entered from L1 or from L2 is smm_test's.
  *
  * Known deviations of stock 6.1, reported as such with stock and failures
@@ -295,6 +302,11 @@ struct malformed {
 	/* malformed only where L1 is not offered this (MSR, bit) */
 	u32 unless_msr;
 	u64 unless_bit;
+	/*
+	 * Malformed where L1 is not offered these bits of IA32_VMX_MISC,
+	 * which the VMM clears where it is (check_not_offered())
+	 */
+	u64 misc_clear;
 	bool stock_takes;	/* known deviation of stock 6.1: it accepts it */
 };
 
@@ -518,7 +530,7 @@ static const struct malformed malformed[] = {
 	/* SDM 26.3.1.5, A.6: shutdown (2) where L1 is not offered it */
 	{ .name = "guest activity shutdown, not offered",
 	  .where = IN_VMCS12, .width = 4, .off = OFF_ACTIVITY_STATE,
-	  .clear = ~0u, .set = 2, UNLESS(MSR_IA32_VMX_MISC, BIT(7)) },
+	  .clear = ~0u, .set = 2, .misc_clear = BIT(7) },
 	/* SDM 26.3.1.5: in shutdown only an NMI or #MC may be injected */
 	{ .name = "guest activity shutdown with an external interrupt",
 	  .mutate = m_shutdown_extint },
@@ -639,8 +651,61 @@ static bool malformed_here(struct kvm_vcpu *vcpu, const struct malformed *m,
 {
 	if (m->where == IN_SHADOW && !shadow)
 		return false;
-	return !m->unless_msr ||
+	return m->misc_clear || !m->unless_msr ||
 	       !(vcpu_get_msr(vcpu, m->unless_msr) & m->unless_bit);
+}
+
+/*
+ * A vCPU outside VMX operation: no VMXON region (api.rst), where the
+ * VMX capability MSRs may be written (vmx_set_vmx_msr(): -EBUSY in VMX
+ * operation, as L1 relies on them).
+ */
+static const struct kvm_nested_state outside_vmx = {
+	.format = KVM_STATE_NESTED_FORMAT_VMX,
+	.size = HDR_SIZE,
+	.hdr.vmx.vmxon_pa = -1ull,
+	.hdr.vmx.vmcs12_pa = -1ull,
+};
+
+/*
+ * @m, malformed where L1 is not offered the activity state @mal's
+ * IA32_VMX_MISC bits name (SDM A.6), on a vCPU that offers it: out of VMX
+ * operation, the bits cleared (allowed: SDM A.6's flags may be), then @m
+ * refused (-EINVAL) with the vCPU still outside VMX operation and
+ * otherwise as it was.  Then the MSR as it was, @cur and snapshot @snap
+ * back.
+ */
+static void check_not_offered(struct kvm_vcpu *vcpu, struct kvm_nested_state *m,
+			      struct kvm_nested_state *cur,
+			      struct nvmx_vcpu_snapshot *snap,
+			      const struct malformed *mal)
+{
+	u64 misc = vcpu_get_msr(vcpu, MSR_IA32_VMX_MISC);
+	struct nvmx_vcpu_snapshot outside;
+	struct kvm_nested_state *now;
+	int r;
+
+	vcpu_nested_state_set(vcpu, (struct kvm_nested_state *)&outside_vmx);
+	r = _vcpu_set_msr(vcpu, MSR_IA32_VMX_MISC, misc & ~mal->misc_clear);
+	HOST_CHECK(r == 1, "%s: IA32_VMX_MISC 0x%lx refused", mal->name,
+		   misc & ~mal->misc_clear);
+	nvmx_vcpu_snapshot_take(vcpu, &outside);
+	r = __vcpu_nested_state_set(vcpu, m);
+	HOST_CHECK(r == -1 && errno == EINVAL, "%s (IA32_VMX_MISC 0x%lx): rc %d errno %d",
+		   mal->name, vcpu_get_msr(vcpu, MSR_IA32_VMX_MISC), r, errno);
+	if (nvmx_vcpu_snapshot_differs(vcpu, &outside, mal->name))
+		HOST_CHECK(false, "%s: the vCPU changed", mal->name);
+	now = nvmx_nested_state_get(vcpu);
+	HOST_CHECK(now->hdr.vmx.vmxon_pa == -1ull && !now->flags,
+		   "%s: vmxon_pa 0x%llx flags 0x%x after the refusal", mal->name,
+		   now->hdr.vmx.vmxon_pa, now->flags);
+	free(now);
+
+	vcpu_nested_state_set(vcpu, (struct kvm_nested_state *)&outside_vmx);
+	vcpu_set_msr(vcpu, MSR_IA32_VMX_MISC, misc);
+	vcpu_nested_state_set(vcpu, cur);
+	nvmx_vcpu_snapshot_put(vcpu, snap);
+	expect_same(vcpu, cur, mal->name);
 }
 
 /*
@@ -664,6 +729,13 @@ static void check_malformed(struct kvm_vcpu *vcpu, struct kvm_nested_state *s,
 			continue;
 		m = state_dup(s);
 		malformed_apply(&malformed[i], m);
+		if (malformed[i].misc_clear &&
+		    (vcpu_get_msr(vcpu, MSR_IA32_VMX_MISC) &
+		     malformed[i].misc_clear)) {
+			check_not_offered(vcpu, m, cur, &snap, &malformed[i]);
+			free(m);
+			continue;
+		}
 		r = __vcpu_nested_state_set(vcpu, m);
 		if (!r && malformed[i].stock_takes && !nvmx_host_module_is_nvmx()) {
 			ksft_print_msg("%s: taken (known stock deviation)\n",

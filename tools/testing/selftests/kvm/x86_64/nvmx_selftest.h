@@ -512,6 +512,17 @@ static inline void nvmx_host_message(struct ucall *uc, const char *name)
 }
 
 /*
+ * nvmx_env.strict: stock's known deviations are XFAIL unless NVMX_STRICT=1;
+ * nvmx has no such excuse.
+ */
+static inline bool nvmx_host_strict(void)
+{
+	const char *strict = getenv("NVMX_STRICT");
+
+	return (strict && !strcmp(strict, "1")) || nvmx_host_module_is_nvmx();
+}
+
+/*
  * A VM with one vCPU that enters L1 at l1_entry with its VMX pages as the
  * argument (returned in @vmx if not NULL).  @extra_pages are the pages
  * the test adds in memslots of its own: memslot 0 grows by the page tables
@@ -521,7 +532,6 @@ static inline struct kvm_vm *nvmx_host_create_vm_mem(struct kvm_vcpu **vcpu,
 						     struct vmx_pages **vmx,
 						     u64 extra_pages)
 {
-	const char *strict = getenv("NVMX_STRICT");
 	struct vmx_pages *pages;
 	vm_vaddr_t vmx_gva;
 	struct kvm_vm *vm;
@@ -530,9 +540,7 @@ static inline struct kvm_vm *nvmx_host_create_vm_mem(struct kvm_vcpu **vcpu,
 				       (void *)ASM_LABEL(l1_entry));
 	pages = vcpu_alloc_vmx(vm, &vmx_gva);
 	vcpu_args_set(*vcpu, 1, vmx_gva);
-	/* Stock's known deviations are XFAIL; nvmx has no such excuse. */
-	nvmx_env.strict = (strict && !strcmp(strict, "1")) ||
-			  nvmx_host_module_is_nvmx();
+	nvmx_env.strict = nvmx_host_strict();
 	if (vmx)
 		*vmx = pages;
 	return vm;

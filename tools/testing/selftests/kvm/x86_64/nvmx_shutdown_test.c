@@ -35,9 +35,37 @@
  *                    exit 33 with bit 31, qualification 0 (26.3.1.5, 26.8).
  *                    The activity-state rules are guest-state checks: no
  *                    VMfailValid comes from them.
+ *   extint_blocked   an interrupt pending in L1's local APIC (a self-IPI,
+ *                    vector 40H, L1's RFLAGS.IF 0) under "external-interrupt
+ *                    exiting" and "acknowledge interrupt on exit": the
+ *                    shutdown state blocks it, no VM exit (26.6.2); the host
+ *                    waits NVMX_WAIT_TICKS in shutdown, then INIT: exit 3,
+ *                    activity state shutdown, the interrupt still in L1's
+ *                    IRR; VMRESUME active then takes it: exit 1 before L2's
+ *                    first instruction, interruption information 80000040H.
+ *   sipi_discarded   a SIPI (vector 42H, from vCPU 1's x2APIC ICR) while L2
+ *                    is in shutdown is discarded, no VM exit (26.6.2): L2
+ *                    stays in shutdown NVMX_WAIT_TICKS, then INIT: exit 3 at
+ *                    the RIP and CS L1 entered it with, activity shutdown.
+ *   vectoring_mc     shutdown with a machine check to inject: allowed
+ *                    (26.3.1.5), the entry is vectoring, L2 active (26.6.2):
+ *                    the #MC reaches L2's handler (vector 18 gate to a
+ *                    VMCALL), exit 18 there, activity state active.
+ *
+ * Then the same L1 in a VM without an in-kernel irqchip (no local APIC in
+ * KVM: no INIT or SIPI to take, KVM_NMI still works): timer_exit,
+ * nmi_exit and nmi_window.  Last, so that an oops there stops no other
+ * case; none of them checks an interruptibility state that Bochs saves
+ * after the NMIs injected into L2 before (their exits from shutdown do
+ * not run vmcs02).
  *
  * Stock 6.1 does not offer the state (IA32_VMX_MISC bit 7 clear on the
  * emulated CPU): every case is skipped there, and the test with it.
+ *
+ * Mutation run (d44b032's lapic_in_kernel() guard in
+ * nested_vmx_shutdown_events() removed): timer_exit_no_irqchip oopsed the
+ * emulated host, a NULL pointer dereference at 0xe0 (the local APIC's
+ * pending_events) in nested_vmx_check_events(), and the host died.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -48,9 +76,11 @@
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
+#include "apic.h"
 #include "vmx.h"
 
 #define EXIT_REASON_NMI_NR		0
+#define EXIT_REASON_EXTINT_NR		1
 #define EXIT_REASON_INIT_NR		3
 #define EXIT_REASON_NMI_WINDOW_NR	8
 #define EXIT_REASON_INVALID_STATE_NR	(BIT(31) | 33)
@@ -58,19 +88,29 @@
 #define NVMX_ACTIVITY_ACTIVE		0
 #define NVMX_ACTIVITY_SHUTDOWN		2
 #define NVMX_NMI_INFO			(BIT(31) | (2 << 8) | 2)
+#define NVMX_MC_INFO			(BIT(31) | (3 << 8) | 18)
+#define NVMX_EXTINT_VECTOR		0x40
+#define NVMX_SIPI_VECTOR		0x42
 /* struct vmcs12's guest_activity_state, 6.1's layout (vmcs12.h) */
 #define NVMX_VMCS12_ACTIVITY_OFF	916
 
 struct nvmx_env {
 	bool strict;
+	bool no_irqchip;	/* L1 runs no_irqchip_cases[] */
 };
 
 struct nvmx_env nvmx_env;
 
 #include "nvmx_selftest.h"
 
-/* What the host does once it finds L2 in shutdown */
-enum { ACT_NONE, ACT_INIT, ACT_NMI, ACT_STATE_THEN_INIT };
+/*
+ * What the host does once it finds L2 in shutdown; the _LATER ones wait
+ * NVMX_WAIT_TICKS there first (after the SIPI for ACT_SIPI_INIT_LATER).
+ */
+enum {
+	ACT_NONE, ACT_INIT, ACT_NMI, ACT_STATE_THEN_INIT, ACT_INIT_LATER,
+	ACT_SIPI_INIT_LATER,
+};
 
 /*
  * The cases in which Bochs injects an NMI into L2 come last: after that it
@@ -78,7 +118,8 @@ enum { ACT_NONE, ACT_INIT, ACT_NMI, ACT_STATE_THEN_INIT };
  */
 enum {
 	INIT_EXIT, NMI_EXIT, NMI_WINDOW, TIMER_EXIT, STATE_ROUND_TRIP,
-	BAD_ENTRIES, NMI_WAKES, VECTORING_ENTRY,
+	BAD_ENTRIES, EXTINT_BLOCKED, SIPI_DISCARDED, VECTORING_MC, NMI_WAKES,
+	VECTORING_ENTRY,
 };
 
 asm(".pushsection .text\n"
@@ -87,20 +128,31 @@ asm(".pushsection .text\n"
 	"ud2\n"
 	"l2_nmi:\n\t"
 	"vmcall\n\t"
+	"ud2\n"
+	"l2_mc:\n\t"
+	"vmcall\n\t"
 	"ud2\n\t"
 	".popsection\n");
 
-/* L2's IDT: vector 2 (NMI) is a 64-bit interrupt gate to l2_nmi. */
+/*
+ * L2's IDT: vector 2 (NMI) is a 64-bit interrupt gate to l2_nmi, vector
+ * 18 (#MC) one to l2_mc.
+ */
 static u64 l2_idt[2 * 256] __aligned(16);
+
+static void l2_idt_gate(int vector, u64 handler)
+{
+	u64 cs = vmreadz(GUEST_CS_SELECTOR);
+
+	l2_idt[2 * vector] = (handler & 0xffff) | cs << 16 | 0x8eull << 40 |
+			     (handler >> 16 & 0xffff) << 48;
+	l2_idt[2 * vector + 1] = handler >> 32;
+}
 
 static void l2_idt_setup(void)
 {
-	u64 handler = ASM_LABEL(l2_nmi);
-	u64 cs = vmreadz(GUEST_CS_SELECTOR);
-
-	l2_idt[2 * 2] = (handler & 0xffff) | cs << 16 | 0x8eull << 40 |
-			(handler >> 16 & 0xffff) << 48;
-	l2_idt[2 * 2 + 1] = handler >> 32;
+	l2_idt_gate(2, ASM_LABEL(l2_nmi));
+	l2_idt_gate(18, ASM_LABEL(l2_mc));
 	vmwrite(GUEST_IDTR_BASE, (u64)l2_idt);
 	vmwrite(GUEST_IDTR_LIMIT, sizeof(l2_idt) - 1);
 }
@@ -176,7 +228,7 @@ static void case_nmi_exit(void)
 	if (!shutdown_offered())
 		return;
 	GUEST_ASSERT(ctl_update(PIN_BASED_VM_EXEC_CONTROL,
-				MSR_IA32_VMX_TRUE_PINBASED_CTLS,
+				MSR_IA32_VMX_PINBASED_CTLS,
 				PIN_BASED_NMI_EXITING, 0));
 	if (!launch_shutdown(ACT_NMI, EXIT_REASON_NMI_NR,
 			     ASM_LABEL(l2_vmcall), "25.2"))
@@ -190,10 +242,10 @@ static void case_nmi_window(void)
 	if (!shutdown_offered())
 		return;
 	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL,
-			MSR_IA32_VMX_TRUE_PINBASED_CTLS,
+			MSR_IA32_VMX_PINBASED_CTLS,
 			PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS, 0) ||
 	    !ctl_update(CPU_BASED_VM_EXEC_CONTROL,
-			MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+			MSR_IA32_VMX_PROCBASED_CTLS,
 			CPU_BASED_NMI_WINDOW_EXITING, 0)) {
 		skip("virtual NMIs or NMI-window exiting not offered");
 		return;
@@ -209,7 +261,7 @@ static void case_timer_exit(void)
 	if (!shutdown_offered())
 		return;
 	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL,
-			MSR_IA32_VMX_TRUE_PINBASED_CTLS,
+			MSR_IA32_VMX_PINBASED_CTLS,
 			PIN_BASED_VMX_PREEMPTION_TIMER, 0)) {
 		skip("VMX-preemption timer not offered");
 		return;
@@ -245,6 +297,90 @@ static void case_vectoring_entry(void)
 	CHECK(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE, "26.6.2, 27.3.4");
 }
 
+/*
+ * 26.6.2: the shutdown state blocks external interrupts, also under
+ * "external-interrupt exiting".  L1's interrupt waits in its IRR through
+ * L2's shutdown and the INIT exit, and is L1's at the next entry (26.7.5
+ * does not apply: the exit is the interrupt's own, 25.2).
+ */
+static void extint_blocked(void)
+{
+	u64 irr = APIC_IRR + NVMX_EXTINT_VECTOR / 32 * 0x10;
+
+	if (!launch_shutdown(ACT_INIT_LATER, EXIT_REASON_INIT_NR,
+			     ASM_LABEL(l2_vmcall), "26.6.2, 25.2"))
+		return;
+	check_exit_from_shutdown(0);
+	report("L1's IRR bit of vector 40H", BIT(NVMX_EXTINT_VECTOR % 32),
+	       x2apic_read_reg(irr) & BIT(NVMX_EXTINT_VECTOR % 32), "26.6.2");
+	vmwrite(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE);
+	if (!nvmx_l2_resume(false) ||
+	    !nvmx_exit_at(EXIT_REASON_EXTINT_NR, ASM_LABEL(l2_vmcall), "25.2"))
+		return;
+	CHECK(VM_EXIT_INTR_INFO, BIT(31) | NVMX_EXTINT_VECTOR, "27.2.2");
+	CHECK(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE, "27.3.4");
+}
+
+static void case_extint_blocked(void)
+{
+	if (!shutdown_offered())
+		return;
+	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL,
+			MSR_IA32_VMX_PINBASED_CTLS,
+			PIN_BASED_EXT_INTR_MASK, 0) ||
+	    !ctl_update(VM_EXIT_CONTROLS, MSR_IA32_VMX_EXIT_CTLS,
+			VM_EXIT_ACK_INTR_ON_EXIT, 0)) {
+		skip("external-interrupt exiting or acknowledge on exit not offered");
+		return;
+	}
+	/* L1 runs with RFLAGS.IF 0: the interrupt stays pending */
+	x2apic_enable();
+	x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT |
+			 APIC_DM_FIXED | NVMX_EXTINT_VECTOR);
+	extint_blocked();
+	/* In service once an exit acknowledged it (24.7.1): L1 ends it */
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/* 26.6.2: a SIPI in the shutdown state is discarded, with no VM exit */
+static void case_sipi_discarded(void)
+{
+	u64 cs = vmreadz(GUEST_CS_SELECTOR);
+
+	if (!shutdown_offered())
+		return;
+	if (!launch_shutdown(ACT_SIPI_INIT_LATER, EXIT_REASON_INIT_NR,
+			     ASM_LABEL(l2_vmcall), "26.6.2, 25.2"))
+		return;
+	check_exit_from_shutdown(0);
+	CHECK(GUEST_CS_SELECTOR, cs, "26.6.2");
+	resume_active();
+}
+
+/*
+ * 26.3.1.5: a machine check may be injected in the shutdown state; the
+ * entry is vectoring, so L2 is active after it (26.6.2) and delivers the
+ * #MC through its IDT.  CR4.MCE 1 where L1 may set it, as a machine check
+ * with CR4.MCE 0 would shut the processor down.
+ */
+static void case_vectoring_mc(void)
+{
+	if (!shutdown_offered())
+		return;
+	l2_setup(ASM_LABEL(l2_vmcall));
+	l2_idt_setup();
+	if (rdmsr(MSR_IA32_VMX_CR4_FIXED1) & X86_CR4_MCE)
+		vmwrite(GUEST_CR4, vmreadz(GUEST_CR4) | X86_CR4_MCE);
+	vmwrite(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_SHUTDOWN);
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, NVMX_MC_INFO);
+	if (!l2_launch() ||
+	    !nvmx_exit_at(EXIT_REASON_VMCALL_NR, ASM_LABEL(l2_mc),
+			  "26.3.1.5, 26.6.2"))
+		return;
+	CHECK(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE, "26.6.2, 27.3.4");
+	CHECK(IDT_VECTORING_INFO_FIELD, 0, "27.2.4");
+}
+
 /* VMLAUNCH of shutdown with @event injected and @intr: exit 33 */
 static void bad_entry(u32 event, u32 intr)
 {
@@ -278,13 +414,27 @@ static const struct nvmx_case cases[] = {
 	[TIMER_EXIT] = { "timer_exit", case_timer_exit },
 	[STATE_ROUND_TRIP] = { "state_round_trip", case_state_round_trip },
 	[BAD_ENTRIES] = { "bad_entries", case_bad_entries },
+	[EXTINT_BLOCKED] = { "extint_blocked", case_extint_blocked },
+	[SIPI_DISCARDED] = { "sipi_discarded", case_sipi_discarded },
+	[VECTORING_MC] = { "vectoring_mc", case_vectoring_mc },
 	[NMI_WAKES] = { "nmi_wakes", case_nmi_wakes },
 	[VECTORING_ENTRY] = { "vectoring_entry", case_vectoring_entry },
 };
 
+/* Without an in-kernel local APIC: the events that still reach L2 in shutdown */
+static const struct nvmx_case no_irqchip_cases[] = {
+	{ "timer_exit_no_irqchip", case_timer_exit },
+	{ "nmi_exit_no_irqchip", case_nmi_exit },
+	{ "nmi_window_no_irqchip", case_nmi_window },
+};
+
 void l1_guest_code(struct vmx_pages *vmx)
 {
-	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
+	if (nvmx_env.no_irqchip)
+		nvmx_l1_run_table(vmx, no_irqchip_cases,
+				  ARRAY_SIZE(no_irqchip_cases));
+	else
+		nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -334,6 +484,9 @@ static u32 state_activity(struct kvm_nested_state *s)
 	return v;
 }
 
+/* The table L1 runs in the VM the host runs now */
+static const struct nvmx_case *host_cases;
+
 /* The case the host found wrong, -1 if none */
 static int host_failed = -1;
 
@@ -342,7 +495,7 @@ static void host_check(bool ok, const char *what, u64 expected, u64 actual)
 	if (ok)
 		return;
 	ksft_print_msg("%s: %s: expected 0x%lx, got 0x%lx\n",
-		       cases[cur_case].name, what, expected, actual);
+		       host_cases[cur_case].name, what, expected, actual);
 	host_failed = cur_case;
 }
 
@@ -381,7 +534,43 @@ static void state_round_trip(struct kvm_vcpu *vcpu)
 	free(s);
 }
 
-static void do_action(struct kvm_vcpu *vcpu, int action)
+/*
+ * vCPU 1 of the VM with an irqchip: each KVM_RUN of it sends one SIPI to
+ * vCPU 0 (x2APIC ICR, physical destination APIC ID 0) and stops.
+ */
+static struct kvm_vcpu *sipi_sender;
+
+static void sender_code(void)
+{
+	x2apic_enable();
+	for (;;) {
+		x2apic_write_reg(APIC_ICR, APIC_DEST_PHYSICAL | APIC_DM_STARTUP |
+				 APIC_INT_ASSERT | NVMX_SIPI_VECTOR);
+		GUEST_SYNC(0);
+	}
+}
+
+static void send_sipi(void)
+{
+	struct ucall uc;
+
+	/* The ticks go on: a KVM_RUN they interrupt is run again */
+	while (__vcpu_run(sipi_sender))
+		TEST_ASSERT(errno == EINTR, "SIPI sender: KVM_RUN errno %d",
+			    errno);
+	TEST_ASSERT(get_ucall(sipi_sender, &uc) == UCALL_SYNC,
+		    "SIPI sender: exit reason %u, ucall %lu",
+		    sipi_sender->run->exit_reason, uc.cmd);
+}
+
+/* Ticks that L2 waits in shutdown before the _LATER actions' INIT */
+#define NVMX_WAIT_TICKS		5
+
+/*
+ * @action's part for the @tick'th tick at which the vCPU is found in
+ * INIT_RECEIVED (from 1): true once the action is done.
+ */
+static bool do_action(struct kvm_vcpu *vcpu, int action, int tick)
 {
 	switch (action) {
 	case ACT_INIT:
@@ -394,23 +583,32 @@ static void do_action(struct kvm_vcpu *vcpu, int action)
 		state_round_trip(vcpu);
 		latch_init(vcpu);
 		break;
+	default:
+		if (action == ACT_SIPI_INIT_LATER && tick == 1)
+			send_sipi();
+		if (tick < NVMX_WAIT_TICKS)
+			return false;
+		latch_init(vcpu);
+		break;
 	}
+	return true;
 }
 
 /*
  * Run L1 to its next ucall, KVM_RUN interrupted every 20 ms.  With an
  * action pending, the action once the vCPU is found in INIT_RECEIVED in
  * guest mode (L2 in shutdown); L1 reaching its next ucall first means L2
- * never waited: L1's checks then say what happened.  A vCPU still in
- * INIT_RECEIVED NVMX_STUCK_TICKS later (the event did not end the state,
- * or nothing did) fails the test rather than hang it.
+ * never waited (or left the state before the action was done): L1's
+ * checks then say what happened.  A vCPU still in INIT_RECEIVED
+ * NVMX_STUCK_TICKS later (the event did not end the state, or nothing
+ * did) fails the test rather than hang it.
  */
 #define NVMX_STUCK_TICKS	250
 
 static u64 run_l1(struct kvm_vcpu *vcpu, struct ucall *uc, const char *name)
 {
 	int action = pending_action;
-	int stuck = 0;
+	int tick = 0;
 
 	pending_action = ACT_NONE;
 	ticks(20000);
@@ -420,11 +618,10 @@ static u64 run_l1(struct kvm_vcpu *vcpu, struct ucall *uc, const char *name)
 		TEST_ASSERT(errno == EINTR, "KVM_RUN: errno %d", errno);
 		if (mp_state_of(vcpu) != KVM_MP_STATE_INIT_RECEIVED)
 			continue;
-		if (action != ACT_NONE) {
-			do_action(vcpu, action);
+		tick++;
+		if (action != ACT_NONE && do_action(vcpu, action, tick))
 			action = ACT_NONE;
-		}
-		TEST_ASSERT(++stuck < NVMX_STUCK_TICKS,
+		TEST_ASSERT(tick < NVMX_STUCK_TICKS + NVMX_WAIT_TICKS,
 			    "%s: L2 still in shutdown 5 s after the event",
 			    name);
 	}
@@ -434,39 +631,80 @@ static u64 run_l1(struct kvm_vcpu *vcpu, struct ucall *uc, const char *name)
 	return get_ucall(vcpu, uc);
 }
 
-int main(int argc, char *argv[])
+/* Run L1's @table in @vm to its end, and free @vm */
+static void run_vm(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+		   const struct nvmx_case *table)
 {
-	struct sigaction sa = { .sa_handler = on_tick };
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
 	struct ucall uc;
 
-	setbuf(stdout, NULL);
-	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
-	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
-	vm = nvmx_host_create(&vcpu, ARRAY_SIZE(cases), NULL);
+	host_cases = table;
+	host_failed = -1;
 	sync_global_to_guest(vm, nvmx_env);
 	for (;;) {
-		switch (run_l1(vcpu, &uc, cases[cur_case].name)) {
+		switch (run_l1(vcpu, &uc, table[cur_case].name)) {
 		case UCALL_SYNC:
 			cur_case = uc.args[1];
 			if (uc.args[0] == NVMX_MSG_HOST_EVENT)
 				pending_action = uc.args[2];
 			else if (uc.args[0] == NVMX_MSG_CASE_END &&
 				 host_failed == cur_case)
-				ksft_test_result_fail("%s\n", cases[cur_case].name);
+				ksft_test_result_fail("%s\n", table[cur_case].name);
 			else
-				nvmx_host_message(&uc, cases[uc.args[1]].name);
+				nvmx_host_message(&uc, table[uc.args[1]].name);
 			break;
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
 			break;
 		case UCALL_DONE:
 			kvm_vm_free(vm);
-			return nvmx_host_finish();
+			cur_case = 0;
+			return;
 		default:
 			TEST_FAIL("unexpected ucall %lu", uc.cmd);
 		}
 	}
+}
+
+/*
+ * A VM whose one vCPU enters L1 at l1_entry, with no in-kernel irqchip:
+ * what nvmx_host_create_vm() makes but for KVM_CREATE_IRQCHIP, which the
+ * 6.1 library's __vm_create() always issues.
+ */
+#define NVMX_NO_IRQCHIP_PAGES	2048
+
+static struct kvm_vm *vm_create_no_irqchip(struct kvm_vcpu **vcpu)
+{
+	struct kvm_vm *vm = ____vm_create(VM_MODE_DEFAULT,
+					  NVMX_NO_IRQCHIP_PAGES);
+	vm_vaddr_t vmx_gva;
+
+	kvm_vm_elf_load(vm, program_invocation_name);
+	*vcpu = vm_vcpu_add(vm, 0, (void *)ASM_LABEL(l1_entry));
+	vcpu_alloc_vmx(vm, &vmx_gva);
+	vcpu_args_set(*vcpu, 1, vmx_gva);
+	return vm;
+}
+
+int main(int argc, char *argv[])
+{
+	struct sigaction sa = { .sa_handler = on_tick };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	setbuf(stdout, NULL);
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
+	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
+	ksft_print_header();
+	ksft_set_plan(ARRAY_SIZE(cases) + ARRAY_SIZE(no_irqchip_cases));
+
+	/* Room in memslot 0 for the SIPI sender's stack and page tables */
+	vm = nvmx_host_create_vm_mem(&vcpu, NULL, 64);
+	sipi_sender = vm_vcpu_add(vm, 1, sender_code);
+	run_vm(vm, vcpu, cases);
+
+	nvmx_env.no_irqchip = true;
+	vm = vm_create_no_irqchip(&vcpu);
+	run_vm(vm, vcpu, no_irqchip_cases);
+	return nvmx_host_finish();
 }

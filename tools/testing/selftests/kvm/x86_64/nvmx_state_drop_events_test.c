@@ -23,6 +23,15 @@
  * Each time L1 then launches L2 again; the third L2 just exits to L1,
  * which reports the exit.
  *
+ *   apic_pages in a VM of its own, L2 runs with "use TPR shadow" and, where
+ *              offered, "virtualize APIC accesses", its virtual-APIC and
+ *              APIC-access pages in one huge page of a hugetlb memslot of
+ *              L1's (4-KByte pages of it: SDM 24.6.8); the VMM sets L1's
+ *              root state and frees the VM.  The pages vmcs02 named are
+ *              released with L2: the huge page is back in the kernel's
+ *              pool (/proc/meminfo HugePages_Free as before the VM), not
+ *              pinned by a mapping of KVM's that outlives the VM.
+ *
  * Stock 6.1 runs L1's VM exit first (vmx_leave_nested()), which drops the
  * events and HLT but leaves KVM's triple-fault request: L1 would shut down
  * for L2's triple fault.  That is a known deviation (counted; the host
@@ -35,6 +44,8 @@
  * Mutation run (the SET clearing nothing of L2's): the events stage kept
  * #GP, HALTED and the triple fault, the exception stage the #UD, and
  * KVM_RUN hit x86.c's WARNs on exception_vmexit (lines 10075, 10189).
+ * And with nested_vmx_drop_l2() not releasing the APIC pages (before
+ * d44b032): apic_pages found one huge page fewer free after the VM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,6 +63,14 @@
 #define STAGE_L2_EXCEPTION	3	/* L2: exception exit, then root */
 #define STAGE_L1_UD		4	/* L1 took a #UD: L2's, leaked */
 #define STAGE_L1_EXIT		5	/* L1 got L2's exit: reason, info */
+#define STAGE_APIC_ROOT		6	/* apic_pages: vmcs12 ready, which pages */
+#define STAGE_L2_APIC		7	/* apic_pages: L2 runs with them */
+
+/* apic_pages: the memslot of the huge page that holds both pages */
+#define APIC_SLOT		1
+#define APIC_GPA		0x10000000ull
+#define APIC_VAPIC_GPA		APIC_GPA
+#define APIC_ACCESS_GPA		(APIC_GPA + 0x1000)
 
 static u64 l2_runs;
 static u64 l1_resume_stack[NVMX_RESUME_STACK_WORDS] __aligned(16);
@@ -99,6 +118,57 @@ static void l1_guest_code(struct vmx_pages *vmx_pages)
 	GUEST_ASSERT(!vmwrite(EXCEPTION_BITMAP, BIT(UD_VECTOR)));
 	GUEST_SYNC(STAGE_ROOT);
 	l1_launch();
+}
+
+/*
+ * apic_pages: L2 runs with the virtual-APIC page and, where L1 is offered
+ * it, the APIC-access page; L1 reports which before it launches L2.
+ */
+static void l2_apic_code(void)
+{
+	GUEST_SYNC(STAGE_L2_APIC);
+	vmcall();
+	GUEST_ASSERT(0);
+}
+
+static bool l1_ctl_may_set(u32 cap_msr, u32 bit)
+{
+	return (rdmsr(cap_msr) >> 32) & bit;
+}
+
+static void l1_apic_code(struct vmx_pages *vmx_pages)
+{
+	unsigned long l2_stack[256];
+	bool vapic, access;
+
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx_pages));
+	GUEST_ASSERT(load_vmcs(vmx_pages));
+	prepare_vmcs(vmx_pages, l2_apic_code, &l2_stack[256]);
+	vapic = l1_ctl_may_set(MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+			       CPU_BASED_TPR_SHADOW);
+	access = l1_ctl_may_set(MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+		 l1_ctl_may_set(MSR_IA32_VMX_PROCBASED_CTLS2,
+				SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+	if (vapic) {
+		/* SDM 26.2.1.1: threshold 0 is not above VTPR[7:4] (0) */
+		GUEST_ASSERT(!vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+				      vmreadz(CPU_BASED_VM_EXEC_CONTROL) |
+				      CPU_BASED_TPR_SHADOW));
+		GUEST_ASSERT(!vmwrite(VIRTUAL_APIC_PAGE_ADDR, APIC_VAPIC_GPA));
+		GUEST_ASSERT(!vmwrite(TPR_THRESHOLD, 0));
+	}
+	if (access) {
+		GUEST_ASSERT(!vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+				      vmreadz(CPU_BASED_VM_EXEC_CONTROL) |
+				      CPU_BASED_ACTIVATE_SECONDARY_CONTROLS));
+		GUEST_ASSERT(!vmwrite(SECONDARY_VM_EXEC_CONTROL,
+				      SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES));
+		GUEST_ASSERT(!vmwrite(APIC_ACCESS_ADDR, APIC_ACCESS_GPA));
+	}
+	GUEST_SYNC_ARGS(STAGE_APIC_ROOT, vapic, access, 0, 0);
+	GUEST_ASSERT(!vmlaunch());
+	GUEST_ASSERT(0);
 }
 
 /* Host side */
@@ -238,6 +308,118 @@ static void stage_l1_exit(struct ucall *uc)
 	nvmx_deviations++;
 }
 
+/* A "Name: value" line of /proc/meminfo, -1 if none */
+static long meminfo_get(const char *name)
+{
+	size_t len = strlen(name);
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	TEST_ASSERT(f, "no /proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':')
+			v = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static long hugepages_pool(long set)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", set < 0 ? "r" : "w");
+	long v = set;
+
+	TEST_ASSERT(f, "no /proc/sys/vm/nr_hugepages");
+	if (set < 0)
+		TEST_ASSERT(fscanf(f, "%ld", &v) == 1, "nr_hugepages unreadable");
+	else
+		fprintf(f, "%ld\n", set);
+	fclose(f);
+	return v;
+}
+
+/*
+ * apic_pages: L2 runs with its APIC pages in a huge page; in L2 the VMM
+ * sets L1's root state (nested_vmx_drop_l2() with nvmx) and frees the VM.
+ * Returns the huge pages free after the VM minus those before it (0: none
+ * kept), through @ran whether the VM ran as planned.
+ */
+static long apic_pages_vm(bool *ran)
+{
+	struct kvm_nested_state *root = NULL, *now;
+	long pagesz = get_def_hugetlb_pagesz(), before;
+	vm_vaddr_t pages_gva;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+
+	*ran = false;
+	before = meminfo_get("HugePages_Free");
+	vm = vm_create_with_one_vcpu(&vcpu, l1_apic_code);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS_HUGETLB, APIC_GPA,
+				    APIC_SLOT, pagesz / vm->page_size, 0);
+	vcpu_alloc_vmx(vm, &pages_gva);
+	vcpu_args_set(vcpu, 1, pages_gva);
+
+	while (nvmx_sync_or_done(nvmx_run_to_ucall(vcpu, &uc), &uc)) {
+		vcpu_run_complete_io(vcpu);
+		if (uc.args[1] == STAGE_APIC_ROOT) {
+			ksft_print_msg("apic_pages: virtual-APIC page %s, APIC-access page %s\n",
+				       uc.args[2] ? "used" : "not offered",
+				       uc.args[3] ? "used" : "not offered");
+			if (!uc.args[2] && !uc.args[3])
+				break;
+			root = nvmx_nested_state_get(vcpu);
+			continue;
+		}
+		TEST_ASSERT(uc.args[1] == STAGE_L2_APIC && root,
+			    "apic_pages: stage %lu", uc.args[1]);
+		HOST_CHECK(meminfo_get("HugePages_Free") == before - 1,
+			   "apic_pages: in L2, %ld huge pages free, expected %ld",
+			   meminfo_get("HugePages_Free"), before - 1);
+		vcpu_nested_state_set(vcpu, root);
+		now = nvmx_nested_state_get(vcpu);
+		HOST_CHECK(!(now->flags & KVM_STATE_NESTED_GUEST_MODE),
+			   "apic_pages: still in L2 after the SET, flags 0x%x",
+			   now->flags);
+		free(now);
+		*ran = true;
+		break;
+	}
+	free(root);
+	kvm_vm_free(vm);
+	return meminfo_get("HugePages_Free") - before;
+}
+
+/*
+ * apic_pages with one huge page free in the pool at least (nr_hugepages
+ * raised by one for the test if none is, and put back after it).
+ */
+static void check_apic_pages(void)
+{
+	long nr = hugepages_pool(-1), kept;
+	bool ran;
+
+	if (meminfo_get("HugePages_Free") < 1)
+		hugepages_pool(nr + 1);
+	if (meminfo_get("HugePages_Free") < 1) {
+		hugepages_pool(nr);
+		ksft_test_result_skip("apic_pages: no huge page to be had\n");
+		return;
+	}
+	kept = apic_pages_vm(&ran);
+	hugepages_pool(nr);
+	if (!ran) {
+		ksft_test_result_skip("apic_pages: L1 is offered no APIC page\n");
+		return;
+	}
+	if (kept)
+		ksft_print_msg("apic_pages: %+ld huge pages free after the VM (pinned by KVM)\n",
+			       kept);
+	ksft_test_result(!kept && !nvmx_failures,
+			 "apic_pages: L2's APIC pages released at a SET that leaves L2\n");
+}
+
 int main(int argc, char *argv[])
 {
 	struct host h = {};
@@ -262,7 +444,7 @@ int main(int argc, char *argv[])
 	vcpu_args_set(h.vcpu, 1, pages_gva);
 
 	ksft_print_header();
-	ksft_set_plan(1);
+	ksft_set_plan(2);
 
 	while (!done &&
 	       nvmx_sync_or_done(nvmx_run_to_ucall(h.vcpu, &uc), &uc)) {
@@ -297,6 +479,8 @@ int main(int argc, char *argv[])
 	ksft_test_result(!nvmx_failures, "L2's events end with L2 at a SET\n");
 	free(h.root_state);
 	kvm_vm_free(vm);
+	nvmx_failures = 0;
+	check_apic_pages();
 	ksft_finished();
 	return 0;
 }
