@@ -134,6 +134,8 @@ enum nvmx_sync {
 	/*
 	 * Exit information: written only when an exit is reflected to L1
 	 * (27.2); vm_instruction_error is written by VMfailValid instead.
+	 * L1's VMWRITE may write it too (IA32_VMX_MISC[29], SDM A.6), which
+	 * changes nothing L0 does: no VM entry reads it (SDM 26).
 	 */
 	NVMX_SYNC_EXIT_INFO,
 };
@@ -154,7 +156,8 @@ enum nvmx_shadow {
 	NVMX_SHADOW_NONE = 0,	/* VMREAD and VMWRITE exit to L0 */
 	/*
 	 * VMREAD from the shadow VMCS, VMWRITE exits: the exit-information
-	 * fields, which L1 may not write (SDM 30.3 VMWRITE).
+	 * fields, which L1 may write only as its IA32_VMX_MISC[29] says (SDM
+	 * A.6, 30.3 VMWRITE); the emulation then updates the shadow VMCS.
 	 */
 	NVMX_SHADOW_READ,
 	/* Both from the shadow VMCS: L0 reads them back before VM entry. */

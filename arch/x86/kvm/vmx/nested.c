@@ -312,12 +312,16 @@ void nested_vmx_setup_ctls_msrs(struct vmcs_config *vmcs_conf, u32 ept_caps)
 	 * guest"; activity states HLT, shutdown and wait-for-SIPI, all of which
 	 * L0 keeps as a state of the vCPU's, never of vmcs02's
 	 * (nested_vmx_run()); no CR3-target values (vmcs12 has no such
-	 * fields); MSR lists of up to 512 entries.
+	 * fields); MSR lists of up to 512 entries; VMWRITE to any supported
+	 * field, the exit information included, on any processor: every such
+	 * VMWRITE of L1's and L2's is emulated (handle_vmwrite(); the VMWRITE
+	 * bitmap lets none through).
 	 */
 	msrs->misc_low = NVMX_PREEMPTION_TIMER_RATE | VMX_MISC_SAVE_EFER_LMA |
 			 (vmcs_conf->misc & VMX_MISC_ACTIVITY_HLT) |
 			 NVMX_MISC_ACTIVITY_SHUTDOWN |
-			 VMX_MISC_ACTIVITY_WAIT_SIPI;
+			 VMX_MISC_ACTIVITY_WAIT_SIPI |
+			 MSR_IA32_VMX_MISC_VMWRITE_SHADOW_RO_FIELDS;
 
 	msrs->basic = nvmx_basic(vmcs_conf);
 
@@ -897,6 +901,27 @@ static void nvmx_shadow_write_rows(struct vmcs12 *vmcs12, const u8 *rows,
 	}
 }
 
+/*
+ * L1's VMWRITE of an exit-information field (IA32_VMX_MISC[29]), which
+ * exits even where L1 reads the field in the shadow VMCS (NVMX_SHADOW_READ:
+ * the VMWRITE bitmap keeps its bit set, so that IA32_VMX_MISC as the VMM
+ * set it decides): the shadow VMCS takes vmcs12's new value, which L1's
+ * next VMREAD, not exiting, returns.  L0 writes the field there as any
+ * exit does (cpu_has_vmx_shadow_vmcs() asked the processor for bit 29);
+ * only this field: L1 may have written the read-write ones since they were
+ * read back, and vmcs12 is older there.
+ */
+static void nested_vmx_shadow_write_field(struct vcpu_vmx *vmx,
+					  const struct nvmx_field *f)
+{
+	if (f->shadow != NVMX_SHADOW_READ || !nested_vmx_shadowing(vmx))
+		return;
+	nvmx_shadow_vmcs_get(vmx);
+	__vmcs_writel(f->encoding,
+		      nvmx_vmcs12_read(vmx->nested.cached_vmcs12, f));
+	nvmx_shadow_vmcs_put(vmx);
+}
+
 /* VMPTRLD: every shadowed field of the new current VMCS. */
 static void nested_vmx_shadow_write_all(struct vcpu_vmx *vmx)
 {
@@ -1436,6 +1461,14 @@ static void nested_vmx_vmcs_write(struct kvm_vcpu *vcpu,
 	if (f->sync == NVMX_SYNC_VMCS02)
 		nested_vmx_save_vmcs02_state(vcpu);
 	nvmx_vmcs12_write(get_vmcs12(vcpu), f, value);
+	/*
+	 * No VM entry checks or loads exit information (SDM 26): vmcs02
+	 * takes nothing of it, but L1 may read it in the shadow VMCS.
+	 */
+	if (f->class == NVMX_EXIT_INFO) {
+		nested_vmx_shadow_write_field(to_vmx(vcpu), f);
+		return;
+	}
 	/* vmcs02 takes it at the next entry (nested_entry.c) */
 	if (f->shadow == NVMX_SHADOW_NONE)
 		to_vmx(vcpu)->nested.dirty_vmcs12 = true;
@@ -1502,6 +1535,19 @@ static int handle_vmread(struct kvm_vcpu *vcpu)
 	return nested_vmx_succeed(vcpu);
 }
 
+/*
+ * SDM 30.3 VMWRITE: the VM-exit information fields are read-only
+ * (VMfailValid 13) unless IA32_VMX_MISC bit 29 says VMWRITE may write any
+ * supported field (SDM A.6).  The bit as L1 reads it: the VMM may have
+ * cleared it (vmx_set_vmx_msr()).  L2's VMWRITE that L0 performs on L1's
+ * shadow VMCS follows the same bit, the one of the processor L2 runs on.
+ */
+static bool nested_vmx_vmwrite_any_field(struct kvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->nested.msrs.misc_low &
+	       MSR_IA32_VMX_MISC_VMWRITE_SHADOW_RO_FIELDS;
+}
+
 static int handle_vmwrite(struct kvm_vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
@@ -1523,8 +1569,7 @@ static int handle_vmwrite(struct kvm_vcpu *vcpu)
 	f = nested_vmx_operand_field(vcpu, info);
 	if (!f)
 		return nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-	/* No "VMWRITE to any supported field" in IA32_VMX_MISC (SDM A.6). */
-	if (f->class == NVMX_EXIT_INFO)
+	if (f->class == NVMX_EXIT_INFO && !nested_vmx_vmwrite_any_field(vcpu))
 		return nested_vmx_fail(vcpu,
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 

@@ -707,6 +707,37 @@ static void check_seeded_exit_info(const struct exit_case *c)
 		  vmreadz(VM_ENTRY_INTR_INFO_FIELD), "26.8");
 }
 
+/*
+ * Exit information L1 wrote (IA32_VMX_MISC[29]) that names an exception
+ * exit, with an event that was being delivered and an instruction error.
+ */
+#define WRITTEN_GP		(EV_VALID | EV_HW_EXC | EV_ERRCODE | GP_VECTOR)
+#define WRITTEN_INSN_ERROR	7
+
+static void setup_write_exit_info(const struct exit_case *c)
+{
+	vmwrite(VM_EXIT_REASON, EXIT_REASON_EXCEPTION_NMI);
+	vmwrite(EXIT_QUALIFICATION, 0x1234);
+	vmwrite(VM_EXIT_INTR_INFO, WRITTEN_GP);
+	vmwrite(VM_EXIT_INTR_ERROR_CODE, 0x18);
+	vmwrite(IDT_VECTORING_INFO_FIELD, WRITTEN_GP);
+	vmwrite(IDT_VECTORING_ERROR_CODE, 0x10);
+	vmwrite(VM_EXIT_INSTRUCTION_LEN, 7);
+	vmwrite(VM_INSTRUCTION_ERROR, WRITTEN_INSN_ERROR);
+}
+
+/*
+ * VM entry neither checks nor loads exit information (26): no event is
+ * delivered to L2 from it (the table checks the RIP), the exit writes its
+ * own, and the VM-instruction error, written only by VMfailValid (30.2),
+ * keeps L1's value across the entry and the exit.
+ */
+static void check_insn_error_kept(const struct exit_case *c)
+{
+	expect_eq("VM-instruction error L1 wrote", WRITTEN_INSN_ERROR,
+		  vmreadz(VM_INSTRUCTION_ERROR), "30.2");
+}
+
 /* ---- the table ---- */
 
 /*
@@ -990,6 +1021,9 @@ static const struct exit_case cases[] = {
 	  L2(l2_nop), .need = need_vmwrite_ro, .setup = setup_seed_exit_info,
 	  .on_exit = check_seeded_exit_info, .flags = F_STOP | F_ENTRY_FAIL,
 	  .reason = EXIT_REASON_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE, .qual = 4 },
+	{ .name = "entry_ignores_written_exit_info", .sdm = "26; 27.2; 30.2",
+	  L2(l2_vmcall), .need = need_vmwrite_ro, .setup = setup_write_exit_info,
+	  .on_exit = check_insn_error_kept, .reason = EXIT_REASON_VMCALL, .len = 3 },
 };
 
 static const char *unsupported(const struct exit_case *c)

@@ -14,6 +14,14 @@
  * VMWRITE to read-only fields, EPT, VPID), L1 reads the capability MSRs and
  * checks the outcome that goes with what it is offered.
  *
+ * VMWRITE to the VM-exit information fields (IA32_VMX_MISC bit 29, A.6):
+ * L1 writes every one vmcs12 has and reads each back; the VMM finds the
+ * values in KVM_GET_NESTED_STATE, changes them and restores the state, and
+ * L1 reads the VMM's values; then the VMM clears bit 29 and every such
+ * VMWRITE fails with VMfailValid(13), leaving the field as it was.  A module
+ * that does not offer bit 29 skips this, but nvmx, which offers it on any
+ * processor.
+ *
  * Section numbers are those of the SDM editions that number the VMX
  * instruction reference chapter 30; newer editions add one.
  */
@@ -25,6 +33,11 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "vmx.h"
+
+/* The vmcs12 layout of the nested-state blob (6.1's, the same for stock) */
+#include <nvmx/vmcs12_table.h>
+
+#include "nvmx_module.h"
 
 /* Arithmetic flags written by VMX instructions (30.2) */
 #define F_CF		0x0001ull
@@ -50,6 +63,7 @@
 #define NOTE_VMWRITE_ANY	BIT_ULL(1)
 #define NOTE_EPT		BIT_ULL(2)
 #define NOTE_VPID		BIT_ULL(3)
+#define NOTE_NO_VMWRITE_ANY	BIT_ULL(4)
 
 enum stage {
 	ST_VMXON_CHECKS,
@@ -58,6 +72,9 @@ enum stage {
 	ST_FIELD_WIDTHS,
 	ST_NOT_OFFERED_UD,
 	ST_VMCLEAR_CURRENT,
+	ST_READ_ONLY_WRITTEN,
+	ST_READ_ONLY_RESTORED,
+	ST_READ_ONLY_REFUSED,
 	ST_NR_GUEST,
 };
 
@@ -68,7 +85,58 @@ static const char * const stage_name[] = {
 	[ST_FIELD_WIDTHS]		= "field_widths",
 	[ST_NOT_OFFERED_UD]		= "not_offered_ud",
 	[ST_VMCLEAR_CURRENT]		= "vmclear_current",
+	[ST_READ_ONLY_WRITTEN]		= "vmwrite_any_field_written",
+	[ST_READ_ONLY_RESTORED]		= "vmwrite_any_field_restored",
+	[ST_READ_ONLY_REFUSED]		= "vmwrite_any_field_cleared",
 };
+
+/*
+ * The VM-exit information fields (encoding bits 11:10 = 1, B.1-B.4) that
+ * KVM's vmcs12 has: what L1 writes with bit 29, and what VMREAD returns
+ * then, the operand's bits beyond the field's width dropped (30.3 VMWRITE).
+ */
+static const struct {
+	uint64_t field;
+	uint64_t write;
+	uint64_t read;
+} ro_fields[] = {
+	{ GUEST_PHYSICAL_ADDRESS, 0x0123456789abc000ull, 0x0123456789abc000ull },
+	{ VM_INSTRUCTION_ERROR, 0xa5a5a5a500000007ull, 0x7 },
+	{ VM_EXIT_REASON, 0xffffffff80000021ull, 0x80000021 },
+	{ VM_EXIT_INTR_INFO, 0x1234567880000b0eull, 0x80000b0e },
+	{ VM_EXIT_INTR_ERROR_CODE, 0xffffffff0000fffeull, 0xfffe },
+	{ IDT_VECTORING_INFO_FIELD, 0x0000000180000306ull, 0x80000306 },
+	{ IDT_VECTORING_ERROR_CODE, 0x00000001deadbeefull, 0xdeadbeef },
+	{ VM_EXIT_INSTRUCTION_LEN, 0x0000000f0000000full, 0xf },
+	{ VMX_INSTRUCTION_INFO, 0x7fffffffffffffffull, 0xffffffff },
+	{ EXIT_QUALIFICATION, 0xfedcba9876543210ull, 0xfedcba9876543210ull },
+	{ GUEST_LINEAR_ADDRESS, 0xffff800012345678ull, 0xffff800012345678ull },
+};
+
+/*
+ * The I/O RCX, RSI, RDI and RIP fields (B.4.2): exit information too, but
+ * not in KVM's vmcs12, so unsupported (VMfailValid(12)) whatever bit 29 says.
+ */
+static const uint64_t io_state_fields[] = { 0x6402, 0x6404, 0x6406, 0x6408 };
+
+/* The bits a field of encoding @field holds (24.11.2: width in bits 14:13) */
+static uint64_t field_mask(uint64_t field)
+{
+	switch ((field >> 13) & 3) {
+	case 0:
+		return 0xffff;
+	case 2:
+		return 0xffffffff;
+	default:
+		return ~0ull;
+	}
+}
+
+/* The value the VMM puts in place of L1's: every bit of the field flipped */
+static uint64_t vmm_value(int i)
+{
+	return ~ro_fields[i].read & field_mask(ro_fields[i].field);
+}
 
 static uint64_t cur_stage;
 
@@ -183,6 +251,116 @@ static uint32_t ctls2_allowed1(void)
 
 static struct { uint64_t a, b; } inv_desc;
 static uint64_t vmread_sink;
+
+/* Whether L1 was offered bit 29 at the start of the read-only stages */
+static bool vmwrite_any;
+
+/* VMREAD and VMWRITE of the I/O state fields fail: unsupported (30.3) */
+static void io_state_unsupported(void)
+{
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(io_state_fields); i++) {
+		CHECK_EQ(vmwrite_fl(io_state_fields[i], 0), F_ZF);
+		CHECK_EQ(insn_error(), ERR_UNSUPPORTED_FIELD);
+		CHECK_EQ(vmread_fl(io_state_fields[i], &v), F_ZF);
+		CHECK_EQ(insn_error(), ERR_UNSUPPORTED_FIELD);
+	}
+}
+
+/* Each read-only field reads as L1 (@vmm false) or the VMM wrote it */
+static void read_only_fields_read(bool vmm)
+{
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ro_fields); i++) {
+		CHECK_EQ(vmread_fl(ro_fields[i].field, &v), 0);
+		CHECK_EQ(v, vmm ? vmm_value(i) : ro_fields[i].read);
+	}
+}
+
+/*
+ * With IA32_VMX_MISC bit 29 (A.6) VMWRITE writes the exit information like
+ * any field (30.3 VMWRITE), the high half of the 64-bit one too (24.11.2).
+ */
+static void read_only_fields_write(void)
+{
+	uint64_t v;
+	int i;
+
+	CHECK_EQ(vmwrite_fl(GUEST_PHYSICAL_ADDRESS, 0x1111111122222222ull), 0);
+	CHECK_EQ(vmwrite_fl(GUEST_PHYSICAL_ADDRESS_HIGH, 0xffffffff0000cafeull), 0);
+	CHECK_EQ(vmread_fl(GUEST_PHYSICAL_ADDRESS, &v), 0);
+	CHECK_EQ(v, 0x0000cafe22222222ull);
+	CHECK_EQ(vmread_fl(GUEST_PHYSICAL_ADDRESS_HIGH, &v), 0);
+	CHECK_EQ(v, 0xcafe);
+	for (i = 0; i < ARRAY_SIZE(ro_fields); i++)
+		CHECK_EQ(vmwrite_fl(ro_fields[i].field, ro_fields[i].write), 0);
+	read_only_fields_read(false);
+}
+
+/*
+ * Without bit 29 every VMWRITE of exit information fails with
+ * VMfailValid(13) and leaves the field as the VMM restored it; the failure
+ * itself writes VM-instruction error (30.2).
+ */
+static void read_only_fields_refused(void)
+{
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ro_fields); i++) {
+		CHECK_EQ(vmwrite_fl(ro_fields[i].field, ro_fields[i].write), F_ZF);
+		CHECK_EQ(insn_error(), ERR_VMWRITE_READ_ONLY);
+		if (ro_fields[i].field == VM_INSTRUCTION_ERROR)
+			continue;
+		CHECK_EQ(vmread_fl(ro_fields[i].field, &v), 0);
+		CHECK_EQ(v, vmm_value(i));
+	}
+	CHECK_EQ(vmwrite_fl(GUEST_PHYSICAL_ADDRESS_HIGH, 0), F_ZF);
+	CHECK_EQ(insn_error(), ERR_VMWRITE_READ_ONLY);
+	CHECK_EQ(vmread_fl(GUEST_PHYSICAL_ADDRESS, &v), 0);
+	CHECK_EQ(v, vmm_value(0));
+}
+
+/* The read-only stages: VMXON and the VMCS of the earlier stages current */
+static void read_only_stages(struct vmx_pages *vmx)
+{
+	uint64_t pa = vmx->vmxon_gpa;
+	uint64_t notes;
+
+	vmwrite_any = rdmsr(MSR_IA32_VMX_MISC) & BIT_ULL(29);
+	notes = vmwrite_any ? 0 : NOTE_NO_VMWRITE_ANY;
+
+	CHECK_EQ(vmxon_fl(pa), 0);
+	CHECK_EQ(vmptrld_fl(vmx->vmcs_gpa), 0);
+	io_state_unsupported();
+	if (vmwrite_any)
+		read_only_fields_write();
+	/* the VMM saves the nested state, changes the fields, restores it */
+	stage_done(ST_READ_ONLY_WRITTEN, notes);
+
+	if (vmwrite_any)
+		read_only_fields_read(true);
+	CHECK_EQ(vmclear_fl(vmx->vmcs_gpa), 0);
+	__asm__ __volatile__("vmxoff");
+	/* the VMM clears IA32_VMX_MISC bit 29 */
+	stage_done(ST_READ_ONLY_RESTORED, notes);
+
+	if (vmwrite_any) {
+		CHECK_EQ(rdmsr(MSR_IA32_VMX_MISC) & BIT_ULL(29), 0);
+		CHECK_EQ(vmxon_fl(pa), 0);
+		CHECK_EQ(vmptrld_fl(vmx->vmcs_gpa), 0);
+		/* An unsupported field fails before a read-only one (30.3) */
+		io_state_unsupported();
+		read_only_fields_refused();
+		CHECK_EQ(vmclear_fl(vmx->vmcs_gpa), 0);
+		__asm__ __volatile__("vmxoff");
+	}
+	stage_done(ST_READ_ONLY_REFUSED, notes);
+}
 
 static void l1_guest_code(struct vmx_pages *vmx)
 {
@@ -360,6 +538,7 @@ static void l1_guest_code(struct vmx_pages *vmx)
 	CHECK_EQ(kvm_asm_safe("vmptrld %[pa]", [pa] "m"(pa)), UD_VECTOR);
 	stage_done(ST_VMCLEAR_CURRENT, 0);
 
+	read_only_stages(vmx);
 	GUEST_DONE();
 }
 
@@ -417,9 +596,78 @@ static bool check_msrs(struct kvm_vcpu *vcpu)
 	return ok;
 }
 
+/* Room for the nested-state header and its two VMCS pages */
+#define STATE_BUF	16384
+
+/*
+ * KVM_GET_NESTED_STATE with L1's VMCS current: vmcs12, in the format's
+ * first VMCS page, holds the exit information L1 wrote.  The VMM changes
+ * every such field and KVM_SET_NESTED_STATE must take the state: exit
+ * information is no state a VM entry checks or loads (26).
+ */
+static bool read_only_restore(struct kvm_vcpu *vcpu)
+{
+	struct kvm_nested_state *state = calloc(1, STATE_BUF);
+	struct vmcs12 *vmcs12 = (struct vmcs12 *)state->data.vmx[0].vmcs12;
+	const struct nvmx_field *f;
+	bool ok = true;
+	uint64_t v;
+	int i, r;
+
+	TEST_ASSERT(state, "no memory");
+	state->size = STATE_BUF;
+	vcpu_nested_state_get(vcpu, state);
+	if (state->format != KVM_STATE_NESTED_FORMAT_VMX ||
+	    state->hdr.vmx.vmcs12_pa == -1ull ||
+	    state->size < sizeof(*state) + sizeof(state->data.vmx[0].vmcs12)) {
+		ksft_print_msg("%s: no vmcs12 in the nested state (size %u)\n",
+			       stage_name[ST_READ_ONLY_WRITTEN], state->size);
+		free(state);
+		return false;
+	}
+	for (i = 0; i < ARRAY_SIZE(ro_fields); i++) {
+		f = nvmx_vmcs12_field(ro_fields[i].field);
+		v = nvmx_vmcs12_read(vmcs12, f);
+		if (v != ro_fields[i].read) {
+			ksft_print_msg("%s: nested state: %s is 0x%lx, L1 wrote 0x%lx\n",
+				       stage_name[ST_READ_ONLY_WRITTEN], f->name, v,
+				       ro_fields[i].read);
+			ok = false;
+		}
+		nvmx_vmcs12_write(vmcs12, f, vmm_value(i));
+	}
+	r = __vcpu_nested_state_set(vcpu, state);
+	if (r) {
+		ksft_print_msg("%s: KVM_SET_NESTED_STATE refused the VMM's exit information: %d\n",
+			       stage_name[ST_READ_ONLY_WRITTEN], errno);
+		ok = false;
+	}
+	free(state);
+	return ok;
+}
+
+/*
+ * A stage that needs IA32_VMX_MISC bit 29 when it is not offered: a skip,
+ * but for nvmx, which offers it on any processor (its design.rst).
+ */
+static void report_no_vmwrite_any(const char *name)
+{
+	if (nvmx_host_module_is_nvmx())
+		ksft_test_result_fail("%s: nvmx does not offer IA32_VMX_MISC bit 29\n",
+				      name);
+	else
+		ksft_test_result_skip("%s: IA32_VMX_MISC bit 29 not offered\n",
+				      name);
+}
+
 static void report_stage(uint64_t stage, uint64_t notes)
 {
 	const char *name = stage_name[stage];
+
+	if (notes & NOTE_NO_VMWRITE_ANY) {
+		report_no_vmwrite_any(name);
+		return;
+	}
 
 	if (notes & NOTE_SHADOW_VMCS)
 		ksft_print_msg("%s: shadow-VMCS indicator case skipped: %s\n",
@@ -446,10 +694,11 @@ int main(int argc, char *argv[])
 	struct kvm_vm *vm;
 	struct ucall uc;
 	uint64_t stage;
-	uint64_t pin;
-	bool msrs_ok;
+	uint64_t pin, misc;
+	bool msrs_ok, stage_ok;
 
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_NESTED_STATE));
 
 	ksft_print_header();
 	ksft_set_plan(ST_NR_GUEST + 1);
@@ -473,11 +722,26 @@ int main(int argc, char *argv[])
 		case UCALL_SYNC:
 			TEST_ASSERT(uc.args[1] == stage, "stage %lu, expected %lu",
 				    uc.args[1], stage);
-			report_stage(stage, uc.args[2]);
 			/* In VMX operation now: capability writes refused */
 			if (stage == ST_VMXON_CHECKS)
 				msrs_ok &= msr_write(vcpu, MSR_IA32_VMX_TRUE_PINBASED_CTLS, pin,
 						     false, "after VMXON");
+			stage_ok = true;
+			if (stage == ST_READ_ONLY_WRITTEN &&
+			    !(uc.args[2] & NOTE_NO_VMWRITE_ANY))
+				stage_ok = read_only_restore(vcpu);
+			/* Out of VMX operation: the VMM takes bit 29 away (A.6) */
+			if (stage == ST_READ_ONLY_RESTORED &&
+			    !(uc.args[2] & NOTE_NO_VMWRITE_ANY)) {
+				misc = vcpu_get_msr(vcpu, MSR_IA32_VMX_MISC);
+				stage_ok = msr_write(vcpu, MSR_IA32_VMX_MISC,
+						     misc & ~BIT_ULL(29), true,
+						     "IA32_VMX_MISC bit 29 cleared");
+			}
+			if (stage_ok)
+				report_stage(stage, uc.args[2]);
+			else
+				ksft_test_result_fail("%s\n", stage_name[stage]);
 			stage++;
 			break;
 		case UCALL_ABORT:
