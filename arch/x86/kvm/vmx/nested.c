@@ -1845,22 +1845,19 @@ void nested_vmx_set_vmcs_shadowing_bitmap(void)
 /*
  * vmx.c, at every exit from L2: the virtual-APIC page, which the processor
  * writes through vmcs02 behind KVM's dirty tracking (SDM 29.3: MOV to CR8
- * writes VTPR), is dirty; its gfn is marked, and so is the
- * posted-interrupt descriptor's, which L0 writes for the processor when it
- * processes a notification (nested_vmx_process_posted_intr() marks both
- * too: it may run without an exit).  The APIC-access page is not:
- * L2's linear accesses to it exit or go to the virtual-APIC page, but
- * physical accesses (SDM 29.4.6) may write it, and are not tracked here.
+ * writes VTPR), is dirty; its gfn is marked.  The posted-interrupt
+ * descriptor is not: the processor never writes it (vmcs02 has no posted
+ * interrupts), L0 does, and marks it then (nested_vmx_process_posted_intr()).
+ * Nor is the APIC-access page: L2's linear accesses to it exit or go to the
+ * virtual-APIC page, but physical accesses (SDM 29.4.6) may write it, and
+ * are not tracked here.
  */
 void nested_mark_vmcs12_pages_dirty(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host_map *vapic = &to_vmx(vcpu)->nested.virtual_apic_map;
-	struct kvm_host_map *pi_desc = &to_vmx(vcpu)->nested.pi_desc_map;
 
 	if (vapic->hva)
 		kvm_vcpu_mark_page_dirty(vcpu, vapic->gfn);
-	if (pi_desc->hva)
-		kvm_vcpu_mark_page_dirty(vcpu, pi_desc->gfn);
 }
 
 /*

@@ -1424,27 +1424,31 @@ static bool nested_vmx_map_pi_desc(struct kvm_vcpu *vcpu,
  * an external interrupt of L1's local APIC (SDM 29.6): put it in L1's IRR,
  * where the processor would find it, so that it is recognized with L1's
  * priorities and PPR, then processed for L2 if L2 still runs
- * (check_events) or delivered to L1 if L2 is left first.  The exchange
- * orders the reads of the descriptor after the notification.  vmx.c can
- * still set pi_pending after L2's vector has been withdrawn (it compares
- * the vector, then sets the flag): such a notification, found here with
- * @nv -1 at the next VM entry, is dropped, as stock drops it; L1 finds its
- * PIR and ON in the descriptor.  There is no pi_pending without a local
- * APIC in the kernel.  True: L1's IRR has the notification now.
+ * (check_events) or taken by L1 if L2 is left first.  The exchange orders
+ * the reads of the descriptor after the notification.  vmx.c compares the
+ * vector before it sets the flag, so a notification can still be flagged
+ * after L2 was left: @nv is then 100H plus the vector L2 had
+ * (nested_vmx_release_apic_pages()), which no vector matches, and the
+ * notification goes to L1's IRR at the next conversion (the next entry's
+ * at the latest).  There is no pi_pending without a local APIC in the
+ * kernel.  True: L1's IRR has the notification now.
  */
 bool nested_vmx_pi_notification_to_irr(struct kvm_vcpu *vcpu, u16 nv)
 {
-	if (!xchg(&to_vmx(vcpu)->nested.pi_pending, false) || nv > 0xff)
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!READ_ONCE(vmx->nested.pi_pending) ||
+	    !xchg(&vmx->nested.pi_pending, false) || nv > 0x1ff)
 		return false;
-	kvm_lapic_set_irr(nv, vcpu->arch.apic);
-	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	kvm_lapic_set_irr(nv & 0xff, vcpu->arch.apic);
 	return true;
 }
 
 /*
  * The pages of L1's memory that vmcs02 names by host-physical address (SDM
  * 24.6.8): the virtual-APIC page under "use TPR shadow", the APIC-access
- * page under "virtualize APIC accesses".  The processor then reads and
+ * page under "virtualize APIC accesses", and the posted-interrupt
+ * descriptor (nested_vmx_map_pi_desc()).  The processor then reads and
  * writes VTPR in L1's page (SDM 29.3), and finds L2's accesses to L1's
  * APIC-access page where L2's translation ends (29.4): in L1's memory, as
  * KVM's MMU maps it for L2, through L1's EPT or not.  Mapped, and so
@@ -1502,7 +1506,9 @@ static void nested_vmx_unname_apic_pages(struct vcpu_vmx *vmx)
 
 /*
  * Whatever the last entry mapped; the virtual-APIC page is dirty (L2 may
- * have written VTPR since the last exit marked it).
+ * have written VTPR since the last exit marked it).  Every way out of L2
+ * comes here, and so does a new mapping: a posted-interrupt notification
+ * L2 did not take becomes L1's, in its IRR.
  */
 void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu)
 {
@@ -1510,8 +1516,10 @@ void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu)
 	u16 nv = vmx->nested.posted_intr_nv;
 
 	/* later notifications are L1's; one L2 did not take is L1's too */
-	WRITE_ONCE(vmx->nested.posted_intr_nv, (u16)-1);
-	nested_vmx_pi_notification_to_irr(vcpu, nv);
+	if (nv <= 0xff)
+		WRITE_ONCE(vmx->nested.posted_intr_nv, 0x100 | nv);
+	if (nested_vmx_pi_notification_to_irr(vcpu, nv))
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
 	vmx->nested.pi_desc = NULL;
 	kvm_vcpu_unmap(vcpu, &vmx->nested.pi_desc_map, true);
 	kvm_vcpu_unmap(vcpu, &vmx->nested.virtual_apic_map, true);

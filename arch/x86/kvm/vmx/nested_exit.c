@@ -1997,14 +1997,17 @@ static int nested_vmx_l2_goes_on(struct kvm_vcpu *vcpu, bool halted)
 }
 
 /*
- * SDM 29.6, posted-interrupt processing, once L2 has recognized and
- * acknowledged the notification: clear the outstanding-notification bit,
- * move the descriptor's PIR into VIRR on L1's virtual-APIC page, and raise
- * RVI to the highest vector moved; the VM entry that resumes L2 then
- * evaluates pending virtual interrupts (SDM 26.3.2.5, 29.2.1).  Each PIR
+ * SDM 29.6 steps 3 to 6, posted-interrupt processing, once L2 has
+ * recognized and acknowledged the notification: clear the
+ * outstanding-notification bit, EOI to L1's local APIC, move the
+ * descriptor's PIR into VIRR on L1's virtual-APIC page and raise RVI to
+ * the highest vector moved; the VM entry that resumes L2 then evaluates
+ * pending virtual interrupts (step 7; SDM 26.3.2.5, 29.2.1).  Each PIR
  * word is taken with an atomic exchange: L1's other vCPUs post to it
- * meanwhile.  Both pages are L1's memory that L0 writes behind a VM exit's
- * back: marked dirty for the VMM's dirty log.
+ * meanwhile.  Both pages are L1's memory that L0 writes without a VM exit:
+ * marked dirty for the VMM's dirty log.  The virtual-APIC page is mapped
+ * with the descriptor: posted interrupts need virtual-interrupt delivery,
+ * which needs "use TPR shadow" (26.2.1.1).
  */
 static void nested_vmx_process_posted_intr(struct kvm_vcpu *vcpu)
 {
@@ -2014,9 +2017,8 @@ static void nested_vmx_process_posted_intr(struct kvm_vcpu *vcpu)
 	int i, max = -1;
 	u16 status;
 
-	if (!desc || !vapic)
-		return;
 	pi_clear_on(desc);
+	kvm_lapic_set_eoi(vcpu);
 	for (i = 0; i < ARRAY_SIZE(desc->pir); i++) {
 		u32 pir = xchg(&desc->pir[i], 0);
 
@@ -2033,12 +2035,15 @@ static void nested_vmx_process_posted_intr(struct kvm_vcpu *vcpu)
 }
 
 /*
- * SDM 29.6: L1's interrupt that L2 recognizes with "process posted
- * interrupts" is acknowledged; if its vector is the notification vector it
- * is processed there, with an EOI to the local APIC, and no VM exit.  Such
- * a notification reaches L1's local APIC when it was sent before L2 ran.
- * An interrupt of the PIC's comes first (kvm_cpu_get_interrupt()): once
- * acknowledged, it is the external-interrupt exit's.  False: the exit is
+ * SDM 29.6 steps 1 and 2: L1's interrupt that L2 recognizes with "process
+ * posted interrupts" is acknowledged; if its vector is the notification
+ * vector it is processed, with no VM exit.  Every notification for L2
+ * reaches L1's local APIC first (nested_vmx_pi_notification_to_irr()).  An
+ * interrupt of the PIC's comes first (kvm_cpu_get_interrupt()): once
+ * acknowledged, it is the external-interrupt exit's.  Until the descriptor
+ * is mapped again (a restored state, KVM_REQ_GET_NESTED_STATE_PAGES, which
+ * a halted L2 meets only once it runs) the notification waits in L1's IRR:
+ * it is not acknowledged before it can be processed.  False: the exit is
  * still to be taken, its interrupt not acknowledged.
  */
 static bool nested_vmx_take_notification(struct kvm_vcpu *vcpu)
@@ -2049,6 +2054,10 @@ static bool nested_vmx_take_notification(struct kvm_vcpu *vcpu)
 	if (!(vmcs12->pin_based_vm_exec_control & PIN_BASED_POSTED_INTR) ||
 	    kvm_apic_has_interrupt(vcpu) != vmcs12->posted_intr_nv)
 		return false;
+	if (!to_vmx(vcpu)->nested.pi_desc) {
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
+		return true;
+	}
 	vector = kvm_cpu_get_interrupt(vcpu);
 	if (vector != vmcs12->posted_intr_nv) {
 		nested_vmx_vmexit(vcpu, EXIT_REASON_EXTERNAL_INTERRUPT,
@@ -2056,7 +2065,6 @@ static bool nested_vmx_take_notification(struct kvm_vcpu *vcpu)
 				  vector, 0);
 		return true;
 	}
-	kvm_lapic_set_eoi(vcpu);
 	nested_vmx_process_posted_intr(vcpu);
 	return true;
 }
@@ -2156,10 +2164,12 @@ static bool nested_vmx_virtual_intr_pending(struct kvm_vcpu *vcpu)
  * that wakes it from HLT.  Not in the wait-for-SIPI state, which blocks the
  * timer's exit (SDM 25.2, 26.7.4) and which only a SIPI ends.  A
  * posted-interrupt notification for a halted L2 is moved to L1's local
- * APIC here (nested_vmx_pi_notification_to_irr()), as an interrupt that
- * ends the HLT state (25.2); check_events then processes it.  L2 leaves
- * HLT then even when nothing it posted is deliverable, where the processor
- * would stay halted: x86.c's vcpu_block() makes a woken vCPU runnable.
+ * APIC here (nested_vmx_pi_notification_to_irr()), and ends the HLT state
+ * (25.2) once L1's PPR lets it be recognized; check_events then processes
+ * it.  L2 leaves HLT then even when nothing it posted is deliverable, where
+ * the processor would stay halted: x86.c's vcpu_block() makes a woken vCPU
+ * runnable.  This changes the vCPU's state, which x86.c's callers allow:
+ * the notification is where it would be anyway.
  */
 bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 {
@@ -2167,7 +2177,8 @@ bool nested_vmx_has_events(struct kvm_vcpu *vcpu, bool for_injection)
 	bool halted = nested_vmx_l2_halted(vcpu);
 
 	if (halted &&
-	    nested_vmx_pi_notification_to_irr(vcpu, vmx->nested.posted_intr_nv))
+	    nested_vmx_pi_notification_to_irr(vcpu, vmx->nested.posted_intr_nv) &&
+	    kvm_cpu_has_interrupt(vcpu))
 		return true;
 	return (vmx->nested.preemption_timer_expired &&
 		!nested_vmx_l2_waits_for_sipi(vcpu)) ||

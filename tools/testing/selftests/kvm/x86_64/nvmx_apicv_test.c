@@ -74,7 +74,7 @@
  *                       (27.2.2), D untouched, RVI 0
  *   pi_l1_pending       L1 sends itself F2H with IF=0 before VMLAUNCH: L2
  *                       recognizes it and processes it (no exit); L1's ISR
- *                       holds no F2H afterwards (the EOI of step 3)
+ *                       holds no F2H afterwards (the EOI of step 4)
  *   pi_halted           L1's APIC timer (vector F2H, one-shot) fires while
  *                       L2 is in HLT (STI; HLT, HLT not intercepted): the
  *                       posted 61H wakes L2 and is delivered; bounded by
@@ -88,7 +88,15 @@
  *                       exit (52, activity state shutdown) leaves L2 with
  *                       the notification pending, L1's now: F2H in L1's
  *                       IRR, D untouched.  L1 resumes L2 active, which
- *                       takes and processes it as in pi_l1_pending
+ *                       takes and processes it as in pi_l1_pending.  The
+ *                       timer is checked to fire in between (IRR clear at
+ *                       VMLAUNCH, TMCCT 0 after the exit)
+ *   pi_l1_ppr           as pi_running with L1's TPR at F0H: the
+ *                       notification is L1's interrupt, which its PPR
+ *                       blocks (10.8.3.1): not recognized, so not
+ *                       processed: L2 exits at its VMCALL, RVI 0, F2H in
+ *                       L1's IRR, D untouched; with TPR 0 again, VMRESUME
+ *                       processes it and 61H is delivered
  *
  * Stock KVM 6.1 offers the three controls too, where the processor has
  * them, even without posted interrupts (enable_apicv=N, as on the emulated
@@ -150,6 +158,8 @@ struct nvmx_env nvmx_env;
 #define X2_IRR			0x200
 #define X2_LVTT			0x320
 #define X2_TMICT		0x380
+#define X2_TMCCT		0x390
+#define X2_TPR			0x80
 #define X2_TDCR			0x3e0
 
 enum { MSG_STATE = NVMX_MSG_EXITS + 32 };
@@ -810,9 +820,14 @@ static void case_pi_left_to_l1(void)
 	x2apic_write_reg(X2_TDCR, 0xb);		/* divide by 1 */
 	x2apic_write_reg(X2_LVTT, PINV);		/* one-shot */
 	x2apic_write_reg(X2_TMICT, 1000000);
+	/* the notification comes while L2 is in shutdown, not before */
+	report("F2H in L1's IRR before VMLAUNCH", 0,
+	       x2apic_read_reg(X2_IRR + (PINV / 32) * 0x10), "29.6");
 	if (!l2_launch() ||
 	    !nvmx_exit_at(EXIT_PREEMPTION_NR, ASM_LABEL(l2_idle), "26.6.2"))
 		return;
+	report("L1's APIC timer expired while L2 was in shutdown (TMCCT)", 0,
+	       x2apic_read_reg(X2_TMCCT), "10.5.4");
 	CHECK(GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN, "27.3.4");
 	report("L1's IRR word of F2H", vec_bit(PINV),
 	       x2apic_read_reg(X2_IRR + (PINV / 32) * 0x10), "29.6");
@@ -824,6 +839,28 @@ static void case_pi_left_to_l1(void)
 	    !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
 		return;
 	d_processed();
+}
+
+static void case_pi_l1_ppr(void)
+{
+	if (!use_pi(ASM_LABEL(l2_pi_send), ICR_SELF(PINV)))
+		return;
+	x2apic_write_reg(X2_TPR, 0xf0);
+	if (!l2_launch() || !nvmx_vmcall_at(ASM_LABEL(l2_pi_sent)))
+		goto out;
+	CHECK(GUEST_INTR_STATUS, 0, "29.6");
+	report("L1's IRR word of F2H", vec_bit(PINV),
+	       x2apic_read_reg(X2_IRR + (PINV / 32) * 0x10), "29.6, 10.8.3.1");
+	report("D's ON", 1, *d_word(8) & 1, "29.6");
+	report("D's PIR word", vec_bit(VEC_X2APIC),
+	       *d_word(VEC_X2APIC / 32), "29.6");
+	x2apic_write_reg(X2_TPR, 0);
+	if (!nvmx_l2_vmresume() ||
+	    !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		goto out;
+	d_processed();
+out:
+	x2apic_write_reg(X2_TPR, 0);
 }
 
 /* Posted interrupts as use_pi() sets them, then @field := @value */
@@ -859,7 +896,7 @@ enum {
 	VMFAIL_REGVIRT_NO_TPR_SHADOW, VMFAIL_X2APIC_NO_TPR_SHADOW,
 	VMFAIL_X2APIC_APIC_ACCESS, STATE_ROUNDTRIP, PI_RUNNING,
 	PI_OTHER_VECTOR, PI_L1_PENDING, PI_HALTED, VMFAIL_PI_NO_ACK,
-	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, PI_LEFT_TO_L1, NR_CASES
+	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, PI_LEFT_TO_L1, PI_L1_PPR, NR_CASES
 };
 
 static const struct nvmx_case cases[NR_CASES] = {
@@ -896,6 +933,7 @@ static const struct nvmx_case cases[NR_CASES] = {
 	[VMFAIL_PI_VECTOR] = { "vmfail_pi_vector", case_vmfail_pi_vector },
 	[VMFAIL_PI_DESC] = { "vmfail_pi_desc", case_vmfail_pi_desc },
 	[PI_LEFT_TO_L1] = { "pi_left_to_l1", case_pi_left_to_l1 },
+	[PI_L1_PPR] = { "pi_l1_ppr", case_pi_l1_ppr },
 };
 
 void l1_guest_code(struct vmx_pages *vmx)
