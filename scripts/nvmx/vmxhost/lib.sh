@@ -51,13 +51,16 @@ kvm_modules() {
 # the same start time.  Host inode numbers and mtimes in a cpio archive, and
 # the ISO's own dates, differ from run to run: measured, two runs of the
 # same build with the same time0 but such archives diverged (L0's clock
-# 19 us apart at its /init, L1's boot then 49.3 s against 25.3 s).  So the archives are packed
-# in name order with renumbered inodes and every date set to $emu_epoch,
-# and the CMOS clock starts at $emu_time0 (Bochs also seeds its RDRAND
-# with it).  NVMX_EMU_TIME0 picks another start (a different but again
-# repeatable run; "local" for the host's clock).
+# 19 us apart at its /init, L1's boot then 49.3 s against 25.3 s).  So the
+# archives are packed in name order with renumbered inodes and every date
+# set to $emu_epoch, and the only input left that changes is the CMOS
+# clock's start, time0 (Bochs also seeds its RDRAND with it): the host's
+# clock unless NVMX_EMU_TIME0 gives it (run-phases.sh sets one for both
+# boots).  The "booting" line prints it and the ISO's SHA-1: the same build
+# with NVMX_EMU_TIME0 set to that time0 repeats the run exactly, while runs
+# left to the clock go on sampling different timings.
 emu_epoch=0
-emu_time0=${NVMX_EMU_TIME0:-1796342400}
+emu_time0=${NVMX_EMU_TIME0:-$(date +%s)}
 
 # initramfs ROOT FILE: pack ROOT into FILE as an uncompressed newc archive
 # (the emulated CPU is slow at decompressing), with busybox, /dev/console
