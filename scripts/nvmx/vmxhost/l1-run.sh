@@ -30,9 +30,15 @@ smp=${NVMX_L1_SMP:-2}
 mem=512
 budget=$(awk '!/^[[:space:]]*(#|$)/ { s += $2 } END { print s + 0 }' "$plan")
 l1limit=$((60 + budget))
+# NVMX_L1_BOOTS=N boots L1 N times in the one L0 (each with the plan) and
+# NVMX_L1_DIAG=1 prints L0's and L1's counters at L1's /init, after each
+# workload and at its end (l1-host-init): for finding out why a run is
+# slow, not for make l1-linux, whose judge expects one boot.
+boots=${NVMX_L1_BOOTS:-1}
+diag=${NVMX_L1_DIAG:-0}
 # Wall time for the whole machine: L0's boot (~2 min with the QEMU payload)
-# and L1's limit, with margin.
-limit=${NVMX_EMU_TIMEOUT:-$((240 + 2 * l1limit))}
+# and L1's limit for each boot, with margin.
+limit=${NVMX_EMU_TIMEOUT:-$((240 + 2 * boots * l1limit))}
 
 # L1's initramfs: the stock modules, the tests, the plan.
 l1=$work/l1
@@ -53,7 +59,7 @@ r=$work/root
 mkdir -p "$r/nvmx/l1" "$r/nvmx/qemu/lib" "$r/nvmx/qemu/firmware" "$r/nvmx/qemu/modules"
 cp "$here/l1-host-init" "$r/init"
 echo "$phase" >"$r/nvmx/phases"
-echo "$smp $mem $l1limit" >"$r/nvmx/l1/config"
+echo "$smp $mem $l1limit $boots $diag" >"$r/nvmx/l1/config"
 kvm_modules "$r/nvmx/modules" "$phase"
 # L1 boots Debian's kernel uncompressed, through its PVH entry point
 # (CONFIG_PVH): decompressing the xz image would take L1 about 45 s of wall

@@ -46,15 +46,34 @@ kvm_modules() {
 	esac
 }
 
+# The emulated machine is deterministic (clock sync=none: time follows the
+# instruction count) only if its inputs are: the same bytes on the ISO and
+# the same start time.  Host inode numbers and mtimes in a cpio archive, and
+# the ISO's own dates, differ from run to run: measured, two runs of the
+# same build with the same time0 but such archives diverged (L0's clock
+# 19 us apart at its /init, L1's boot then 49.3 s against 25.3 s).  So the
+# archives are packed in name order with renumbered inodes and every date
+# set to $emu_epoch, and the only input left that changes is the CMOS
+# clock's start, time0 (Bochs also seeds its RDRAND with it): the host's
+# clock unless NVMX_EMU_TIME0 gives it (run-phases.sh sets one for both
+# boots).  The "booting" line prints it and the ISO's SHA-1: the same build
+# with NVMX_EMU_TIME0 set to that time0 repeats the run exactly, while runs
+# left to the clock go on sampling different timings.
+emu_epoch=0
+emu_time0=${NVMX_EMU_TIME0:-$(date +%s)}
+
 # initramfs ROOT FILE: pack ROOT into FILE as an uncompressed newc archive
 # (the emulated CPU is slow at decompressing), with busybox, /dev/console
-# and the shell functions the /init scripts share added.
+# and the shell functions the /init scripts share added; the same ROOT
+# gives the same bytes.
 initramfs() {
 	mkdir -p "$1"/{bin,dev,proc,sys,nvmx}
 	cp /bin/busybox "$1/bin/busybox"
 	cp "$(dirname "${BASH_SOURCE[0]}")/init-lib" "$1/nvmx/init-lib"
 	[ -e "$1/dev/console" ] || mknod -m 600 "$1/dev/console" c 5 1
-	(cd "$1" && find . | cpio -o -H newc --quiet) >"$2"
+	find "$1" -exec touch -h -d "@$emu_epoch" {} +
+	(cd "$1" && find . | LC_ALL=C sort |
+	 cpio -o -H newc --quiet --reproducible) >"$2"
 }
 
 # boot_emulator WORK INITRD MEMORY_MB LIMIT OUT: boot Debian's kernel of
@@ -82,7 +101,8 @@ LABEL nvmx
   INITRD /boot/initrd
   APPEND console=ttyS0,115200 quiet mitigations=off nokaslr clocksource=hpet no_timer_check panic=-1 rdinit=/init
 CFG
-	xorriso -as mkisofs -quiet -o "$work/host.iso" -b isolinux/isolinux.bin \
+	find "$work/iso" -exec touch -h -d "@$emu_epoch" {} +
+	SOURCE_DATE_EPOCH=$emu_epoch xorriso -as mkisofs -quiet -o "$work/host.iso" -b isolinux/isolinux.bin \
 		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
 		"$work/iso" 2>"$work/xorriso.log" ||
 		{ cat "$work/xorriso.log" >&2; return 1; }
@@ -92,7 +112,7 @@ memory: guest=$mem, host=$mem
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=1
-clock: sync=none, time0=local
+clock: sync=none, time0=$emu_time0
 ata0-master: type=cdrom, path=$work/host.iso, status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev=$log
@@ -103,7 +123,7 @@ CFG
 
 	for attempt in 1 2; do
 		rm -f "$log" "$out/emulator.status"
-		say "booting Debian $KREL in Bochs ($(du -h "$work/host.iso" | cut -f1) ISO, ${mem} MB, timeout ${limit}s)"
+		say "booting Debian $KREL in Bochs ($(du -h "$work/host.iso" | cut -f1) ISO, ${mem} MB, time0 $emu_time0, ISO sha1 $(sha1sum <"$work/host.iso" | cut -c1-12), timeout ${limit}s)"
 		start=$(date +%s)
 		now=0
 		bochs -q -f "$work/bochsrc" -rc "$work/bochs.rc" </dev/null >"$work/bochs.out" 2>&1 &

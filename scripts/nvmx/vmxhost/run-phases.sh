@@ -33,6 +33,10 @@ if ! flock -n 9; then
 	flock 9
 fi
 
+# One start time for both boots (lib.sh): a run repeats with
+# NVMX_EMU_TIME0 set to the time0 it printed.
+export NVMX_EMU_TIME0=${NVMX_EMU_TIME0:-$(date +%s)}
+echo "[$(basename "$runner" .sh)] time0 $NVMX_EMU_TIME0 (NVMX_EMU_TIME0=$NVMX_EMU_TIME0 repeats this run)"
 pids=
 for phase in $phases; do
 	NVMX_PHASES=$phase "$runner" "$1" "$2" "$3" "$4" "$out/$phase" &
