@@ -23,10 +23,14 @@ tag="l1-linux $phase"
 runner_args "$@"
 die() { printf '[%s] error: %s\n' "$tag" "$*" >&2; exit 1; }
 
-# L1: 2 CPUs (NVMX_L1_SMP; the workloads with several vCPUs run them side
-# by side), 512 MB.  Its time limit, in L0's clock: the boot and the
-# workloads' own limits.
-smp=${NVMX_L1_SMP:-2}
+# L1: 1 CPU (NVMX_L1_SMP=2 gives it two: the workloads with several vCPUs
+# then run them side by side), 512 MB.  Two L1 CPUs share the emulated
+# host's one, and L1 then sometimes spins for tens of seconds waiting for
+# an IPI to the other (smp_call_function_many_cond(): soft lockups and RCU
+# stalls in L1, with either module as L0; measured in 6 of 28 boots, see
+# Documentation/nvmx/testing.rst), which fails the run.  Its time limit,
+# in L0's clock: the boot and the workloads' own limits.
+smp=${NVMX_L1_SMP:-1}
 mem=512
 budget=$(awk '!/^[[:space:]]*(#|$)/ { s += $2 } END { print s + 0 }' "$plan")
 l1limit=$((60 + budget))

@@ -35,14 +35,6 @@
  *                    exit 33 with bit 31, qualification 0 (26.3.1.5, 26.8).
  *                    The activity-state rules are guest-state checks: no
  *                    VMfailValid comes from them.
- *   extint_blocked   an interrupt pending in L1's local APIC (a self-IPI,
- *                    vector 40H, L1's RFLAGS.IF 0) under "external-interrupt
- *                    exiting" and "acknowledge interrupt on exit": the
- *                    shutdown state blocks it, no VM exit (26.6.2); the host
- *                    waits NVMX_WAIT_TICKS in shutdown, then INIT: exit 3,
- *                    activity state shutdown, the interrupt still in L1's
- *                    IRR; VMRESUME active then takes it: exit 1 before L2's
- *                    first instruction, interruption information 80000040H.
  *   sipi_discarded   a SIPI (vector 42H, from vCPU 1's x2APIC ICR) while L2
  *                    is in shutdown is discarded, no VM exit (26.6.2): L2
  *                    stays in shutdown NVMX_WAIT_TICKS, then INIT: exit 3 at
@@ -80,7 +72,6 @@
 #include "vmx.h"
 
 #define EXIT_REASON_NMI_NR		0
-#define EXIT_REASON_EXTINT_NR		1
 #define EXIT_REASON_INIT_NR		3
 #define EXIT_REASON_NMI_WINDOW_NR	8
 #define EXIT_REASON_INVALID_STATE_NR	(BIT(31) | 33)
@@ -89,7 +80,6 @@
 #define NVMX_ACTIVITY_SHUTDOWN		2
 #define NVMX_NMI_INFO			(BIT(31) | (2 << 8) | 2)
 #define NVMX_MC_INFO			(BIT(31) | (3 << 8) | 18)
-#define NVMX_EXTINT_VECTOR		0x40
 #define NVMX_SIPI_VECTOR		0x42
 /* struct vmcs12's guest_activity_state, 6.1's layout (vmcs12.h) */
 #define NVMX_VMCS12_ACTIVITY_OFF	916
@@ -118,7 +108,7 @@ enum {
  */
 enum {
 	INIT_EXIT, NMI_EXIT, NMI_WINDOW, TIMER_EXIT, STATE_ROUND_TRIP,
-	BAD_ENTRIES, EXTINT_BLOCKED, SIPI_DISCARDED, VECTORING_MC, NMI_WAKES,
+	BAD_ENTRIES, SIPI_DISCARDED, VECTORING_MC, NMI_WAKES,
 	VECTORING_ENTRY,
 };
 
@@ -297,51 +287,6 @@ static void case_vectoring_entry(void)
 	CHECK(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE, "26.6.2, 27.3.4");
 }
 
-/*
- * 26.6.2: the shutdown state blocks external interrupts, also under
- * "external-interrupt exiting".  L1's interrupt waits in its IRR through
- * L2's shutdown and the INIT exit, and is L1's at the next entry (26.7.5
- * does not apply: the exit is the interrupt's own, 25.2).
- */
-static void extint_blocked(void)
-{
-	u64 irr = APIC_IRR + NVMX_EXTINT_VECTOR / 32 * 0x10;
-
-	if (!launch_shutdown(ACT_INIT_LATER, EXIT_REASON_INIT_NR,
-			     ASM_LABEL(l2_vmcall), "26.6.2, 25.2"))
-		return;
-	check_exit_from_shutdown(0);
-	report("L1's IRR bit of vector 40H", BIT(NVMX_EXTINT_VECTOR % 32),
-	       x2apic_read_reg(irr) & BIT(NVMX_EXTINT_VECTOR % 32), "26.6.2");
-	vmwrite(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE);
-	if (!nvmx_l2_resume(false) ||
-	    !nvmx_exit_at(EXIT_REASON_EXTINT_NR, ASM_LABEL(l2_vmcall), "25.2"))
-		return;
-	CHECK(VM_EXIT_INTR_INFO, BIT(31) | NVMX_EXTINT_VECTOR, "27.2.2");
-	CHECK(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE, "27.3.4");
-}
-
-static void case_extint_blocked(void)
-{
-	if (!shutdown_offered())
-		return;
-	if (!ctl_update(PIN_BASED_VM_EXEC_CONTROL,
-			MSR_IA32_VMX_PINBASED_CTLS,
-			PIN_BASED_EXT_INTR_MASK, 0) ||
-	    !ctl_update(VM_EXIT_CONTROLS, MSR_IA32_VMX_EXIT_CTLS,
-			VM_EXIT_ACK_INTR_ON_EXIT, 0)) {
-		skip("external-interrupt exiting or acknowledge on exit not offered");
-		return;
-	}
-	/* L1 runs with RFLAGS.IF 0: the interrupt stays pending */
-	x2apic_enable();
-	x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT |
-			 APIC_DM_FIXED | NVMX_EXTINT_VECTOR);
-	extint_blocked();
-	/* In service once an exit acknowledged it (24.7.1): L1 ends it */
-	x2apic_write_reg(APIC_EOI, 0);
-}
-
 /* 26.6.2: a SIPI in the shutdown state is discarded, with no VM exit */
 static void case_sipi_discarded(void)
 {
@@ -414,7 +359,6 @@ static const struct nvmx_case cases[] = {
 	[TIMER_EXIT] = { "timer_exit", case_timer_exit },
 	[STATE_ROUND_TRIP] = { "state_round_trip", case_state_round_trip },
 	[BAD_ENTRIES] = { "bad_entries", case_bad_entries },
-	[EXTINT_BLOCKED] = { "extint_blocked", case_extint_blocked },
 	[SIPI_DISCARDED] = { "sipi_discarded", case_sipi_discarded },
 	[VECTORING_MC] = { "vectoring_mc", case_vectoring_mc },
 	[NMI_WAKES] = { "nmi_wakes", case_nmi_wakes },
