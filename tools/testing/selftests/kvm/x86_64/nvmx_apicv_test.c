@@ -758,6 +758,30 @@ static void d_processed(void)
 		report("D's PIR word", 0, *d_word(i), "29.6");
 }
 
+/* D as use_pi() set it: ON set, 61H posted */
+static void d_untouched(void)
+{
+	report("D's ON", 1, *d_word(8) & 1, "29.6");
+	report("D's PIR word", vec_bit(VEC_X2APIC),
+	       *d_word(VEC_X2APIC / 32), "29.6");
+}
+
+/* The notification is L1's, not processed: F2H in L1's IRR, D untouched */
+static void notification_left_to_l1(const char *sdm)
+{
+	report("L1's IRR word of F2H", vec_bit(PINV),
+	       x2apic_read_reg(X2_IRR + (PINV / 32) * 0x10), sdm);
+	d_untouched();
+}
+
+/* VMRESUME: L2 processes the notification pending in L1's APIC, gets 61H */
+static void resume_processes_notification(void)
+{
+	if (nvmx_l2_vmresume() &&
+	    delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		d_processed();
+}
+
 /* Shorthand "self" (bits 19:18 = 01), fixed delivery, @vector */
 #define ICR_SELF(vector)	(0x40000 | (vector))
 
@@ -776,9 +800,7 @@ static void case_pi_other_vector(void)
 		return;
 	CHECK(VM_EXIT_INTR_INFO, INTR_VALID | VEC_L1, "27.2.2");
 	CHECK(GUEST_INTR_STATUS, 0, "29.6");
-	report("D's ON", 1, *d_word(8) & 1, "29.6");
-	report("D's PIR word", vec_bit(VEC_X2APIC),
-	       *d_word(VEC_X2APIC / 32), "29.6");
+	d_untouched();
 	/* acknowledged on exit: L1's in service */
 	x2apic_write_reg(APIC_EOI, 0);
 }
@@ -829,16 +851,9 @@ static void case_pi_left_to_l1(void)
 	report("L1's APIC timer expired while L2 was in shutdown (TMCCT)", 0,
 	       x2apic_read_reg(X2_TMCCT), "10.5.4");
 	CHECK(GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN, "27.3.4");
-	report("L1's IRR word of F2H", vec_bit(PINV),
-	       x2apic_read_reg(X2_IRR + (PINV / 32) * 0x10), "29.6");
-	report("D's ON", 1, *d_word(8) & 1, "29.6");
-	report("D's PIR word", vec_bit(VEC_X2APIC),
-	       *d_word(VEC_X2APIC / 32), "29.6");
+	notification_left_to_l1("29.6");
 	vmwrite(GUEST_ACTIVITY_STATE, 0);
-	if (!nvmx_l2_vmresume() ||
-	    !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
-		return;
-	d_processed();
+	resume_processes_notification();
 }
 
 static void case_pi_l1_ppr(void)
@@ -849,16 +864,9 @@ static void case_pi_l1_ppr(void)
 	if (!l2_launch() || !nvmx_vmcall_at(ASM_LABEL(l2_pi_sent)))
 		goto out;
 	CHECK(GUEST_INTR_STATUS, 0, "29.6");
-	report("L1's IRR word of F2H", vec_bit(PINV),
-	       x2apic_read_reg(X2_IRR + (PINV / 32) * 0x10), "29.6, 10.8.3.1");
-	report("D's ON", 1, *d_word(8) & 1, "29.6");
-	report("D's PIR word", vec_bit(VEC_X2APIC),
-	       *d_word(VEC_X2APIC / 32), "29.6");
+	notification_left_to_l1("29.6, 10.8.3.1");
 	x2apic_write_reg(X2_TPR, 0);
-	if (!nvmx_l2_vmresume() ||
-	    !delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
-		goto out;
-	d_processed();
+	resume_processes_notification();
 out:
 	x2apic_write_reg(X2_TPR, 0);
 }
