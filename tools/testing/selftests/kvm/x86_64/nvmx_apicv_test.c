@@ -97,6 +97,12 @@
  *                       processed: L2 exits at its VMCALL, RVI 0, F2H in
  *                       L1's IRR, D untouched; with TPR 0 again, VMRESUME
  *                       processes it and 61H is delivered
+ *   pi_below_timer      as pi_l1_pending with L1's VMX-preemption timer at
+ *                       0: its exit (52) comes first, before L2's first
+ *                       instruction (25.5.1, 26.7.4: above external
+ *                       interrupts), with the notification not recognized:
+ *                       F2H in L1's IRR, D untouched; VMRESUME with the
+ *                       timer at PREEMPTION_BOUND then processes it
  *
  * Stock KVM 6.1 offers the three controls too, where the processor has
  * them, even without posted interrupts (enable_apicv=N, as on the emulated
@@ -871,6 +877,21 @@ out:
 	x2apic_write_reg(X2_TPR, 0);
 }
 
+static void case_pi_below_timer(void)
+{
+	if (!use_pi(ASM_LABEL(l2_idle), 0) || !bound_by_timer())
+		return;
+	vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0);
+	x2apic_write_reg(APIC_ICR, ICR_SELF(PINV));
+	if (!l2_launch() ||
+	    !nvmx_exit_at(EXIT_PREEMPTION_NR, ASM_LABEL(l2_idle),
+			  "25.5.1, 26.7.4"))
+		return;
+	notification_left_to_l1("25.5.1, 29.6");
+	vmwrite(VMX_PREEMPTION_TIMER_VALUE, PREEMPTION_BOUND);
+	resume_processes_notification();
+}
+
 /* Posted interrupts as use_pi() sets them, then @field := @value */
 static void vmfail_pi(u64 field, u64 value)
 {
@@ -904,7 +925,8 @@ enum {
 	VMFAIL_REGVIRT_NO_TPR_SHADOW, VMFAIL_X2APIC_NO_TPR_SHADOW,
 	VMFAIL_X2APIC_APIC_ACCESS, STATE_ROUNDTRIP, PI_RUNNING,
 	PI_OTHER_VECTOR, PI_L1_PENDING, PI_HALTED, VMFAIL_PI_NO_ACK,
-	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, PI_LEFT_TO_L1, PI_L1_PPR, NR_CASES
+	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, PI_LEFT_TO_L1, PI_L1_PPR,
+	PI_BELOW_TIMER, NR_CASES
 };
 
 static const struct nvmx_case cases[NR_CASES] = {
@@ -942,6 +964,7 @@ static const struct nvmx_case cases[NR_CASES] = {
 	[VMFAIL_PI_DESC] = { "vmfail_pi_desc", case_vmfail_pi_desc },
 	[PI_LEFT_TO_L1] = { "pi_left_to_l1", case_pi_left_to_l1 },
 	[PI_L1_PPR] = { "pi_l1_ppr", case_pi_l1_ppr },
+	[PI_BELOW_TIMER] = { "pi_below_timer", case_pi_below_timer },
 };
 
 void l1_guest_code(struct vmx_pages *vmx)
