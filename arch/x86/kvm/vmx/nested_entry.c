@@ -1445,6 +1445,28 @@ bool nested_vmx_pi_notification_to_irr(struct kvm_vcpu *vcpu, u16 nv)
 }
 
 /*
+ * A notification outstanding when L2 resumes without an entry (RSM,
+ * KVM_SET_NESTED_STATE), once the descriptor is mapped: SDM 29.6's ON bit
+ * says a notification is outstanding for what the PIR holds, and the
+ * sender that set it notifies no more while it is set.  One that vmx.c
+ * had taken for L2 but not yet moved to L1's IRR (nested.pi_pending) is
+ * not in the nested state's format: without this it would be lost, and
+ * the PIR would wait for good.  Raised in L1's IRR, where a restored local
+ * APIC may already hold it (one interrupt either way); check_events then
+ * takes it as any notification.
+ */
+void nested_vmx_pi_outstanding_to_irr(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->nested.pi_desc || !lapic_in_kernel(vcpu) ||
+	    !pi_test_on(vmx->nested.pi_desc))
+		return;
+	kvm_lapic_set_irr(vmx->nested.posted_intr_nv & 0xff, vcpu->arch.apic);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+}
+
+/*
  * The pages of L1's memory that vmcs02 names by host-physical address (SDM
  * 24.6.8): the virtual-APIC page under "use TPR shadow", the APIC-access
  * page under "virtualize APIC accesses", and the posted-interrupt

@@ -254,6 +254,7 @@ int nested_vmx_map_l1_page(struct kvm_vcpu *vcpu, gpa_t gpa,
 			   struct kvm_host_map *map);
 void nested_vmx_release_apic_pages(struct kvm_vcpu *vcpu);
 bool nested_vmx_pi_notification_to_irr(struct kvm_vcpu *vcpu, u16 nv);
+void nested_vmx_pi_outstanding_to_irr(struct kvm_vcpu *vcpu);
 
 /*
  * KVM_RUN ends with an internal error: a page vmcs02 must name is not in

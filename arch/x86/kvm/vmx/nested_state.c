@@ -604,12 +604,14 @@ int nested_vmx_set_state(struct kvm_vcpu *vcpu,
  * names (nested_evmcs_map_restored()); L2's PAE PDPTEs without EPT, from
  * L1's memory at L2's CR3 (SDM 4.4.1), unless the VMM set them
  * (KVM_SET_SREGS2) or SMRAM's CR3 reloaded them; vmcs02's APIC pages
- * (nested_vmx_map_apic_pages()).  Pages the memory no longer gives are the
- * VMM's error: KVM_RUN ends with an internal error, as for L1's own
- * PDPTEs.  Without its APIC pages vmcs02 must not run: asked for again, so
- * that every later KVM_RUN fails the same way until the VMM sets a state.
- * An EPT PML4 table that is not in L1's memory is L1's: L2 exits to L1
- * before it runs (nested_vmx_ept_root_exit()).
+ * (nested_vmx_map_apic_pages()), and with them a notification the
+ * descriptor says is outstanding (nested_vmx_pi_outstanding_to_irr()).
+ * Pages the memory no longer gives are the VMM's error: KVM_RUN ends with
+ * an internal error, as for L1's own PDPTEs.  Without its APIC pages
+ * vmcs02 must not run: asked for again, so that every later KVM_RUN fails
+ * the same way until the VMM sets a state.  An EPT PML4 table that is not
+ * in L1's memory is L1's: L2 exits to L1 before it runs
+ * (nested_vmx_ept_root_exit()).
  */
 bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu)
 {
@@ -624,8 +626,11 @@ bool nested_vmx_get_state_pages(struct kvm_vcpu *vcpu)
 	    (!l2 || nested_cpu_has_ept(get_vmcs12(vcpu)) ||
 	     !is_pae_paging(vcpu) || vcpu->arch.pdptrs_from_userspace ||
 	     load_pdptrs(vcpu, kvm_read_cr3(vcpu))) &&
-	    (!l2 || nested_vmx_map_apic_pages(vcpu)))
+	    (!l2 || nested_vmx_map_apic_pages(vcpu))) {
+		if (l2)
+			nested_vmx_pi_outstanding_to_irr(vcpu);
 		return true;
+	}
 
 	if (l2 && nested_vmx_has_apic_pages(get_vmcs12(vcpu)))
 		kvm_make_request(KVM_REQ_GET_NESTED_STATE_PAGES, vcpu);

@@ -103,6 +103,14 @@
  *                       interrupts), with the notification not recognized:
  *                       F2H in L1's IRR, D untouched; VMRESUME with the
  *                       timer at PREEMPTION_BOUND then processes it
+ *   pi_state_outstanding L2 (IF=1) stops in the host with D as use_pi()
+ *                       set it: ON set, 61H posted, no notification sent
+ *                       (a sender's notification lost with a state that
+ *                       cannot carry it); the host moves the state
+ *                       (KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE): ON
+ *                       says a notification is outstanding (29.6), so
+ *                       L2's next instruction boundary takes and processes
+ *                       it, 61H is delivered, D's ON and PIR clear
  *
  * Stock KVM 6.1 offers the three controls too, where the processor has
  * them, even without posted interrupts (enable_apicv=N, as on the emulated
@@ -177,7 +185,7 @@ enum { MSG_STATE = NVMX_MSG_EXITS + 32 };
 
 static struct vmx_pages *l1_vmx;
 
-/* L2: stop in the host, which rewrites the guest interrupt status */
+/* L2: stop in the host, which moves the state (state_roundtrip/move()) */
 void l2_stop_in_host(void)
 {
 	ucall(UCALL_SYNC, 2, MSG_STATE, cur_case);
@@ -892,6 +900,13 @@ static void case_pi_below_timer(void)
 	resume_processes_notification();
 }
 
+static void case_pi_state_outstanding(void)
+{
+	if (use_pi(ASM_LABEL(l2_state), 0) && l2_launch() &&
+	    delivered(VEC_X2APIC, ASM_LABEL(l2_isr_x2apic)))
+		d_processed();
+}
+
 /* Posted interrupts as use_pi() sets them, then @field := @value */
 static void vmfail_pi(u64 field, u64 value)
 {
@@ -926,7 +941,7 @@ enum {
 	VMFAIL_X2APIC_APIC_ACCESS, STATE_ROUNDTRIP, PI_RUNNING,
 	PI_OTHER_VECTOR, PI_L1_PENDING, PI_HALTED, VMFAIL_PI_NO_ACK,
 	VMFAIL_PI_VECTOR, VMFAIL_PI_DESC, PI_LEFT_TO_L1, PI_L1_PPR,
-	PI_BELOW_TIMER, NR_CASES
+	PI_BELOW_TIMER, PI_STATE_OUTSTANDING, NR_CASES
 };
 
 static const struct nvmx_case cases[NR_CASES] = {
@@ -965,6 +980,8 @@ static const struct nvmx_case cases[NR_CASES] = {
 	[PI_LEFT_TO_L1] = { "pi_left_to_l1", case_pi_left_to_l1 },
 	[PI_L1_PPR] = { "pi_l1_ppr", case_pi_l1_ppr },
 	[PI_BELOW_TIMER] = { "pi_below_timer", case_pi_below_timer },
+	[PI_STATE_OUTSTANDING] = { "pi_state_outstanding",
+				   case_pi_state_outstanding },
 };
 
 void l1_guest_code(struct vmx_pages *vmx)
@@ -1005,10 +1022,26 @@ static void state_roundtrip(void)
 	free(s);
 }
 
+/* pi_state_outstanding: the state moved as it is */
+static void state_move(void)
+{
+	struct kvm_nested_state *s = calloc(1, 16384);
+
+	TEST_ASSERT(s, "no memory");
+	s->size = 16384;
+	vcpu_nested_state_get(the_vcpu, s);
+	TEST_ASSERT(s->flags & KVM_STATE_NESTED_GUEST_MODE, "L2 not running");
+	vcpu_nested_state_set(the_vcpu, s);
+	free(s);
+}
+
 static void host_message(struct ucall *uc)
 {
 	if (uc->args[0] == MSG_STATE) {
-		state_roundtrip();
+		if (uc->args[1] == PI_STATE_OUTSTANDING)
+			state_move();
+		else
+			state_roundtrip();
 		return;
 	}
 	nvmx_host_message(uc, cases[uc->args[1]].name);
