@@ -2546,18 +2546,20 @@ static bool nvmx_enters_hlt(struct vmcs12 *vmcs12)
 /*
  * SDM 26.6.2: an entry in the shutdown state leaves L2 there, unless it is
  * vectoring (an NMI or machine check injected, 26.3.1.5): L2 is then
- * active and delivers it.  L0 keeps L2's shutdown as it keeps its
- * wait-for-SIPI, a vCPU in KVM_MP_STATE_INIT_RECEIVED that x86.c does not
- * run, told apart by vmcs12's activity state (nested_vmx_l2_in_shutdown()),
- * which therefore says active once L2 is.  True when L2 stays in shutdown.
+ * active and delivers it, a runnable vCPU as for an entry in the active
+ * state.  L0 keeps L2's shutdown as it keeps its wait-for-SIPI, a vCPU in
+ * KVM_MP_STATE_INIT_RECEIVED that x86.c does not run, told apart by
+ * vmcs12's activity state (nested_vmx_l2_in_shutdown()).  vmcs12 is the
+ * entry's input and stays as L1 wrote it (26.8: a VM-entry failure that
+ * the processor reports on vmcs02 changes no guest-state field); the exit
+ * saves the state L2 is in (27.3.4, from the vCPU's).  True when L2 stays
+ * in shutdown.
  */
 static bool nested_vmx_enter_shutdown(struct kvm_vcpu *vcpu,
 				      struct vmcs12 *vmcs12)
 {
-	if (nvmx_entry_has_event(vmcs12)) {
-		vmcs12->guest_activity_state = GUEST_ACTIVITY_ACTIVE;
+	if (nvmx_entry_has_event(vmcs12))
 		return false;
-	}
 	vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
 	return true;
 }

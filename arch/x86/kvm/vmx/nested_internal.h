@@ -284,11 +284,11 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
 /*
  * L2 in the shutdown state (SDM 24.4.2, 26.6.2).  L0 keeps it as it keeps
  * wait-for-SIPI, a vCPU in guest mode in KVM_MP_STATE_INIT_RECEIVED, which
- * x86.c does not run; vmcs12's activity state tells the two apart.  The
- * entry sets it (nested_vmx_run()), and whatever makes L2 active from
- * shutdown sets it active (a vectoring entry, an NMI or SMI that wakes
- * it): while L2 runs, vmcs12 says shutdown only after a
- * KVM_SET_NESTED_STATE whose VMM then let L2 run.
+ * x86.c does not run; vmcs12's activity state tells the two apart.  L1
+ * writes it before the entry; an NMI or SMI that wakes L2 from shutdown
+ * sets it active.  A vectoring entry in the shutdown state leaves it as L1
+ * wrote it and the vCPU runnable (nested_vmx_enter_shutdown()): vmcs12
+ * says shutdown with L2 active until L2's next exit saves its state.
  */
 static inline bool nested_vmx_l2_in_shutdown(struct kvm_vcpu *vcpu)
 {
