@@ -242,8 +242,9 @@ fuzz-locked: modules selftests
 		! grep -q '^FAIL' $(B)/fuzz/results
 
 # The soak (issue 13) alone in the emulated host, stock and ours (one boot
-# each): N round trips of L2's loop of ten exiting instructions, then K VMs
-# freed with L2 running, with the host kernel's memory (/proc/meminfo)
+# each): N round trips of L2's loop of eleven exiting instructions, with
+# L1's APIC pages mapped at every entry, then K VMs freed with L2
+# running, with the host kernel's memory (/proc/meminfo)
 # measured before and after; nvmx_soak_test fails on a leak.  Timeouts
 # follow N: a round trip took 0.14 ms (ours) and 0.18 ms (stock) of
 # emulated time and 0.55 ms (ours) to 0.8 ms (stock) of wall time on a

@@ -6,11 +6,16 @@
  * "free" is the buddy allocator's free pages plus those its per-CPU lists
  * hold (/proc/zoneinfo), after dropping the page cache.
  *
- * 1. round_trips: L2 runs a loop of ten exiting instructions (CPUID,
+ * 1. round_trips: L2 runs a loop of eleven exiting instructions (CPUID,
  *    VMCALL, OUT, RDMSR through the MSR bitmap, MOV to CR3, RDTSC, INT3
- *    through the exception bitmap, MOV from DR7, PAUSE, INVLPG), and L1
- *    handles each exit (checking that it is the next one of the loop) and
- *    resumes L2, N times (-n N, default 10000).  The host reads
+ *    through the exception bitmap, MOV from DR7, PAUSE, INVLPG, and a MOV
+ *    to CR8 of 0 under "use TPR shadow": the TPR-below-threshold exit,
+ *    SDM 29.1.2, with TPR threshold 1), and L1 handles each exit (checking
+ *    that it is the next one of the loop; after exit 43 it sets VTPR to
+ *    10H again, 26.2.1.1) and resumes L2, N times (-n N, default 10000).
+ *    Every entry maps L1's pages that vmcs02 names and every exit releases
+ *    them: the virtual-APIC page, and the APIC-access page where L1 is
+ *    offered "virtualize APIC accesses" (L2 does not touch it).  The host reads
  *    /proc/meminfo (after dropping the page cache) before the VM, after a
  *    warm-up of 2000 round trips, after the N round trips and after the
  *    VM is freed: the kernel's free memory must not shrink by more than
@@ -44,6 +49,8 @@ struct nvmx_env {
 	bool strict;
 	u64 n;			/* round trips after the warm-up */
 	u32 cycle_vm;		/* a VM of vm_cycles: free it with L2 running */
+	u64 vapic_gva, vapic_gpa;	/* the virtual-APIC page */
+	u64 access_gpa;			/* the APIC-access page */
 };
 
 struct nvmx_env nvmx_env;
@@ -69,7 +76,12 @@ static const u32 loop_exits[] = {
 	29,	/* MOV DR */
 	40,	/* PAUSE */
 	14,	/* INVLPG */
+	43,	/* TPR below threshold: MOV to CR8 (trap-like, 27.1) */
 };
+
+#define EXIT_TPR_BELOW_THRESHOLD	43
+#define VTPR				0x80	/* in the virtual-APIC page */
+#define VTPR_ABOVE			0x10	/* class 1, TPR threshold 1 */
 
 #define NR_LOOP		ARRAY_SIZE(loop_exits)
 
@@ -88,6 +100,8 @@ asm(".pushsection .text\n"
 	"mov %dr7, %rax\n\t"
 	"pause\n\t"
 	"invlpg (%rsp)\n\t"
+	"xor %eax, %eax\n\t"
+	"mov %rax, %cr8\n\t"
 	"jmp l2_soak\n"
 	"l2_pass:\n\t"
 	"mov $" NVMX_XSTR(PORT_PASS) ", %edx\n\t"
@@ -97,6 +111,33 @@ asm(".pushsection .text\n"
 	".popsection");
 
 u64 soak_round_trips;
+
+/*
+ * "use TPR shadow" with the virtual-APIC page (VTPR 10H, TPR threshold 1:
+ * 26.2.1.1 wants threshold bits 3:0 no higher than VTPR bits 7:4) and, if
+ * L1 is offered it, "virtualize APIC accesses" with the APIC-access page.
+ */
+static void setup_apic_pages(void)
+{
+	*(u32 *)(nvmx_env.vapic_gva + VTPR) = VTPR_ABOVE;
+	GUEST_ASSERT(ctl_update(CPU_BASED_VM_EXEC_CONTROL,
+				MSR_IA32_VMX_PROCBASED_CTLS,
+				CPU_BASED_TPR_SHADOW, 0));
+	vmwrite(VIRTUAL_APIC_PAGE_ADDR, nvmx_env.vapic_gpa);
+	vmwrite(TPR_THRESHOLD, 1);
+	if (!(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) >> 32 &
+	      CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) ||
+	    !(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32 &
+	      SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES))
+		return;
+	GUEST_ASSERT(ctl_update(CPU_BASED_VM_EXEC_CONTROL,
+				MSR_IA32_VMX_PROCBASED_CTLS,
+				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, 0));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL,
+		vmreadz(SECONDARY_VM_EXEC_CONTROL) |
+		SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+	vmwrite(APIC_ACCESS_ADDR, nvmx_env.access_gpa);
+}
 
 static void setup_controls(struct vmx_pages *vmx)
 {
@@ -115,6 +156,7 @@ static void setup_controls(struct vmx_pages *vmx)
 	msr_bitmap[MSR_PAT / 8] |= BIT(MSR_PAT % 8);	/* read bitmap, low */
 	vmwrite(MSR_BITMAP, vmx->msr_gpa);
 	vmwrite(EXCEPTION_BITMAP, BIT(BP_VECTOR));
+	setup_apic_pages();
 }
 
 /* @n round trips of L2's loop; false after an exit out of order */
@@ -132,7 +174,10 @@ static bool round_trips(u64 n, u32 *seq)
 		}
 		*seq = (*seq + 1) % NR_LOOP;
 		soak_round_trips++;
-		if (!nvmx_l2_resume(true))
+		if (reason == EXIT_TPR_BELOW_THRESHOLD)
+			*(u32 *)(nvmx_env.vapic_gva + VTPR) = VTPR_ABOVE;
+		/* that exit comes after its instruction, the others before */
+		if (!nvmx_l2_resume(reason != EXIT_TPR_BELOW_THRESHOLD))
 			return false;
 		if (nvmx_env.n >= 16 && !(soak_round_trips % (nvmx_env.n / 16)))
 			ucall(UCALL_SYNC, 2, MSG_PROGRESS, soak_round_trips);
@@ -157,6 +202,8 @@ void l1_guest_code(struct vmx_pages *vmx)
 			vmreadz(CPU_BASED_VM_EXEC_CONTROL) &
 			~CPU_BASED_UNCOND_IO_EXITING);
 		vmwrite(GUEST_RIP, ASM_LABEL(l2_pass));
+		/* the last exit, not handled, was the loop's exit 43 */
+		*(u32 *)(nvmx_env.vapic_gva + VTPR) = VTPR_ABOVE;
 		nvmx_l2_vmresume();
 		GUEST_ASSERT(0);
 	}
@@ -317,6 +364,14 @@ static void soak_message(struct ucall *uc)
 	}
 }
 
+/* The pages of L1's that vmcs12 names, in a new VM @vm */
+static void host_alloc_apic_pages(struct kvm_vm *vm)
+{
+	nvmx_env.vapic_gva = vm_vaddr_alloc_page(vm);
+	nvmx_env.vapic_gpa = addr_gva2gpa(vm, nvmx_env.vapic_gva);
+	nvmx_env.access_gpa = addr_gva2gpa(vm, vm_vaddr_alloc_page(vm));
+}
+
 static bool test_round_trips(void)
 {
 	struct kvm_vcpu *vcpu;
@@ -328,6 +383,7 @@ static bool test_round_trips(void)
 	mem_before = measure();
 	print_mem("before the VM", mem_before);
 	vm = nvmx_host_create_vm(&vcpu, NULL);
+	host_alloc_apic_pages(vm);
 	sync_global_to_guest(vm, nvmx_env);
 	for (;;) {
 		u64 cmd = nvmx_run_to_ucall(vcpu, &uc);
@@ -360,6 +416,7 @@ static void cycle_one(void)
 	struct kvm_vm *vm;
 
 	vm = nvmx_host_create_vm(&vcpu, NULL);
+	host_alloc_apic_pages(vm);
 	nvmx_env.cycle_vm = 1;
 	sync_global_to_guest(vm, nvmx_env);
 	vcpu_run(vcpu);
