@@ -1446,14 +1446,19 @@ bool nested_vmx_pi_notification_to_irr(struct kvm_vcpu *vcpu, u16 nv)
 
 /*
  * A notification outstanding when L2 resumes without an entry (RSM,
- * KVM_SET_NESTED_STATE), once the descriptor is mapped: SDM 29.6's ON bit
- * says a notification is outstanding for what the PIR holds, and the
- * sender that set it notifies no more while it is set.  One that vmx.c
+ * KVM_SET_NESTED_STATE), once the descriptor is mapped.  One that vmx.c
  * had taken for L2 but not yet moved to L1's IRR (nested.pi_pending) is
- * not in the nested state's format: without this it would be lost, and
- * the PIR would wait for good.  Raised in L1's IRR, where a restored local
- * APIC may already hold it (one interrupt either way); check_events then
- * takes it as any notification.
+ * not in the nested state's format, and the sender that set the
+ * descriptor's ON bit notifies no more while it is set (KVM's convention,
+ * and L1 KVM's): lost, it would leave the PIR waiting for good.  ON is
+ * taken for such a notification, as Table 29-1 names the bit
+ * ("outstanding notification"), though the processor processes the PIR
+ * only when a notification arrives (29.6): an L1 that resumes L2 this way
+ * with ON set and nothing sent sees it processed where the processor
+ * would not (design.rst).  Raised in L1's
+ * IRR, where a restored local APIC may already hold it (one interrupt
+ * either way); check_events then takes it as any notification.  Not for
+ * an L2 restored halted until it runs: nothing wakes it for this.
  */
 void nested_vmx_pi_outstanding_to_irr(struct kvm_vcpu *vcpu)
 {

@@ -288,7 +288,10 @@ struct nvmx_cr nested_vmx_cr4_owners(struct kvm_vcpu *vcpu,
  * writes it before the entry; an NMI or SMI that wakes L2 from shutdown
  * sets it active.  A vectoring entry in the shutdown state leaves it as L1
  * wrote it and the vCPU runnable (nested_vmx_enter_shutdown()): vmcs12
- * says shutdown with L2 active until L2's next exit saves its state.
+ * says shutdown with L2 active until L2's next exit saves its state.  A
+ * VMM that puts the vCPU in KVM_MP_STATE_INIT_RECEIVED meanwhile (allowed
+ * in guest mode) gets L2 in shutdown, not waiting for a SIPI; so does one
+ * that sets a state saying shutdown with L2 running.
  */
 static inline bool nested_vmx_l2_in_shutdown(struct kvm_vcpu *vcpu)
 {

@@ -107,10 +107,12 @@
  *                       set it: ON set, 61H posted, no notification sent
  *                       (a sender's notification lost with a state that
  *                       cannot carry it); the host moves the state
- *                       (KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE): ON
- *                       says a notification is outstanding (29.6), so
- *                       L2's next instruction boundary takes and processes
- *                       it, 61H is delivered, D's ON and PIR clear
+ *                       (KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE): nvmx
+ *                       takes ON for the notification (Table 29-1's
+ *                       "outstanding notification"; a documented
+ *                       deviation, design.rst), so L2's next instruction
+ *                       boundary processes it, 61H is delivered, D's ON
+ *                       and PIR clear
  *
  * Stock KVM 6.1 offers the three controls too, where the processor has
  * them, even without posted interrupts (enable_apicv=N, as on the emulated
