@@ -1455,10 +1455,10 @@ bool nested_vmx_pi_notification_to_irr(struct kvm_vcpu *vcpu, u16 nv)
  * ("outstanding notification"), though the processor processes the PIR
  * only when a notification arrives (29.6): an L1 that resumes L2 this way
  * with ON set and nothing sent sees it processed where the processor
- * would not (design.rst).  Raised in L1's
- * IRR, where a restored local APIC may already hold it (one interrupt
- * either way); check_events then takes it as any notification.  Not for
- * an L2 restored halted until it runs: nothing wakes it for this.
+ * would not (design.rst).  Raised in L1's IRR, where a restored local APIC
+ * may already hold it (one interrupt either way); check_events then takes
+ * it as any notification.  Not for an L2 restored halted until it runs:
+ * nothing wakes it for this.
  */
 void nested_vmx_pi_outstanding_to_irr(struct kvm_vcpu *vcpu)
 {
