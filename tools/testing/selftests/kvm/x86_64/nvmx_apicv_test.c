@@ -998,6 +998,25 @@ void l1_guest_code(struct vmx_pages *vmx)
 static struct kvm_vm *the_vm;
 static struct kvm_vcpu *the_vcpu;
 
+/* KVM_GET_NESTED_STATE of L2, which must be running */
+static struct kvm_nested_state *state_get_l2(void)
+{
+	struct kvm_nested_state *s = calloc(1, 16384);
+
+	TEST_ASSERT(s, "no memory");
+	s->size = 16384;
+	vcpu_nested_state_get(the_vcpu, s);
+	TEST_ASSERT(s->flags & KVM_STATE_NESTED_GUEST_MODE, "L2 not running");
+	return s;
+}
+
+/* KVM_SET_NESTED_STATE of @s, then free it */
+static void state_set(struct kvm_nested_state *s)
+{
+	vcpu_nested_state_set(the_vcpu, s);
+	free(s);
+}
+
 /*
  * state_roundtrip: vmcs12 of KVM_GET_NESTED_STATE holds the guest
  * interrupt status L2 has (SVI 31H); set again with RVI 61H and its VIRR
@@ -1005,36 +1024,24 @@ static struct kvm_vcpu *the_vcpu;
  */
 static void state_roundtrip(void)
 {
-	struct kvm_nested_state *s = calloc(1, 16384);
+	struct kvm_nested_state *s = state_get_l2();
 	u32 *virr = addr_gva2hva(the_vm, nvmx_env.p_gva + VIRR +
 				 (VEC_X2APIC / 32) * 0x10);
 	struct vmcs12 *vmcs12;
 
-	TEST_ASSERT(s, "no memory");
-	s->size = 16384;
-	vcpu_nested_state_get(the_vcpu, s);
-	TEST_ASSERT(s->flags & KVM_STATE_NESTED_GUEST_MODE, "L2 not running");
 	vmcs12 = (struct vmcs12 *)s->data.vmx[0].vmcs12;
 	TEST_ASSERT(vmcs12->guest_intr_status == VEC_MMIO << 8,
 		    "vmcs12's guest interrupt status 0x%x, not 0x%x",
 		    vmcs12->guest_intr_status, VEC_MMIO << 8);
 	vmcs12->guest_intr_status = VEC_MMIO << 8 | VEC_X2APIC;
 	*virr = vec_bit(VEC_X2APIC);
-	vcpu_nested_state_set(the_vcpu, s);
-	free(s);
+	state_set(s);
 }
 
 /* pi_state_outstanding: the state moved as it is */
 static void state_move(void)
 {
-	struct kvm_nested_state *s = calloc(1, 16384);
-
-	TEST_ASSERT(s, "no memory");
-	s->size = 16384;
-	vcpu_nested_state_get(the_vcpu, s);
-	TEST_ASSERT(s->flags & KVM_STATE_NESTED_GUEST_MODE, "L2 not running");
-	vcpu_nested_state_set(the_vcpu, s);
-	free(s);
+	state_set(state_get_l2());
 }
 
 static void host_message(struct ucall *uc)

@@ -302,9 +302,23 @@ static void case_vectoring_entry(void)
 	CHECK(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE, "26.6.2, 27.3.4");
 }
 
+/* L1 sends itself 40H, which stays pending: it runs with RFLAGS.IF 0 */
+static void extint_self_ipi(void)
+{
+	x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT |
+			 APIC_DM_FIXED | NVMX_EXTINT_VECTOR);
+}
+
+/* Vector 40H's bit in L1's IRR or ISR (@reg: APIC_IRR, NVMX_APIC_ISR) */
+static u32 extint_l1_bit(u32 reg)
+{
+	return x2apic_read_reg(reg + NVMX_EXTINT_VECTOR / 32 * 0x10) &
+	       BIT(NVMX_EXTINT_VECTOR % 32);
+}
+
 /*
- * L1's interrupt for the extint cases, pending in its local APIC: L1 runs
- * with RFLAGS.IF 0.  False, with the case skipped: a control is missing.
+ * L1's interrupt for the extint cases, pending in its local APIC.  False,
+ * with the case skipped: a control is missing.
  */
 static bool extint_pending_in_l1(void)
 {
@@ -317,8 +331,7 @@ static bool extint_pending_in_l1(void)
 		return false;
 	}
 	x2apic_enable();
-	x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT |
-			 APIC_DM_FIXED | NVMX_EXTINT_VECTOR);
+	extint_self_ipi();
 	return true;
 }
 
@@ -345,17 +358,14 @@ static void l2_if_set(void)
  */
 static bool extint_exit(const char *sdm)
 {
-	u32 bit = BIT(NVMX_EXTINT_VECTOR % 32);
-	u64 word = NVMX_EXTINT_VECTOR / 32 * 0x10;
-
 	if (!nvmx_exit_at(EXIT_REASON_EXTINT_NR, ASM_LABEL(l2_vmcall), sdm))
 		return false;
 	CHECK(VM_EXIT_INTR_INFO, BIT(31) | NVMX_EXTINT_VECTOR, "27.2.2");
 	CHECK(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE, "27.3.4");
-	report("L1's ISR bit of vector 40H", bit,
-	       x2apic_read_reg(NVMX_APIC_ISR + word) & bit, "24.7.1");
-	report("L1's IRR bit of vector 40H", 0,
-	       x2apic_read_reg(APIC_IRR + word) & bit, "24.7.1");
+	report("L1's ISR bit of vector 40H", BIT(NVMX_EXTINT_VECTOR % 32),
+	       extint_l1_bit(NVMX_APIC_ISR), "24.7.1");
+	report("L1's IRR bit of vector 40H", 0, extint_l1_bit(APIC_IRR),
+	       "24.7.1");
 	return true;
 }
 
@@ -368,8 +378,7 @@ static void case_extint_active(void)
 	if (!l2_launch() || !extint_exit("25.2, VMLAUNCH"))
 		goto out;
 	x2apic_write_reg(APIC_EOI, 0);
-	x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT |
-			 APIC_DM_FIXED | NVMX_EXTINT_VECTOR);
+	extint_self_ipi();
 	if (nvmx_l2_resume(false))
 		extint_exit("25.2, VMRESUME");
 out:
@@ -385,14 +394,12 @@ out:
  */
 static void extint_blocked(void)
 {
-	u64 irr = APIC_IRR + NVMX_EXTINT_VECTOR / 32 * 0x10;
-
 	if (!launch_shutdown(ACT_INIT_LATER, EXIT_REASON_INIT_NR,
 			     ASM_LABEL(l2_vmcall), "26.6.2, 25.2"))
 		return;
 	check_exit_from_shutdown(0);
 	report("L1's IRR bit of vector 40H", BIT(NVMX_EXTINT_VECTOR % 32),
-	       x2apic_read_reg(irr) & BIT(NVMX_EXTINT_VECTOR % 32), "26.6.2");
+	       extint_l1_bit(APIC_IRR), "26.6.2");
 	vmwrite(GUEST_ACTIVITY_STATE, NVMX_ACTIVITY_ACTIVE);
 	l2_if_set();
 	if (nvmx_l2_resume(false))

@@ -112,6 +112,12 @@ asm(".pushsection .text\n"
 
 u64 soak_round_trips;
 
+/* VTPR 10H, above TPR threshold 1 (26.2.1.1 at the next entry) */
+static void vtpr_above(void)
+{
+	*(u32 *)(nvmx_env.vapic_gva + VTPR) = VTPR_ABOVE;
+}
+
 /*
  * "use TPR shadow" with the virtual-APIC page (VTPR 10H, TPR threshold 1:
  * 26.2.1.1 wants threshold bits 3:0 no higher than VTPR bits 7:4) and, if
@@ -119,7 +125,7 @@ u64 soak_round_trips;
  */
 static void setup_apic_pages(void)
 {
-	*(u32 *)(nvmx_env.vapic_gva + VTPR) = VTPR_ABOVE;
+	vtpr_above();
 	GUEST_ASSERT(ctl_update(CPU_BASED_VM_EXEC_CONTROL,
 				MSR_IA32_VMX_PROCBASED_CTLS,
 				CPU_BASED_TPR_SHADOW, 0));
@@ -175,7 +181,7 @@ static bool round_trips(u64 n, u32 *seq)
 		*seq = (*seq + 1) % NR_LOOP;
 		soak_round_trips++;
 		if (reason == EXIT_TPR_BELOW_THRESHOLD)
-			*(u32 *)(nvmx_env.vapic_gva + VTPR) = VTPR_ABOVE;
+			vtpr_above();
 		/* that exit comes after its instruction, the others before */
 		if (!nvmx_l2_resume(reason != EXIT_TPR_BELOW_THRESHOLD))
 			return false;
@@ -203,7 +209,7 @@ void l1_guest_code(struct vmx_pages *vmx)
 			~CPU_BASED_UNCOND_IO_EXITING);
 		vmwrite(GUEST_RIP, ASM_LABEL(l2_pass));
 		/* the last exit, not handled, was the loop's exit 43 */
-		*(u32 *)(nvmx_env.vapic_gva + VTPR) = VTPR_ABOVE;
+		vtpr_above();
 		nvmx_l2_vmresume();
 		GUEST_ASSERT(0);
 	}
