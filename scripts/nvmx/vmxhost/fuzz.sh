@@ -6,7 +6,9 @@
 # iterations, the outcomes the SDM does not allow and the outcome counts;
 # then the blocks of 1024 iterations whose outcome digests differ between
 # stock and ours (same seed, same mutations: a difference is a difference of
-# outcome; -v FIRST:LAST lists the iterations of a block).
+# outcome; -v FIRST:LAST lists the iterations of a block), per profile slot
+# that both ran ("N/PROFILE"; "N/PROFILE-as-plain" where one was not offered
+# the profile and ran the plain one: compared only with the same).
 #
 # Usage: fuzz.sh RUN_DIR   (RUN_DIR/console.txt as judge.sh leaves it)
 set -euo pipefail
@@ -24,7 +26,7 @@ lines() {
 
 for p in stock ours; do
 	echo "== $p"
-	lines "$p" | grep -E '^(fuzz seed|fuzz-summary|  |fuzz-cost|DISALLOWED|iter |fuzz-disallowed)' || echo "(no fuzzer output)"
+	lines "$p" | grep -E '^(fuzz seed|fuzz-summary|  |fuzz-cost|fuzz-profiles|DISALLOWED|iter |fuzz-disallowed)' || echo "(no fuzzer output)"
 	lines "$p" | awk '/^fuzz-digest/ { t = $5 } END { if (t != "") print "emulated time at the last digest: " t " s" }'
 done
 
@@ -33,7 +35,7 @@ diffs=$(join -j1 -o 1.1,1.2,2.2 \
 	<(lines ours | awk '/^fuzz-digest/ { print $3, $4 }' | sort) |
 	awk '$2 != $3 { print $1 }' | sort -n | tr '\n' ' ')
 if [ -n "$diffs" ]; then
-	echo "outcomes differ between stock and ours in blocks (of 1024 iterations): $diffs"
+	echo "outcomes differ between stock and ours in blocks (of 1024 iterations)/profile slots: $diffs"
 else
 	echo "stock and ours: the same outcome digests in every block both reported"
 fi

@@ -305,7 +305,8 @@ static void memory_restore(const struct kvm_nested_state *s)
 	restore_range(s->hdr.vmx.vmxon_pa, VMCS_SIZE);
 	restore_range(s->hdr.vmx.vmcs12_pa, VMCS_SIZE);
 	for (row = 0; row < NVMX_NR_FIELDS; row++) {
-		if (nvmx_fuzz.kinds[row] != K_ADDR)
+		if (nvmx_fuzz.kinds[row] != K_ADDR &&
+		    nvmx_fuzz.kinds[row] != K_APIC_ADDR)
 			continue;
 		f = &nvmx_fields[row];
 		len = VMCS_SIZE;

@@ -21,6 +21,8 @@ struct nvmx_fuzz {
 	u64 mem_end_gpa;	/* the first GPA beyond L1's memslot 0 */
 	u64 zero_gpa;		/* a page of zeros */
 	u64 list_gpa;		/* an MSR list of valid entries */
+	u64 edge_gpa;		/* the last page of L1's memory, zeros (or 0) */
+	bool root_in_memory;	/* no EPTP with its PML4 table outside it */
 	u8 kinds[NVMX_NR_FIELDS];	/* enum fuzz_kind per row */
 	u8 rows[NVMX_NR_FIELDS];	/* the rows not K_SKIP */
 	u32 nr_rows;
@@ -43,6 +45,7 @@ enum fuzz_kind {
 	K_SKIP,			/* not fuzzed (see fuzz_kind()) */
 	K_GENERIC,		/* bit flips, boundaries, random */
 	K_ADDR,			/* a guest-physical address (page, list) */
+	K_APIC_ADDR,		/* virtual-APIC, APIC-access, PI descriptor */
 	K_BASE,			/* a linear address (canonical or not) */
 	K_MSR_COUNT,		/* the VM-entry MSR-load count */
 	K_HOST_CR0,
@@ -68,9 +71,22 @@ enum fuzz_kind {
  * - VM-exit MSR-store and -load counts: not mutated (entries in L1's memory
  *   VMX-abort L1, SDM 27.7, and the store writes L1's memory); their
  *   addresses are (count 0: only 26.2.1.2's address checks);
+ * - the virtual-APIC page, the APIC-access page and the posted-interrupt
+ *   descriptor (K_APIC_ADDR): an address the entry's checks let through
+ *   (aligned, within MAXPHYADDR) is one that no memory backs, or the last
+ *   page (descriptor) of L1's memory, which is zeros: a VM entry with
+ *   virtual-interrupt delivery writes VPPR into the virtual-APIC page
+ *   (SDM 26.3.2.5, 29.1.3), so not into another page of L1's; and only the
+ *   virtual-APIC page goes where no memory is (an outcome of its class:
+ *   VMfailValid 7 with nvmx, design.rst; stock 6.1 checks the guest state
+ *   first and fails it through the processor), as an APIC-access page or
+ *   a descriptor there
+ *   ends KVM_RUN with an internal error, not an outcome L1 sees
+ *   (design.rst, nested_vmx_report_missing_page());
  * - EPTP: from a set (a valid format points at a page of zeros, so L2's
  *   first access is an EPT violation, never L1's memory as paging
- *   structures);
+ *   structures; or just beyond L1's memory, unless root_in_memory: stock
+ *   6.1 WARNs and ends KVM_RUN with EIO there);
  * - exit-information fields: not inputs of VM entry.
  */
 static enum fuzz_kind fuzz_kind(const struct nvmx_field *f)
@@ -96,6 +112,10 @@ static enum fuzz_kind fuzz_kind(const struct nvmx_field *f)
 		return K_ACTIVITY;
 	case EPT_POINTER:
 		return K_EPTP;
+	case VIRTUAL_APIC_PAGE_ADDR:
+	case APIC_ACCESS_ADDR:
+	case POSTED_INTR_DESC_ADDR:
+		return K_APIC_ADDR;
 	case VM_ENTRY_MSR_LOAD_COUNT:
 		return K_MSR_COUNT;
 	case IO_BITMAP_A:
@@ -104,9 +124,6 @@ static enum fuzz_kind fuzz_kind(const struct nvmx_field *f)
 	case VM_EXIT_MSR_STORE_ADDR:
 	case VM_EXIT_MSR_LOAD_ADDR:
 	case VM_ENTRY_MSR_LOAD_ADDR:
-	case VIRTUAL_APIC_PAGE_ADDR:
-	case APIC_ACCESS_ADDR:
-	case POSTED_INTR_DESC_ADDR:
 	case VMREAD_BITMAP:
 	case VMWRITE_BITMAP:
 	case ENC_EPTP_LIST_ADDRESS:
@@ -211,6 +228,29 @@ static u64 mutate_addr(u64 old)
 	}
 }
 
+/* The alignment SDM 26.2.1.1 asks of an APIC address row */
+static u64 apic_addr_align(u32 encoding)
+{
+	return encoding == POSTED_INTR_DESC_ADDR ? 64 : 0x1000;
+}
+
+/* See fuzz_kind(): K_APIC_ADDR */
+static u64 mutate_apic_addr(const struct nvmx_field *f, u64 old)
+{
+	u64 align = apic_addr_align(f->encoding);
+	u64 edge = nvmx_fuzz.edge_gpa ? nvmx_fuzz.edge_gpa : nvmx_fuzz.zero_gpa;
+	u64 v = mutate_addr(old);
+
+	if ((v & (align - 1)) || (v >> nvmx_fuzz.maxphyaddr))
+		return v;		/* fails 26.2.1.1 */
+	if (v >= nvmx_fuzz.mem_end_gpa) {
+		if (f->encoding == VIRTUAL_APIC_PAGE_ADDR)
+			return v;	/* no memory: VMfailValid 7 */
+		return nvmx_fuzz.mem_end_gpa - align;	/* L1's last one */
+	}
+	return fuzz_below(2) ? edge : edge + 0x1000 - align;
+}
+
 static u64 mutate_base(u64 old)
 {
 	switch (fuzz_below(6)) {
@@ -293,6 +333,8 @@ static u64 mutate_eptp(void)
 	case 6:
 		return good | beyond_maxphy_bit();
 	case 7:
+		if (nvmx_fuzz.root_in_memory)
+			return good;
 		return nvmx_fuzz.mem_end_gpa | 6 | (3 << 3);
 	case 8:
 		return 0;
@@ -319,6 +361,9 @@ static u64 fuzz_mutate(u32 row, u64 old)
 	switch (nvmx_fuzz.kinds[row]) {
 	case K_ADDR:
 		v = mutate_addr(old);
+		break;
+	case K_APIC_ADDR:
+		v = mutate_apic_addr(f, old);
 		break;
 	case K_BASE:
 		v = mutate_base(old);

@@ -17,6 +17,37 @@
  * the VMCS, copies the pristine region back and VMPTRLDs it (restore()).  Every K
  * iterations a clean entry must end in the VMCALL exit.
  *
+ * The pristine vmcs12 is one of several base states ("profiles"), each
+ * built over the plain one and checked to enter cleanly before the first
+ * iteration.  Block b of K iterations takes profile b mod 7 (the plain
+ * one where L1 is not offered that profile: skipped, with the reason in
+ * the summary, which counts the outcomes per profile), starting from a
+ * clear VMCS and a pseudo-random stream of its own (use_profile()):
+ *   plain     prepare_vmcs(): no secondary control set; ends in VMCALL
+ *   ept       L1's identity EPT of memslot 0 (WB, 4 levels), VPID 1 if
+ *             offered; VMCALL
+ *   apicv     TPR shadow, virtual-APIC page, APIC-access page, and if
+ *             offered APIC-register virtualization and virtual-interrupt
+ *             delivery with external-interrupt exiting; VMCALL
+ *   posted    TPR shadow, virtualize x2APIC mode, APIC-register
+ *             virtualization, virtual-interrupt delivery, posted
+ *             interrupts (acknowledge on exit, vector F2H, a descriptor
+ *             page of zeros in L1's memory); VMCALL
+ *   timer     the VMX-preemption timer at FFFFFFF0H, saved at exit; VMCALL
+ *   hlt       activity state HLT, the timer at 100H: exit 52 (25.5.1)
+ *   shutdown  activity state shutdown with #MC injected (26.3.1.5), the
+ *             timer at 100H: the #MC meets L2's not-present IDT gate, a
+ *             triple fault, exit 2 (26.6.2: a vectoring entry leaves L2
+ *             active); the timer ends it if a mutation drops the #MC
+ * HLT and shutdown keep their bound: the timer's value is not mutated
+ * there and its control stays set; in shutdown L2's IDT base neither (a
+ * gate in L1's memory could run L1's code as L2).  Wait-for-SIPI is not a
+ * profile: nothing ends it here (the timer does not count in it, 25.5.1,
+ * and only an INIT or SIPI from another processor would).  A clean exit's
+ * own changes (the saved timer value, the VM-entry interruption
+ * information's valid bit, the activity state) are written back with the
+ * mutated rows.
+ *
  * An iteration costs L0 one VM exit for the entry, one for L2's exit if
  * it entered, and those of L1's VMWRITEs that are not shadowed; nothing
  * else where it can be helped (host RSP and RIP are written once, the
@@ -45,12 +76,21 @@
  * guest-state checks (26.3.1.1, 26.3.1.4, 26.3.1.5: exit 33).  After an
  * entry any exit L2 can cause is allowed (the mutated controls decide
  * which).  VMfailInvalid is never allowed: the VMCS pointer is valid.
+ * Where a mutated row fails a check of 26.2.1.1 that the profile's
+ * controls make (an I/O, MSR, virtual-APIC or APIC-access page address
+ * unaligned or beyond MAXPHYADDR, a posted-interrupt descriptor not
+ * 64-byte aligned or beyond it, a notification vector with bits 15:8 set)
+ * and no execution control is mutated with it, the
+ * entry must fail: VMfailValid 7 (or 8 with a host row: 26.2 checks in
+ * any order), neither an entry nor 33/34, which come after 26.2 passed.
  *
  * Usage: nvmx_fuzz_vmcs12_test [-s SEED] [-i ITERATIONS] [-v FIRST:LAST]
  * -v prints every iteration from FIRST to LAST (mutations and outcome).
- * Every 1024 iterations it prints a digest of their outcomes: two runs with
- * the same seed (stock and ours) differ in a block exactly where a digest
- * differs; -v on that block lists the iterations.
+ * Every 1024 iterations it prints a digest of their outcomes per profile
+ * slot ("block N/PROFILE", "-as-plain" where the slot's profile was not
+ * offered): two runs with the same seed (stock and ours) differ in a
+ * block exactly where a digest both print differs; -v on that block lists
+ * the iterations.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -78,6 +118,10 @@ struct nvmx_env {
 	u64 pristine_gva;		/* the pristine vmcs12 region */
 	u64 zero_gva, zero_gpa;		/* a page of zeros (IDT, EPT PML4) */
 	u64 list_gva, list_gpa;		/* an MSR list of valid entries */
+	u64 edge_gpa;			/* the last page of memslot 0, zeros */
+	u64 apic_gpa;			/* virtual-APIC, APIC-access, PI pages */
+	u64 eptp_gpa;			/* L1's identity EPT of memslot 0, or 0 */
+	bool is_nvmx;			/* the module under test is ours */
 };
 
 struct nvmx_env nvmx_env;
@@ -110,9 +154,38 @@ enum {
 #define OC_KIND(oc)		((oc) >> 16)
 #define OC_NR(oc)		((oc) & 0xffff)
 
+/*
+ * The base states ("profiles") the mutations start from, each a vmcs12
+ * that enters L2 cleanly; blocks of FUZZ_CLEAN_EVERY iterations take the
+ * profiles L1 is offered in turn (see setup_profile()).
+ */
+enum {
+	P_PLAIN,	/* prepare_vmcs(): no secondary control set */
+	P_EPT,		/* L1's identity EPT, and VPID 1 if offered */
+	P_APICV,	/* TPR shadow, APIC-access page, APIC-reg virt, VID */
+	P_POSTED,	/* virtualize x2APIC mode, VID, posted interrupts */
+	P_TIMER,	/* VMX-preemption timer, large, saved at exit */
+	P_HLT,		/* activity state HLT, ended by the timer */
+	P_SHUTDOWN,	/* activity state shutdown, #MC injected, timer */
+	NR_PROFILES
+};
+
+/* Why a profile is not run (the host prints skip_str[]) */
+enum {
+	SKIP_NONE, SKIP_EPT, SKIP_TPR, SKIP_PI, SKIP_TIMER, SKIP_HLT,
+	SKIP_SHUTDOWN,
+};
+
+/* Outcomes per profile */
+enum {
+	PO_CLEAN, PO_EXIT, PO_FAIL7, PO_FAIL8, PO_EXIT33, PO_EXIT34, PO_OTHER,
+	NR_PO
+};
+
 /* One iteration, for the host to read on MSG_BAD and MSG_ITER */
 struct fuzz_iter {
 	u32 iter;
+	u32 profile;
 	u32 launch;
 	u32 nr;
 	u32 row[FUZZ_MAX_MUT];
@@ -127,6 +200,7 @@ struct fuzz_iter {
 #define ALLOW_EXIT33		BIT(2)
 #define ALLOW_EXIT33_Q4		BIT(3)
 #define ALLOW_EXIT34		BIT(4)
+#define MUST_FAIL		BIT(5)	/* a 26.2 check fails: no entry */
 
 /* Where an iteration's time goes, in L1's TSC cycles (emulated: instructions) */
 enum {
@@ -155,11 +229,19 @@ struct fuzz_counts {
 	uint64_t full_restores;	/* VMCLEAR, copy, VMPTRLD */
 	uint64_t row_restores;	/* the mutated rows written back */
 	uint64_t tsc[NR_PHASES];	/* L1's TSC cycles per phase */
+	uint64_t must_fail;	/* iterations with a known 26.2 failure */
+	uint64_t prof[NR_PROFILES][NR_PO];
+	u32 prof_skip[NR_PROFILES];	/* SKIP_* */
+	u32 prof_opt[NR_PROFILES];	/* OPT_*: optional parts it has */
 };
+
+#define OPT_VPID		BIT(0)
+#define OPT_REGVIRT		BIT(1)
+#define OPT_VID			BIT(2)
 
 struct fuzz_iter fuzz_cur;
 struct fuzz_counts fuzz_counts;
-uint64_t fuzz_digest;
+uint64_t fuzz_digest[NR_PROFILES];	/* per slot, see use_profile() */
 
 /* ---------------------------------------------------------------------- */
 /* L1                                                                       */
@@ -205,6 +287,43 @@ asm(".pushsection .text\n"
 #define REASON_MSR_LOAD		34
 #define ERR_INVALID_CONTROL	7
 #define ERR_INVALID_HOST	8
+#define REASON_TRIPLE_FAULT	2
+#define REASON_PREEMPTION	52
+#define ACTIVITY_HLT		1
+#define ACTIVITY_SHUTDOWN	2
+#define MISC_HLT		BIT(6)		/* IA32_VMX_MISC (A.6) */
+#define MISC_SHUTDOWN		BIT(7)
+#define INTR_INFO_MC		(BIT(31) | 3 << 8 | 18)	/* #MC (24.8.3) */
+#define TIMER_LARGE		0xfffffff0u	/* never expires in a clean run */
+#define TIMER_BOUND		0x100		/* ends HLT and shutdown soon */
+#define PI_VECTOR		0xf2
+#define APIC_VAPIC		0		/* offsets in nvmx_env.apic_gpa */
+#define APIC_ACCESS		0x1000
+#define APIC_PI_DESC		0x2000
+
+/* The exit a clean entry of each profile ends in */
+static const u32 clean_reason[NR_PROFILES] = {
+	[P_PLAIN] = REASON_VMCALL, [P_EPT] = REASON_VMCALL,
+	[P_APICV] = REASON_VMCALL, [P_POSTED] = REASON_VMCALL,
+	[P_TIMER] = REASON_VMCALL,
+	[P_HLT] = REASON_PREEMPTION,		/* 25.5.1: it counts in HLT */
+	[P_SHUTDOWN] = REASON_TRIPLE_FAULT,	/* #MC, L2's IDT not present */
+};
+
+static u32 cur_profile;
+static u32 cur_slot;		/* the block's place in the rotation */
+static u32 slots_used;		/* slots with a digest in this block */
+
+static void *pristine(u32 p)
+{
+	return (void *)(nvmx_env.pristine_gva + p * VMCS12_SIZE);
+}
+
+/* Row @row of the current profile's pristine vmcs12 */
+static u64 pristine_row(u32 row)
+{
+	return nvmx_vmcs12_read(pristine(cur_profile), &nvmx_fields[row]);
+}
 
 /* What the SDM allows besides a VM entry when row @row was mutated */
 static u32 allowed_for(u32 row)
@@ -245,11 +364,14 @@ static bool outcome_allowed(u32 oc, u64 qual, u32 allowed)
 {
 	switch (OC_KIND(oc)) {
 	case OC_EXIT:
-		return true;
+		return !(allowed & MUST_FAIL);
 	case OC_FAIL_VALID:
 		return (OC_NR(oc) == ERR_INVALID_CONTROL && (allowed & ALLOW_FAIL7)) ||
 		       (OC_NR(oc) == ERR_INVALID_HOST && (allowed & ALLOW_FAIL8));
 	case OC_ENTRY_FAIL:
+		/* 26.3 and 26.4 come after 26.2 has passed */
+		if (allowed & MUST_FAIL)
+			return false;
 		if (OC_NR(oc) == REASON_MSR_LOAD)
 			return allowed & ALLOW_EXIT34;
 		if (OC_NR(oc) != REASON_INVALID_GUEST || !(allowed & ALLOW_EXIT33))
@@ -260,6 +382,79 @@ static bool outcome_allowed(u32 oc, u64 qual, u32 allowed)
 	default:
 		return false;
 	}
+}
+
+/* Bits beyond MAXPHYADDR or not aligned to @align: SDM 26.2.1.1 */
+static bool addr_bad(u64 v, u64 align)
+{
+	return (v & (align - 1)) || (v >> nvmx_fuzz.maxphyaddr);
+}
+
+/*
+ * @v in row @row fails a check of SDM 26.2.1.1 under the current
+ * profile's controls (VMfailValid 7): an address of a page the controls
+ * use, unaligned or beyond MAXPHYADDR, the notification vector's bits
+ * 15:8.  Not a virtual-APIC page that no memory backs: the SDM has no
+ * such check; nvmx fails it with VMfailValid 7 before the guest state is
+ * checked, stock 6.1 through the processor, after its own guest-state
+ * checks (exit 33 first), both as the row's class allows.
+ */
+static bool known_vmfail(u32 row, u64 v)
+{
+	u32 pin = pristine_row(NVMX_IDX_pin_based_vm_exec_control);
+	u32 proc = pristine_row(NVMX_IDX_cpu_based_vm_exec_control);
+	u32 sec = 0;
+
+	if (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+		sec = pristine_row(NVMX_IDX_secondary_vm_exec_control);
+	switch (nvmx_fields[row].encoding) {
+	case IO_BITMAP_A:
+	case IO_BITMAP_B:
+		return (proc & CPU_BASED_USE_IO_BITMAPS) && addr_bad(v, 0x1000);
+	case MSR_BITMAP:
+		return (proc & CPU_BASED_USE_MSR_BITMAPS) && addr_bad(v, 0x1000);
+	case VIRTUAL_APIC_PAGE_ADDR:
+		return (proc & CPU_BASED_TPR_SHADOW) && addr_bad(v, 0x1000);
+	case APIC_ACCESS_ADDR:
+		return (sec & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) &&
+		       addr_bad(v, 0x1000);
+	case POSTED_INTR_DESC_ADDR:
+		return (pin & PIN_BASED_POSTED_INTR) && addr_bad(v, 64);
+	case POSTED_INTR_NV:
+		return (pin & PIN_BASED_POSTED_INTR) && (v & 0xff00);
+	default:
+		return false;
+	}
+}
+
+/* The controls that decide whether known_vmfail()'s checks apply */
+static bool decides_page_checks(u32 row)
+{
+	return row == NVMX_IDX_pin_based_vm_exec_control ||
+	       row == NVMX_IDX_cpu_based_vm_exec_control ||
+	       row == NVMX_IDX_secondary_vm_exec_control;
+}
+
+/*
+ * What HLT and shutdown are bounded by, the VMX-preemption timer, which
+ * counts there (25.5.1): its value is not mutated and its control stays
+ * set.  L2's IDT base neither, in shutdown: the injected #MC must meet a
+ * not-present gate (a triple fault), never a gate in L1's memory.
+ */
+static bool row_kept(u32 row)
+{
+	if (cur_profile != P_HLT && cur_profile != P_SHUTDOWN)
+		return false;
+	return row == NVMX_IDX_vmx_preemption_timer_value ||
+	       (cur_profile == P_SHUTDOWN && row == NVMX_IDX_guest_idtr_base);
+}
+
+static u64 keep_bound(u32 row, u64 v)
+{
+	if ((cur_profile == P_HLT || cur_profile == P_SHUTDOWN) &&
+	    row == NVMX_IDX_pin_based_vm_exec_control)
+		v |= PIN_BASED_VMX_PREEMPTION_TIMER;
+	return v;
 }
 
 static u64 vmcs_gpa;
@@ -288,10 +483,33 @@ static inline void phase_end(int ph)
 static void restore_vmcs(void)
 {
 	GUEST_ASSERT(!vmclear(vmcs_gpa));
-	memcpy((void *)vmcs_gva, (void *)nvmx_env.pristine_gva, VMCS12_SIZE);
+	memcpy((void *)vmcs_gva, pristine(cur_profile), VMCS12_SIZE);
 	GUEST_ASSERT(!vmptrld(vmcs_gpa));
 	vmcs_launched = false;
 	fuzz_counts.full_restores++;
+}
+
+static void write_pristine(u32 row)
+{
+	const struct nvmx_field *f = &nvmx_fields[row];
+
+	GUEST_ASSERT_2(!vmwrite(f->encoding, pristine_row(row)), f->encoding, 0);
+}
+
+/*
+ * What a clean exit of the profile changes besides the guest state the
+ * entry loaded: the saved VMX-preemption timer value (27.3.4), the
+ * VM-entry interruption information, whose valid bit every exit clears
+ * (24.8.3), the activity state (27.3.4).
+ */
+static void rewrite_after_exit(void)
+{
+	if (cur_profile == P_TIMER)
+		write_pristine(NVMX_IDX_vmx_preemption_timer_value);
+	if (cur_profile == P_SHUTDOWN)
+		write_pristine(NVMX_IDX_vm_entry_intr_info_field);
+	if (cur_profile == P_HLT || cur_profile == P_SHUTDOWN)
+		write_pristine(NVMX_IDX_guest_activity_state);
 }
 
 /* The rows @c mutated back to their pristine values */
@@ -303,7 +521,7 @@ static void restore_rows(const struct fuzz_iter *c)
 	for (i = 0; i < c->nr; i++) {
 		f = &nvmx_fields[c->row[i]];
 		GUEST_ASSERT_2(!vmwrite(f->encoding,
-					nvmx_vmcs12_read((void *)nvmx_env.pristine_gva, f)),
+					nvmx_vmcs12_read(pristine(cur_profile), f)),
 			       f->encoding, 0);
 	}
 	fuzz_counts.row_restores++;
@@ -332,8 +550,9 @@ static u32 run_l2(int launch, u64 *qual)
 }
 
 /*
- * A clean entry of the pristine vmcs12 ends in L2's VMCALL: VMLAUNCH, or
- * VMRESUME once the VMCS is launched.
+ * A clean entry of the pristine vmcs12 ends in the profile's exit (L2's
+ * VMCALL, the timer's, a triple fault): VMLAUNCH, or VMRESUME once the
+ * VMCS is launched.
  */
 static void clean_entry(void)
 {
@@ -341,12 +560,33 @@ static void clean_entry(void)
 	u32 oc;
 
 	oc = run_l2(!vmcs_launched, &qual);
-	GUEST_ASSERT_2(oc == OC(OC_EXIT, REASON_VMCALL), oc, qual);
+	GUEST_ASSERT_2(oc == OC(OC_EXIT, clean_reason[cur_profile]), oc,
+		       cur_profile);
+	rewrite_after_exit();
 	fuzz_counts.clean_checks++;
+}
+
+static u32 profile_outcome(u32 oc)
+{
+	switch (OC_KIND(oc)) {
+	case OC_EXIT:
+		return OC_NR(oc) == clean_reason[cur_profile] ? PO_CLEAN : PO_EXIT;
+	case OC_FAIL_VALID:
+		if (OC_NR(oc) == ERR_INVALID_CONTROL)
+			return PO_FAIL7;
+		return OC_NR(oc) == ERR_INVALID_HOST ? PO_FAIL8 : PO_OTHER;
+	case OC_ENTRY_FAIL:
+		if (OC_NR(oc) == REASON_INVALID_GUEST)
+			return PO_EXIT33;
+		return OC_NR(oc) == REASON_MSR_LOAD ? PO_EXIT34 : PO_OTHER;
+	default:
+		return PO_OTHER;
+	}
 }
 
 static void count(u32 oc)
 {
+	fuzz_counts.prof[cur_profile][profile_outcome(oc)]++;
 	switch (OC_KIND(oc)) {
 	case OC_EXIT:
 		if (OC_NR(oc) == REASON_VMCALL)
@@ -384,9 +624,25 @@ static void digest(u32 iter, u32 oc, u64 qual)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(words); i++) {
-		fuzz_digest ^= p[i];
-		fuzz_digest *= 0x100000001b3ull;
+		fuzz_digest[cur_slot] ^= p[i];
+		fuzz_digest[cur_slot] *= 0x100000001b3ull;
 	}
+	slots_used |= BIT(cur_slot);
+}
+
+/* The digests of the block of FUZZ_BLOCK iterations ending now */
+static void send_digests(u32 iter)
+{
+	u32 slot;
+
+	for (slot = 0; slot < NR_PROFILES; slot++) {
+		if (slots_used & BIT(slot))
+			ucall(UCALL_SYNC, 4, MSG_DIGEST, iter / FUZZ_BLOCK,
+			      slot | (fuzz_counts.prof_skip[slot] ? 0x100 : 0),
+			      fuzz_digest[slot]);
+		fuzz_digest[slot] = 0xcbf29ce484222325ull;
+	}
+	slots_used = 0;
 }
 
 /*
@@ -439,12 +695,13 @@ static void restore(const struct fuzz_iter *c)
 		phase_end(PH_RESTORE_ROWS);
 		return;
 	case OC_EXIT:
-		if (decides || OC_NR(c->outcome) != REASON_VMCALL ||
+		if (decides || OC_NR(c->outcome) != clean_reason[cur_profile] ||
 		    vmreadz(GUEST_RIP) != ASM_LABEL(l2_vmcall))
 			break;
 		restore_rows(c);
 		GUEST_ASSERT(!vmwrite(GUEST_INTERRUPTIBILITY_INFO,
 				      pristine_intr_state));
+		rewrite_after_exit();
 		phase_end(PH_RESTORE_ROWS);
 		return;
 	}
@@ -452,13 +709,42 @@ static void restore(const struct fuzz_iter *c)
 	phase_end(PH_RESTORE_VMCS);
 }
 
+/*
+ * Block @block of FUZZ_CLEAN_EVERY iterations: slot @block mod
+ * NR_PROFILES, that profile or, where L1 is not offered it, the plain one;
+ * a clear VMCS from the pristine vmcs12 and a pseudo-random stream of its
+ * own.  So a block repeats alone, and stock and ours draw the same
+ * mutations in a block whatever the blocks before gave or were: their
+ * digests (per block of FUZZ_BLOCK and slot) compare wherever both ran the
+ * slot's profile.
+ */
+static void use_profile(u32 block)
+{
+	u64 seed = nvmx_env.seed ? nvmx_env.seed : FUZZ_DEFAULT_SEED;
+	int i;
+
+	cur_slot = block % NR_PROFILES;
+	cur_profile = fuzz_counts.prof_skip[cur_slot] ? P_PLAIN : cur_slot;
+	restore_vmcs();
+	nvmx_fuzz.rng = seed ^ (block + 1ull) * 0x9e3779b97f4a7c15ull;
+	if (!nvmx_fuzz.rng)
+		nvmx_fuzz.rng = 1;
+	for (i = 0; i < 4; i++)
+		fuzz_rnd();
+	phase_end(PH_RESTORE_VMCS);
+}
+
 static void fuzz_one(u32 iter)
 {
 	struct fuzz_iter *c = &fuzz_cur;
+	bool must_fail = false, controls = false;
 	u32 i, j;
 
 	tsc_mark = rdtsc_l1();
+	if (iter % FUZZ_CLEAN_EVERY == 0)
+		use_profile(iter / FUZZ_CLEAN_EVERY);
 	c->iter = iter;
+	c->profile = cur_profile;
 	c->nr = 1 + fuzz_below(FUZZ_MAX_MUT);
 	c->launch = !vmcs_launched;
 	c->allowed = 0;
@@ -467,11 +753,17 @@ static void fuzz_one(u32 iter)
 			c->row[i] = nvmx_fuzz.rows[fuzz_below(nvmx_fuzz.nr_rows)];
 			for (j = 0; j < i && c->row[j] != c->row[i]; j++)
 				;
-		} while (j < i);
-		c->val[i] = fuzz_mutate(c->row[i],
-					nvmx_vmcs12_read((void *)nvmx_env.pristine_gva,
-							 &nvmx_fields[c->row[i]]));
+		} while (j < i || row_kept(c->row[i]));
+		c->val[i] = keep_bound(c->row[i],
+				       fuzz_mutate(c->row[i],
+						   pristine_row(c->row[i])));
 		c->allowed |= allowed_for(c->row[i]);
+		must_fail |= known_vmfail(c->row[i], c->val[i]);
+		controls |= decides_page_checks(c->row[i]);
+	}
+	if (must_fail && !controls) {
+		c->allowed |= MUST_FAIL;
+		fuzz_counts.must_fail++;
 	}
 	if (c->launch)
 		fuzz_counts.launches++;
@@ -502,10 +794,148 @@ static void fuzz_one(u32 iter)
 		clean_entry();
 		phase_end(PH_CLEAN);
 	}
-	if ((iter + 1) % FUZZ_BLOCK == 0 || iter + 1 == nvmx_env.iters) {
-		ucall(UCALL_SYNC, 3, MSG_DIGEST, iter / FUZZ_BLOCK, fuzz_digest);
-		fuzz_digest = 0xcbf29ce484222325ull;
+	if ((iter + 1) % FUZZ_BLOCK == 0 || iter + 1 == nvmx_env.iters)
+		send_digests(iter);
+}
+
+static void wr(u64 encoding, u64 value)
+{
+	GUEST_ASSERT_2(!vmwrite(encoding, value), encoding, value);
+}
+
+/* Sets @bits of control @encoding if IA32_VMX_*_CTLS @msr allows them (A.3) */
+static bool ctl_set(u64 encoding, u32 msr, u32 bits)
+{
+	if ((rdmsr(msr) >> 32 & bits) != bits)
+		return false;
+	wr(encoding, vmreadz(encoding) | bits);
+	return true;
+}
+
+#define PIN(bits)	ctl_set(PIN_BASED_VM_EXEC_CONTROL,		\
+				MSR_IA32_VMX_TRUE_PINBASED_CTLS, bits)
+#define PROC(bits)	ctl_set(CPU_BASED_VM_EXEC_CONTROL,		\
+				MSR_IA32_VMX_TRUE_PROCBASED_CTLS, bits)
+#define SEC(bits)	ctl_set(SECONDARY_VM_EXEC_CONTROL,		\
+				MSR_IA32_VMX_PROCBASED_CTLS2, bits)
+#define EXIT(bits)	ctl_set(VM_EXIT_CONTROLS, MSR_IA32_VMX_EXIT_CTLS, bits)
+
+/* Virtual-interrupt delivery, which needs external-interrupt exiting */
+static bool vid_on(void)
+{
+	if (!PIN(PIN_BASED_EXT_INTR_MASK) ||
+	    !SEC(SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY))
+		return false;
+	wr(GUEST_INTR_STATUS, 0);
+	wr(EOI_EXIT_BITMAP0, 0);
+	wr(EOI_EXIT_BITMAP1, 0);
+	wr(EOI_EXIT_BITMAP2, 0);
+	wr(EOI_EXIT_BITMAP3, 0);
+	return true;
+}
+
+/* "use TPR shadow" with the virtual-APIC page and a threshold of 0 */
+static bool tpr_shadow_on(void)
+{
+	if (!PROC(CPU_BASED_TPR_SHADOW))
+		return false;
+	wr(VIRTUAL_APIC_PAGE_ADDR, nvmx_env.apic_gpa + APIC_VAPIC);
+	wr(TPR_THRESHOLD, 0);
+	return true;
+}
+
+/* The VMX-preemption timer at @value, saved at exit if @save */
+static bool timer_on(u32 value, bool save)
+{
+	if (!PIN(PIN_BASED_VMX_PREEMPTION_TIMER) ||
+	    (save && !EXIT(VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)))
+		return false;
+	wr(VMX_PREEMPTION_TIMER_VALUE, value);
+	return true;
+}
+
+/*
+ * Profile @p over the plain vmcs12 (current, clear): SKIP_NONE, or why
+ * L1 cannot have it.  Optional parts go to prof_opt.
+ */
+static u32 setup_profile(u32 p)
+{
+	u64 misc = rdmsr(MSR_IA32_VMX_MISC);
+	u32 *opt = &fuzz_counts.prof_opt[p];
+
+	switch (p) {
+	case P_EPT:
+		if (!nvmx_env.eptp_gpa || !SEC(SECONDARY_EXEC_ENABLE_EPT))
+			return SKIP_EPT;
+		wr(EPT_POINTER, nvmx_env.eptp_gpa | 6 | 3 << 3);  /* WB, 4 */
+		if (SEC(SECONDARY_EXEC_ENABLE_VPID)) {
+			wr(VIRTUAL_PROCESSOR_ID, 1);
+			*opt |= OPT_VPID;
+		}
+		return SKIP_NONE;
+	case P_APICV:
+		if (!tpr_shadow_on() ||
+		    !SEC(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES))
+			return SKIP_TPR;
+		wr(APIC_ACCESS_ADDR, nvmx_env.apic_gpa + APIC_ACCESS);
+		if (SEC(SECONDARY_EXEC_APIC_REGISTER_VIRT))
+			*opt |= OPT_REGVIRT;
+		if (vid_on())
+			*opt |= OPT_VID;
+		return SKIP_NONE;
+	case P_POSTED:
+		/* 26.2.1.1: VID, "acknowledge interrupt on exit" */
+		if (!tpr_shadow_on() ||
+		    !SEC(SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE |
+			 SECONDARY_EXEC_APIC_REGISTER_VIRT) ||
+		    !vid_on() || !EXIT(VM_EXIT_ACK_INTR_ON_EXIT) ||
+		    !PIN(PIN_BASED_POSTED_INTR))
+			return SKIP_PI;
+		wr(POSTED_INTR_NV, PI_VECTOR);
+		wr(POSTED_INTR_DESC_ADDR, nvmx_env.apic_gpa + APIC_PI_DESC);
+		return SKIP_NONE;
+	case P_TIMER:
+		return timer_on(TIMER_LARGE, true) ? SKIP_NONE : SKIP_TIMER;
+	case P_HLT:
+		if (!(misc & MISC_HLT) || !timer_on(TIMER_BOUND, false))
+			return SKIP_HLT;
+		wr(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+		return SKIP_NONE;
+	case P_SHUTDOWN:
+		/* 26.3.1.5: only an NMI or #MC injected into shutdown */
+		if (!(misc & MISC_SHUTDOWN) || !timer_on(TIMER_BOUND, false))
+			return SKIP_SHUTDOWN;
+		wr(GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN);
+		wr(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_MC);
+		return SKIP_NONE;
+	default:
+		return SKIP_NONE;
 	}
+}
+
+/*
+ * The pristine vmcs12 of every profile L1 is offered, each set up over
+ * the plain one and checked to enter cleanly.
+ */
+static void make_profiles(void)
+{
+	u32 p;
+
+	for (p = P_PLAIN + 1; p < NR_PROFILES; p++) {
+		cur_profile = P_PLAIN;
+		restore_vmcs();
+		fuzz_counts.prof_skip[p] = setup_profile(p);
+		if (fuzz_counts.prof_skip[p])
+			continue;
+		GUEST_ASSERT(!vmclear(vmcs_gpa));
+		memcpy(pristine(p), (void *)vmcs_gva, VMCS12_SIZE);
+		GUEST_ASSERT(!vmptrld(vmcs_gpa));
+		vmcs_launched = false;
+		cur_profile = p;
+		clean_entry();
+	}
+	cur_profile = P_PLAIN;
+	restore_vmcs();
 }
 
 void l1_guest_code(struct vmx_pages *vmx)
@@ -520,14 +950,18 @@ void l1_guest_code(struct vmx_pages *vmx)
 	nvmx_fuzz.mem_end_gpa = nvmx_env.mem_end_gpa;
 	nvmx_fuzz.zero_gpa = nvmx_env.zero_gpa;
 	nvmx_fuzz.list_gpa = nvmx_env.list_gpa;
+	nvmx_fuzz.edge_gpa = nvmx_env.edge_gpa;
+	nvmx_fuzz.root_in_memory = !nvmx_env.is_nvmx;
 	nvmx_fuzz_init();
-	fuzz_digest = 0xcbf29ce484222325ull;
+	for (i = 0; i < NR_PROFILES; i++)
+		fuzz_digest[i] = 0xcbf29ce484222325ull;
 	vmcs_gpa = vmx->vmcs_gpa;
 	vmcs_gva = (u64)vmx->vmcs;
 	fuzz_counts.mutated_rows = nvmx_fuzz.nr_rows;
 
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx));
 	GUEST_ASSERT(load_vmcs(vmx));
+	vmx->eptp_gpa = 0;	/* the plain profile has no EPT (P_EPT has) */
 	prepare_vmcs(vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
 	l2_setup(ASM_LABEL(l2_vmcall));
 	/*
@@ -561,7 +995,7 @@ void l1_guest_code(struct vmx_pages *vmx)
 			       f->encoding, v);
 	}
 	clean_entry();
-	restore_vmcs();
+	make_profiles();
 	fuzz_counts.full_restores = 0;
 	fuzz_counts.clean_checks = 0;
 
@@ -579,6 +1013,19 @@ void l1_guest_code(struct vmx_pages *vmx)
 
 static struct kvm_vm *host_vm;
 static struct kvm_vcpu *host_vcpu;
+
+static const char * const profile_name[NR_PROFILES] = {
+	"plain", "ept", "apicv", "posted", "timer", "hlt", "shutdown",
+};
+
+static const char * const skip_str[] = {
+	[SKIP_EPT] = "EPT (4 levels, WB) not offered to L1",
+	[SKIP_TPR] = "TPR shadow or \"virtualize APIC accesses\" not offered",
+	[SKIP_PI] = "posted interrupts (VID, x2APIC virtualization, ack on exit) not offered",
+	[SKIP_TIMER] = "VMX-preemption timer or its save not offered",
+	[SKIP_HLT] = "activity state HLT (IA32_VMX_MISC[6]) or the timer not offered",
+	[SKIP_SHUTDOWN] = "activity state shutdown (IA32_VMX_MISC[7]) or the timer not offered",
+};
 
 static const char *outcome_str(u32 oc, u64 qual, char *buf, size_t n)
 {
@@ -605,7 +1052,7 @@ static const char *outcome_str(u32 oc, u64 qual, char *buf, size_t n)
 
 static const char *allowed_str(u32 a, char *buf, size_t n)
 {
-	snprintf(buf, n, "entry%s%s%s%s",
+	snprintf(buf, n, "%s%s%s%s%s", a & MUST_FAIL ? "no entry" : "entry",
 		 a & ALLOW_FAIL7 ? ", VMfailValid 7" : "",
 		 a & ALLOW_FAIL8 ? ", VMfailValid 8" : "",
 		 a & ALLOW_EXIT33 ? (a & ALLOW_EXIT33_Q4 ? ", exit 33 (qual 0/2/4)" :
@@ -625,8 +1072,9 @@ static void print_iter(const char *tag)
 	for (i = 0; i < c->nr && i < FUZZ_MAX_MUT; i++)
 		len += snprintf(muts + len, sizeof(muts) - len, " %s=0x%lx",
 				nvmx_fields[c->row[i]].name, c->val[i]);
-	ksft_print_msg("%s seed 0x%lx it %u %s:%s -> %s; allowed: %s\n", tag,
-		       nvmx_env.seed, c->iter, c->launch ? "VMLAUNCH" : "VMRESUME",
+	ksft_print_msg("%s seed 0x%lx it %u %s %s:%s -> %s; allowed: %s\n", tag,
+		       nvmx_env.seed, c->iter, profile_name[c->profile % NR_PROFILES],
+		       c->launch ? "VMLAUNCH" : "VMRESUME",
 		       muts, outcome_str(c->outcome, c->qual, oc, sizeof(oc)),
 		       allowed_str(c->allowed, al, sizeof(al)));
 }
@@ -637,6 +1085,9 @@ static void pct(const char *what, u64 n, u64 total)
 		ksft_print_msg("  %-28s %8lu  %5.1f%%\n", what, n,
 			       total ? 100.0 * n / total : 0.0);
 }
+
+#define PROFILE_FMT \
+	"  %-8s %6lu: clean %lu, other exit %lu, VMfailValid 7 %lu, 8 %lu, exit 33 %lu, 34 %lu, other %lu%s%s%s\n"
 
 static void print_summary(void)
 {
@@ -677,6 +1128,30 @@ static void print_summary(void)
 	for (i = 0; i < NR_PHASES; i++)
 		printf(" %s %lu%s", phase_name[i], t ? k->tsc[i] / t : 0,
 		       i + 1 < NR_PHASES ? "," : "\n");
+	ksft_print_msg("fuzz-profiles: %s\n",
+		       "clean = entry ending in the profile's clean exit");
+	for (i = 0; i < NR_PROFILES; i++) {
+		const u64 *o = k->prof[i];
+
+		if (k->prof_skip[i]) {
+			ksft_print_msg("  %-8s skipped: %s\n", profile_name[i],
+				       skip_str[k->prof_skip[i]]);
+			continue;
+		}
+		ksft_print_msg(PROFILE_FMT,
+			       profile_name[i], o[PO_CLEAN] + o[PO_EXIT] +
+			       o[PO_FAIL7] + o[PO_FAIL8] + o[PO_EXIT33] +
+			       o[PO_EXIT34] + o[PO_OTHER], o[PO_CLEAN],
+			       o[PO_EXIT], o[PO_FAIL7], o[PO_FAIL8],
+			       o[PO_EXIT33], o[PO_EXIT34], o[PO_OTHER],
+			       k->prof_opt[i] & OPT_VPID ? " (VPID)" : "",
+			       k->prof_opt[i] & OPT_REGVIRT ?
+			       " (APIC-register virtualization)" : "",
+			       k->prof_opt[i] & OPT_VID ?
+			       " (virtual-interrupt delivery)" : "");
+	}
+	ksft_print_msg("  iterations with a known 26.2.1.1 failure (no entry allowed) %lu\n",
+		       k->must_fail);
 	ksft_print_msg("fuzz-disallowed %lu\n", k->bad);
 }
 
@@ -695,8 +1170,10 @@ static void host_message(struct ucall *uc)
 		break;
 	case MSG_DIGEST:
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		ksft_print_msg("fuzz-digest block %lu 0x%016lx t=%.2f\n",
-			       uc->args[1], uc->args[2],
+		ksft_print_msg("fuzz-digest block %lu/%s%s 0x%016lx t=%.2f\n",
+			       uc->args[1], profile_name[uc->args[2] & 0xff],
+			       uc->args[2] & 0x100 ? "-as-plain" : "",
+			       uc->args[3],
 			       now.tv_sec - host_t0.tv_sec +
 			       (now.tv_nsec - host_t0.tv_nsec) / 1e9);
 		break;
@@ -717,6 +1194,7 @@ static void fuzz_usage(const char *name)
 int main(int argc, char *argv[])
 {
 	struct userspace_mem_region *region;
+	struct vmx_pages *vmx;
 	struct kvm_vcpu *vcpu;
 	struct vmx_list_entry {
 		u32 index, reserved;
@@ -753,11 +1231,29 @@ int main(int argc, char *argv[])
 	ksft_print_msg("fuzz seed 0x%lx iterations %u (-s SEED -i ITERATIONS to repeat)\n",
 		       nvmx_env.seed, nvmx_env.iters);
 
-	host_vm = nvmx_host_create_vm(&vcpu, NULL);
+	host_vm = nvmx_host_create_vm(&vcpu, &vmx);
 	host_vcpu = vcpu;
+	nvmx_env.is_nvmx = nvmx_host_module_is_nvmx();
+	if (!nvmx_env.is_nvmx)
+		ksft_print_msg("stock: %s\n",
+			       "no EPTP with its PML4 table outside L1's memory (stock 6.1 WARNs, nested.c:4792, and KVM_RUN fails with EIO)");
+	region = memslot2region(host_vm, 0);
+	nvmx_env.mem_end_gpa = region->region.guest_phys_addr +
+			       region->region.memory_size;
+	/* The last page of memslot 0, zeros (K_APIC_ADDR's edge) */
+	nvmx_env.edge_gpa = vm_phy_pages_alloc(host_vm, 1,
+					       nvmx_env.mem_end_gpa - 4096, 0);
+	TEST_ASSERT(nvmx_env.edge_gpa == nvmx_env.mem_end_gpa - 4096,
+		    "the last page of memslot 0 is taken");
+	memset(addr_gpa2hva(host_vm, nvmx_env.edge_gpa), 0, 4096);
 
-	gva = vm_vaddr_alloc(host_vm, VMCS12_SIZE, KVM_UTIL_MIN_VADDR);
+	gva = vm_vaddr_alloc(host_vm, NR_PROFILES * VMCS12_SIZE,
+			     KVM_UTIL_MIN_VADDR);
 	nvmx_env.pristine_gva = gva;
+	/* The virtual-APIC page, APIC-access page and PI descriptor */
+	gva = vm_vaddr_alloc(host_vm, 3 * 4096, KVM_UTIL_MIN_VADDR);
+	memset(addr_gva2hva(host_vm, gva), 0, 3 * 4096);
+	nvmx_env.apic_gpa = addr_gva2gpa(host_vm, gva);
 	gva = vm_vaddr_alloc_page(host_vm);
 	memset(addr_gva2hva(host_vm, gva), 0, 4096);
 	nvmx_env.zero_gva = gva;
@@ -772,9 +1268,12 @@ int main(int argc, char *argv[])
 	list[3] = (struct vmx_list_entry){ 0x174, 0, 0x10 };	/* SYSENTER_CS */
 	nvmx_env.list_gva = gva;
 	nvmx_env.list_gpa = addr_gva2gpa(host_vm, gva);
-	region = memslot2region(host_vm, 0);
-	nvmx_env.mem_end_gpa = region->region.guest_phys_addr +
-			       region->region.memory_size;
+	/* P_EPT's: an identity EPT of memslot 0's pages (L2's and L1's) */
+	if (kvm_vm_has_ept(host_vm)) {
+		prepare_eptp(vmx, host_vm, 0);
+		nested_map_memslot(vmx, host_vm, 0);
+		nvmx_env.eptp_gpa = vmx->eptp_gpa;
+	}
 
 	sync_global_to_guest(host_vm, nvmx_env);
 	clock_gettime(CLOCK_MONOTONIC, &host_t0);
