@@ -39,3 +39,59 @@ if [ -n "$diffs" ]; then
 else
 	echo "stock and ours: the same outcome digests in every block both reported"
 fi
+
+# With -o (FUZZ_ARGS=-o): every iteration where stock and ours both ran the
+# same profile and their outcomes differ, counted per pair of outcomes and
+# profile, with the first iterations of each pair (-v FIRST:LAST lists
+# them with their mutations).
+if lines stock | grep -q '^fuzz-oc ' && lines ours | grep -q '^fuzz-oc '; then
+	{
+		lines stock | awk '/^fuzz-digest/ { print "P", "stock", $3 } /^fuzz-oc/ { print "S", $2, $3 }'
+		lines ours | awk '/^fuzz-digest/ { print "P", "ours", $3 } /^fuzz-oc/ { print "O", $2, $3 }'
+	} | awk '
+		function name(c,   k, q, n) {
+			k = int(c / 2048); q = int(c / 256) % 8; n = c % 256
+			if (k == 1) return "exit " n
+			if (k == 2) return "VMfailValid " n
+			if (k == 3) return "VMfailInvalid"
+			if (k == 4) return "exit 0x8000" sprintf("%04x", n) " qual " q
+			return "VMfail, RFLAGS " n
+		}
+		# "block/slot-name" per module, as the digest lines give them
+		function hex(h,   i, v) {
+			v = 0
+			for (i = 1; i <= length(h); i++)
+				v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+			return v
+		}
+		# the profile each module ran in each slot of a block
+		$1 == "P" { split($3, a, "/"); ran[$2, a[1], a[2]] = 1; next }
+		$1 == "S" { s[$2] = $3; next }
+		$1 == "O" { o[$2] = $3; next }
+		END {
+			np = split("plain ept apicv posted timer hlt shutdown", names, " ")
+			for (b in s) {
+				if (!(b in o)) continue
+				n = length(s[b]) / 4
+				if (length(o[b]) / 4 < n) n = length(o[b]) / 4
+				for (i = 0; i < n; i++) {
+					it = b * 1024 + i
+					slot = int(it / 64) % np
+					p = names[slot + 1]
+					if (!((("stock", b, p) in ran) && (("ours", b, p) in ran))) continue
+					cs = hex(substr(s[b], 4 * i + 1, 4))
+					co = hex(substr(o[b], 4 * i + 1, 4))
+					total++
+					if (cs == co) continue
+					k = p SUBSEP name(cs) SUBSEP name(co)
+					cnt[k]++; ndiff++
+					if (cnt[k] <= 3) first[k] = first[k] " " it
+				}
+			}
+			printf "iterations compared (same profile): %d; outcomes differ in %d\n", total, ndiff
+			for (k in cnt) {
+				split(k, f, SUBSEP)
+				printf "%7d  %-9s stock: %-28s ours: %-28s e.g.%s\n", cnt[k], f[1], f[2], f[3], first[k]
+			}
+		}' | sort -k1,1nr
+fi

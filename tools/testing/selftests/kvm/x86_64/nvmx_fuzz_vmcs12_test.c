@@ -84,8 +84,10 @@
  * entry must fail: VMfailValid 7 (or 8 with a host row: 26.2 checks in
  * any order), neither an entry nor 33/34, which come after 26.2 passed.
  *
- * Usage: nvmx_fuzz_vmcs12_test [-s SEED] [-i ITERATIONS] [-v FIRST:LAST]
- * -v prints every iteration from FIRST to LAST (mutations and outcome).
+ * Usage: nvmx_fuzz_vmcs12_test [-s SEED] [-i ITERATIONS] [-v FIRST:LAST] [-o]
+ * -v prints every iteration from FIRST to LAST (mutations and outcome),
+ * -o every iteration's outcome, a line per block (fuzz.sh then counts the
+ * pairs of outcomes where stock and ours differ).
  * Every 1024 iterations it prints a digest of their outcomes per profile
  * slot ("block N/PROFILE", "-as-plain" where the slot's profile was not
  * offered): two runs with the same seed (stock and ours) differ in a
@@ -114,6 +116,7 @@ struct nvmx_env {
 	u64 seed;
 	u32 iters;
 	u32 verbose_first, verbose_last;
+	bool outcomes;			/* -o: every outcome, per block */
 	u64 mem_end_gpa;		/* the first GPA beyond L1's memslot 0 */
 	u64 pristine_gva;		/* the pristine vmcs12 region */
 	u64 zero_gva, zero_gpa;		/* a page of zeros (IDT, EPT PML4) */
@@ -139,6 +142,8 @@ enum {
 	MSG_ITER,			/* -v: one iteration */
 	MSG_DIGEST,			/* a block's digest */
 	MSG_SUMMARY,			/* the counts, at the end */
+	MSG_CLEAN_FAILED,		/* a clean entry did not end cleanly */
+	MSG_OUTCOMES,			/* -o: a block's outcomes */
 };
 
 /* Outcome kinds */
@@ -241,6 +246,14 @@ struct fuzz_counts {
 
 struct fuzz_iter fuzz_cur;
 struct fuzz_counts fuzz_counts;
+
+/*
+ * -o: the outcomes of the block's iterations, for the host to print (one
+ * fuzz-oc line per block; fuzz.sh pairs stock's and ours): 4 hex digits
+ * each, the kind in bits 13:11, the qualification of a VM-entry failure
+ * in bits 10:8, the exit reason or VM-instruction error in bits 7:0.
+ */
+u16 fuzz_block_oc[FUZZ_BLOCK];
 uint64_t fuzz_digest[NR_PROFILES];	/* per slot, see use_profile() */
 
 /* ---------------------------------------------------------------------- */
@@ -560,8 +573,10 @@ static void clean_entry(void)
 	u32 oc;
 
 	oc = run_l2(!vmcs_launched, &qual);
-	GUEST_ASSERT_2(oc == OC(OC_EXIT, clean_reason[cur_profile]), oc,
-		       cur_profile);
+	if (oc != OC(OC_EXIT, clean_reason[cur_profile])) {
+		ucall(UCALL_SYNC, 4, MSG_CLEAN_FAILED, cur_profile, oc, qual);
+		GUEST_ASSERT(0);
+	}
 	rewrite_after_exit();
 	fuzz_counts.clean_checks++;
 }
@@ -643,14 +658,24 @@ static void send_digests(u32 iter)
 		fuzz_digest[slot] = 0xcbf29ce484222325ull;
 	}
 	slots_used = 0;
+	if (nvmx_env.outcomes)
+		ucall(UCALL_SYNC, 3, MSG_OUTCOMES, iter / FUZZ_BLOCK,
+		      iter % FUZZ_BLOCK + 1);
 }
 
 /*
- * Controls that decide what the entry loads into L2 beyond the guest-state
+ * Rows that decide what the entry loads into L2 beyond the guest-state
  * fields or what the exit saves (SDM 26.3.2, 26.4, 27.3): the VM-entry and
  * VM-exit controls (their load and save bits), the execution controls that
  * add guest state (VMX-preemption timer, EPT's PDPTEs, virtual-interrupt
- * delivery's status, PML's index) and the VM-entry MSR-load list.
+ * delivery's status, PML's index) and the VM-entry MSR-load list; and the
+ * guest state that decides the pending debug exceptions the exit saves
+ * (27.3.4: with RFLAGS.TF 1 the setting of BS can be the processor's own,
+ * as with MOV-SS blocking or IA32_DEBUGCTL.BTF).  Measured with stock 6.1
+ * on the emulated CPU: after L2's VMCALL with TF 1 (seed 6e766d78H,
+ * iteration 154175) and only the mutated rows written back, the next
+ * clean entry ended in a triple fault, as a saved BS would make it (#DB
+ * delivered through L2's empty IDT).
  */
 static bool decides_saved_state(u32 encoding)
 {
@@ -662,6 +687,9 @@ static bool decides_saved_state(u32 encoding)
 	case VM_ENTRY_CONTROLS:
 	case VM_ENTRY_MSR_LOAD_COUNT:
 	case VM_ENTRY_MSR_LOAD_ADDR:
+	case GUEST_RFLAGS:
+	case GUEST_INTERRUPTIBILITY_INFO:
+	case GUEST_IA32_DEBUGCTL:
 		return true;
 	default:
 		return false;
@@ -781,6 +809,9 @@ static void fuzz_one(u32 iter)
 
 	count(c->outcome);
 	digest(iter, c->outcome, c->qual);
+	fuzz_block_oc[iter % FUZZ_BLOCK] = OC_KIND(c->outcome) << 11 |
+					   (c->qual & 7) << 8 |
+					   (c->outcome & 0xff);
 	if (!outcome_allowed(c->outcome, c->qual, c->allowed)) {
 		fuzz_counts.bad++;
 		ucall(UCALL_SYNC, 2, MSG_BAD, iter);
@@ -1079,6 +1110,19 @@ static void print_iter(const char *tag)
 		       allowed_str(c->allowed, al, sizeof(al)));
 }
 
+/* -o: "fuzz-oc BLOCK" and the @n outcome codes of block @block */
+static void print_outcomes(u64 block, u64 n)
+{
+	static char line[4 * FUZZ_BLOCK + 1];
+	u64 i;
+
+	sync_global_from_guest(host_vm, fuzz_block_oc);
+	for (i = 0; i < n && i < FUZZ_BLOCK; i++)
+		snprintf(line + 4 * i, 5, "%04x", fuzz_block_oc[i]);
+	line[4 * i] = 0;
+	ksft_print_msg("fuzz-oc %lu %s\n", block, line);
+}
+
 static void pct(const char *what, u64 n, u64 total)
 {
 	if (n)
@@ -1160,6 +1204,7 @@ static struct timespec host_t0;
 static void host_message(struct ucall *uc)
 {
 	struct timespec now;
+	char what[64];
 
 	switch (uc->args[0]) {
 	case MSG_BAD:
@@ -1180,6 +1225,15 @@ static void host_message(struct ucall *uc)
 	case MSG_SUMMARY:
 		print_summary();
 		break;
+	case MSG_OUTCOMES:
+		print_outcomes(uc->args[1], uc->args[2]);
+		break;
+	case MSG_CLEAN_FAILED:
+		ksft_print_msg("clean entry of profile %s: %s\n",
+			       profile_name[uc->args[1] % NR_PROFILES],
+			       outcome_str(uc->args[2], uc->args[3], what,
+					   sizeof(what)));
+		break;
 	default:
 		TEST_FAIL("unknown message 0x%lx from L1", uc->args[0]);
 	}
@@ -1187,7 +1241,7 @@ static void host_message(struct ucall *uc)
 
 static void fuzz_usage(const char *name)
 {
-	printf("usage: %s [-s SEED] [-i ITERATIONS] [-v FIRST:LAST]\n", name);
+	printf("usage: %s [-s SEED] [-i ITERATIONS] [-v FIRST:LAST] [-o]\n", name);
 	exit(KSFT_FAIL);
 }
 
@@ -1207,7 +1261,7 @@ int main(int argc, char *argv[])
 	nvmx_env.iters = FUZZ_DEFAULT_ITERS;
 	nvmx_env.verbose_first = 1;
 	nvmx_env.verbose_last = 0;
-	while ((opt = getopt(argc, argv, "s:i:v:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:i:v:o")) != -1) {
 		switch (opt) {
 		case 's':
 			nvmx_env.seed = strtoull(optarg, NULL, 0);
@@ -1219,6 +1273,9 @@ int main(int argc, char *argv[])
 			if (sscanf(optarg, "%u:%u", &nvmx_env.verbose_first,
 				   &nvmx_env.verbose_last) != 2)
 				fuzz_usage(argv[0]);
+			break;
+		case 'o':
+			nvmx_env.outcomes = true;
 			break;
 		default:
 			fuzz_usage(argv[0]);
