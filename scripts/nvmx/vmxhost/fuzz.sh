@@ -44,7 +44,8 @@ fi
 # same profile and their outcomes differ, counted per pair of outcomes and
 # profile, with the first iterations of each pair (-v FIRST:LAST lists
 # them with their mutations).
-if lines stock | grep -q '^fuzz-oc ' && lines ours | grep -q '^fuzz-oc '; then
+if [ "$(lines stock | grep -c '^fuzz-oc ')" != 0 ] &&
+   [ "$(lines ours | grep -c '^fuzz-oc ')" != 0 ]; then
 	{
 		lines stock | awk '/^fuzz-digest/ { print "P", "stock", $3 } /^fuzz-oc/ { print "S", $2, $3 }'
 		lines ours | awk '/^fuzz-digest/ { print "P", "ours", $3 } /^fuzz-oc/ { print "O", $2, $3 }'
@@ -66,12 +67,12 @@ if lines stock | grep -q '^fuzz-oc ' && lines ours | grep -q '^fuzz-oc '; then
 		}
 		# the profile each module ran in each slot of a block
 		$1 == "P" { split($3, a, "/"); ran[$2, a[1], a[2]] = 1; next }
-		$1 == "S" { s[$2] = $3; next }
+		$1 == "S" { s[$2] = $3; if ($2 + 0 > nb) nb = $2 + 0; next }
 		$1 == "O" { o[$2] = $3; next }
 		END {
 			np = split("plain ept apicv posted timer hlt shutdown", names, " ")
-			for (b in s) {
-				if (!(b in o)) continue
+			for (b = 0; b <= nb; b++) {
+				if (!(b in s) || !(b in o)) continue
 				n = length(s[b]) / 4
 				if (length(o[b]) / 4 < n) n = length(o[b]) / 4
 				for (i = 0; i < n; i++) {

@@ -84,8 +84,9 @@
  * entry must fail: VMfailValid 7 (or 8 with a host row: 26.2 checks in
  * any order), neither an entry nor 33/34, which come after 26.2 passed.
  *
- * Usage: nvmx_fuzz_vmcs12_test [-s SEED] [-i ITERATIONS] [-v FIRST:LAST] [-o]
- * -v prints every iteration from FIRST to LAST (mutations and outcome),
+ * Usage: nvmx_fuzz_vmcs12_test [-s SEED] [-i ITERATIONS] [-v FIRST[:LAST],...] [-o]
+ * -v prints every iteration from FIRST to LAST (mutations and outcome), for
+ * up to 64 ranges,
  * -o every iteration's outcome, a line per block (fuzz.sh then counts the
  * pairs of outcomes where stock and ours differ).
  * Every 1024 iterations it prints a digest of their outcomes per profile
@@ -110,12 +111,14 @@
 #define FUZZ_CLEAN_EVERY	64		/* K: a clean VMLAUNCH+VMCALL */
 #define FUZZ_BLOCK		1024		/* iterations per digest */
 #define FUZZ_MAX_MUT		3
+#define FUZZ_MAX_RANGES		64		/* -v FIRST:LAST,... */
 
 struct nvmx_env {
 	bool strict;
 	u64 seed;
 	u32 iters;
-	u32 verbose_first, verbose_last;
+	u32 nr_verbose;			/* -v: ranges of iterations to print */
+	u32 verbose_first[FUZZ_MAX_RANGES], verbose_last[FUZZ_MAX_RANGES];
 	bool outcomes;			/* -o: every outcome, per block */
 	u64 mem_end_gpa;		/* the first GPA beyond L1's memslot 0 */
 	u64 pristine_gva;		/* the pristine vmcs12 region */
@@ -762,6 +765,18 @@ static void use_profile(u32 block)
 	phase_end(PH_RESTORE_VMCS);
 }
 
+/* -v names @iter */
+static bool verbose(u32 iter)
+{
+	u32 i;
+
+	for (i = 0; i < nvmx_env.nr_verbose; i++)
+		if (iter >= nvmx_env.verbose_first[i] &&
+		    iter <= nvmx_env.verbose_last[i])
+			return true;
+	return false;
+}
+
 static void fuzz_one(u32 iter)
 {
 	struct fuzz_iter *c = &fuzz_cur;
@@ -815,8 +830,7 @@ static void fuzz_one(u32 iter)
 	if (!outcome_allowed(c->outcome, c->qual, c->allowed)) {
 		fuzz_counts.bad++;
 		ucall(UCALL_SYNC, 2, MSG_BAD, iter);
-	} else if (iter >= nvmx_env.verbose_first &&
-		   iter <= nvmx_env.verbose_last) {
+	} else if (verbose(iter)) {
 		ucall(UCALL_SYNC, 2, MSG_ITER, iter);
 	}
 	phase_end(PH_CLASSIFY);
@@ -1241,8 +1255,28 @@ static void host_message(struct ucall *uc)
 
 static void fuzz_usage(const char *name)
 {
-	printf("usage: %s [-s SEED] [-i ITERATIONS] [-v FIRST:LAST] [-o]\n", name);
+	printf("usage: %s [-s SEED] [-i ITERATIONS] [-v FIRST[:LAST],...] [-o]\n",
+	       name);
 	exit(KSFT_FAIL);
+}
+
+/* -v FIRST[:LAST],...: at most FUZZ_MAX_RANGES ranges */
+static void parse_ranges(char *arg)
+{
+	char *tok, *end;
+	u32 *first, *last;
+
+	for (tok = strtok(arg, ","); tok; tok = strtok(NULL, ",")) {
+		TEST_ASSERT(nvmx_env.nr_verbose < FUZZ_MAX_RANGES,
+			    "-v: more than %d ranges", FUZZ_MAX_RANGES);
+		first = &nvmx_env.verbose_first[nvmx_env.nr_verbose];
+		last = &nvmx_env.verbose_last[nvmx_env.nr_verbose];
+		*first = strtoul(tok, &end, 0);
+		*last = *end == ':' ? strtoul(end + 1, &end, 0) : *first;
+		TEST_ASSERT(end != tok && !*end && *first <= *last,
+			    "-v: \"%s\" is no FIRST[:LAST]", tok);
+		nvmx_env.nr_verbose++;
+	}
 }
 
 int main(int argc, char *argv[])
@@ -1259,8 +1293,6 @@ int main(int argc, char *argv[])
 
 	nvmx_env.seed = FUZZ_DEFAULT_SEED;
 	nvmx_env.iters = FUZZ_DEFAULT_ITERS;
-	nvmx_env.verbose_first = 1;
-	nvmx_env.verbose_last = 0;
 	while ((opt = getopt(argc, argv, "s:i:v:o")) != -1) {
 		switch (opt) {
 		case 's':
@@ -1270,9 +1302,7 @@ int main(int argc, char *argv[])
 			nvmx_env.iters = strtoul(optarg, NULL, 0);
 			break;
 		case 'v':
-			if (sscanf(optarg, "%u:%u", &nvmx_env.verbose_first,
-				   &nvmx_env.verbose_last) != 2)
-				fuzz_usage(argv[0]);
+			parse_ranges(optarg);
 			break;
 		case 'o':
 			nvmx_env.outcomes = true;
