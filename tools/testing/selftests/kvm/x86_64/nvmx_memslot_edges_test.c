@@ -43,6 +43,13 @@
  *   virtual-APIC page's        nvmx: KVM_RUN ends with an internal error
  *   memslot deleted while L2   at L2's next exit to L0 (the SDM has no
  *   runs                       such event; one VM of its own)
+ *   APIC-access page outside   KVM_RUN ends with an internal error at the
+ *                              VM entry (stock too: KVM maps the page for
+ *                              vmcs02, and the SDM's page needs no memory,
+ *                              29.4; one VM per address); inside, L2 runs
+ *   posted-interrupt           nvmx: the same (the processor would read
+ *   descriptor outside         all ones at the first notification, 29.6);
+ *                              at the last 64 bytes of memslot 1, L2 runs
  * Unaligned addresses and addresses beyond MAXPHYADDR fail VM entry with
  * VMfailValid 7.  The VMXON and VMPTRLD regions just inside and outside
  * the memslots are nvmx_fuzz_operands_test's.
@@ -65,6 +72,7 @@ struct nvmx_env {
 	u64 zero_gpa;			/* a page of zeros in memslot 0 */
 	u64 shadow_gpa;			/* memslot 1's second page: a shadow VMCS */
 	u64 vapic_gpa;			/* memslot VAPIC_SLOT, in the hole */
+	u32 outside_i;			/* the address of an *_OUTSIDE case */
 };
 
 struct nvmx_env nvmx_env;
@@ -99,7 +107,14 @@ struct nvmx_env nvmx_env;
 #define OC_VALID(n)		(0x300ull | (n))
 #define ERR_CONTROL		7
 
-enum { ABORT_NONE, ABORT_STORE, ABORT_LOAD, VAPIC_DELETED };
+enum {
+	ABORT_NONE, ABORT_STORE, ABORT_LOAD, VAPIC_DELETED,
+	APIC_ACCESS_OUTSIDE, PI_DESC_OUTSIDE,
+};
+
+/* L1's GUEST_SYNC in an *_OUTSIDE VM: the feature is not offered */
+#define NOT_OFFERED		1
+#define PINV			0xf2	/* the notification vector */
 
 /* ---------------------------------------------------------------------- */
 /* L1                                                                       */
@@ -1160,6 +1175,72 @@ static void c_vapic_memslot_replaced(void)
 		     vapic_seen[2], 0x70, "29.3", why);
 }
 
+/* "Virtualize APIC accesses" with the APIC-access page at @gpa */
+static u64 try_apic_access(u64 gpa)
+{
+	fresh(ASM_LABEL(l2_vmcall));
+	exec2(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+	vmwrite(APIC_ACCESS_ADDR, gpa);
+	return launch();
+}
+
+static bool apic_access_offered(void)
+{
+	return exec2_allowed1() & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+}
+
+static void c_apic_access_inside(void)
+{
+	if (!apic_access_offered()) {
+		skip("virtualize APIC accesses not offered");
+		return;
+	}
+	report("first page of memslot 1", R_VMCALL,
+	       try_apic_access(slot1_first()), "29.4");
+	report("last page of memslot 1", R_VMCALL,
+	       try_apic_access(slot1_last()), "29.4");
+}
+
+/*
+ * Posted interrupts (SDM 26.2.1.1: external-interrupt exiting, virtual-
+ * interrupt delivery with the TPR shadow, acknowledge interrupt on exit)
+ * with the descriptor at @gpa
+ */
+static u64 try_pi_desc(u64 gpa)
+{
+	fresh(ASM_LABEL(l2_vmcall));
+	set_ctl(PIN_BASED_VM_EXEC_CONTROL,
+		PIN_BASED_EXT_INTR_MASK | PIN_BASED_POSTED_INTR);
+	set_ctl(VM_EXIT_CONTROLS, VM_EXIT_ACK_INTR_ON_EXIT);
+	set_ctl(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW);
+	vmwrite(VIRTUAL_APIC_PAGE_ADDR, nvmx_env.zero_gpa);
+	exec2(SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
+	vmwrite(POSTED_INTR_NV, PINV);
+	vmwrite(POSTED_INTR_DESC_ADDR, gpa);
+	return launch();
+}
+
+static bool pi_offered(void)
+{
+	return (rdmsr(MSR_IA32_VMX_TRUE_PINBASED_CTLS) >> 32 &
+		PIN_BASED_POSTED_INTR) &&
+	       (exec2_allowed1() & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
+}
+
+static void c_pi_desc_inside(void)
+{
+	if (!pi_offered()) {
+		skip("posted interrupts not offered");
+		return;
+	}
+	memset(slot1_ptr(slot1_first()), 0, 64);
+	report("first 64 bytes of memslot 1", R_VMCALL,
+	       try_pi_desc(slot1_first()), "29.6");
+	memset(slot1_ptr(slot1_last()) + 0x1000 - 64, 0, 64);
+	report("last 64 bytes of memslot 1", R_VMCALL,
+	       try_pi_desc(slot1_last() + 0x1000 - 64), "29.6");
+}
+
 static const struct nvmx_case cases[] = {
 	{ "msr_bitmap", c_msr_bitmap },
 	{ "io_bitmap_a", c_io_bitmap_a },
@@ -1175,8 +1256,31 @@ static const struct nvmx_case cases[] = {
 	{ "guest_checks_before_list", c_guest_checks_before_list },
 	{ "rip_bit47_enters", c_rip_bit47_enters },
 	{ "vapic_memslot_replaced", c_vapic_memslot_replaced },
+	{ "apic_access_inside", c_apic_access_inside },
+	{ "pi_desc_inside", c_pi_desc_inside },
+	/* last: the host deletes memslot 1 */
 	{ "eptp_memslot_deleted", c_eptp_memslot_deleted },
 };
+
+/*
+ * The APIC-access page or the descriptor outside L1's memory: KVM_RUN's
+ * internal error at the VM entry; no return here, unless not offered.
+ */
+static void l1_outside(void)
+{
+	u64 gpa = outside(nvmx_env.outside_i);
+
+	if (nvmx_env.abort_case == APIC_ACCESS_OUTSIDE) {
+		if (!apic_access_offered())
+			GUEST_SYNC(NOT_OFFERED);
+		try_apic_access(gpa);
+	} else {
+		if (!pi_offered())
+			GUEST_SYNC(NOT_OFFERED);
+		try_pi_desc(gpa);
+	}
+	GUEST_SYNC(0);
+}
 
 /* An exit MSR list with its second entry just past the last memslot */
 static void l1_abort(void)
@@ -1215,6 +1319,8 @@ void l1_guest_code(struct vmx_pages *vmx)
 	l1_vmx = vmx;
 	if (nvmx_env.abort_case) {
 		GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+		if (nvmx_env.abort_case >= APIC_ACCESS_OUTSIDE)
+			l1_outside();
 		l1_abort();
 	}
 	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
@@ -1411,17 +1517,54 @@ static void vapic_deleted_vm(const char *name)
 				      name, reason, exit_reason_str(reason));
 }
 
+/*
+ * One VM with the APIC-access page (@which APIC_ACCESS_OUTSIDE) or the
+ * posted-interrupt descriptor (PI_DESC_OUTSIDE) at outside(@i): KVM_RUN
+ * ends with an internal error (design.rst).
+ */
+static void outside_vm(u32 which, int i, const char *what)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	u32 reason;
+	u64 sync = 0;
+
+	nvmx_env.abort_case = which;
+	nvmx_env.outside_i = i;
+	vm = setup(&vcpu, 0);
+	sync_global_to_guest(vm, nvmx_env);
+	vcpu_run(vcpu);
+	reason = vcpu->run->exit_reason;
+	if (reason == KVM_EXIT_IO && get_ucall(vcpu, &uc) == UCALL_SYNC)
+		sync = uc.args[1] == NOT_OFFERED ? NOT_OFFERED : 2;
+	kvm_vm_free(vm);
+	if (sync == NOT_OFFERED)
+		ksft_test_result_skip("%s_%d: not offered\n", what, i);
+	else if (reason == KVM_EXIT_INTERNAL_ERROR)
+		ksft_test_result_pass("%s_%d: %s: KVM_RUN: internal error\n",
+				      what, i, outside_name[i]);
+	else
+		ksft_test_result_fail("%s_%d: %s: exit reason %u (%s)%s, expected %s\n",
+				      what, i, outside_name[i], reason,
+				      exit_reason_str(reason),
+				      sync ? ", L1 went on after VMLAUNCH" : "",
+				      "an internal error");
+}
+
 int main(int argc, char *argv[])
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
+	int i;
 
 	/*
-	 * The plan: the table's cases, then the two VMX abort cases and the
-	 * virtual-APIC page's memslot deleted
+	 * The plan: the table's cases, then the two VMX abort cases, the
+	 * virtual-APIC page's memslot deleted, and the APIC-access page and
+	 * the posted-interrupt descriptor outside L1's memory
 	 */
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
-	vm = setup(&vcpu, ARRAY_SIZE(cases) + 3);
+	vm = setup(&vcpu, ARRAY_SIZE(cases) + 3 + 2 * NR_OUTSIDE);
 	nvmx_env.is_nvmx = nvmx_host_module_is_nvmx();
 	if (!nvmx_env.is_nvmx)
 		ksft_print_msg("%s\n", "stock: no EPTP outside the memslots (6.1 WARNs on it)");
@@ -1429,5 +1572,9 @@ int main(int argc, char *argv[])
 	abort_vm(ABORT_STORE, "exit_msr_store_list_outside");
 	abort_vm(ABORT_LOAD, "exit_msr_load_list_outside");
 	vapic_deleted_vm("vapic_memslot_deleted");
+	for (i = 0; i < NR_OUTSIDE; i++)
+		outside_vm(APIC_ACCESS_OUTSIDE, i, "apic_access_outside");
+	for (i = 0; i < NR_OUTSIDE; i++)
+		outside_vm(PI_DESC_OUTSIDE, i, "pi_desc_outside");
 	return nvmx_host_finish();
 }

@@ -24,6 +24,14 @@
  *   no_log_without_ad    EPTP without A/D flags: no dirty flag, no logging
  *   pml_off              "enable PML" 0: nothing logged, the index field
  *                        keeps L1's value
+ *   log_outside_memory   the log where L1 has no memory (just past
+ *                        memslot 0, just past the data pages' memslot,
+ *                        the last page below MAXPHYADDR):
+ *                        L2's dirtying write happens, its entry is written
+ *                        nowhere (a write with no memory behind it is lost,
+ *                        as on the platform) and the index is decremented;
+ *                        the log at the last page of L1's memory gets its
+ *                        entry in the last 8 bytes of that memory
  *   entry_checks         VMfailValid 7 for PML without EPT, a PML address
  *                        not 4-KByte aligned, and one beyond the
  *                        physical-address width (26.2.1.1)
@@ -48,7 +56,10 @@
 #define PAGE_RANGE		(PAGE_FULL0 + NR_FULL_PAGES)
 #define PAGE_NOAD		(PAGE_RANGE + 1)
 #define PAGE_OFF		(PAGE_NOAD + 1)
-#define NR_DATA_PAGES		(PAGE_OFF + 1)
+#define PAGE_OUTSIDE0		(PAGE_OFF + 1)		/* log_outside_memory */
+#define NR_OUTSIDE		4	/* 3 logs outside, 1 at the last page */
+#define PAGE_LAST_LOG		(PAGE_OUTSIDE0 + NR_OUTSIDE)
+#define NR_DATA_PAGES		(PAGE_LAST_LOG + 1)
 
 /* The data pages: a memslot of their own, identity-mapped for L1 and L2. */
 #define DATA_SLOT		1
@@ -75,6 +86,7 @@ struct nvmx_env {
 	bool strict;
 	u64 data_gva, data_gpa;		/* NR_DATA_PAGES contiguous pages */
 	u64 log_gva, log_gpa;		/* the page-modification log */
+	u64 slot0_end;			/* the end of memslot 0 */
 };
 
 struct nvmx_env nvmx_env;
@@ -103,6 +115,8 @@ asm(".pushsection .text\n"
 
 /* ---------------------------------------------------------------------- */
 /* L1.                                                                      */
+
+static struct vmx_pages *l1_vmx;
 
 static u64 page_list[NR_FULL_PAGES];
 
@@ -360,6 +374,66 @@ static void pml_off(void)
 	check_log(NR_LOG_ENTRIES - 1, 0, 0, "28.2.5 (nothing logged)");
 }
 
+/* The log page's address for log_outside_memory's case @i */
+static u64 outside_log(int i, const char **sdm)
+{
+	u32 eax, ebx, ecx, edx;
+
+	switch (i) {
+	case 0:
+		*sdm = "28.2.5 (log just past memslot 0, no memory: write lost)";
+		return nvmx_env.slot0_end;
+	case 1:
+		*sdm = "28.2.5 (log just past the last memslot: write lost)";
+		return data_gpa(NR_DATA_PAGES);
+	case 2:
+		*sdm = "28.2.5 (log at the last page below MAXPHYADDR: write lost)";
+		cpuid(0x80000008, &eax, &ebx, &ecx, &edx);
+		return BIT_ULL(eax & 0xff) - PAGE_SIZE;
+	default:
+		*sdm = "28.2.5 (log at the last page of L1's memory)";
+		return data_gpa(PAGE_LAST_LOG);
+	}
+}
+
+/* The VMCS cleared, current and prepared again, for one more VMLAUNCH */
+static void fresh_vmcs(void)
+{
+	GUEST_ASSERT(load_vmcs(l1_vmx));
+	prepare_vmcs(l1_vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
+}
+
+static void log_outside_memory(void)
+{
+	u64 *last = (u64 *)data_gva(PAGE_LAST_LOG);
+	const char *sdm;
+	int i, page;
+
+	for (i = 0; i < NR_OUTSIDE; i++) {
+		fresh_vmcs();
+		if (!pml_setup(NR_LOG_ENTRIES - 1, true))
+			return;
+		vmwrite(PML_ADDRESS, outside_log(i, &sdm));
+		last[NR_LOG_ENTRIES - 1] = LOG_UNUSED;
+		page = PAGE_OUTSIDE0 + i;
+		page_list[0] = data_gva(page);
+		l2_write_setup(1);
+		if (!l2_launch() ||
+		    !exit_at(EXIT_REASON_VMCALL_NR, ASM_LABEL(l2_write_done),
+			     sdm))
+			continue;
+		report_known("GUEST_PML_INDEX", NR_LOG_ENTRIES - 2,
+			     vmreadz(GUEST_PML_INDEX), NR_LOG_ENTRIES - 1, sdm,
+			     "stock 6.1 does not decrement the index when the log has no memory");
+		report("data page written by L2", VAL_L2, data_word(page), sdm);
+		check_log(NR_LOG_ENTRIES - 1, 0, 0,
+			  "28.2.5 (nothing in L1's usual log)");
+		report("the last 8 bytes of L1's memory",
+		       i == NR_OUTSIDE - 1 ? data_gpa(page) : LOG_UNUSED,
+		       READ_ONCE(last[NR_LOG_ENTRIES - 1]), sdm);
+	}
+}
+
 static void expect_vmfail_7(const char *sdm)
 {
 	l2_setup(ASM_LABEL(l2_vmcall));
@@ -401,11 +475,13 @@ static const struct nvmx_case cases[] = {
 	{ "index_out_of_range", index_out_of_range },
 	{ "no_log_without_ad", no_log_without_ad },
 	{ "pml_off", pml_off },
+	{ "log_outside_memory", log_outside_memory },
 	{ "entry_checks", entry_checks },
 };
 
 void l1_guest_code(struct vmx_pages *vmx)
 {
+	l1_vmx = vmx;
 	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
 }
 
@@ -420,6 +496,7 @@ void l1_guest_code(struct vmx_pages *vmx)
 static void setup_memory(struct kvm_vm *vm, struct vmx_pages *vmx)
 {
 	vm_vaddr_t log = vm_vaddr_alloc_page(vm);
+	struct userspace_mem_region *region;
 	int i;
 
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, DATA_GPA,
@@ -429,6 +506,9 @@ static void setup_memory(struct kvm_vm *vm, struct vmx_pages *vmx)
 	nvmx_env.data_gpa = DATA_GPA;
 	nvmx_env.log_gva = log;
 	nvmx_env.log_gpa = addr_gva2gpa(vm, log);
+	region = memslot2region(vm, 0);
+	nvmx_env.slot0_end = region->region.guest_phys_addr +
+			     region->region.memory_size;
 	for (i = 0; i < NR_DATA_PAGES; i++)
 		*(u64 *)addr_gpa2hva(vm, DATA_GPA + i * PAGE_SIZE +
 				     WRITE_OFFSET) = VAL_BEFORE;

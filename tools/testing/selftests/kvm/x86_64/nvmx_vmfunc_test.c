@@ -18,6 +18,11 @@
  *                          ECX 511: X reads A again, the EPTP is entry 511
  *   ecx_ge_512             VMFUNC 0 with ECX 512: VM exit 59 (25.5.5.3)
  *   invalid_list_entry     ECX 2, an EPTP VM entry would refuse: VM exit 59
+ *   list_outside_memory    the EPTP list just past L1's memory, at X (no
+ *                          memory) and at the last page below MAXPHYADDR,
+ *                          ECX 1 and 511: read where no memory is, an
+ *                          entry is all ones, as on the platform: no EPTP
+ *                          (memory type 7, 24.6.11): VM exit 59
  *   function_1             EAX 1, not enabled: VM exit 59 (25.5.5.2)
  *   function_0_not_enabled VM functions on, no function enabled: VM exit 59
  *   eax_ge_64_ud           EAX 64: #UD in L2 (30.3 VMFUNC)
@@ -81,6 +86,7 @@ struct nvmx_env {
 	u64 ept_a, ept_b;		/* EPT PML4 tables, guest-physical */
 	u64 list_gva, list_gpa;		/* the EPTP list */
 	u64 ept_b_pt;			/* linear address of EPT B's PT of X */
+	u64 mem_end;			/* the end of L1's memory (memslot 0) */
 };
 
 struct nvmx_env nvmx_env;
@@ -118,6 +124,8 @@ asm(".pushsection .text\n"
 
 /* ---------------------------------------------------------------------- */
 /* L1.                                                                      */
+
+static struct vmx_pages *l1_vmx;
 
 /* Allowed-1 settings of the secondary controls (SDM A.3.3), 0 if none. */
 static u32 ctls2_allowed1(void)
@@ -295,6 +303,45 @@ static void invalid_list_entry(void)
 				  "25.5.5.3 (not a valid EPTP, 26.2.1.1)");
 }
 
+/* Where the EPTP list has no memory behind it, and the entries tried */
+static const char * const outside_name[] = {
+	"25.5.5.3 (EPTP list just past L1's memory: all ones)",
+	"25.5.5.3 (EPTP list at X, no memory: all ones)",
+	"25.5.5.3 (EPTP list at the last page below MAXPHYADDR: all ones)",
+};
+
+static const u32 outside_index[] = { LIST_B, LIST_A };
+
+/* The VMCS cleared, current and prepared again, for one more VMLAUNCH */
+static void fresh_vmcs(void)
+{
+	GUEST_ASSERT(load_vmcs(l1_vmx));
+	prepare_vmcs(l1_vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
+}
+
+static void list_outside_memory(void)
+{
+	u32 eax, ebx, ecx, edx;
+	u64 where[ARRAY_SIZE(outside_name)];
+	int i, j;
+
+	cpuid(0x80000008, &eax, &ebx, &ecx, &edx);
+	where[0] = nvmx_env.mem_end;
+	where[1] = X_GPA;
+	where[2] = BIT_ULL(eax & 0xff) - PAGE_SIZE;
+	for (i = 0; i < ARRAY_SIZE(where); i++) {
+		for (j = 0; j < ARRAY_SIZE(outside_index); j++) {
+			fresh_vmcs();
+			if (!vmfunc_setup(VMFUNC_EPTP_SWITCHING))
+				return;
+			vmwrite(NVMX_EPTP_LIST_ADDRESS, where[i]);
+			if (l2_run_vmfunc(0, outside_index[j]))
+				check_vmfunc_exit(0, outside_index[j],
+						  outside_name[i]);
+		}
+	}
+}
+
 static void function_1(void)
 {
 	if (vmfunc_setup(VMFUNC_EPTP_SWITCHING) && l2_run_vmfunc(1, LIST_B))
@@ -382,6 +429,7 @@ static const struct nvmx_case cases[] = {
 	{ "switch_eptp", switch_eptp },
 	{ "ecx_ge_512", ecx_ge_512 },
 	{ "invalid_list_entry", invalid_list_entry },
+	{ "list_outside_memory", list_outside_memory },
 	{ "function_1", function_1 },
 	{ "function_0_not_enabled", function_0_not_enabled },
 	{ "eax_ge_64_ud", eax_ge_64_ud },
@@ -392,6 +440,7 @@ static const struct nvmx_case cases[] = {
 
 void l1_guest_code(struct vmx_pages *vmx)
 {
+	l1_vmx = vmx;
 	nvmx_l1_run_table(vmx, cases, ARRAY_SIZE(cases));
 }
 
@@ -459,6 +508,7 @@ static void setup_epts(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 
 int main(int argc, char *argv[])
 {
+	struct userspace_mem_region *region;
 	struct vmx_pages *vmx;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
@@ -469,5 +519,8 @@ int main(int argc, char *argv[])
 	vm_init_descriptor_tables(vm);
 	vcpu_init_descriptor_tables(vcpu);
 	setup_epts(vm, vcpu, vmx);
+	region = memslot2region(vm, 0);
+	nvmx_env.mem_end = region->region.guest_phys_addr +
+			   region->region.memory_size;
 	return nvmx_host_run(vm, vcpu, nvmx_host_case_message);
 }
