@@ -246,10 +246,10 @@ fuzz-locked: modules selftests
 # L1's APIC pages mapped at every entry, then K VMs freed with L2
 # running, with the host kernel's memory (/proc/meminfo)
 # measured before and after; nvmx_soak_test fails on a leak.  Timeouts
-# follow N: a round trip took 0.14 ms (ours) and 0.18 ms (stock) of
-# emulated time and 0.55 ms (ours) to 0.8 ms (stock) of wall time on a
-# loaded 2-core machine: N=1000000 took 13.5 minutes with ours and 18 with
-# stock (Documentation/nvmx/testing.rst); the default is about 10.
+# follow N: a round trip took 0.17 ms (ours) and 0.20 ms (stock) of
+# emulated time and about 0.7 ms of wall time on the 2-core machine:
+# N=1000000 took 12 minutes with ours and 13.5 with stock
+# (Documentation/nvmx/testing.rst); the default is about 7.
 N		?= 500000
 K		?= 64
 
