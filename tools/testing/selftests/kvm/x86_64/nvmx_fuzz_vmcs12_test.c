@@ -238,6 +238,7 @@ struct fuzz_counts {
 	uint64_t row_restores;	/* the mutated rows written back */
 	uint64_t tsc[NR_PHASES];	/* L1's TSC cycles per phase */
 	uint64_t must_fail;	/* iterations with a known 26.2 failure */
+	uint64_t stock_hlt_woke;	/* stock: clean HLT entries L2 left */
 	uint64_t prof[NR_PROFILES][NR_PO];
 	u32 prof_skip[NR_PROFILES];	/* SKIP_* */
 	u32 prof_opt[NR_PROFILES];	/* OPT_*: optional parts it has */
@@ -576,6 +577,19 @@ static void clean_entry(void)
 	u32 oc;
 
 	oc = run_l2(!vmcs_launched, &qual);
+	/*
+	 * Stock 6.1 halts an L2 entered in the HLT state in software and
+	 * sometimes resumes it with nothing to wake it (SDM 24.4.2: only an
+	 * event does): L2 runs its VMCALL.  Measured in 2 of the 16,384 HLT
+	 * iterations of make check's 100,000, and at a clean entry near
+	 * iteration 192,000 of a longer run.  Counted and reported (XFAIL),
+	 * not failed.
+	 */
+	if (!nvmx_env.is_nvmx && cur_profile == P_HLT &&
+	    oc == OC(OC_EXIT, REASON_VMCALL)) {
+		fuzz_counts.stock_hlt_woke++;
+		oc = OC(OC_EXIT, clean_reason[cur_profile]);
+	}
 	if (oc != OC(OC_EXIT, clean_reason[cur_profile])) {
 		ucall(UCALL_SYNC, 4, MSG_CLEAN_FAILED, cur_profile, oc, qual);
 		GUEST_ASSERT(0);
@@ -1210,6 +1224,10 @@ static void print_summary(void)
 	}
 	ksft_print_msg("  iterations with a known 26.2.1.1 failure (no entry allowed) %lu\n",
 		       k->must_fail);
+	if (k->stock_hlt_woke)
+		ksft_print_msg("stock deviation: %lu clean HLT entries ran %s\n",
+			       k->stock_hlt_woke,
+			       "L2's VMCALL, nothing having woken it (SDM 24.4.2)");
 	ksft_print_msg("fuzz-disallowed %lu\n", k->bad);
 }
 
@@ -1372,6 +1390,10 @@ int main(int argc, char *argv[])
 	else if (fuzz_counts.iters != nvmx_env.iters)
 		ksft_test_result_fail("L1 ran %lu of %u iterations\n",
 				      fuzz_counts.iters, nvmx_env.iters);
+	else if (fuzz_counts.stock_hlt_woke)
+		ksft_test_result_xfail("%u iterations, every outcome allowed; %s %lu times\n",
+				       nvmx_env.iters, "stock 6.1 woke a halted L2",
+				       fuzz_counts.stock_hlt_woke);
 	else
 		ksft_test_result_pass("%u iterations, every outcome allowed\n",
 				      nvmx_env.iters);
