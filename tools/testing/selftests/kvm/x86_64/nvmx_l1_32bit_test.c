@@ -291,8 +291,8 @@ static u64 run_seg(u64 entry, int nr, u8 type, u32 off, u32 limit,
 	return run(&s, &r);
 }
 
-/* @entry with DS limit @limit, the operand at DS:100H, ECX @enc. */
-static u64 run_ds_field(u64 entry, u32 limit, u32 enc)
+/* @entry with DS limit @limit, the operand at DS:100H, EAX @eax, ECX @ecx. */
+static u64 run_ds(u64 entry, u32 limit, u64 eax, u64 ecx)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
@@ -300,20 +300,8 @@ static u64 run_ds_field(u64 entry, u32 limit, u32 enc)
 	flat(&s, &r, entry);
 	s.ds = seg(SEL_DATA, OPND - 0x100, limit, SEG_DATA_RW);
 	r.rbx = 0x100;
-	r.rcx = enc;
-	return run(&s, &r);
-}
-
-/* @entry with DS limit @limit, the operand at DS:100H, EAX @type. */
-static u64 run_ds_type(u64 entry, u32 limit, u64 type)
-{
-	struct kvm_sregs s;
-	struct kvm_regs r;
-
-	flat(&s, &r, entry);
-	s.ds = seg(SEL_DATA, OPND - 0x100, limit, SEG_DATA_RW);
-	r.rbx = 0x100;
-	r.rax = type;
+	r.rax = eax;
+	r.rcx = ecx;
 	return run(&s, &r);
 }
 
@@ -512,11 +500,11 @@ static void cases_limit(void)
 	begin("vmread_mem_limit_4_bytes");
 	memset(hva(pg(PG_DATA)), 0xaa, 4096);
 	check_outcome("VMREAD [DS:limit - 3]", OK,
-		      run_ds_field(L32(l32_vmread_mem), 0x103, ENC_CR4_MASK));
+		      run_ds(L32(l32_vmread_mem), 0x103, 0, ENC_CR4_MASK));
 	report("bytes 7:4 after VMREAD", 0xaaaaaaaa,
 	       *(u32 *)hva(OPND + 4), "30.3 VMREAD: 32-bit operand size");
 	check_outcome("VMREAD [DS:limit - 2]", GP0,
-		      run_ds_field(L32(l32_vmread_mem), 0x102, ENC_CR4_MASK));
+		      run_ds(L32(l32_vmread_mem), 0x102, 0, ENC_CR4_MASK));
 	end();
 	put_u64(OPND, vmx->vmcs_gpa);
 }
@@ -692,7 +680,7 @@ static void cases_vmread_vmwrite(void)
 	begin("vmwrite_mem_4_bytes");
 	put_u64(OPND, 0x8877665544332211ull);
 	check_outcome("VMWRITE 2010H, [DS:limit - 3]", OK,
-		      run_ds_field(L32(l32_vmwrite_mem), 0x103, ENC_TSC_OFFSET));
+		      run_ds(L32(l32_vmwrite_mem), 0x103, 0, ENC_TSC_OFFSET));
 	check_outcome("VMREAD 2010H (64-bit L1)", OK,
 		      run64(ASM_LABEL(l64_vmread), ENC_TSC_OFFSET, 0));
 	report("TSC offset", 0x44332211, regs.rax, "30.3 VMWRITE");
@@ -735,9 +723,9 @@ static void cases_inv(void)
 				      case_name);
 	} else {
 		check_outcome("INVEPT 2, [DS:limit - 15]", OK,
-			      run_ds_type(L32(l32_invept), 0x10f, 2));
+			      run_ds(L32(l32_invept), 0x10f, 2, 0));
 		check_outcome("INVEPT 2, [DS:limit - 14]", GP0,
-			      run_ds_type(L32(l32_invept), 0x10e, 2));
+			      run_ds(L32(l32_invept), 0x10e, 2, 0));
 		end();
 	}
 
@@ -748,9 +736,9 @@ static void cases_inv(void)
 				      case_name);
 	} else {
 		check_outcome("INVVPID 2, [DS:limit - 15]", OK,
-			      run_ds_type(L32(l32_invvpid), 0x10f, 2));
+			      run_ds(L32(l32_invvpid), 0x10f, 2, 0));
 		check_outcome("INVVPID 2, [DS:limit - 14]", GP0,
-			      run_ds_type(L32(l32_invvpid), 0x10e, 2));
+			      run_ds(L32(l32_invvpid), 0x10e, 2, 0));
 		end();
 	}
 	put_u64(OPND, vmx->vmcs_gpa);
