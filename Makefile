@@ -248,7 +248,7 @@ fuzz-locked: modules selftests
 # measured before and after; nvmx_soak_test fails on a leak.  Timeouts
 # follow N: a round trip took 0.17 ms (ours) and 0.20 ms (stock) of
 # emulated time and about 0.7 ms of wall time on the 2-core machine:
-# N=1000000 took 12 minutes with ours and 13.5 with stock
+# N=1000000 took 12.2 minutes with ours and 13.3 with stock
 # (Documentation/nvmx/testing.rst); the default is about 7.
 N		?= 500000
 K		?= 64

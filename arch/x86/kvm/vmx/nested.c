@@ -638,7 +638,7 @@ static int nvmx_linear_address_64(struct kvm_vcpu *vcpu, int seg,
 	return 0;
 }
 
-/* Segment type and usability (protected mode only, SDM Vol. 3A 5.5). */
+/* Segment type and usability (protected mode only, SDM Vol. 3A 5.4). */
 static int nvmx_check_seg_access(struct kvm_vcpu *vcpu, int seg,
 				 struct kvm_segment *s, bool wr)
 {

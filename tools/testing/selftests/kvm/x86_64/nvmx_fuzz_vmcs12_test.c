@@ -42,8 +42,9 @@
  * HLT and shutdown keep their bound: the timer's value is not mutated
  * there and its control stays set; in shutdown L2's IDT base neither (a
  * gate in L1's memory could run L1's code as L2).  Wait-for-SIPI is not a
- * profile: nothing ends it here (the timer does not count in it, 25.5.1,
- * and only an INIT or SIPI from another processor would).  A clean exit's
+ * profile: nothing ends it here (the timer counts in it but causes no VM
+ * exit there, 25.5.1, it blocks INIT, 26.6.2, and only a SIPI from
+ * another processor would end it).  A clean exit's
  * own changes (the saved timer value, the VM-entry interruption
  * information's valid bit, the activity state) are written back with the
  * mutated rows.
@@ -51,7 +52,8 @@
  * An iteration costs L0 one VM exit for the entry, one for L2's exit if
  * it entered, and those of L1's VMWRITEs that are not shadowed; nothing
  * else where it can be helped (host RSP and RIP are written once, the
- * host hears from L1 once per 1024 iterations).  The summary says where
+ * host hears from L1 once per 1024 iterations: a digest per profile slot,
+ * and with -o the outcomes).  The summary says where
  * L1's cycles went and how many L0 exits an iteration took.
  *
  * The fields and their mutators come from the vmcs12 field table
@@ -239,6 +241,9 @@ struct fuzz_counts {
 	uint64_t tsc[NR_PHASES];	/* L1's TSC cycles per phase */
 	uint64_t must_fail;	/* iterations with a known 26.2 failure */
 	uint64_t stock_hlt_woke;	/* stock: clean HLT entries L2 left */
+	uint64_t tf_vmcall;	/* VMCALL exits with TF 1 (check_tf_vmcall) */
+	uint64_t tf_vmcall_dbg;	/* ... that saved pending debug exceptions */
+	uint64_t tf_vmcall_dbg_first;
 	uint64_t prof[NR_PROFILES][NR_PO];
 	u32 prof_skip[NR_PROFILES];	/* SKIP_* */
 	u32 prof_opt[NR_PROFILES];	/* OPT_*: optional parts it has */
@@ -299,6 +304,7 @@ asm(".pushsection .text\n"
 
 #define RFLAGS_CF		BIT(0)
 #define RFLAGS_ZF		BIT(6)
+#define RFLAGS_TF		BIT(8)
 #define REASON_VMCALL		18
 #define REASON_INVALID_GUEST	33
 #define REASON_MSR_LOAD		34
@@ -579,13 +585,14 @@ static void clean_entry(void)
 	oc = run_l2(!vmcs_launched, &qual);
 	/*
 	 * Stock 6.1 halts an L2 entered in the HLT state in software and
-	 * sometimes resumes it with nothing to wake it (SDM 24.4.2: only an
-	 * event does): L2 runs its VMCALL.  Measured in 2 of the 16,384 HLT
-	 * iterations of make check's 100,000, and at a clean entry near
-	 * iteration 192,000 of a longer run.  Counted and reported (XFAIL),
-	 * not failed.
+	 * sometimes resumes it with nothing seen to wake it (the timer's exit
+	 * ends the state, 25.5.1; inferred, not traced): L2 runs its VMCALL.
+	 * Measured in 2 of the 14,272 HLT iterations of make check's 100,000
+	 * (fuzzing iterations, where any exit is allowed), and at a clean
+	 * entry near iteration 192,000 of a longer run.  Counted and reported
+	 * (XFAIL), not failed, unless NVMX_STRICT=1.
 	 */
-	if (!nvmx_env.is_nvmx && cur_profile == P_HLT &&
+	if (!nvmx_env.is_nvmx && !nvmx_env.strict && cur_profile == P_HLT &&
 	    oc == OC(OC_EXIT, REASON_VMCALL)) {
 		fuzz_counts.stock_hlt_woke++;
 		oc = OC(OC_EXIT, clean_reason[cur_profile]);
@@ -687,12 +694,13 @@ static void send_digests(u32 iter)
  * add guest state (VMX-preemption timer, EPT's PDPTEs, virtual-interrupt
  * delivery's status, PML's index) and the VM-entry MSR-load list; and the
  * guest state that decides the pending debug exceptions the exit saves
- * (27.3.4: with RFLAGS.TF 1 the setting of BS can be the processor's own,
- * as with MOV-SS blocking or IA32_DEBUGCTL.BTF).  Measured with stock 6.1
- * on the emulated CPU: after L2's VMCALL with TF 1 (seed 6e766d78H,
- * iteration 154175) and only the mutated rows written back, the next
- * clean entry ended in a triple fault, as a saved BS would make it (#DB
- * delivered through L2's empty IDT).
+ * (27.3.4: clear after L2's VMCALL, but for an exit under MOV-SS
+ * blocking, where BS with RFLAGS.TF 1 is the processor's own).  Measured
+ * with stock 6.1 on the emulated CPU: after L2's VMCALL with TF 1 and no
+ * MOV-SS blocking (seed 6e766d78H, iteration 154175) and only the mutated
+ * rows written back, the next clean entry ended in a triple fault, as a
+ * saved BS would make it (#DB delivered through L2's empty IDT):
+ * check_tf_vmcall() counts what such exits save.
  */
 static bool decides_saved_state(u32 encoding)
 {
@@ -791,6 +799,37 @@ static bool verbose(u32 iter)
 	return false;
 }
 
+/*
+ * After L2's VMCALL (exit 18) with a mutated RFLAGS.TF 1 and no mutated
+ * interruptibility: SDM 27.3.4 saves the pending debug exceptions clear
+ * (no MOV-SS blocking).  A nonzero value is counted (the summary's
+ * "pending debug exceptions" line), not failed: it is the emulated CPU's
+ * as much as the module's, which copies vmcs02's.
+ */
+static void check_tf_vmcall(const struct fuzz_iter *c)
+{
+	bool tf = false;
+	u32 i;
+
+	if (c->outcome != OC(OC_EXIT, REASON_VMCALL))
+		return;
+	for (i = 0; i < c->nr; i++) {
+		u32 enc = nvmx_fields[c->row[i]].encoding;
+
+		if (enc == GUEST_INTERRUPTIBILITY_INFO)
+			return;
+		if (enc == GUEST_RFLAGS && (c->val[i] & RFLAGS_TF))
+			tf = true;
+	}
+	if (!tf)
+		return;
+	fuzz_counts.tf_vmcall++;
+	if (vmreadz(GUEST_PENDING_DBG_EXCEPTIONS)) {
+		if (!fuzz_counts.tf_vmcall_dbg++)
+			fuzz_counts.tf_vmcall_dbg_first = c->iter;
+	}
+}
+
 static void fuzz_one(u32 iter)
 {
 	struct fuzz_iter *c = &fuzz_cur;
@@ -837,6 +876,7 @@ static void fuzz_one(u32 iter)
 	phase_end(PH_ENTRY);
 
 	count(c->outcome);
+	check_tf_vmcall(c);
 	digest(iter, c->outcome, c->qual);
 	fuzz_block_oc[iter % FUZZ_BLOCK] = OC_KIND(c->outcome) << 11 |
 					   (c->qual & 7) << 8 |
@@ -1224,10 +1264,17 @@ static void print_summary(void)
 	}
 	ksft_print_msg("  iterations with a known 26.2.1.1 failure (no entry allowed) %lu\n",
 		       k->must_fail);
+	ksft_print_msg("pending debug exceptions saved after %lu %s: %lu%s\n",
+		       k->tf_vmcall, "VMCALL exits with TF 1 (27.3.4: clear)",
+		       k->tf_vmcall_dbg,
+		       k->tf_vmcall_dbg ? " (first below)" : "");
+	if (k->tf_vmcall_dbg)
+		ksft_print_msg("  first at iteration %lu\n",
+			       k->tf_vmcall_dbg_first);
 	if (k->stock_hlt_woke)
 		ksft_print_msg("stock deviation: %lu clean HLT entries ran %s\n",
 			       k->stock_hlt_woke,
-			       "L2's VMCALL, nothing having woken it (SDM 24.4.2)");
+			       "L2's VMCALL, nothing seen to wake it (SDM 25.5.1)");
 	ksft_print_msg("fuzz-disallowed %lu\n", k->bad);
 }
 
@@ -1290,9 +1337,16 @@ static void parse_ranges(char *arg)
 		first = &nvmx_env.verbose_first[nvmx_env.nr_verbose];
 		last = &nvmx_env.verbose_last[nvmx_env.nr_verbose];
 		*first = strtoul(tok, &end, 0);
-		*last = *end == ':' ? strtoul(end + 1, &end, 0) : *first;
-		TEST_ASSERT(end != tok && !*end && *first <= *last,
+		TEST_ASSERT(end != tok && (!*end || *end == ':'),
 			    "-v: \"%s\" is no FIRST[:LAST]", tok);
+		*last = *first;
+		if (*end == ':') {
+			tok = end + 1;
+			*last = strtoul(tok, &end, 0);
+			TEST_ASSERT(end != tok && !*end,
+				    "-v: no LAST after \"%u:\"", *first);
+		}
+		TEST_ASSERT(*first <= *last, "-v: FIRST above LAST");
 		nvmx_env.nr_verbose++;
 	}
 }

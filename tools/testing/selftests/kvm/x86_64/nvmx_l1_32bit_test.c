@@ -24,7 +24,7 @@
  *                                     above succeeds; with B = 0 the upper
  *                                     bound is FFFFH (Vol. 3A 5.3); SS too
  *   unusable DS, ES, FS, GS           #GP(0)
- *   write to a read-only data or to   #GP(0) (Vol. 3A 5.5: VMPTRST, VMREAD
+ *   write to a read-only data or to   #GP(0) (Vol. 3A 5.4: VMPTRST, VMREAD
  *   a code segment, read through an   to memory); a read through a
  *   execute-only code segment         readable code segment succeeds
  *   address size                      16-bit: the offset wraps at 64 KBytes
@@ -421,7 +421,7 @@ static void outcome_known(const char *insn, u64 expected, u64 actual,
 
 	if (expected == actual)
 		return;
-	ksft_print_msg("%s: %s: expected %s, got %s (SDM 30.3, Vol. 3A 5.3, 5.5, 6.15%s)\n",
+	ksft_print_msg("%s: %s: expected %s, got %s (SDM 30.3, Vol. 3A 5.3, 5.4, 6.15%s)\n",
 		       case_name, insn, outcome_str(expected, e, sizeof(e)),
 		       outcome_str(actual, a, sizeof(a)), note);
 	if (known)
@@ -542,7 +542,7 @@ static void cases_expand_down(void)
 	}
 }
 
-/* Unusable segments, segment types (Vol. 3A 5.5). */
+/* Unusable segments, segment types (Vol. 3A 5.4). */
 static void cases_type(void)
 {
 	const struct {
