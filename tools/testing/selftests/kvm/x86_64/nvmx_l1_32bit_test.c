@@ -606,44 +606,41 @@ static void cases_type(void)
 	end();
 }
 
-/* Address-size wraparound. */
-static void cases_wrap(void)
+/*
+ * Case @name: VMPTRST at @entry with DS base @base and EBX @ebx, whose
+ * address wraps to linear OPND: the current-VMCS pointer is stored there.
+ */
+static void vmptrst_wraps(const char *name, u64 entry, u32 base, u64 ebx,
+			  const char *insn, const char *where, const char *sdm)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
 
+	begin(name);
+	memset(hva(pg(PG_DATA)), 0xaa, 8192);
+	flat(&s, &r, entry);
+	s.ds.base = base;
+	r.rbx = ebx;
+	check_outcome(insn, OK, run(&s, &r));
+	report(where, vmx->vmcs_gpa, get_u64(OPND), sdm);
+	end();
+}
+
+/* Address-size wraparound. */
+static void cases_wrap(void)
+{
 	/* 67H: BX + 10H = FFF8H + 10H wraps to 8 (Vol. 1 3.6). */
-	begin("address_size_16_wraps");
-	memset(hva(pg(PG_DATA)), 0xaa, 8192);
-	flat(&s, &r, L32(l32_vmptrst_a16));
-	s.ds.base = OPND - 8;
-	r.rbx = 0x1234fff8;
-	check_outcome("VMPTRST [BX + 10H]", OK, run(&s, &r));
-	report("stored at DS:0008H", vmx->vmcs_gpa, get_u64(OPND),
-	       "Vol. 1 3.6, 30.3 VMPTRST");
-	end();
-
+	vmptrst_wraps("address_size_16_wraps", L32(l32_vmptrst_a16), OPND - 8,
+		      0x1234fff8, "VMPTRST [BX + 10H]", "stored at DS:0008H",
+		      "Vol. 1 3.6, 30.3 VMPTRST");
 	/* EBX + 10H = FFFFFFF8H + 10H wraps to 8. */
-	begin("address_size_32_wraps");
-	memset(hva(pg(PG_DATA)), 0xaa, 8192);
-	flat(&s, &r, L32(l32_vmptrst_a32));
-	s.ds.base = OPND - 8;
-	r.rbx = 0xfffffff8;
-	check_outcome("VMPTRST [EBX + 10H]", OK, run(&s, &r));
-	report("stored at DS:00000008H", vmx->vmcs_gpa, get_u64(OPND),
-	       "Vol. 1 3.6, 30.3 VMPTRST");
-	end();
-
+	vmptrst_wraps("address_size_32_wraps", L32(l32_vmptrst_a32), OPND - 8,
+		      0xfffffff8, "VMPTRST [EBX + 10H]",
+		      "stored at DS:00000008H", "Vol. 1 3.6, 30.3 VMPTRST");
 	/* Base F0000000H + offset 10000000H + OPND: linear OPND. */
-	begin("linear_address_32_wraps");
-	memset(hva(pg(PG_DATA)), 0xaa, 8192);
-	flat(&s, &r, L32(l32_vmptrst));
-	s.ds.base = 0xf0000000u;
-	r.rbx = 0x10000000u + OPND;
-	check_outcome("VMPTRST [F0000000H base]", OK, run(&s, &r));
-	report("stored at linear OPND", vmx->vmcs_gpa, get_u64(OPND),
-	       "Vol. 3A 3.4, 30.3 VMPTRST");
-	end();
+	vmptrst_wraps("linear_address_32_wraps", L32(l32_vmptrst), 0xf0000000u,
+		      0x10000000u + OPND, "VMPTRST [F0000000H base]",
+		      "stored at linear OPND", "Vol. 3A 3.4, 30.3 VMPTRST");
 	put_u64(OPND, vmx->vmcs_gpa);
 }
 

@@ -209,8 +209,7 @@ static void *slot1_ptr(u64 gpa)
 
 static void fresh(u64 rip)
 {
-	GUEST_ASSERT(load_vmcs(l1_vmx));
-	prepare_vmcs(l1_vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
+	nvmx_fresh_vmcs(l1_vmx);
 	l2_setup(rip);
 }
 

@@ -396,13 +396,6 @@ static u64 outside_log(int i, const char **sdm)
 	}
 }
 
-/* The VMCS cleared, current and prepared again, for one more VMLAUNCH */
-static void fresh_vmcs(void)
-{
-	GUEST_ASSERT(load_vmcs(l1_vmx));
-	prepare_vmcs(l1_vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
-}
-
 static void log_outside_memory(void)
 {
 	u64 *last = (u64 *)data_gva(PAGE_LAST_LOG);
@@ -410,7 +403,7 @@ static void log_outside_memory(void)
 	int i, page;
 
 	for (i = 0; i < NR_OUTSIDE; i++) {
-		fresh_vmcs();
+		nvmx_fresh_vmcs(l1_vmx);
 		if (!pml_setup(NR_LOG_ENTRIES - 1, true))
 			return;
 		vmwrite(PML_ADDRESS, outside_log(i, &sdm));

@@ -414,6 +414,13 @@ static inline bool nvmx_l2_resume(bool past)
 	return nvmx_l2_vmresume();
 }
 
+/* @vmx's VMCS cleared, current and prepared (L1 in VMX operation) */
+static inline void nvmx_fresh_vmcs(struct vmx_pages *vmx)
+{
+	GUEST_ASSERT(load_vmcs(vmx));
+	prepare_vmcs(vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
+}
+
 /*
  * Run cases 0 to @nr_cases - 1, each on a freshly loaded and prepared VMCS
  * (L1 is in VMX operation already), and send each one's verdict.
@@ -429,8 +436,7 @@ static inline void nvmx_l1_run_cases(struct vmx_pages *vmx, int nr_cases,
 		nr_mismatch = 0;
 		skip_reason = NULL;
 		xfail_reason = NULL;
-		GUEST_ASSERT(load_vmcs(vmx));
-		prepare_vmcs(vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
+		nvmx_fresh_vmcs(vmx);
 		run(i);
 		if (nr_mismatch)
 			verdict = NVMX_FAIL;

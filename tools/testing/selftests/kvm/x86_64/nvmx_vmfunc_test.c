@@ -312,13 +312,6 @@ static const char * const outside_name[] = {
 
 static const u32 outside_index[] = { LIST_B, LIST_A };
 
-/* The VMCS cleared, current and prepared again, for one more VMLAUNCH */
-static void fresh_vmcs(void)
-{
-	GUEST_ASSERT(load_vmcs(l1_vmx));
-	prepare_vmcs(l1_vmx, NULL, &l2_stack[ARRAY_SIZE(l2_stack)]);
-}
-
 static void list_outside_memory(void)
 {
 	u32 eax, ebx, ecx, edx;
@@ -331,7 +324,7 @@ static void list_outside_memory(void)
 	where[2] = BIT_ULL(eax & 0xff) - PAGE_SIZE;
 	for (i = 0; i < ARRAY_SIZE(where); i++) {
 		for (j = 0; j < ARRAY_SIZE(outside_index); j++) {
-			fresh_vmcs();
+			nvmx_fresh_vmcs(l1_vmx);
 			if (!vmfunc_setup(VMFUNC_EPTP_SWITCHING))
 				return;
 			vmwrite(NVMX_EPTP_LIST_ADDRESS, where[i]);
